@@ -1,0 +1,24 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"tempc/frontend"
+)
+
+func runGraph(args []string, stdout io.Writer) error {
+	fs := newFlags("graph", os.Stderr)
+	var o frontend.ReportOptions
+	fs.StringVar(&o.Model, "model", "", "preset name, Hugging Face config.json (or its folder), or tempc graph JSON")
+	fs.Int64Var(&o.Batch, "batch", 0, "global batch in sequences (default 128)")
+	fs.Int64Var(&o.Seq, "seq", 0, "sequence length (default: the model's context length)")
+	fs.StringVar(&o.Format, "format", "text", "output: text, json (figures), dot, ir (canonical text), graph-json (tempc graph file)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if o.Model == "" {
+		return usageError{"--model is required"}
+	}
+	return frontend.Report(stdout, o)
+}

@@ -1,0 +1,136 @@
+package frontend
+
+import "fmt"
+
+// Arch is the architecture of a decoder-only transformer: the
+// hyper-parameters that determine its operator graph. It is what a
+// Hugging Face config.json and a built-in preset both reduce to.
+type Arch struct {
+	// Name identifies the model in reports ("gpt2", "llama2-7b", a file name).
+	Name string
+	// Family selects the block template: "gpt2" (also GPT-3), "llama", "opt".
+	Family string
+
+	Layers  int64
+	Hidden  int64
+	Heads   int64
+	KVHeads int64 // key/value heads; < Heads is grouped-query attention
+	// HeadDim is the width of one head. It is Hidden/Heads unless a config
+	// sets it explicitly (GPT-3 13B: 40 heads of 128 on a 5140-wide stream).
+	HeadDim int64
+	FFN     int64 // width of the feed-forward layer
+	Vocab   int64
+	// MaxPositions is the trained context length; with learned positions it
+	// is also the number of rows of the position table.
+	MaxPositions int64
+
+	Norm       string // "layernorm" or "rmsnorm"
+	Activation string // "gelu", "relu" or "silu"
+	// GatedFFN selects a SwiGLU feed-forward (gate and up projections,
+	// silu(gate)·up, down projection) as in Llama.
+	GatedFFN bool
+	// LearnedPositions selects a learned position table (GPT-2, OPT);
+	// otherwise rotary embeddings (RoPE) are applied inside attention.
+	LearnedPositions bool
+	// PositionOffset is how many extra rows the position table has (OPT: 2).
+	PositionOffset int64
+	// TiedEmbeddings makes the LM head reuse the token embedding table.
+	TiedEmbeddings bool
+	// AttnBias, MLPBias and NormBias add biases to the attention
+	// projections, the FFN projections, and an affine shift to the norms.
+	AttnBias, MLPBias, NormBias bool
+	// EmbedProjDim, when not zero or Hidden, is the width of the embedding
+	// table, projected to Hidden and back (OPT word_embed_proj_dim).
+	EmbedProjDim int64
+}
+
+// embedDim is the width of the token embedding table.
+func (a *Arch) embedDim() int64 {
+	if a.EmbedProjDim == 0 {
+		return a.Hidden
+	}
+	return a.EmbedProjDim
+}
+
+// Validate checks that the sizes are positive and consistent; each problem
+// is reported with the field it concerns (for a preset or hand-built Arch,
+// whose fields have no file position).
+func (a *Arch) Validate() error {
+	e := &errs{file: a.Name}
+	a.validate(e, func(string) Pos { return Pos{File: a.Name} }, nil)
+	return e.err()
+}
+
+// validate reports problems through e; field maps an Arch field to its
+// config key and position, names maps Arch field names to the config's
+// key names (nil keeps the Arch names).
+func (a *Arch) validate(e *errs, pos func(key string) Pos, names map[string]string) {
+	key := func(f string) string {
+		if k, ok := names[f]; ok {
+			return k
+		}
+		return f
+	}
+	positive := []struct {
+		f string
+		v int64
+	}{{"layers", a.Layers}, {"hidden", a.Hidden}, {"heads", a.Heads}, {"kv_heads", a.KVHeads},
+		{"ffn", a.FFN}, {"vocab", a.Vocab}, {"max_positions", a.MaxPositions}}
+	bad := false
+	for _, p := range positive {
+		if p.v <= 0 {
+			e.add(pos(key(p.f)), key(p.f), "must be a positive integer, got %d", p.v)
+			bad = true
+		}
+	}
+	if a.EmbedProjDim < 0 {
+		e.add(pos(key("embed_proj_dim")), key("embed_proj_dim"), "must be positive, got %d", a.EmbedProjDim)
+	}
+	if bad {
+		return
+	}
+	switch {
+	case a.HeadDim == 0 && a.Hidden%a.Heads != 0:
+		// HeadDim is derived as Hidden/Heads unless given explicitly.
+		e.add(pos(key("heads")), key("heads"), "%d heads do not divide hidden size %d", a.Heads, a.Hidden)
+	case a.HeadDim <= 0:
+		e.add(pos(key("head_dim")), key("head_dim"), "must be a positive integer, got %d", a.HeadDim)
+	}
+	if a.KVHeads > a.Heads || a.Heads%a.KVHeads != 0 {
+		e.add(pos(key("kv_heads")), key("kv_heads"), "%d key/value heads do not divide %d attention heads", a.KVHeads, a.Heads)
+	}
+	switch a.Family {
+	case "gpt2", "llama", "opt":
+	default:
+		e.add(pos(key("family")), key("family"), "unknown family %q", a.Family)
+	}
+	if _, ok := normFns[a.Norm]; !ok {
+		e.add(pos(key("norm")), key("norm"), "unknown norm %q (want layernorm or rmsnorm)", a.Norm)
+	}
+	if _, ok := activationFns[a.Activation]; !ok {
+		e.add(pos(key("activation")), key("activation"), "unknown activation %q", a.Activation)
+	}
+}
+
+var normFns = map[string]bool{"layernorm": true, "rmsnorm": true}
+var activationFns = map[string]bool{"gelu": true, "relu": true, "silu": true}
+
+// Shape is the size of one training step.
+type Shape struct {
+	// Batch is the global batch in sequences; Seq the sequence length.
+	Batch, Seq int64
+}
+
+func (s Shape) validate(a *Arch) error {
+	if s.Batch <= 0 {
+		return fmt.Errorf("frontend: batch must be positive, got %d", s.Batch)
+	}
+	if s.Seq <= 0 {
+		return fmt.Errorf("frontend: sequence length must be positive, got %d", s.Seq)
+	}
+	if a.LearnedPositions && s.Seq > a.MaxPositions {
+		return fmt.Errorf("frontend: sequence length %d exceeds the %d rows of %s's learned position table",
+			s.Seq, a.MaxPositions, a.Name)
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+package frontend
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// hfKeys maps Arch fields to the config.json keys of each family
+// (REFERENCE.md lists them), for reading and for error messages.
+var hfKeys = map[string]map[string]string{
+	"gpt2": {"layers": "n_layer", "hidden": "n_embd", "heads": "n_head", "kv_heads": "n_head",
+		"head_dim": "n_head", "ffn": "n_inner", "vocab": "vocab_size", "max_positions": "n_positions",
+		"activation": "activation_function", "family": "model_type"},
+	"llama": {"layers": "num_hidden_layers", "hidden": "hidden_size", "heads": "num_attention_heads",
+		"kv_heads": "num_key_value_heads", "head_dim": "head_dim", "ffn": "intermediate_size", "vocab": "vocab_size",
+		"max_positions": "max_position_embeddings", "activation": "hidden_act", "family": "model_type"},
+	"opt": {"layers": "num_hidden_layers", "hidden": "hidden_size", "heads": "num_attention_heads",
+		"kv_heads": "num_attention_heads", "head_dim": "num_attention_heads", "ffn": "ffn_dim", "vocab": "vocab_size",
+		"max_positions": "max_position_embeddings", "activation": "activation_function",
+		"embed_proj_dim": "word_embed_proj_dim", "family": "model_type"},
+}
+
+// hfActivations maps Hugging Face activation names to the functions tempc
+// prices; the GELU variants differ in accuracy, not in cost class.
+var hfActivations = map[string]string{
+	"gelu": "gelu", "gelu_new": "gelu", "gelu_fast": "gelu", "gelu_pytorch_tanh": "gelu", "quick_gelu": "gelu",
+	"relu": "relu", "silu": "silu", "swish": "silu",
+}
+
+// hfRopeTypes are the rope_scaling variants accepted: each only rescales
+// rotary frequencies, so a token costs what it costs with plain RoPE.
+var hfRopeTypes = map[string]bool{"default": true, "linear": true, "dynamic": true, "llama3": true, "yarn": true}
+
+// hfMoEKeys mark mixture-of-experts configs, which tempc does not model yet.
+var hfMoEKeys = []string{"num_local_experts", "num_experts_per_tok", "num_experts", "n_routed_experts", "moe_intermediate_size"}
+
+// ReadHFConfig parses a Hugging Face config.json for the gpt2, llama (Llama 2
+// and 3, grouped-query attention) and opt families. Options it does not
+// model — other model types, mixture of experts, sliding-window attention,
+// cross-attention, post-norm OPT, unknown activations or RoPE variants —
+// are rejected by name. All problems are returned together as an ErrorList
+// with file positions.
+func ReadHFConfig(file string, data []byte) (*Arch, error) {
+	o, perr := parseObject(file, data)
+	if perr != nil {
+		return nil, ErrorList{perr}
+	}
+	e := &errs{file: file}
+	mt, ok := o.str(e, "model_type", true)
+	if !ok {
+		return nil, e.err()
+	}
+	keys, known := hfKeys[mt]
+	if !known {
+		msg := "unknown model_type %q (supported: gpt2, llama, opt)"
+		if mt == "mixtral" {
+			msg = "model_type %q is a mixture of experts, which tempc does not model (supported: gpt2, llama, opt)"
+		}
+		e.add(o.fieldPos("model_type"), "model_type", msg, mt)
+		return nil, e.err()
+	}
+	a := &Arch{Name: hfName(o, file), Family: mt}
+	rejectUnsupported(e, o)
+	switch mt {
+	case "gpt2":
+		readGPT2(e, o, a)
+	case "llama":
+		readLlama(e, o, a)
+	case "opt":
+		readOPT(e, o, a)
+	}
+	if len(e.list) == 0 {
+		a.validate(e, o.fieldPos, keys)
+	}
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// hfName names the model after _name_or_path, else the folder holding a
+// config.json, else the file.
+func hfName(o *jsonObject, file string) string {
+	var p string
+	if f, ok := o.fields["_name_or_path"]; ok && json.Unmarshal(f.raw, &p) == nil && p != "" {
+		return filepath.Base(p)
+	}
+	base := filepath.Base(file)
+	if base == "config.json" {
+		if dir := filepath.Base(filepath.Dir(file)); dir != "." && dir != "/" {
+			return dir
+		}
+	}
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+func rejectUnsupported(e *errs, o *jsonObject) {
+	for _, k := range hfMoEKeys {
+		if o.has(k) {
+			e.add(o.fieldPos(k), k, "mixture-of-experts configs are not supported")
+		}
+	}
+	if o.has("sliding_window") && o.boolean(e, "use_sliding_window", true) {
+		e.add(o.fieldPos("sliding_window"), "sliding_window", "sliding-window attention is not supported (set it to null)")
+	}
+	if o.boolean(e, "add_cross_attention", false) {
+		e.add(o.fieldPos("add_cross_attention"), "add_cross_attention", "cross-attention is not supported (decoder-only models only)")
+	}
+	if o.boolean(e, "is_encoder_decoder", false) {
+		e.add(o.fieldPos("is_encoder_decoder"), "is_encoder_decoder", "encoder-decoder models are not supported")
+	}
+}
+
+// activation reads key (default def) and maps it to a priced function.
+func activation(e *errs, o *jsonObject, key, def string) string {
+	name, ok := o.str(e, key, false)
+	if !ok {
+		name = def
+	}
+	fn, known := hfActivations[name]
+	if !known {
+		e.add(o.fieldPos(key), key, "activation %q is not supported (supported: %s)", name,
+			strings.Join(sortedNames(hfActivations), ", "))
+	}
+	return fn
+}
+
+func readGPT2(e *errs, o *jsonObject, a *Arch) {
+	a.Hidden, _ = o.int(e, "n_embd", true)
+	a.Layers, _ = o.int(e, "n_layer", true)
+	a.Heads, _ = o.int(e, "n_head", true)
+	a.KVHeads = a.Heads
+	a.Vocab, _ = o.int(e, "vocab_size", true)
+	a.MaxPositions, _ = o.int(e, "n_positions", true)
+	if n, ok := o.int(e, "n_inner", false); ok {
+		a.FFN = n
+	} else {
+		a.FFN = 4 * a.Hidden // n_inner null means 4·n_embd
+	}
+	a.Activation = activation(e, o, "activation_function", "gelu_new")
+	a.Norm, a.LearnedPositions, a.NormBias, a.AttnBias, a.MLPBias = "layernorm", true, true, true, true
+	a.TiedEmbeddings = o.boolean(e, "tie_word_embeddings", true)
+	a.HeadDim = headDim(a)
+}
+
+func readLlama(e *errs, o *jsonObject, a *Arch) {
+	a.Hidden, _ = o.int(e, "hidden_size", true)
+	a.Layers, _ = o.int(e, "num_hidden_layers", true)
+	a.Heads, _ = o.int(e, "num_attention_heads", true)
+	if kv, ok := o.int(e, "num_key_value_heads", false); ok {
+		a.KVHeads = kv
+	} else {
+		a.KVHeads = a.Heads // absent means multi-head attention
+	}
+	a.FFN, _ = o.int(e, "intermediate_size", true)
+	a.Vocab, _ = o.int(e, "vocab_size", true)
+	a.MaxPositions, _ = o.int(e, "max_position_embeddings", true)
+	a.Activation = activation(e, o, "hidden_act", "silu")
+	a.Norm, a.GatedFFN = "rmsnorm", true
+	a.TiedEmbeddings = o.boolean(e, "tie_word_embeddings", false)
+	a.AttnBias = o.boolean(e, "attention_bias", false)
+	a.MLPBias = o.boolean(e, "mlp_bias", false)
+	a.HeadDim = headDim(a)
+	if hd, ok := o.int(e, "head_dim", false); ok {
+		a.HeadDim = hd
+	}
+	if rs := o.child(e, "rope_scaling"); rs != nil {
+		typ, ok := rs.str(e, "rope_type", false)
+		if !ok {
+			typ, _ = rs.str(e, "type", false)
+		}
+		if !hfRopeTypes[typ] {
+			e.add(o.fieldPos("rope_scaling"), "rope_scaling", "RoPE variant %q is not supported (supported: %s)",
+				typ, strings.Join(sortedNames(hfRopeTypes), ", "))
+		}
+	}
+	if o.has("partial_rotary_factor") {
+		e.add(o.fieldPos("partial_rotary_factor"), "partial_rotary_factor", "partial rotary embeddings are not supported")
+	}
+}
+
+func readOPT(e *errs, o *jsonObject, a *Arch) {
+	a.Hidden, _ = o.int(e, "hidden_size", true)
+	a.Layers, _ = o.int(e, "num_hidden_layers", true)
+	a.Heads, _ = o.int(e, "num_attention_heads", true)
+	a.KVHeads = a.Heads
+	a.FFN, _ = o.int(e, "ffn_dim", true)
+	a.Vocab, _ = o.int(e, "vocab_size", true)
+	a.MaxPositions, _ = o.int(e, "max_position_embeddings", true)
+	a.PositionOffset = 2 // OPT's learned position table has two extra rows
+	if p, ok := o.int(e, "word_embed_proj_dim", false); ok && p != a.Hidden {
+		a.EmbedProjDim = p
+	}
+	a.Activation = activation(e, o, "activation_function", "relu")
+	a.Norm, a.LearnedPositions = "layernorm", true
+	bias := o.boolean(e, "enable_bias", true)
+	a.AttnBias, a.MLPBias = bias, bias
+	a.NormBias = true
+	a.TiedEmbeddings = o.boolean(e, "tie_word_embeddings", true)
+	a.HeadDim = headDim(a)
+	if !o.boolean(e, "do_layer_norm_before", true) {
+		e.add(o.fieldPos("do_layer_norm_before"), "do_layer_norm_before", "post-norm OPT blocks are not supported")
+	}
+	if !o.boolean(e, "layer_norm_elementwise_affine", true) {
+		e.add(o.fieldPos("layer_norm_elementwise_affine"), "layer_norm_elementwise_affine", "norms without affine parameters are not supported")
+	}
+}
+
+// headDim is Hidden/Heads when it divides, else 0 (Validate reports it).
+func headDim(a *Arch) int64 {
+	if a.Heads > 0 && a.Hidden%a.Heads == 0 {
+		return a.Hidden / a.Heads
+	}
+	return 0
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
