@@ -2,4 +2,9 @@ module tempc
 
 go 1.26
 
-require gonum.org/v1/gonum v0.17.0
+require (
+	github.com/lanl/highs v1.0.3
+	gonum.org/v1/gonum v0.17.0
+)
+
+require golang.org/x/exp v0.0.0-20221217163422-3c43f8badb15 // indirect

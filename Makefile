@@ -1,0 +1,51 @@
+# tempc build. `make run` and `make test` install what is missing (HiGHS
+# included, built from source by scripts/install-highs.sh) and are idempotent.
+
+SHELL := /bin/bash
+# Go lives in /usr/local/go on a fresh machine, which need not be on PATH.
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+# HiGHS installs under /usr/local by default.
+PREFIX ?= /usr/local
+export PKG_CONFIG_PATH := $(PREFIX)/lib/pkgconfig:$(PREFIX)/lib64/pkgconfig:$(PKG_CONFIG_PATH)
+export LD_LIBRARY_PATH := $(PREFIX)/lib:$(PREFIX)/lib64:$(LD_LIBRARY_PATH)
+
+GO    ?= go
+BIN   := bin/tempc
+MODEL ?= gpt3-175b
+
+.PHONY: all deps build test run bench fmt vet clean golden
+
+all: build
+
+# deps: the HiGHS solver (skipped when pkg-config already finds it) and the
+# Go modules.
+deps:
+	@PREFIX=$(PREFIX) bash scripts/install-highs.sh
+	@$(GO) mod download
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/tempc
+
+vet: deps
+	$(GO) vet ./...
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# run: the main job.
+run: build
+	./$(BIN) graph --model $(MODEL)
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# golden: regenerate the golden files under testdata/ (review the diff).
+golden: deps
+	UPDATE_GOLDEN=1 $(GO) test ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin

@@ -1,0 +1,133 @@
+package ilp
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// integerKnapsack: maximise 5x + 4y s.t. 6x + 4y ≤ 24, x + 2y ≤ 6, x, y ≥ 0
+// integer, written as a minimisation of −(5x + 4y). By hand: the LP optimum
+// is (3, 1.5) with value 21, but the integer optimum is (4, 0) with value 20
+// (the other candidates (3,1)=19 and (2,2)=18 are worse), so a solve that
+// ignored integrality would be caught.
+func integerKnapsack() *Problem {
+	inf := math.Inf(1)
+	return &Problem{
+		Name: "knapsack",
+		Cols: []Col{
+			{Name: "x", Cost: -5, Lower: 0, Upper: inf, Integer: true},
+			{Name: "y", Cost: -4, Lower: 0, Upper: inf, Integer: true},
+		},
+		Rows: []Row{
+			{Name: "c1", Terms: []Term{{0, 6}, {1, 4}}, Lower: math.Inf(-1), Upper: 24},
+			{Name: "c2", Terms: []Term{{0, 1}, {1, 2}}, Lower: math.Inf(-1), Upper: 6},
+		},
+	}
+}
+
+func TestHiGHSSolvesSmallMIP(t *testing.T) {
+	res, err := HiGHS{}.Solve(integerKnapsack(), Options{TimeLimit: 10 * time.Second, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Optimal || !res.HasSolution {
+		t.Fatalf("status %v (%s), has solution %v; want optimal", res.Status, res.Detail, res.HasSolution)
+	}
+	const tol = 1e-9
+	if math.Abs(res.Objective-(-20)) > tol {
+		t.Errorf("objective %g, want -20", res.Objective)
+	}
+	if math.Abs(res.X[0]-4) > tol || math.Abs(res.X[1]) > tol {
+		t.Errorf("x = %v, want [4 0]", res.X)
+	}
+	if res.DualBound > res.Objective+tol || res.MIPGap > 1e-6 {
+		t.Errorf("dual bound %g, gap %g: not a certified optimum", res.DualBound, res.MIPGap)
+	}
+	if res.Rows != 2 || res.Cols != 2 || res.Nonzeros != 4 {
+		t.Errorf("model size %d×%d/%d, want 2×2/4", res.Rows, res.Cols, res.Nonzeros)
+	}
+}
+
+func TestHiGHSContinuousRelaxation(t *testing.T) {
+	p := integerKnapsack()
+	for i := range p.Cols {
+		p.Cols[i].Integer = false
+	}
+	res, err := HiGHS{}.Solve(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The LP optimum by hand: both rows tight, x = 3, y = 1.5, value 21.
+	if res.Status != Optimal || math.Abs(res.Objective-(-21)) > 1e-9 {
+		t.Fatalf("LP: status %v objective %g, want optimal -21", res.Status, res.Objective)
+	}
+}
+
+func TestHiGHSInfeasible(t *testing.T) {
+	p := &Problem{Name: "infeasible",
+		Cols: []Col{{Name: "x", Lower: 0, Upper: 1, Integer: true}},
+		Rows: []Row{{Name: "x>=2", Terms: []Term{{0, 1}}, Lower: 2, Upper: math.Inf(1)}}}
+	res, err := HiGHS{}.Solve(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Infeasible || res.HasSolution {
+		t.Fatalf("status %v, has solution %v; want infeasible without solution", res.Status, res.HasSolution)
+	}
+}
+
+func TestHiGHSRowlessProblem(t *testing.T) {
+	p := &Problem{Name: "bounds-only", Cols: []Col{{Name: "x", Cost: 1, Lower: 2, Upper: 5, Integer: true}}}
+	res, err := HiGHS{}.Solve(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Optimal || res.Objective != 2 {
+		t.Fatalf("status %v objective %g, want optimal 2", res.Status, res.Objective)
+	}
+}
+
+func TestProblemValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Problem
+	}{
+		{"empty", Problem{Name: "e"}},
+		{"crossed bounds", Problem{Cols: []Col{{Name: "x", Lower: 2, Upper: 1}}}},
+		{"bad term", Problem{Cols: []Col{{Name: "x", Upper: 1}}, Rows: []Row{{Name: "r", Terms: []Term{{3, 1}}}}}},
+		{"nan cost", Problem{Cols: []Col{{Name: "x", Cost: math.NaN(), Upper: 1}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := (HiGHS{}).Solve(&tc.p, Options{}); err == nil {
+				t.Fatal("Solve accepted a malformed problem")
+			}
+		})
+	}
+}
+
+// TestHiGHSOptionsReachSolver reads the options back from the HiGHS model,
+// so a typo in an option name or a dropped limit cannot pass silently.
+func TestHiGHSOptionsReachSolver(t *testing.T) {
+	raw, err := toModel(integerKnapsack()).ToRawModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{TimeLimit: 1500 * time.Millisecond, RelGap: 0.01, Threads: 1}
+	if err := setOptions(raw, o); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := raw.GetFloat64Option("time_limit"); err != nil || v != 1.5 {
+		t.Errorf("time_limit = %g, %v; want 1.5", v, err)
+	}
+	if v, err := raw.GetFloat64Option("mip_rel_gap"); err != nil || v != 0.01 {
+		t.Errorf("mip_rel_gap = %g, %v; want 0.01", v, err)
+	}
+	if v, err := raw.GetIntOption("threads"); err != nil || v != 1 {
+		t.Errorf("threads = %d, %v; want 1", v, err)
+	}
+	if d := (Options{}).withDefaults(); d.TimeLimit != DefaultTimeLimit || d.RelGap != DefaultRelGap {
+		t.Errorf("zero Options default to %+v", d)
+	}
+}
