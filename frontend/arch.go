@@ -89,6 +89,15 @@ func (a *Arch) validate(e *errs, pos func(key string) Pos, names map[string]stri
 	if bad {
 		return
 	}
+	for _, l := range archLimits {
+		if v := l.get(a); v > l.max {
+			e.add(pos(key(l.f)), key(l.f), "%d exceeds tempc's limit of %d", v, l.max)
+			bad = true
+		}
+	}
+	if bad {
+		return
+	}
 	switch {
 	case a.HeadDim == 0 && a.Hidden%a.Heads != 0:
 		// HeadDim is derived as Hidden/Heads unless given explicitly.
@@ -112,8 +121,31 @@ func (a *Arch) validate(e *errs, pos func(key string) Pos, names map[string]stri
 	}
 }
 
+// archLimits bound the sizes tempc accepts, far above any published model
+// (the largest dense models have ~120 layers, 2^15 hidden, 2^18 vocab), so a
+// corrupt config is rejected instead of building a graph that exhausts
+// memory, and no tensor size overflows int64.
+var archLimits = []struct {
+	f   string
+	max int64
+	get func(*Arch) int64
+}{
+	{"layers", 4096, func(a *Arch) int64 { return a.Layers }},
+	{"hidden", 1 << 20, func(a *Arch) int64 { return a.Hidden }},
+	{"heads", 1 << 14, func(a *Arch) int64 { return a.Heads }},
+	{"head_dim", 1 << 14, func(a *Arch) int64 { return a.HeadDim }},
+	{"ffn", 1 << 22, func(a *Arch) int64 { return a.FFN }},
+	{"vocab", 1 << 24, func(a *Arch) int64 { return a.Vocab }},
+	{"max_positions", 1 << 24, func(a *Arch) int64 { return a.MaxPositions }},
+	{"embed_proj_dim", 1 << 20, func(a *Arch) int64 { return a.EmbedProjDim }},
+}
+
 var normFns = map[string]bool{"layernorm": true, "rmsnorm": true}
 var activationFns = map[string]bool{"gelu": true, "relu": true, "silu": true}
+
+// maxTokens bounds batch·seq (2^30 tokens, 4096× a 128×2048 step) so that
+// activation sizes cannot overflow int64.
+const maxTokens = 1 << 30
 
 // Shape is the size of one training step.
 type Shape struct {
@@ -127,6 +159,9 @@ func (s Shape) validate(a *Arch) error {
 	}
 	if s.Seq <= 0 {
 		return fmt.Errorf("frontend: sequence length must be positive, got %d", s.Seq)
+	}
+	if s.Batch > maxTokens || s.Seq > maxTokens || s.Batch*s.Seq > maxTokens {
+		return fmt.Errorf("frontend: batch %d × sequence %d exceeds tempc's limit of %d tokens per step", s.Batch, s.Seq, int64(maxTokens))
 	}
 	if a.LearnedPositions && s.Seq > a.MaxPositions {
 		return fmt.Errorf("frontend: sequence length %d exceeds the %d rows of %s's learned position table",

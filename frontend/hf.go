@@ -137,7 +137,9 @@ func readGPT2(e *errs, o *jsonObject, a *Arch) {
 	if n, ok := o.int(e, "n_inner", false); ok {
 		a.FFN = n
 	} else {
-		a.FFN = 4 * a.Hidden // n_inner null means 4·n_embd
+		// n_inner null means 4·n_embd; a bad n_embd is reported once, under
+		// its own name, not again through the derived width.
+		a.FFN = 4 * max(a.Hidden, 1)
 	}
 	a.Activation = activation(e, o, "activation_function", "gelu_new")
 	a.Norm, a.LearnedPositions, a.NormBias, a.AttnBias, a.MLPBias = "layernorm", true, true, true, true

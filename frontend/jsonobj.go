@@ -158,7 +158,8 @@ func (o *jsonObject) int(e *errs, key string, required bool) (int64, bool) {
 	}
 	f := o.fields[key]
 	var n json.Number
-	if err := json.Unmarshal(f.raw, &n); err != nil {
+	// json.Number also accepts a quoted number; a config must not.
+	if c := f.raw[0]; c == '"' || json.Unmarshal(f.raw, &n) != nil {
 		e.add(f.pos, key, "want an integer, got %s", f.raw)
 		return 0, false
 	}

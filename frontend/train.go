@@ -24,7 +24,7 @@ import (
 // the key suffixed (".dX", ".dW", ...), so identical blocks stay identical.
 func Train(g *ir.Graph) error {
 	t := &trainer{g: g, nFwd: len(g.Ops), contrib: make([][]ir.TensorID, len(g.Tensors)),
-		readers: make([]int, len(g.Tensors)), weightOp: make([]ir.OpID, len(g.Tensors))}
+		readers: make([]int, len(g.Tensors)), firstReader: make([]ir.OpID, len(g.Tensors))}
 	hasLoss := false
 	for i := 0; i < t.nFwd; i++ {
 		op := g.Op(ir.OpID(i))
@@ -35,7 +35,7 @@ func Train(g *ir.Graph) error {
 		for _, j := range diffInputs(op) {
 			x := op.Inputs[j]
 			if t.readers[x] == 0 {
-				t.weightOp[x] = op.ID
+				t.firstReader[x] = op.ID
 			}
 			t.readers[x]++
 		}
@@ -82,9 +82,10 @@ type trainer struct {
 	// readers counts, per tensor, the forward operands that will contribute
 	// a gradient to it.
 	readers []int
-	// weightOp is the first forward op reading each weight (its class and
-	// layer name the weight's gradient sum and optimizer update).
-	weightOp []ir.OpID
+	// firstReader is the first forward op reading each tensor. A gradient
+	// sum is tagged with its layer and class, so that the sum of a block's
+	// input gradient belongs to that block, and it tags Adam updates.
+	firstReader []ir.OpID
 }
 
 func (t *trainer) tensor(id ir.TensorID) *ir.Tensor { return t.g.Tensor(id) }
@@ -114,7 +115,7 @@ func (t *trainer) fresh(x ir.TensorID, fwd *ir.Op) ir.TensorID {
 
 // gradOf returns the gradient of x, summing its contributions if there are
 // several, or false when x does not influence the loss.
-func (t *trainer) gradOf(x ir.TensorID, fwd *ir.Op, role ir.Role) (ir.TensorID, bool) {
+func (t *trainer) gradOf(x ir.TensorID, role ir.Role) (ir.TensorID, bool) {
 	c := t.contrib[x]
 	switch len(c) {
 	case 0:
@@ -123,6 +124,7 @@ func (t *trainer) gradOf(x ir.TensorID, fwd *ir.Op, role ir.Role) (ir.TensorID, 
 		return c[0], true
 	}
 	src := t.tensor(x)
+	fwd := t.g.Op(t.firstReader[x])
 	sum := t.g.AddTensor("d."+src.Name, src.Shape, ir.BF16, role, src.Layer)
 	t.g.AddOp(ir.Op{Name: "acc." + src.Name, Kind: ir.Elementwise, Phase: ir.Backward, Fn: "add",
 		Layer: fwd.Layer, Class: fwd.Class, Key: "acc." + fwd.Key, Inputs: c, Outputs: []ir.TensorID{sum}})
@@ -138,7 +140,7 @@ func (t *trainer) pass(x, dy ir.TensorID) {
 // settleWeight sums a weight's partial gradients once all have arrived.
 func (t *trainer) settleWeight(w ir.TensorID) {
 	if t.tensor(w).Role == ir.Weight && len(t.contrib[w]) == t.readers[w] && t.readers[w] > 1 {
-		t.gradOf(w, t.g.Op(t.weightOp[w]), ir.Gradient)
+		t.gradOf(w, ir.Gradient)
 	}
 }
 
@@ -151,7 +153,7 @@ func (t *trainer) backward(id ir.OpID) error {
 		t.emit(op, ".dX", ir.Loss, "", op.Inputs, []ir.TensorID{dl}, nil, nil)
 		return nil
 	}
-	dy, ok := t.gradOf(op.Outputs[0], op, ir.ActGrad)
+	dy, ok := t.gradOf(op.Outputs[0], ir.ActGrad)
 	if !ok {
 		return nil // the output does not reach the loss
 	}
@@ -260,7 +262,7 @@ func (t *trainer) optimizer() {
 		if w.Role != ir.Weight {
 			continue
 		}
-		grad, ok := t.gradOf(id, g.Op(t.weightOp[id]), ir.Gradient)
+		grad, ok := t.gradOf(id, ir.Gradient)
 		if !ok {
 			continue // a weight the loss does not depend on is not trained
 		}
@@ -268,7 +270,7 @@ func (t *trainer) optimizer() {
 		master := g.AddTensor(name+".master", shape, ir.FP32, ir.OptState, layer)
 		m := g.AddTensor(name+".adam_m", shape, ir.FP32, ir.OptState, layer)
 		v := g.AddTensor(name+".adam_v", shape, ir.FP32, ir.OptState, layer)
-		fwd := g.Op(t.weightOp[id])
+		fwd := g.Op(t.firstReader[id])
 		g.AddOp(ir.Op{Name: "adam." + name, Kind: ir.OptimizerUpdate, Phase: ir.Optimizer, Layer: layer,
 			Class: fwd.Class, Key: "adam." + fwd.Key + "." + lastKey(name), Inputs: []ir.TensorID{grad, master, m, v},
 			Updates: []ir.TensorID{master, m, v, id}})

@@ -13,6 +13,10 @@ import (
 // graph would otherwise produce one line per op.
 const maxVerifyErrors = 50
 
+// maxElements bounds a tensor's element count (2^50: a petabyte of bf16), so
+// sizes and FLOPs computed from shapes cannot overflow int64.
+const maxElements = 1 << 50
+
 // Problem is one violated invariant, naming the op and/or tensor at fault
 // (NoOp / NoTensor when it concerns none).
 type Problem struct {
@@ -91,9 +95,16 @@ func (v *verifier) tensors() {
 		if t.DType >= numDTypes || t.Role >= numRoles {
 			v.report(NoOp, TensorID(i), "tensor %d %q has invalid dtype %v or role %v", i, t.Name, t.DType, t.Role)
 		}
+		elems := int64(1)
 		for d, n := range t.Shape {
-			if n <= 0 {
+			switch {
+			case n <= 0:
 				v.report(NoOp, TensorID(i), "tensor %d %q: dimension %d is %d, must be positive", i, t.Name, d, n)
+			case elems > maxElements/n:
+				v.report(NoOp, TensorID(i), "tensor %d %q: shape %v has more than 2^50 elements", i, t.Name, t.Shape)
+				elems = 1
+			default:
+				elems *= n
 			}
 		}
 	}
