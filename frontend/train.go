@@ -93,7 +93,16 @@ func (t *trainer) tensor(id ir.TensorID) *ir.Tensor { return t.g.Tensor(id) }
 // emit appends a backward op derived from fwd.
 func (t *trainer) emit(fwd *ir.Op, suffix string, kind ir.Kind, fn string, in, out []ir.TensorID, mm *ir.MatMulAttrs, at *ir.AttnAttrs) {
 	t.g.AddOp(ir.Op{Name: fwd.Name + suffix, Kind: kind, Phase: ir.Backward, Fn: fn, Layer: fwd.Layer,
-		Class: fwd.Class, Key: fwd.Key + suffix, Inputs: in, Outputs: out, MatMul: mm, Attn: at})
+		Class: fwd.Class, Key: keyOf(fwd) + suffix, Inputs: in, Outputs: out, MatMul: mm, Attn: at})
+}
+
+// keyOf is the key that derived ops extend: the op's Key, or its Name for
+// hand-written graphs that set no key.
+func keyOf(op *ir.Op) string {
+	if op.Key == "" {
+		return op.Name
+	}
+	return op.Key
 }
 
 // fresh makes a new gradient contribution for x and records it. A weight's
@@ -127,7 +136,7 @@ func (t *trainer) gradOf(x ir.TensorID, role ir.Role) (ir.TensorID, bool) {
 	fwd := t.g.Op(t.firstReader[x])
 	sum := t.g.AddTensor("d."+src.Name, src.Shape, ir.BF16, role, src.Layer)
 	t.g.AddOp(ir.Op{Name: "acc." + src.Name, Kind: ir.Elementwise, Phase: ir.Backward, Fn: "add",
-		Layer: fwd.Layer, Class: fwd.Class, Key: "acc." + fwd.Key, Inputs: c, Outputs: []ir.TensorID{sum}})
+		Layer: fwd.Layer, Class: fwd.Class, Key: "acc." + keyOf(fwd), Inputs: c, Outputs: []ir.TensorID{sum}})
 	t.contrib[x] = []ir.TensorID{sum}
 	return sum, true
 }
@@ -272,7 +281,7 @@ func (t *trainer) optimizer() {
 		v := g.AddTensor(name+".adam_v", shape, ir.FP32, ir.OptState, layer)
 		fwd := g.Op(t.firstReader[id])
 		g.AddOp(ir.Op{Name: "adam." + name, Kind: ir.OptimizerUpdate, Phase: ir.Optimizer, Layer: layer,
-			Class: fwd.Class, Key: "adam." + fwd.Key + "." + lastKey(name), Inputs: []ir.TensorID{grad, master, m, v},
+			Class: fwd.Class, Key: "adam." + keyOf(fwd) + "." + lastKey(name), Inputs: []ir.TensorID{grad, master, m, v},
 			Updates: []ir.TensorID{master, m, v, id}})
 	}
 }

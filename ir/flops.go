@@ -80,7 +80,11 @@ func (g *Graph) opFLOPs(op *Op) float64 {
 	case Softmax:
 		return softmaxCost.at(op.Phase) * outElems
 	case Embedding:
-		return embeddingCost.at(op.Phase) * outElems
+		// Backward scatter-adds each row of dOut (input 0) into the table.
+		if op.Phase != Forward && len(op.Inputs) > 0 && g.validTensor(op.Inputs[0]) {
+			return embeddingCost.bwd * float64(g.Tensors[op.Inputs[0]].NumElements())
+		}
+		return embeddingCost.fwd * outElems
 	case Loss:
 		if op.Phase == Forward && len(op.Inputs) > 0 && g.validTensor(op.Inputs[0]) {
 			return lossCost.fwd * float64(g.Tensors[op.Inputs[0]].NumElements())

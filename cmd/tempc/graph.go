@@ -2,14 +2,13 @@ package main
 
 import (
 	"io"
-	"os"
 
-	"tempc/frontend"
+	"tempc/driver"
 )
 
-func runGraph(args []string, stdout io.Writer) error {
-	fs := newFlags("graph", os.Stderr)
-	var o frontend.ReportOptions
+func runGraph(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("graph", stderr)
+	var o driver.GraphOptions
 	fs.StringVar(&o.Model, "model", "", "preset name, Hugging Face config.json (or its folder), or tempc graph JSON")
 	fs.Int64Var(&o.Batch, "batch", 0, "global batch in sequences (default 128)")
 	fs.Int64Var(&o.Seq, "seq", 0, "sequence length (default: the model's context length)")
@@ -20,5 +19,5 @@ func runGraph(args []string, stdout io.Writer) error {
 	if o.Model == "" {
 		return usageError{"--model is required"}
 	}
-	return frontend.Report(stdout, o)
+	return driver.Graph(stdout, o)
 }

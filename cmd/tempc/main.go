@@ -18,7 +18,7 @@ import (
 // command is one subcommand: it parses its own flags and runs.
 type command struct {
 	name, summary string
-	run           func(args []string, stdout io.Writer) error
+	run           func(args []string, stdout, stderr io.Writer) error
 }
 
 var commands = []command{
@@ -41,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			err := c.run(args[1:], stdout)
+			err := c.run(args[1:], stdout, stderr)
 			switch {
 			case err == nil:
 				return 0

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestGraphCommand(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // substring of stdout
+		stderr string // substring of stderr
+	}{
+		{"text", []string{"graph", "--model", "gpt2", "--batch", "2", "--seq", "64"}, 0, "parameters       124439808", ""},
+		{"ir", []string{"graph", "--model", "gpt2", "--batch", "1", "--seq", "8", "--format", "ir"}, 0, "graph gpt2 batch=1 seq=8 layers=12\n", ""},
+		{"dot", []string{"graph", "--model", "gpt2", "--batch", "1", "--seq", "8", "--format", "dot"}, 0, "digraph gpt2 {", ""},
+		{"graph-json", []string{"graph", "--model", "gpt2", "--batch", "1", "--seq", "8", "--format", "graph-json"}, 0, `"schema_version": 1`, ""},
+		{"no model", []string{"graph"}, 2, "", "--model is required"},
+		{"bad flag", []string{"graph", "--modle", "gpt2"}, 2, "", "flag provided but not defined"},
+		{"stray argument", []string{"graph", "--model", "gpt2", "extra"}, 2, "", `unexpected argument "extra"`},
+		{"bad format", []string{"graph", "--model", "gpt2", "--format", "yaml"}, 1, "", `unknown format "yaml"`},
+		{"unknown model", []string{"graph", "--model", "gpt5"}, 1, "", "not a preset"},
+		{"bad config", []string{"graph", "--model", "../../frontend/testdata/hf/negative.json"}, 1, "", "negative.json:5:3: n_layer"},
+		{"unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{"help", []string{"help"}, 0, "", "graph"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(tc.args, &out, &errb)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.code, errb.String())
+			}
+			if !strings.Contains(out.String(), tc.stdout) {
+				t.Errorf("stdout lacks %q:\n%.500s", tc.stdout, out.String())
+			}
+			if !strings.Contains(errb.String(), tc.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.stderr, errb.String())
+			}
+		})
+	}
+}
+
+// TestGraphJSONFields pins the documented JSON fields of `tempc graph
+// --format json` (README).
+func TestGraphJSONFields(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"graph", "--model", "gpt3-175b", "--format", "json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"model", "batch", "seq", "layers", "tokens_per_step", "parameters", "flops_per_step",
+		"flops_by_phase", "flops_per_token", "ops", "ops_by_kind", "ops_by_phase", "tensors", "weight_bytes",
+		"gradient_bytes", "optimizer_state_bytes", "activation_bytes"} {
+		if _, ok := got[f]; !ok {
+			t.Errorf("JSON lacks field %q", f)
+		}
+	}
+	if p := got["parameters"].(float64); p != 174_604_259_328 {
+		t.Errorf("parameters %v", p)
+	}
+	if b := got["batch"].(float64); b != 128 {
+		t.Errorf("default batch %v, want 128", b)
+	}
+}

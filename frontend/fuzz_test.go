@@ -1,0 +1,57 @@
+package frontend
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// addSeeds adds every file of dir as a fuzz seed.
+func addSeeds(f *testing.F, dir string) {
+	paths, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
+	if err != nil || len(paths) == 0 {
+		f.Fatalf("no seeds in testdata/%s: %v", dir, err)
+	}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+}
+
+// FuzzReadHFConfig: any input gives an Arch that validates, or an error;
+// never a panic. Accepted small architectures must also build.
+func FuzzReadHFConfig(f *testing.F) {
+	addSeeds(f, "hf")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ReadHFConfig("fuzz.json", data)
+		if err != nil {
+			return
+		}
+		if err := a.Validate(); err != nil {
+			t.Fatalf("accepted an invalid architecture: %v", err)
+		}
+		if a.Layers <= 2 && a.Hidden <= 256 && a.Vocab <= 4096 && a.FFN <= 1024 {
+			if _, err := Build(a, Options{Batch: 1, Seq: min(a.MaxPositions, 8)}); err != nil {
+				t.Fatalf("accepted config does not build: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzReadGraphJSON: any input gives a verified graph or an error.
+func FuzzReadGraphJSON(f *testing.F) {
+	addSeeds(f, "graph")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := ReadGraphJSON("fuzz.json", data)
+		if err != nil {
+			return
+		}
+		if err := g.Verify(); err != nil {
+			t.Fatalf("accepted a graph that does not verify: %v", err)
+		}
+		_ = g.Text()
+	})
+}

@@ -1,0 +1,55 @@
+package frontend
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Golden files under testdata/golden hold the canonical text form of
+// generated graphs. Regenerate them after an intended change with
+//
+//	UPDATE_GOLDEN=1 go test ./frontend -run TestGolden
+//
+// (or `make golden`) and review the diff like code.
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		file  string
+		model string
+		opt   Options
+	}{
+		// GPT-2 small, batch 8 of its full 1024-token context.
+		{"gpt2.train.txt", "gpt2", Options{Batch: 8, Seq: 1024}},
+		// The JSON graph example, completed by Train.
+		{"tiny-forward.train.txt", filepath.Join("testdata", "graph", "tiny-forward.json"), Options{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			g, err := Load(tc.model, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := g.Text()
+			path := filepath.Join("testdata", "golden", tc.file)
+			if os.Getenv("UPDATE_GOLDEN") != "" {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (regenerate with UPDATE_GOLDEN=1)", err)
+			}
+			if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")); d != "" {
+				t.Errorf("%s changed (-want +got); if intended, regenerate with UPDATE_GOLDEN=1:\n%s", path, d)
+			}
+		})
+	}
+}
