@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"testing"
@@ -56,4 +57,22 @@ func ExampleReadHFConfig() {
 	fmt.Println(err)
 	// Output:
 	// frontend: config.json:3:3: max_position_embeddings: must be a positive integer, got -4096
+}
+
+func BenchmarkReadGraphJSON(b *testing.B) {
+	g, err := Load("gpt3-175b", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteGraphJSON(&buf, g); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadGraphJSON("g.json", buf.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -7,28 +7,32 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 )
 
 // jsonSource maps byte offsets of one JSON document to line:column.
 type jsonSource struct {
 	file string
 	data []byte
+	// lines holds the offset at which each line starts, built on first use.
+	lines []int
 }
 
 func (s *jsonSource) pos(offset int64) Pos {
 	if offset > int64(len(s.data)) {
 		offset = int64(len(s.data))
 	}
-	line, col := 1, 1
-	for _, c := range s.data[:offset] {
-		if c == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
+	if s.lines == nil {
+		s.lines = []int{0}
+		for i, c := range s.data {
+			if c == '\n' {
+				s.lines = append(s.lines, i+1)
+			}
 		}
 	}
-	return Pos{File: s.file, Line: line, Col: col}
+	// The line is the last whose start is at or before offset.
+	line := sort.SearchInts(s.lines, int(offset)+1) - 1
+	return Pos{File: s.file, Line: line + 1, Col: int(offset) - s.lines[line] + 1}
 }
 
 // syntaxError turns a decoding error into a positioned Error.

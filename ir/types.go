@@ -150,7 +150,7 @@ func parseEnum(names []string, s string) (int, bool) {
 	return 0, false
 }
 
-// ParseDType, ParseRole, ParsePhase and ParseKind invert the String methods.
+// ParseDType inverts DType.String.
 func ParseDType(s string) (DType, bool) { i, ok := parseEnum(dtypeNames[:], s); return DType(i), ok }
 
 // ParseRole inverts Role.String.
@@ -162,8 +162,8 @@ func ParsePhase(s string) (Phase, bool) { i, ok := parseEnum(phaseNames[:], s); 
 // ParseKind inverts Kind.String.
 func ParseKind(s string) (Kind, bool) { i, ok := parseEnum(kindNames[:], s); return Kind(i), ok }
 
-// DTypeNames, RoleNames, PhaseNames and KindNames list the spellings the
-// Parse functions accept, in enum order (for schemas and error messages).
+// DTypeNames lists the spellings ParseDType accepts, in enum order (for
+// schemas and error messages).
 func DTypeNames() []string { return append([]string(nil), dtypeNames[:]...) }
 
 // RoleNames lists the spellings of the roles in enum order.
