@@ -1,6 +1,10 @@
 package frontend
 
-import "fmt"
+import (
+	"fmt"
+
+	"tempc/internal/jsonpos"
+)
 
 // Arch is the architecture of a decoder-only transformer: the
 // hyper-parameters that determine its operator graph. It is what a
@@ -56,15 +60,15 @@ func (a *Arch) embedDim() int64 {
 // is reported with the field it concerns (for a preset or hand-built Arch,
 // whose fields have no file position).
 func (a *Arch) Validate() error {
-	e := &errs{file: a.Name}
-	a.validate(e, func(string) Pos { return Pos{File: a.Name} }, nil)
-	return e.err()
+	e := &jsonpos.Errs{File: a.Name, Prefix: "frontend"}
+	a.validate(e, func(string) jsonpos.Pos { return jsonpos.Pos{File: a.Name} }, nil)
+	return e.Err()
 }
 
 // validate reports problems through e; field maps an Arch field to its
 // config key and position, names maps Arch field names to the config's
 // key names (nil keeps the Arch names).
-func (a *Arch) validate(e *errs, pos func(key string) Pos, names map[string]string) {
+func (a *Arch) validate(e *jsonpos.Errs, pos func(key string) jsonpos.Pos, names map[string]string) {
 	key := func(f string) string {
 		if k, ok := names[f]; ok {
 			return k
@@ -79,19 +83,19 @@ func (a *Arch) validate(e *errs, pos func(key string) Pos, names map[string]stri
 	bad := false
 	for _, p := range positive {
 		if p.v <= 0 {
-			e.add(pos(key(p.f)), key(p.f), "must be a positive integer, got %d", p.v)
+			e.Add(pos(key(p.f)), key(p.f), "must be a positive integer, got %d", p.v)
 			bad = true
 		}
 	}
 	if a.EmbedProjDim < 0 {
-		e.add(pos(key("embed_proj_dim")), key("embed_proj_dim"), "must be positive, got %d", a.EmbedProjDim)
+		e.Add(pos(key("embed_proj_dim")), key("embed_proj_dim"), "must be positive, got %d", a.EmbedProjDim)
 	}
 	if bad {
 		return
 	}
 	for _, l := range archLimits {
 		if v := l.get(a); v > l.max {
-			e.add(pos(key(l.f)), key(l.f), "%d exceeds tempc's limit of %d", v, l.max)
+			e.Add(pos(key(l.f)), key(l.f), "%d exceeds tempc's limit of %d", v, l.max)
 			bad = true
 		}
 	}
@@ -101,23 +105,23 @@ func (a *Arch) validate(e *errs, pos func(key string) Pos, names map[string]stri
 	switch {
 	case a.HeadDim == 0 && a.Hidden%a.Heads != 0:
 		// HeadDim is derived as Hidden/Heads unless given explicitly.
-		e.add(pos(key("heads")), key("heads"), "%d heads do not divide hidden size %d", a.Heads, a.Hidden)
+		e.Add(pos(key("heads")), key("heads"), "%d heads do not divide hidden size %d", a.Heads, a.Hidden)
 	case a.HeadDim <= 0:
-		e.add(pos(key("head_dim")), key("head_dim"), "must be a positive integer, got %d", a.HeadDim)
+		e.Add(pos(key("head_dim")), key("head_dim"), "must be a positive integer, got %d", a.HeadDim)
 	}
 	if a.KVHeads > a.Heads || a.Heads%a.KVHeads != 0 {
-		e.add(pos(key("kv_heads")), key("kv_heads"), "%d key/value heads do not divide %d attention heads", a.KVHeads, a.Heads)
+		e.Add(pos(key("kv_heads")), key("kv_heads"), "%d key/value heads do not divide %d attention heads", a.KVHeads, a.Heads)
 	}
 	switch a.Family {
 	case "gpt2", "llama", "opt":
 	default:
-		e.add(pos(key("family")), key("family"), "unknown family %q", a.Family)
+		e.Add(pos(key("family")), key("family"), "unknown family %q", a.Family)
 	}
 	if _, ok := normFns[a.Norm]; !ok {
-		e.add(pos(key("norm")), key("norm"), "unknown norm %q (want layernorm or rmsnorm)", a.Norm)
+		e.Add(pos(key("norm")), key("norm"), "unknown norm %q (want layernorm or rmsnorm)", a.Norm)
 	}
 	if _, ok := activationFns[a.Activation]; !ok {
-		e.add(pos(key("activation")), key("activation"), "unknown activation %q", a.Activation)
+		e.Add(pos(key("activation")), key("activation"), "unknown activation %q", a.Activation)
 	}
 }
 

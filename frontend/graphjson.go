@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"tempc/internal/jsonpos"
 	"tempc/ir"
 )
 
@@ -149,45 +150,45 @@ func opJSON(op *ir.Op) jsonOp {
 // fields, unknown kinds or roles, references to missing tensors, and each
 // invariant ir.Verify finds broken (at the op or tensor concerned).
 func ReadGraphJSON(file string, data []byte) (*ir.Graph, error) {
-	o, perr := parseObject(file, data)
+	o, perr := jsonpos.Parse(file, data)
 	if perr != nil {
-		return nil, ErrorList{perr}
+		return nil, fmt.Errorf("frontend: %w", jsonpos.ErrorList{perr})
 	}
-	e := &errs{file: file}
+	e := &jsonpos.Errs{File: file, Prefix: "frontend"}
 	var hdr jsonGraph
 	if err := strictDecode(data, &hdr); err != nil {
-		e.list = append(e.list, o.src.syntaxError(err, 0))
-		return nil, e.err()
+		e.Append(o.Src.SyntaxError(err, 0))
+		return nil, e.Err()
 	}
 	if hdr.SchemaVersion != GraphSchemaVersion {
-		e.add(o.fieldPos("schema_version"), "schema_version", "unsupported version %d (this tempc reads %d)",
+		e.Add(o.FieldPos("schema_version"), "schema_version", "unsupported version %d (this tempc reads %d)",
 			hdr.SchemaVersion, GraphSchemaVersion)
-		return nil, e.err()
+		return nil, e.Err()
 	}
 	g := &ir.Graph{Name: hdr.Name, Batch: hdr.Batch, Seq: hdr.Seq, Layers: hdr.Layers}
-	tensorPos := o.elements(e, "tensors")
-	opPos := o.elements(e, "ops")
+	tensorPos := o.Elements(e, "tensors")
+	opPos := o.Elements(e, "ops")
 	for i, raw := range hdr.Tensors {
 		readTensor(e, g, i, raw, tensorPos[i])
 	}
 	for i, raw := range hdr.Ops {
 		readOp(e, g, i, raw, opPos[i])
 	}
-	if len(e.list) > 0 {
-		return nil, e.err()
+	if e.Len() > 0 {
+		return nil, e.Err()
 	}
 	var ve *ir.VerifyError
 	if err := g.Verify(); errors.As(err, &ve) {
 		for _, p := range ve.Problems {
-			pos, field := o.pos, ""
+			pos, field := o.Pos, ""
 			if p.Op != ir.NoOp && int(p.Op) < len(opPos) {
 				pos, field = opPos[p.Op], fmt.Sprintf("ops[%d]", p.Op)
 			} else if p.Tensor != ir.NoTensor && int(p.Tensor) < len(tensorPos) {
 				pos, field = tensorPos[p.Tensor], fmt.Sprintf("tensors[%d]", p.Tensor)
 			}
-			e.add(pos, field, "%s", p.Msg)
+			e.Add(pos, field, "%s", p.Msg)
 		}
-		return nil, e.err()
+		return nil, e.Err()
 	}
 	return g, nil
 }
@@ -198,45 +199,23 @@ func strictDecode(data []byte, v any) error {
 	return dec.Decode(v)
 }
 
-// elements returns the position of each element of the array under key.
-func (o *jsonObject) elements(e *errs, key string) []Pos {
-	f, ok := o.fields[key]
-	if !ok {
-		e.add(o.pos, key, "required field is missing")
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(f.raw))
-	if _, err := dec.Token(); err != nil {
-		return nil
-	}
-	var pos []Pos
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			break
-		}
-		pos = append(pos, o.src.pos(f.at+dec.InputOffset()-int64(len(raw))))
-	}
-	return pos
-}
-
-func readTensor(e *errs, g *ir.Graph, i int, raw json.RawMessage, pos Pos) {
+func readTensor(e *jsonpos.Errs, g *ir.Graph, i int, raw json.RawMessage, pos jsonpos.Pos) {
 	field := fmt.Sprintf("tensors[%d]", i)
 	var t jsonTensor
 	if err := strictDecode(raw, &t); err != nil {
-		e.add(pos, field, "%v", err)
+		e.Add(pos, field, "%v", err)
 		return
 	}
 	if t.ID != i {
-		e.add(pos, field+".id", "is %d, want its index %d", t.ID, i)
+		e.Add(pos, field+".id", "is %d, want its index %d", t.ID, i)
 	}
 	dt, ok := ir.ParseDType(t.DType)
 	if !ok {
-		e.add(pos, field+".dtype", "unknown dtype %q (want one of %v)", t.DType, ir.DTypeNames())
+		e.Add(pos, field+".dtype", "unknown dtype %q (want one of %v)", t.DType, ir.DTypeNames())
 	}
 	role, ok := ir.ParseRole(t.Role)
 	if !ok {
-		e.add(pos, field+".role", "unknown role %q (want one of %v)", t.Role, ir.RoleNames())
+		e.Add(pos, field+".role", "unknown role %q (want one of %v)", t.Role, ir.RoleNames())
 	}
 	g.AddTensor(t.Name, t.Shape, dt, role, layerOf(t.Layer))
 }
@@ -248,34 +227,34 @@ func layerOf(l *int) int {
 	return *l
 }
 
-func tensorIDs(e *errs, g *ir.Graph, pos Pos, field string, ids []int) []ir.TensorID {
+func tensorIDs(e *jsonpos.Errs, g *ir.Graph, pos jsonpos.Pos, field string, ids []int) []ir.TensorID {
 	out := make([]ir.TensorID, len(ids))
 	for i, id := range ids {
 		if id < 0 || id >= len(g.Tensors) {
-			e.add(pos, fmt.Sprintf("%s[%d]", field, i), "tensor %d does not exist (%d tensors)", id, len(g.Tensors))
+			e.Add(pos, fmt.Sprintf("%s[%d]", field, i), "tensor %d does not exist (%d tensors)", id, len(g.Tensors))
 		}
 		out[i] = ir.TensorID(id)
 	}
 	return out
 }
 
-func readOp(e *errs, g *ir.Graph, i int, raw json.RawMessage, pos Pos) {
+func readOp(e *jsonpos.Errs, g *ir.Graph, i int, raw json.RawMessage, pos jsonpos.Pos) {
 	field := fmt.Sprintf("ops[%d]", i)
 	var j jsonOp
 	if err := strictDecode(raw, &j); err != nil {
-		e.add(pos, field, "%v", err)
+		e.Add(pos, field, "%v", err)
 		return
 	}
 	if j.ID != i {
-		e.add(pos, field+".id", "is %d, want its index %d", j.ID, i)
+		e.Add(pos, field+".id", "is %d, want its index %d", j.ID, i)
 	}
 	kind, ok := ir.ParseKind(j.Kind)
 	if !ok {
-		e.add(pos, field+".kind", "unknown kind %q (want one of %v)", j.Kind, ir.KindNames())
+		e.Add(pos, field+".kind", "unknown kind %q (want one of %v)", j.Kind, ir.KindNames())
 	}
 	phase, ok := ir.ParsePhase(j.Phase)
 	if !ok {
-		e.add(pos, field+".phase", "unknown phase %q (want one of %v)", j.Phase, ir.PhaseNames())
+		e.Add(pos, field+".phase", "unknown phase %q (want one of %v)", j.Phase, ir.PhaseNames())
 	}
 	op := ir.Op{Name: j.Name, Kind: kind, Phase: phase, Fn: j.Fn, Layer: layerOf(j.Layer), Class: j.Class, Key: j.Key,
 		Inputs: tensorIDs(e, g, pos, field+".inputs", j.Inputs), Outputs: tensorIDs(e, g, pos, field+".outputs", j.Outputs),

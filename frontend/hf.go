@@ -2,9 +2,12 @@ package frontend
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"tempc/internal/jsonpos"
 )
 
 // hfKeys maps Arch fields to the config.json keys of each family
@@ -43,14 +46,14 @@ var hfMoEKeys = []string{"num_local_experts", "num_experts_per_tok", "num_expert
 // are rejected by name. All problems are returned together as an ErrorList
 // with file positions.
 func ReadHFConfig(file string, data []byte) (*Arch, error) {
-	o, perr := parseObject(file, data)
+	o, perr := jsonpos.Parse(file, data)
 	if perr != nil {
-		return nil, ErrorList{perr}
+		return nil, fmt.Errorf("frontend: %w", jsonpos.ErrorList{perr})
 	}
-	e := &errs{file: file}
-	mt, ok := o.str(e, "model_type", true)
+	e := &jsonpos.Errs{File: file, Prefix: "frontend"}
+	mt, ok := o.Str(e, "model_type", true)
 	if !ok {
-		return nil, e.err()
+		return nil, e.Err()
 	}
 	keys, known := hfKeys[mt]
 	if !known {
@@ -58,8 +61,8 @@ func ReadHFConfig(file string, data []byte) (*Arch, error) {
 		if mt == "mixtral" {
 			msg = "model_type %q is a mixture of experts, which tempc does not model (supported: gpt2, llama, opt)"
 		}
-		e.add(o.fieldPos("model_type"), "model_type", msg, mt)
-		return nil, e.err()
+		e.Add(o.FieldPos("model_type"), "model_type", msg, mt)
+		return nil, e.Err()
 	}
 	a := &Arch{Name: hfName(o, file), Family: mt}
 	rejectUnsupported(e, o)
@@ -71,10 +74,10 @@ func ReadHFConfig(file string, data []byte) (*Arch, error) {
 	case "opt":
 		readOPT(e, o, a)
 	}
-	if len(e.list) == 0 {
-		a.validate(e, o.fieldPos, keys)
+	if e.Len() == 0 {
+		a.validate(e, o.FieldPos, keys)
 	}
-	if err := e.err(); err != nil {
+	if err := e.Err(); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -82,9 +85,9 @@ func ReadHFConfig(file string, data []byte) (*Arch, error) {
 
 // hfName names the model after _name_or_path, else the folder holding a
 // config.json, else the file.
-func hfName(o *jsonObject, file string) string {
+func hfName(o *jsonpos.Object, file string) string {
 	var p string
-	if f, ok := o.fields["_name_or_path"]; ok && json.Unmarshal(f.raw, &p) == nil && p != "" {
+	if f, ok := o.Fields["_name_or_path"]; ok && json.Unmarshal(f.Raw, &p) == nil && p != "" {
 		return filepath.Base(p)
 	}
 	base := filepath.Base(file)
@@ -96,45 +99,45 @@ func hfName(o *jsonObject, file string) string {
 	return strings.TrimSuffix(base, filepath.Ext(base))
 }
 
-func rejectUnsupported(e *errs, o *jsonObject) {
+func rejectUnsupported(e *jsonpos.Errs, o *jsonpos.Object) {
 	for _, k := range hfMoEKeys {
-		if o.has(k) {
-			e.add(o.fieldPos(k), k, "mixture-of-experts configs are not supported")
+		if o.Has(k) {
+			e.Add(o.FieldPos(k), k, "mixture-of-experts configs are not supported")
 		}
 	}
-	if o.has("sliding_window") && o.boolean(e, "use_sliding_window", true) {
-		e.add(o.fieldPos("sliding_window"), "sliding_window", "sliding-window attention is not supported (set it to null)")
+	if o.Has("sliding_window") && o.Bool(e, "use_sliding_window", true) {
+		e.Add(o.FieldPos("sliding_window"), "sliding_window", "sliding-window attention is not supported (set it to null)")
 	}
-	if o.boolean(e, "add_cross_attention", false) {
-		e.add(o.fieldPos("add_cross_attention"), "add_cross_attention", "cross-attention is not supported (decoder-only models only)")
+	if o.Bool(e, "add_cross_attention", false) {
+		e.Add(o.FieldPos("add_cross_attention"), "add_cross_attention", "cross-attention is not supported (decoder-only models only)")
 	}
-	if o.boolean(e, "is_encoder_decoder", false) {
-		e.add(o.fieldPos("is_encoder_decoder"), "is_encoder_decoder", "encoder-decoder models are not supported")
+	if o.Bool(e, "is_encoder_decoder", false) {
+		e.Add(o.FieldPos("is_encoder_decoder"), "is_encoder_decoder", "encoder-decoder models are not supported")
 	}
 }
 
 // activation reads key (default def) and maps it to a priced function.
-func activation(e *errs, o *jsonObject, key, def string) string {
-	name, ok := o.str(e, key, false)
+func activation(e *jsonpos.Errs, o *jsonpos.Object, key, def string) string {
+	name, ok := o.Str(e, key, false)
 	if !ok {
 		name = def
 	}
 	fn, known := hfActivations[name]
 	if !known {
-		e.add(o.fieldPos(key), key, "activation %q is not supported (supported: %s)", name,
+		e.Add(o.FieldPos(key), key, "activation %q is not supported (supported: %s)", name,
 			strings.Join(sortedNames(hfActivations), ", "))
 	}
 	return fn
 }
 
-func readGPT2(e *errs, o *jsonObject, a *Arch) {
-	a.Hidden, _ = o.int(e, "n_embd", true)
-	a.Layers, _ = o.int(e, "n_layer", true)
-	a.Heads, _ = o.int(e, "n_head", true)
+func readGPT2(e *jsonpos.Errs, o *jsonpos.Object, a *Arch) {
+	a.Hidden, _ = o.Int(e, "n_embd", true)
+	a.Layers, _ = o.Int(e, "n_layer", true)
+	a.Heads, _ = o.Int(e, "n_head", true)
 	a.KVHeads = a.Heads
-	a.Vocab, _ = o.int(e, "vocab_size", true)
-	a.MaxPositions, _ = o.int(e, "n_positions", true)
-	if n, ok := o.int(e, "n_inner", false); ok {
+	a.Vocab, _ = o.Int(e, "vocab_size", true)
+	a.MaxPositions, _ = o.Int(e, "n_positions", true)
+	if n, ok := o.Int(e, "n_inner", false); ok {
 		a.FFN = n
 	} else {
 		// n_inner null means 4·n_embd; a bad n_embd is reported once, under
@@ -143,70 +146,70 @@ func readGPT2(e *errs, o *jsonObject, a *Arch) {
 	}
 	a.Activation = activation(e, o, "activation_function", "gelu_new")
 	a.Norm, a.LearnedPositions, a.NormBias, a.AttnBias, a.MLPBias = "layernorm", true, true, true, true
-	a.TiedEmbeddings = o.boolean(e, "tie_word_embeddings", true)
+	a.TiedEmbeddings = o.Bool(e, "tie_word_embeddings", true)
 	a.HeadDim = headDim(a)
 }
 
-func readLlama(e *errs, o *jsonObject, a *Arch) {
-	a.Hidden, _ = o.int(e, "hidden_size", true)
-	a.Layers, _ = o.int(e, "num_hidden_layers", true)
-	a.Heads, _ = o.int(e, "num_attention_heads", true)
-	if kv, ok := o.int(e, "num_key_value_heads", false); ok {
+func readLlama(e *jsonpos.Errs, o *jsonpos.Object, a *Arch) {
+	a.Hidden, _ = o.Int(e, "hidden_size", true)
+	a.Layers, _ = o.Int(e, "num_hidden_layers", true)
+	a.Heads, _ = o.Int(e, "num_attention_heads", true)
+	if kv, ok := o.Int(e, "num_key_value_heads", false); ok {
 		a.KVHeads = kv
 	} else {
 		a.KVHeads = a.Heads // absent means multi-head attention
 	}
-	a.FFN, _ = o.int(e, "intermediate_size", true)
-	a.Vocab, _ = o.int(e, "vocab_size", true)
-	a.MaxPositions, _ = o.int(e, "max_position_embeddings", true)
+	a.FFN, _ = o.Int(e, "intermediate_size", true)
+	a.Vocab, _ = o.Int(e, "vocab_size", true)
+	a.MaxPositions, _ = o.Int(e, "max_position_embeddings", true)
 	a.Activation = activation(e, o, "hidden_act", "silu")
 	a.Norm, a.GatedFFN = "rmsnorm", true
-	a.TiedEmbeddings = o.boolean(e, "tie_word_embeddings", false)
-	a.AttnBias = o.boolean(e, "attention_bias", false)
-	a.MLPBias = o.boolean(e, "mlp_bias", false)
+	a.TiedEmbeddings = o.Bool(e, "tie_word_embeddings", false)
+	a.AttnBias = o.Bool(e, "attention_bias", false)
+	a.MLPBias = o.Bool(e, "mlp_bias", false)
 	a.HeadDim = headDim(a)
-	if hd, ok := o.int(e, "head_dim", false); ok {
+	if hd, ok := o.Int(e, "head_dim", false); ok {
 		a.HeadDim = hd
 	}
-	if rs := o.child(e, "rope_scaling"); rs != nil {
-		typ, ok := rs.str(e, "rope_type", false)
+	if rs := o.Child(e, "rope_scaling"); rs != nil {
+		typ, ok := rs.Str(e, "rope_type", false)
 		if !ok {
-			typ, _ = rs.str(e, "type", false)
+			typ, _ = rs.Str(e, "type", false)
 		}
 		if !hfRopeTypes[typ] {
-			e.add(o.fieldPos("rope_scaling"), "rope_scaling", "RoPE variant %q is not supported (supported: %s)",
+			e.Add(o.FieldPos("rope_scaling"), "rope_scaling", "RoPE variant %q is not supported (supported: %s)",
 				typ, strings.Join(sortedNames(hfRopeTypes), ", "))
 		}
 	}
-	if o.has("partial_rotary_factor") {
-		e.add(o.fieldPos("partial_rotary_factor"), "partial_rotary_factor", "partial rotary embeddings are not supported")
+	if o.Has("partial_rotary_factor") {
+		e.Add(o.FieldPos("partial_rotary_factor"), "partial_rotary_factor", "partial rotary embeddings are not supported")
 	}
 }
 
-func readOPT(e *errs, o *jsonObject, a *Arch) {
-	a.Hidden, _ = o.int(e, "hidden_size", true)
-	a.Layers, _ = o.int(e, "num_hidden_layers", true)
-	a.Heads, _ = o.int(e, "num_attention_heads", true)
+func readOPT(e *jsonpos.Errs, o *jsonpos.Object, a *Arch) {
+	a.Hidden, _ = o.Int(e, "hidden_size", true)
+	a.Layers, _ = o.Int(e, "num_hidden_layers", true)
+	a.Heads, _ = o.Int(e, "num_attention_heads", true)
 	a.KVHeads = a.Heads
-	a.FFN, _ = o.int(e, "ffn_dim", true)
-	a.Vocab, _ = o.int(e, "vocab_size", true)
-	a.MaxPositions, _ = o.int(e, "max_position_embeddings", true)
+	a.FFN, _ = o.Int(e, "ffn_dim", true)
+	a.Vocab, _ = o.Int(e, "vocab_size", true)
+	a.MaxPositions, _ = o.Int(e, "max_position_embeddings", true)
 	a.PositionOffset = 2 // OPT's learned position table has two extra rows
-	if p, ok := o.int(e, "word_embed_proj_dim", false); ok && p != a.Hidden {
+	if p, ok := o.Int(e, "word_embed_proj_dim", false); ok && p != a.Hidden {
 		a.EmbedProjDim = p
 	}
 	a.Activation = activation(e, o, "activation_function", "relu")
 	a.Norm, a.LearnedPositions = "layernorm", true
-	bias := o.boolean(e, "enable_bias", true)
+	bias := o.Bool(e, "enable_bias", true)
 	a.AttnBias, a.MLPBias = bias, bias
 	a.NormBias = true
-	a.TiedEmbeddings = o.boolean(e, "tie_word_embeddings", true)
+	a.TiedEmbeddings = o.Bool(e, "tie_word_embeddings", true)
 	a.HeadDim = headDim(a)
-	if !o.boolean(e, "do_layer_norm_before", true) {
-		e.add(o.fieldPos("do_layer_norm_before"), "do_layer_norm_before", "post-norm OPT blocks are not supported")
+	if !o.Bool(e, "do_layer_norm_before", true) {
+		e.Add(o.FieldPos("do_layer_norm_before"), "do_layer_norm_before", "post-norm OPT blocks are not supported")
 	}
-	if !o.boolean(e, "layer_norm_elementwise_affine", true) {
-		e.add(o.fieldPos("layer_norm_elementwise_affine"), "layer_norm_elementwise_affine", "norms without affine parameters are not supported")
+	if !o.Bool(e, "layer_norm_elementwise_affine", true) {
+		e.Add(o.FieldPos("layer_norm_elementwise_affine"), "layer_norm_elementwise_affine", "norms without affine parameters are not supported")
 	}
 }
 

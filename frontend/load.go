@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"tempc/internal/jsonpos"
 	"tempc/ir"
 )
 
@@ -83,8 +84,8 @@ func Load(model string, opt Options) (*ir.Graph, error) {
 // schema_version key; anything unparsable is left to the config reader,
 // which reports the error with its position.
 func isGraphJSON(data []byte) bool {
-	o, err := parseObject("", data)
-	return err == nil && o.has("schema_version")
+	o, err := jsonpos.Parse("", data)
+	return err == nil && o.Has("schema_version")
 }
 
 // Build returns the verified training graph of a for one step of
@@ -119,3 +120,7 @@ func trainIfForward(g *ir.Graph) (*ir.Graph, error) {
 	}
 	return g, nil
 }
+
+// ErrorList is the error type of the readers: every problem of one file,
+// each with its position and field, sorted by position.
+type ErrorList = jsonpos.ErrorList

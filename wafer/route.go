@@ -1,0 +1,124 @@
+package wafer
+
+import "fmt"
+
+// Routing selects how a route between two dies is chosen.
+type Routing int8
+
+// Dimension-order routings.
+const (
+	// XY moves along the row (X, columns) first, then along the column.
+	XY Routing = iota
+	// YX moves along the column first, then along the row.
+	YX
+)
+
+func (r Routing) String() string {
+	if r == YX {
+		return "yx"
+	}
+	return "xy"
+}
+
+// Route is the sequence of dies a message visits, source first and
+// destination last; a route from a die to itself is that one die.
+type Route []DieID
+
+// Route returns the dimension-order route from a to b and checks it: it
+// fails, naming the die or link at fault, when the route would cross a dead
+// die or link.
+func (s *Spec) Route(a, b DieID, r Routing) (Route, error) {
+	if !s.Alive(a) || !s.Alive(b) {
+		return nil, fmt.Errorf("wafer %s: no route %v→%v: an end die is dead or off the mesh", s.Name, s.coordOrID(a), s.coordOrID(b))
+	}
+	route := s.dimensionOrder(a, b, r)
+	if err := s.CheckRoute(route); err != nil {
+		return nil, err
+	}
+	return route, nil
+}
+
+// dimensionOrder builds the XY or YX path without checking faults.
+func (s *Spec) dimensionOrder(a, b DieID, r Routing) Route {
+	ca, cb := s.Coord(a), s.Coord(b)
+	route := Route{a}
+	cur := ca
+	stepCol := func() {
+		for cur.C != cb.C {
+			cur.C += sign(cb.C - cur.C)
+			route = append(route, s.ID(cur))
+		}
+	}
+	stepRow := func() {
+		for cur.R != cb.R {
+			cur.R += sign(cb.R - cur.R)
+			route = append(route, s.ID(cur))
+		}
+	}
+	if r == YX {
+		stepRow()
+		stepCol()
+	} else {
+		stepCol()
+		stepRow()
+	}
+	return route
+}
+
+func sign(x int) int {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
+}
+
+func (s *Spec) coordOrID(d DieID) string {
+	if d >= 0 && int(d) < s.NumDies() {
+		return s.Coord(d).String()
+	}
+	return fmt.Sprintf("die %d", d)
+}
+
+// CheckRoute validates an explicit route: at least one die, every die on
+// the mesh and healthy, every hop between neighbours over a live link.
+func (s *Spec) CheckRoute(route Route) error {
+	if len(route) == 0 {
+		return fmt.Errorf("wafer %s: empty route", s.Name)
+	}
+	for i, d := range route {
+		if !s.Alive(d) {
+			return fmt.Errorf("wafer %s: route passes dead or missing die %s (hop %d)", s.Name, s.coordOrID(d), i)
+		}
+		if i == 0 {
+			continue
+		}
+		l, ok := s.LinkBetween(route[i-1], d)
+		if !ok {
+			return fmt.Errorf("wafer %s: route hop %d %v→%v is not between neighbours", s.Name, i,
+				s.Coord(route[i-1]), s.Coord(d))
+		}
+		if !s.LinkAlive(l) {
+			return fmt.Errorf("wafer %s: route hop %d uses dead link %s", s.Name, i, s.LinkName(l))
+		}
+	}
+	return nil
+}
+
+// Links returns the directed links a route uses, in order.
+func (s *Spec) Links(route Route) []LinkID {
+	if len(route) < 2 {
+		return nil
+	}
+	out := make([]LinkID, len(route)-1)
+	for i := 1; i < len(route); i++ {
+		l, ok := s.LinkBetween(route[i-1], route[i])
+		if !ok {
+			panic(fmt.Sprintf("wafer: Links of an unchecked route: %v→%v", s.Coord(route[i-1]), s.Coord(route[i])))
+		}
+		out[i-1] = l
+	}
+	return out
+}
