@@ -1,0 +1,231 @@
+package wafer
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+func mustPreset(t *testing.T, name string) *Spec {
+	t.Helper()
+	s, ok := Preset(name)
+	if !ok {
+		t.Fatalf("no preset %s", name)
+	}
+	return s
+}
+
+func TestPresets(t *testing.T) {
+	tests := []struct {
+		name       string
+		rows, cols int
+	}{{"temp48", 6, 8}, {"temp32", 4, 8}, {"mesh4x4", 4, 4}}
+	for _, tc := range tests {
+		s := mustPreset(t, tc.name)
+		if s.Rows != tc.rows || s.Cols != tc.cols || s.NumHealthy() != tc.rows*tc.cols {
+			t.Errorf("%s: %d×%d with %d healthy", tc.name, s.Rows, s.Cols, s.NumHealthy())
+		}
+	}
+	s := mustPreset(t, "temp48")
+	// REFERENCE.md: 1800 TFLOPS, 72 GB, 4 TB/s links, 200 ns.
+	if s.Die.PeakFLOPS != 1.8e15 || s.Die.HBMBytes != 72e9 || s.Link.Bandwidth != 4e12 || s.Link.Latency != 200e-9 {
+		t.Errorf("temp48 figures %+v %+v", s.Die, s.Link)
+	}
+}
+
+func TestLinksAndCoords(t *testing.T) {
+	s := mustPreset(t, "temp48")
+	links := 0
+	for d := DieID(0); int(d) < s.NumDies(); d++ {
+		if s.ID(s.Coord(d)) != d {
+			t.Fatalf("coord round trip of %d", d)
+		}
+		for dir := North; dir <= West; dir++ {
+			l, ok := s.LinkFrom(d, dir)
+			if !ok {
+				continue
+			}
+			links++
+			from, to := s.LinkEnds(l)
+			if from != d || s.Hops(from, to) != 1 {
+				t.Fatalf("link %d of die %d goes %d→%d", l, d, from, to)
+			}
+			if back, ok := s.LinkBetween(from, to); !ok || back != l {
+				t.Fatalf("LinkBetween(%d,%d) = %d, want %d", from, to, back, l)
+			}
+		}
+	}
+	// A 6×8 mesh has 2·(6·7 + 5·8) = 164 directed links.
+	if links != 164 {
+		t.Errorf("%d directed links, want 164", links)
+	}
+}
+
+// TestDimensionOrderRoutes checks every pair of dies on a 4×4 mesh against
+// the definition: Manhattan length, neighbour hops, and XY moving along the
+// row first (YX the column first).
+func TestDimensionOrderRoutes(t *testing.T) {
+	s := mustPreset(t, "mesh4x4")
+	for a := DieID(0); a < 16; a++ {
+		for b := DieID(0); b < 16; b++ {
+			for _, r := range []Routing{XY, YX} {
+				route, err := s.Route(a, b, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(route)-1 != s.Hops(a, b) || route[0] != a || route[len(route)-1] != b {
+					t.Fatalf("%v route %d→%d = %v", r, a, b, route)
+				}
+				// The first hop changes the column under XY (unless none is needed).
+				if len(route) > 1 {
+					ca, cn, cb := s.Coord(a), s.Coord(route[1]), s.Coord(b)
+					colFirst := cn.C != ca.C
+					if r == XY && colFirst != (ca.C != cb.C) || r == YX && colFirst != (ca.R == cb.R) {
+						t.Fatalf("%v route %v→%v starts with %v", r, ca, cb, cn)
+					}
+				}
+				if len(s.Links(route)) != len(route)-1 {
+					t.Fatal("Links length")
+				}
+			}
+		}
+	}
+}
+
+func TestFaultsBlockRoutes(t *testing.T) {
+	s := mustPreset(t, "mesh4x4")
+	s.DeadDies = []Coord{{1, 1}}
+	s.DeadLinks = []DeadLink{{Coord{2, 2}, Coord{2, 3}}}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s.NumHealthy() != 15 || s.Alive(s.ID(Coord{1, 1})) {
+		t.Fatal("dead die still alive")
+	}
+	// XY from (1,0) to (1,2) crosses the dead die (1,1).
+	if _, err := s.Route(s.ID(Coord{1, 0}), s.ID(Coord{1, 2}), XY); err == nil || !strings.Contains(err.Error(), "dead or missing die (1,1)") {
+		t.Errorf("route through dead die: %v", err)
+	}
+	// YX from (0,0) to (1,2): down to (1,0), then east through (1,1): dead too; XY avoids it.
+	if _, err := s.Route(s.ID(Coord{0, 0}), s.ID(Coord{1, 2}), XY); err != nil {
+		t.Errorf("XY route avoiding the dead die: %v", err)
+	}
+	l, _ := s.LinkBetween(s.ID(Coord{2, 3}), s.ID(Coord{2, 2}))
+	if s.LinkAlive(l) {
+		t.Error("reverse direction of a dead link is alive")
+	}
+	if err := s.CheckRoute(Route{s.ID(Coord{2, 3}), s.ID(Coord{2, 2})}); err == nil || !strings.Contains(err.Error(), "dead link (2,3)→(2,2)") {
+		t.Errorf("route over dead link: %v", err)
+	}
+	if err := s.CheckRoute(Route{0, 2}); err == nil || !strings.Contains(err.Error(), "not between neighbours") {
+		t.Errorf("jump: %v", err)
+	}
+	if err := s.CheckRoute(Route{0, 1, 0, 4}); err != nil {
+		t.Errorf("a valid (if wasteful) explicit route: %v", err)
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(s *Spec)
+		want   string
+	}{
+		{"zero rows", func(s *Spec) { s.Rows = 0 }, "positive rows and cols"},
+		{"negative bandwidth", func(s *Spec) { s.Link.Bandwidth = -1 }, "link.bandwidth_tbps must be positive"},
+		{"zero peak", func(s *Spec) { s.Die.PeakFLOPS = 0 }, "die.peak_tflops must be positive"},
+		{"negative latency", func(s *Spec) { s.Link.Latency = -1 }, "link.latency_ns must not be negative"},
+		{"no dma", func(s *Spec) { s.Die.DMAEngines = 0 }, "die.dma_engines must be positive"},
+		{"fault outside", func(s *Spec) { s.DeadDies = []Coord{{4, 0}} }, "dead die (4,0) is outside the 4×4 mesh"},
+		{"link outside", func(s *Spec) { s.DeadLinks = []DeadLink{{Coord{3, 3}, Coord{3, 4}}} }, "outside the 4×4 mesh"},
+		{"link not adjacent", func(s *Spec) { s.DeadLinks = []DeadLink{{Coord{0, 0}, Coord{1, 1}}} }, "not neighbours"},
+		{"all dead", func(s *Spec) {
+			for d := range 16 {
+				s.DeadDies = append(s.DeadDies, Coord{d / 4, d % 4})
+			}
+		}, "no healthy die"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustPreset(t, "mesh4x4")
+			tc.mutate(s)
+			if err := s.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestJSONRoundTripAndSchema(t *testing.T) {
+	abs, _ := filepath.Abs("wafer.schema.json")
+	sch, err := jsonschema.NewCompiler().Compile(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range PresetNames() {
+		s := mustPreset(t, name)
+		s.DeadDies = []Coord{{0, 1}}
+		s.DeadLinks = []DeadLink{{Coord{1, 1}, Coord{1, 2}}}
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := WriteJSON(&b, s); err != nil {
+			t.Fatal(err)
+		}
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(inst); err != nil {
+			t.Errorf("%s violates the schema: %v", name, err)
+		}
+		back, err := ReadJSON(name+".json", b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(s, back, cmpopts.IgnoreUnexported(Spec{})); d != "" {
+			t.Errorf("%s changed in a round trip (-want +got):\n%s", name, d)
+		}
+	}
+}
+
+func TestReadJSONErrors(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"truncated", "{\n  \"schema_version\": 1,\n  \"rows\": 4,", "w.json:3:13: malformed JSON: unexpected end"},
+		{"wrong type", "{\"schema_version\": 1, \"rows\": \"four\"}", "rows: want int"},
+		{"unknown field", `{"schema_version": 1, "rowz": 4}`, `unknown field "rowz"`},
+		{"version", `{"schema_version": 9}`, "w.json:1:2: schema_version: unsupported version 9"},
+		{"values", `{"schema_version": 1, "rows": 2, "cols": 2, "die": {"peak_tflops": 1, "hbm_gb": 1, "hbm_tbps": 1, "sram_mb": 1, "dma_engines": 1},
+		  "link": {"bandwidth_tbps": 0, "latency_ns": 1, "pj_per_bit": 1}, "hbm_pj_per_bit": 1, "tflops_per_watt": 1, "dead_dies": [[5, 5]]}`,
+			"link.bandwidth_tbps must be positive"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadJSON("w.json", []byte(tc.src))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	_, err := ReadJSON("w.json", []byte(tests[4].src))
+	if err == nil || !strings.Contains(err.Error(), "dead die (5,5) is outside") {
+		t.Errorf("both problems should be listed: %v", err)
+	}
+}
+
+func TestComputeSeconds(t *testing.T) {
+	s := mustPreset(t, "temp48")
+	// Compute-bound: 1.8e15 FLOPs at 1.8e15 FLOP/s = 1 s; memory-bound: 2e12 B at 1e12 B/s = 2 s.
+	if got := s.ComputeSeconds(1.8e15, 1e9); got != 1 {
+		t.Errorf("compute-bound %g", got)
+	}
+	if got := s.ComputeSeconds(1e12, 2e12); got != 2 {
+		t.Errorf("memory-bound %g", got)
+	}
+}
