@@ -1,0 +1,124 @@
+package sim
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"tempc/wafer"
+)
+
+// TaskTiming is when a task became ready, started on its engine, and ended.
+type TaskTiming struct {
+	Ready, Start, End float64
+}
+
+// LinkStats is what one directed link carried.
+type LinkStats struct {
+	Link  wafer.LinkID `json:"link"`
+	Name  string       `json:"name"`
+	Bytes float64      `json:"bytes"`
+	// BusySeconds is the time spent sending; Utilization is it over the
+	// makespan.
+	BusySeconds float64 `json:"busy_seconds"`
+	Utilization float64 `json:"utilization"`
+}
+
+// DieStats is how one die's compute engine spent the run.
+type DieStats struct {
+	Die         wafer.DieID `json:"die"`
+	BusySeconds float64     `json:"busy_seconds"`
+	IdleSeconds float64     `json:"idle_seconds"`
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	// Makespan is the time the last task ended.
+	Makespan float64 `json:"makespan_seconds"`
+	// Tasks is indexed by plan.TaskID.
+	Tasks []TaskTiming `json:"-"`
+	// Links lists every link of the mesh in LinkID order; Dies every die.
+	Links []LinkStats `json:"links"`
+	Dies  []DieStats  `json:"dies"`
+	// PeakBufferPackets is the most packets any router input buffer held,
+	// PeakBufferBytes the same in bytes at full packet size.
+	PeakBufferPackets int   `json:"peak_buffer_packets"`
+	PeakBufferBytes   int64 `json:"peak_buffer_bytes"`
+	// Events is the number of events processed.
+	Events int64 `json:"events"`
+	// PacketBytes and BufferPackets are the settings the run used.
+	PacketBytes   int64 `json:"packet_bytes"`
+	BufferPackets int   `json:"buffer_packets"`
+}
+
+// MaxLink returns the link that carried the most bytes.
+func (r *Result) MaxLink() LinkStats {
+	var best LinkStats
+	for _, l := range r.Links {
+		if l.Bytes > best.Bytes {
+			best = l
+		}
+	}
+	return best
+}
+
+func (st *state) result() *Result {
+	r := &Result{Tasks: st.timing, Events: st.nEvents, PeakBufferPackets: st.peakOcc,
+		PeakBufferBytes: int64(st.peakOcc) * st.cfg.PacketBytes, PacketBytes: st.cfg.PacketBytes,
+		BufferPackets: st.cfg.BufferPackets}
+	for _, t := range st.timing {
+		r.Makespan = max(r.Makespan, t.End)
+	}
+	for l := range st.spec.NumLinks() {
+		id := wafer.LinkID(l)
+		if _, ok := st.spec.LinkFrom(wafer.DieID(l/4), wafer.Dir(l%4)); !ok {
+			continue
+		}
+		ls := LinkStats{Link: id, Name: st.spec.LinkName(id), Bytes: st.linkBytes[l], BusySeconds: st.linkBusy[l]}
+		if r.Makespan > 0 {
+			ls.Utilization = ls.BusySeconds / r.Makespan
+		}
+		r.Links = append(r.Links, ls)
+	}
+	for d := range st.spec.NumDies() {
+		r.Dies = append(r.Dies, DieStats{Die: wafer.DieID(d), BusySeconds: st.dieBusy[d],
+			IdleSeconds: r.Makespan - st.dieBusy[d]})
+	}
+	return r
+}
+
+// DeadlockError reports a run that stopped with tasks left and nothing
+// able to move.
+type DeadlockError struct {
+	// Time is when the last event fired.
+	Time float64
+	// Pending counts the tasks not done.
+	Pending int
+	// Waiting names the links whose packets wait for a credit that cannot
+	// come (the next buffer is full of packets that are themselves stuck).
+	Waiting []string
+}
+
+func (e *DeadlockError) Error() string {
+	return fmt.Sprintf("sim: deadlock at t=%.6g s: %d tasks cannot finish; packets wait for buffer space on %d links: %s",
+		e.Time, e.Pending, len(e.Waiting), strings.Join(e.Waiting, ", "))
+}
+
+func (st *state) deadlock() error {
+	e := &DeadlockError{Time: st.now, Pending: len(st.prog.Tasks) - st.done}
+	for l := range st.spec.NumLinks() {
+		id := wafer.LinkID(l)
+		if st.portBusy[l] || st.credits[l] > 0 {
+			continue
+		}
+		d, dir := wafer.DieID(l/4), l%4
+		for ip := range st.nIn {
+			if len(st.voq[st.inPort(d, ip)*4+dir]) > 0 {
+				e.Waiting = append(e.Waiting, st.spec.LinkName(id))
+				break
+			}
+		}
+	}
+	sort.Strings(e.Waiting)
+	return e
+}

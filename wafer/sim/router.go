@@ -1,0 +1,159 @@
+package sim
+
+import "tempc/wafer"
+
+// inPort is the index of input port ip of die d.
+func (st *state) inPort(d wafer.DieID, ip int) int { return int(d)*st.nIn + ip }
+
+// nextMessage gives DMA engine e of die d the die's next queued message and
+// starts injecting it, or leaves the engine idle.
+func (st *state) nextMessage(d wafer.DieID, e int) {
+	if len(st.dmaQ[d]) == 0 {
+		st.dmaMsg[d][e] = -1
+		return
+	}
+	m := st.dmaQ[d][0]
+	st.dmaQ[d] = st.dmaQ[d][1:]
+	st.dmaMsg[d][e] = m
+	st.timing[st.msgs[m].task].Start = st.now
+	st.inject(d, e)
+}
+
+// inject moves packets of engine e's message into its input buffer while
+// there is room, then offers them to the first link.
+func (st *state) inject(d wafer.DieID, e int) {
+	m := st.dmaMsg[d][e]
+	if m < 0 {
+		return
+	}
+	msg := &st.msgs[m]
+	ip := st.inPort(d, 4+e)
+	first := msg.links[0]
+	q := ip*4 + int(first%4)
+	for msg.injected < msg.packets && st.occ[ip] < st.cfg.BufferPackets {
+		size := st.cfg.PacketBytes
+		if msg.injected == msg.packets-1 {
+			size = msg.bytes - int64(msg.packets-1)*st.cfg.PacketBytes
+		}
+		p := st.newPacket(m, float64(size))
+		st.voq[q] = append(st.voq[q], p)
+		st.occ[ip]++
+		st.peakOcc = max(st.peakOcc, st.occ[ip])
+		msg.injected++
+	}
+	st.tryPort(first)
+	if msg.injected == msg.packets {
+		st.nextMessage(d, e)
+	}
+}
+
+func (st *state) newPacket(m int32, size float64) int32 {
+	pk := packet{msg: m, hop: -1, size: size}
+	if n := len(st.freePkt); n > 0 {
+		id := st.freePkt[n-1]
+		st.freePkt = st.freePkt[:n-1]
+		st.pkts[id] = pk
+		return id
+	}
+	st.pkts = append(st.pkts, pk)
+	return int32(len(st.pkts) - 1)
+}
+
+// tryPort starts sending a packet on link l if l is idle, has a credit, and
+// some input buffer of its router holds a packet for it; input buffers are
+// served round-robin.
+func (st *state) tryPort(l wafer.LinkID) {
+	if st.portBusy[l] || st.credits[l] == 0 {
+		return
+	}
+	d, dir := wafer.DieID(l/4), int(l%4)
+	for k := 0; k < st.nIn; k++ {
+		ip := (int(st.rr[l]) + k) % st.nIn
+		q := st.inPort(d, ip)*4 + dir
+		if len(st.voq[q]) == 0 {
+			continue
+		}
+		p := st.voq[q][0]
+		st.voq[q] = st.voq[q][1:]
+		st.rr[l] = int32((ip + 1) % st.nIn)
+		st.send(l, p, ip)
+		return
+	}
+}
+
+// send puts packet p from input port ip on link l.
+func (st *state) send(l wafer.LinkID, p int32, ip int) {
+	pk := &st.pkts[p]
+	dur := pk.size / st.spec.Link.Bandwidth
+	st.portBusy[l] = true
+	st.portFrom[l] = int32(ip)
+	st.credits[l]--
+	st.linkBytes[l] += pk.size
+	st.linkBusy[l] += dur
+	st.schedule(st.now+dur, evPortFree, int32(l), 0)
+	st.schedule(st.now+st.spec.Link.Latency, evHeadArrive, p, int32(l))
+}
+
+// portFree ends a packet's transmission on l: its slot in the input buffer
+// it left frees (a credit goes upstream, or the DMA engine injects more),
+// and l takes its next packet.
+func (st *state) portFree(l wafer.LinkID) {
+	st.portBusy[l] = false
+	d := wafer.DieID(l / 4)
+	ip := int(st.portFrom[l])
+	st.occ[st.inPort(d, ip)]--
+	if ip < 4 {
+		// The buffer receives from the neighbour in the opposite direction
+		// over the link travelling in direction ip.
+		up := st.upstream(d, wafer.Dir(ip))
+		st.schedule(st.now+st.spec.Link.Latency, evCredit, int32(up), 0)
+	} else {
+		st.inject(d, ip-4)
+	}
+	st.tryPort(l)
+}
+
+// upstream is the link that enters die d travelling in direction dir: the
+// link leaving d's neighbour on the opposite side, in direction dir.
+func (st *state) upstream(d wafer.DieID, dir wafer.Dir) wafer.LinkID {
+	back, ok := st.spec.LinkFrom(d, (dir+2)%4)
+	if !ok {
+		panic("sim: buffer fed by a link that does not exist")
+	}
+	_, n := st.spec.LinkEnds(back)
+	return wafer.LinkID(4*int(n) + int(dir))
+}
+
+// headArrive: packet p's head has crossed link l. At its destination it is
+// consumed once its tail arrives; elsewhere it queues for its next link.
+func (st *state) headArrive(p int32, l wafer.LinkID) {
+	pk := &st.pkts[p]
+	msg := &st.msgs[pk.msg]
+	pk.hop++
+	_, n := st.spec.LinkEnds(l)
+	ip := st.inPort(n, int(l%4))
+	st.occ[ip]++
+	st.peakOcc = max(st.peakOcc, st.occ[ip])
+	if int(pk.hop) == len(msg.links)-1 {
+		st.schedule(st.now+pk.size/st.spec.Link.Bandwidth, evDelivered, p, int32(l))
+		return
+	}
+	next := msg.links[pk.hop+1]
+	q := ip*4 + int(next%4)
+	st.voq[q] = append(st.voq[q], p)
+	st.tryPort(next)
+}
+
+// delivered: packet p's tail has reached its destination over link l.
+func (st *state) delivered(p int32, l wafer.LinkID) {
+	pk := st.pkts[p]
+	st.freePkt = append(st.freePkt, p)
+	_, n := st.spec.LinkEnds(l)
+	st.occ[st.inPort(n, int(l%4))]--
+	st.schedule(st.now+st.spec.Link.Latency, evCredit, int32(l), 0)
+	msg := &st.msgs[pk.msg]
+	msg.delivered++
+	if msg.delivered == msg.packets {
+		st.complete(msg.task)
+	}
+}
