@@ -3,6 +3,7 @@
 // Usage:
 //
 //	tempc graph --model NAME|PATH [--batch B] [--seq S] [--format text|json|dot|ir|graph-json]
+//	tempc validate [--suite default|quick] [--json]
 //
 // Run `tempc help` for the subcommands.
 package main
@@ -23,6 +24,7 @@ type command struct {
 
 var commands = []command{
 	{"graph", "build a model's training graph and print its figures", runGraph},
+	{"validate", "measure the analytic cost model against the packet-level simulator", runValidate},
 }
 
 func main() {

@@ -26,7 +26,10 @@ func TestGraphCommand(t *testing.T) {
 		{"unknown model", []string{"graph", "--model", "gpt5"}, 1, "", "not a preset"},
 		{"bad config", []string{"graph", "--model", "../../frontend/testdata/hf/negative.json"}, 1, "", "negative.json:5:3: n_layer"},
 		{"unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
-		{"help", []string{"help"}, 0, "", "graph"},
+		{"help", []string{"help"}, 0, "", "validate"},
+		{"validate quick", []string{"validate", "--suite", "quick"}, 0, "overall", ""},
+		{"validate json", []string{"validate", "--suite", "quick", "--json"}, 0, `"p95_rel_err"`, ""},
+		{"validate bad suite", []string{"validate", "--suite", "huge"}, 1, "", `unknown suite "huge"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

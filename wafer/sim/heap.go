@@ -10,7 +10,7 @@ const (
 	evPortFree                     // an output link finishes a packet: a = link
 	evHeadArrive                   // a packet's head reaches a router: a = packet, b = link it crossed
 	evDelivered                    // a packet's tail reaches its destination: a = packet, b = last link
-	evCredit                       // a buffer slot credit returns to a link's sender: a = link
+	evCredit                       // a buffer slot credit returns to a link's sender: a = link, b = the queue (output) it frees
 )
 
 // event fires at time t; seq breaks ties in scheduling order, which makes

@@ -108,12 +108,12 @@ func (st *state) deadlock() error {
 	e := &DeadlockError{Time: st.now, Pending: len(st.prog.Tasks) - st.done}
 	for l := range st.spec.NumLinks() {
 		id := wafer.LinkID(l)
-		if st.portBusy[l] || st.credits[l] > 0 {
+		if st.portBusy[l] {
 			continue
 		}
 		d, dir := wafer.DieID(l/4), l%4
 		for ip := range st.nIn {
-			if len(st.voq[st.inPort(d, ip)*4+dir]) > 0 {
+			if q := st.voq[st.inPort(d, ip)*4+dir]; len(q) > 0 && st.credits[l*5+st.nextOut(q[0])] == 0 {
 				e.Waiting = append(e.Waiting, st.spec.LinkName(id))
 				break
 			}

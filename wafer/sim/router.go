@@ -59,11 +59,26 @@ func (st *state) newPacket(m int32, size float64) int32 {
 	return int32(len(st.pkts) - 1)
 }
 
-// tryPort starts sending a packet on link l if l is idle, has a credit, and
-// some input buffer of its router holds a packet for it; input buffers are
-// served round-robin.
+// eject is the output index of a router's local ejection port.
+const eject = 4
+
+// nextOut is the output packet p takes at the router it reaches after its
+// next link: the direction of the link after that, or eject.
+func (st *state) nextOut(p int32) int {
+	pk := &st.pkts[p]
+	links := st.msgs[pk.msg].links
+	if int(pk.hop)+2 < len(links) {
+		return int(links[pk.hop+2] % 4)
+	}
+	return eject
+}
+
+// tryPort starts sending a packet on link l if l is idle and some input
+// buffer of its router holds, at the head of its queue for l, a packet for
+// which the next router has a free slot in the queue it will join. Input
+// buffers are served round-robin.
 func (st *state) tryPort(l wafer.LinkID) {
-	if st.portBusy[l] || st.credits[l] == 0 {
+	if st.portBusy[l] {
 		return
 	}
 	d, dir := wafer.DieID(l/4), int(l%4)
@@ -74,8 +89,13 @@ func (st *state) tryPort(l wafer.LinkID) {
 			continue
 		}
 		p := st.voq[q][0]
+		c := int(l)*5 + st.nextOut(p)
+		if st.credits[c] == 0 {
+			continue
+		}
 		st.voq[q] = st.voq[q][1:]
 		st.rr[l] = int32((ip + 1) % st.nIn)
+		st.credits[c]--
 		st.send(l, p, ip)
 		return
 	}
@@ -87,7 +107,6 @@ func (st *state) send(l wafer.LinkID, p int32, ip int) {
 	dur := pk.size / st.spec.Link.Bandwidth
 	st.portBusy[l] = true
 	st.portFrom[l] = int32(ip)
-	st.credits[l]--
 	st.linkBytes[l] += pk.size
 	st.linkBusy[l] += dur
 	st.schedule(st.now+dur, evPortFree, int32(l), 0)
@@ -103,10 +122,10 @@ func (st *state) portFree(l wafer.LinkID) {
 	ip := int(st.portFrom[l])
 	st.occ[st.inPort(d, ip)]--
 	if ip < 4 {
-		// The buffer receives from the neighbour in the opposite direction
-		// over the link travelling in direction ip.
+		// The slot was in the queue for l of the buffer fed by the link
+		// entering d in direction ip; its credit goes back to that link.
 		up := st.upstream(d, wafer.Dir(ip))
-		st.schedule(st.now+st.spec.Link.Latency, evCredit, int32(up), 0)
+		st.schedule(st.now+st.spec.Link.Latency, evCredit, int32(up), int32(l%4))
 	} else {
 		st.inject(d, ip-4)
 	}
@@ -150,7 +169,7 @@ func (st *state) delivered(p int32, l wafer.LinkID) {
 	st.freePkt = append(st.freePkt, p)
 	_, n := st.spec.LinkEnds(l)
 	st.occ[st.inPort(n, int(l%4))]--
-	st.schedule(st.now+st.spec.Link.Latency, evCredit, int32(l), 0)
+	st.schedule(st.now+st.spec.Link.Latency, evCredit, int32(l), eject)
 	msg := &st.msgs[pk.msg]
 	msg.delivered++
 	if msg.delivered == msg.packets {

@@ -62,7 +62,7 @@ type state struct {
 	nIn       int
 	voq       [][]int32 // (d·nIn + ip)·4 + out direction → FIFO of packets
 	occ       []int     // packets held per input port
-	credits   []int     // free slots downstream, per link
+	credits   []int     // free slots downstream, per link·5 + the packet's next output there (4: eject)
 	portBusy  []bool    // per link
 	portFrom  []int32   // input port of the packet a link is sending
 	rr        []int32   // next input port to consider, per link
@@ -114,7 +114,7 @@ func newState(s *wafer.Spec, p *plan.Program, cfg Config) (*state, error) {
 		timing: make([]TaskTiming, len(p.Tasks)), msgOf: make([]int32, len(p.Tasks)),
 		computeQ: make([][]plan.TaskID, n), computeBusy: make([]bool, n), dieBusy: make([]float64, n),
 		dmaMsg: make([][]int32, n), dmaQ: make([][]int32, n),
-		credits: make([]int, nl), portBusy: make([]bool, nl), portFrom: make([]int32, nl), rr: make([]int32, nl),
+		credits: make([]int, 5*nl), portBusy: make([]bool, nl), portFrom: make([]int32, nl), rr: make([]int32, nl),
 		linkBytes: make([]float64, nl), linkBusy: make([]float64, nl)}
 	st.voq = make([][]int32, n*st.nIn*4)
 	st.occ = make([]int, n*st.nIn)
@@ -176,7 +176,7 @@ func (st *state) fire(ev event) {
 	case evDelivered:
 		st.delivered(ev.a, wafer.LinkID(ev.b))
 	case evCredit:
-		st.credits[ev.a]++
+		st.credits[int(ev.a)*5+int(ev.b)]++
 		st.tryPort(wafer.LinkID(ev.a))
 	}
 }

@@ -1,0 +1,142 @@
+package costmodel
+
+import (
+	"fmt"
+
+	"tempc/wafer"
+)
+
+// Params holds the model's non-physical parameters. The zero value means
+// defaults.
+type Params struct {
+	// ComputeEfficiency is the fraction of peak FLOPS a compute slice
+	// achieves (0: 1, the roofline itself; measured GEMM kernels reach
+	// 0.6–0.8 of peak, which a calibrated model would set here).
+	ComputeEfficiency float64
+	// HBMEfficiency is the fraction of HBM bandwidth memory-bound work
+	// achieves (0: 1).
+	HBMEfficiency float64
+	// Routing is the route of flows between dies that are not neighbours
+	// (default XY, as the simulator's default).
+	Routing wafer.Routing
+}
+
+// Validate rejects efficiencies outside (0, 1].
+func (p Params) Validate() error {
+	for _, e := range []float64{p.ComputeEfficiency, p.HBMEfficiency} {
+		if e < 0 || e > 1 {
+			return fmt.Errorf("costmodel: efficiency %g outside (0, 1]", e)
+		}
+	}
+	return nil
+}
+
+// Model prices work on one wafer.
+type Model struct {
+	Spec   *wafer.Spec
+	Params Params
+}
+
+// New returns a model of spec with the given parameters.
+func New(spec *wafer.Spec, p Params) (*Model, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if p.ComputeEfficiency == 0 {
+		p.ComputeEfficiency = 1
+	}
+	if p.HBMEfficiency == 0 {
+		p.HBMEfficiency = 1
+	}
+	return &Model{Spec: spec, Params: p}, nil
+}
+
+// Compute is the time of a slice of flops FLOPs moving hbmBytes to or from
+// HBM on one die.
+func (m *Model) Compute(flops, hbmBytes float64) float64 {
+	s := m.Spec
+	return max(flops/(s.Die.PeakFLOPS*m.Params.ComputeEfficiency),
+		hbmBytes/(s.Die.HBMBandwidth*m.Params.HBMEfficiency))
+}
+
+// Transfer is the time of one uncontended message of bytes over hops hops.
+func (m *Model) Transfer(hops int, bytes float64) float64 {
+	return float64(hops)*m.Spec.Link.Latency + bytes/m.Spec.Link.Bandwidth
+}
+
+// Flow is bytes moving over a route.
+type Flow struct {
+	Route wafer.Route
+	Bytes float64
+}
+
+// Load is the result of pricing concurrent flows.
+type Load struct {
+	// Seconds is the estimated time until the last flow ends.
+	Seconds float64
+	// MaxLink carries the most bytes, MaxLinkBytes of them.
+	MaxLink      wafer.LinkID
+	MaxLinkBytes float64
+	// LinkBytes is the bytes on every link, indexed by LinkID.
+	LinkBytes []float64
+}
+
+// Flows prices flows that start together. Each flow's bytes drain at its
+// max-min fair share of the links it crosses, shares being recomputed as
+// flows finish; a flow ends when its last byte has drained and crossed its
+// route's latency; the set ends with its last flow. Load also reports the
+// link-load bound that this refines: the most loaded link.
+func (m *Model) Flows(flows []Flow) Load {
+	return m.flows(flows, nil)
+}
+
+// flows is Flows with per-link bandwidths (nil: every link at
+// Link.Bandwidth).
+func (m *Model) flows(flows []Flow, bandwidth []float64) Load {
+	s := m.Spec
+	ld := Load{LinkBytes: make([]float64, s.NumLinks())}
+	routes := make([][]wafer.LinkID, len(flows))
+	bytes := make([]float64, len(flows))
+	for i, f := range flows {
+		routes[i] = s.Links(f.Route)
+		bytes[i] = f.Bytes
+		for _, l := range routes[i] {
+			ld.LinkBytes[l] += f.Bytes
+		}
+	}
+	for l, b := range ld.LinkBytes {
+		if b > ld.MaxLinkBytes {
+			ld.MaxLink, ld.MaxLinkBytes = wafer.LinkID(l), b
+		}
+	}
+	capacity := func(l wafer.LinkID) float64 {
+		if bandwidth != nil {
+			return bandwidth[l]
+		}
+		return s.Link.Bandwidth
+	}
+	for i, t := range fluid(s, routes, bytes, capacity) {
+		ld.Seconds = max(ld.Seconds, t+float64(len(routes[i]))*s.Link.Latency)
+	}
+	return ld
+}
+
+// route is the model's route between two dies.
+func (m *Model) route(a, b wafer.DieID) (wafer.Route, error) {
+	r, err := m.Spec.Route(a, b, m.Params.Routing)
+	if err != nil {
+		return nil, fmt.Errorf("costmodel: %w", err)
+	}
+	return r, nil
+}
+
+// Energy is the energy in joules of flops FLOPs, hbmBytes of HBM traffic
+// and the D2D traffic of flows (each byte paying once per hop).
+func (m *Model) Energy(flops, hbmBytes float64, flows []Flow) float64 {
+	s := m.Spec
+	e := flops/s.FLOPSPerWatt + 8*hbmBytes*s.HBMJoulesPerBit
+	for _, f := range flows {
+		e += 8 * f.Bytes * float64(len(f.Route)-1) * s.Link.JoulesPerBit
+	}
+	return e
+}

@@ -1,0 +1,111 @@
+package lower
+
+import (
+	"math"
+	"testing"
+
+	"tempc/plan"
+	"tempc/wafer"
+	"tempc/wafer/sim"
+)
+
+func spec(t *testing.T, name string) *wafer.Spec {
+	t.Helper()
+	s, ok := wafer.Preset(name)
+	if !ok {
+		t.Fatal(name)
+	}
+	return s
+}
+
+// line returns a 1×n wafer with temp48's dies: a straight chain of n dies.
+func line(t *testing.T, n int) *wafer.Spec {
+	s := *spec(t, "temp48")
+	s.Name, s.Rows, s.Cols = "line", 1, n
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+func TestFragmentsAreValidPrograms(t *testing.T) {
+	s := spec(t, "temp48")
+	cyc, _ := s.Cycle(wafer.Rect{Rows: 2, Cols: 4})
+	chain := s.Snake(wafer.Rect{R: 2, Rows: 2, Cols: 4})
+	tests := []struct {
+		name      string
+		build     func(p *plan.Program)
+		transfers int
+	}{
+		{"allreduce", func(p *plan.Program) { AllReduce(p, [][]wafer.DieID{cyc}, 1<<20) }, 2 * 7 * 8},
+		{"allgather", func(p *plan.Program) { AllGather(p, [][]wafer.DieID{cyc, chain}, 1<<20) }, 2 * 7 * 8},
+		{"reducescatter", func(p *plan.Program) { ReduceScatter(p, [][]wafer.DieID{cyc}, 1<<20) }, 7 * 8},
+		// Each of the P dies sends once in each round 0..P−2: P·(P−1).
+		{"ringstream", func(p *plan.Program) { RingStream(p, [][]wafer.DieID{cyc}, 1<<20, 1e9) }, 8 * 7},
+		// Every block reaches every other die one hop at a time: the link
+		// between positions i and i+1 carries i+1 blocks right and P−1−i
+		// left, P per link over P−1 links: P·(P−1).
+		{"relaystream", func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, 1<<20, 1e9) }, 8 * 7},
+	}
+	for _, tc := range tests {
+		var p plan.Program
+		tc.build(&p)
+		if err := p.Check(s); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		n := 0
+		for _, task := range p.Tasks {
+			if task.Kind == plan.Transfer {
+				n++
+			}
+		}
+		if n != tc.transfers {
+			t.Errorf("%s: %d transfers, want %d", tc.name, n, tc.transfers)
+		}
+	}
+}
+
+// TestRelayHasNoMultiHopTail replays, in the simulator, the TATP relay and
+// the naive ring on straight chains of 8 and 16 dies: every relay transfer
+// takes one hop's time, while the naive ring's wrap-around transfers cross
+// P−1 hops (the paper's 7-hop tail for 8 dies) and pace the whole stream.
+func TestRelayHasNoMultiHopTail(t *testing.T) {
+	for _, n := range []int{8, 16} {
+		s := line(t, n)
+		chain := s.Snake(wafer.Rect{Rows: 1, Cols: n})
+		const block = 4 << 20
+		oneHop := s.Link.Latency + block/s.Link.Bandwidth
+		flops := 0.1 * oneHop * s.Die.PeakFLOPS // comm-bound: compute is a tenth of a hop
+		run := func(build func(*plan.Program)) (*plan.Program, *sim.Result) {
+			var p plan.Program
+			build(&p)
+			r, err := sim.Run(s, &p, sim.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &p, r
+		}
+		relayP, relay := run(func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, block, flops) })
+		ringP, ring := run(func(p *plan.Program) { RingStream(p, [][]wafer.DieID{chain}, block, flops) })
+		longest := func(p *plan.Program, r *sim.Result) float64 {
+			worst := 0.0
+			for i, task := range p.Tasks {
+				if task.Kind == plan.Transfer {
+					worst = math.Max(worst, r.Tasks[i].End-r.Tasks[i].Start)
+				}
+			}
+			return worst
+		}
+		if got := longest(relayP, relay); math.Abs(got-oneHop) > 1e-12 {
+			t.Errorf("%d dies: the slowest relay transfer takes %.4g s, one hop is %.4g s", n, got, oneHop)
+		}
+		wrap := float64(n-1)*s.Link.Latency + block/s.Link.Bandwidth
+		if got := longest(ringP, ring); math.Abs(got-wrap) > 1e-12 {
+			t.Errorf("%d dies: the slowest ring transfer takes %.4g s, want the %d-hop wrap %.4g s", n, got, n-1, wrap)
+		}
+		// Comm-bound, both run P−1 rounds: the ring's are wrap-paced.
+		if ratio := ring.Makespan / relay.Makespan; ratio < wrap/oneHop*0.9 {
+			t.Errorf("%d dies: ring/relay time %.2f, want about %.2f", n, ratio, wrap/oneHop)
+		}
+	}
+}

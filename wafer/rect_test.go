@@ -1,0 +1,52 @@
+package wafer
+
+import "testing"
+
+// TestSnakeAndCycle checks every rectangle of the temp48 mesh anchored at
+// the origin: the snake and the cycle visit each die once, consecutive dies
+// are neighbours, and the cycle closes; cycles exist exactly when the
+// parity rule says so.
+func TestSnakeAndCycle(t *testing.T) {
+	s := mustPreset(t, "temp48")
+	for rows := 1; rows <= 6; rows++ {
+		for cols := 1; cols <= 8; cols++ {
+			r := Rect{R: 0, C: 0, Rows: rows, Cols: cols}
+			checkPath(t, s, r, s.Snake(r), false)
+			cyc, ok := s.Cycle(r)
+			want := rows*cols == 2 || rows > 1 && cols > 1 && rows*cols%2 == 0
+			if ok != want {
+				t.Fatalf("%v: cycle %v, want %v", r, ok, want)
+			}
+			if ok && rows*cols > 2 {
+				checkPath(t, s, r, cyc, true)
+			}
+		}
+	}
+	r := Rect{R: 2, C: 3, Rows: 2, Cols: 4}
+	cyc, _ := s.Cycle(r)
+	checkPath(t, s, r, cyc, true)
+	if !s.Contains(r) || s.Contains(Rect{R: 5, C: 0, Rows: 2, Cols: 1}) {
+		t.Error("Contains")
+	}
+}
+
+func checkPath(t *testing.T, s *Spec, r Rect, path []DieID, closed bool) {
+	t.Helper()
+	if len(path) != r.Size() {
+		t.Fatalf("%v: %d dies, want %d", r, len(path), r.Size())
+	}
+	seen := map[DieID]bool{}
+	for i, d := range path {
+		c := s.Coord(d)
+		if seen[d] || c.R < r.R || c.R >= r.R+r.Rows || c.C < r.C || c.C >= r.C+r.Cols {
+			t.Fatalf("%v: die %v repeated or outside", r, c)
+		}
+		seen[d] = true
+		if i > 0 && s.Hops(path[i-1], d) != 1 {
+			t.Fatalf("%v: %v→%v not neighbours in %v", r, s.Coord(path[i-1]), c, path)
+		}
+	}
+	if closed && s.Hops(path[len(path)-1], path[0]) != 1 {
+		t.Fatalf("%v: cycle does not close", r)
+	}
+}
