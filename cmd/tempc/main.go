@@ -3,6 +3,7 @@
 // Usage:
 //
 //	tempc graph --model NAME|PATH [--batch B] [--seq S] [--format text|json|dot|ir|graph-json]
+//	tempc wafer [--wafer NAME|FILE] [--json]
 //	tempc validate [--suite default|quick] [--json]
 //
 // Run `tempc help` for the subcommands.
@@ -24,6 +25,7 @@ type command struct {
 
 var commands = []command{
 	{"graph", "build a model's training graph and print its figures", runGraph},
+	{"wafer", "describe a wafer preset or file", runWafer},
 	{"validate", "measure the analytic cost model against the packet-level simulator", runValidate},
 }
 

@@ -11,8 +11,8 @@ import (
 type Config struct {
 	// PacketBytes is the packet size (0: DefaultPacketBytes).
 	PacketBytes int64
-	// BufferPackets is the capacity of each router input buffer in packets
-	// (0: enough to cover the credit round trip of one link, so that a single
+	// BufferPackets is the capacity of each router queue in packets (0:
+	// enough to cover the credit round trip of one link, so that a single
 	// flow runs at full bandwidth; see BufferFor).
 	BufferPackets int
 	// Routing routes transfers that carry no explicit route (default XY).
@@ -44,7 +44,7 @@ func (c Config) withDefaults(s *wafer.Spec) Config {
 	return c
 }
 
-// BufferFor is the default input buffer size: the packets in flight during
+// BufferFor is the default queue size: the packets in flight during
 // one credit round trip (a packet's head latency plus the credit's return,
 // 2·Latency, at full bandwidth), plus two so that a packet can be received
 // while one is forwarded.

@@ -18,18 +18,21 @@
 // the current one are injected.
 //
 // Routers and links. Every directed link is a resource of Link.Bandwidth:
-// sending a packet of b bytes occupies it for b/Bandwidth. Each router has
-// one input buffer per incoming link and per DMA engine, of
-// Config.BufferPackets packets, organised as virtual output queues (one
-// FIFO per output link, so a blocked packet never holds up one bound
-// elsewhere). An output link arbitrates round-robin over the input buffers
-// that hold a packet for it. Flow control is credit-based: a packet is sent
-// only if the next router's input buffer has a free slot; the slot frees
-// when the packet's tail leaves it, and the credit travels back to the
-// sender in Link.Latency. Switching is virtual cut-through: a packet's head
-// reaches the next router Link.Latency after it starts and may be
-// forwarded at once; a packet at its destination is consumed as its tail
-// arrives (ejection is not a bottleneck).
+// sending a packet of b bytes occupies it for b/Bandwidth. Each router
+// keeps, for every incoming link, one FIFO queue per output (the four links
+// and local ejection: virtual output queues), each of Config.BufferPackets
+// packets, and one queue per DMA engine. An output link arbitrates
+// round-robin over the router's input ports (incoming links and DMA
+// engines) whose queue for it is not empty. Flow control is credit-based
+// per queue: a packet is sent only if the queue it will join at the next
+// router has a free slot, so a packet blocked on one output never takes
+// space from packets bound elsewhere (packets behind it in the same queue
+// do wait: queues are FIFO). The slot frees when the packet's tail leaves
+// it, and the credit travels back to the sender in Link.Latency. Switching
+// is virtual cut-through: a packet's head reaches the next router
+// Link.Latency after it starts and may be forwarded at once; a packet at
+// its destination is consumed as its tail arrives (ejection is not a
+// bottleneck).
 //
 // Consequences worth knowing. An uncontended message of N bytes over h
 // hops takes exactly h·Latency + N/Bandwidth, whatever the packet size,

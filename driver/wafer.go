@@ -1,0 +1,46 @@
+package driver
+
+import (
+	"fmt"
+	"io"
+
+	"tempc/wafer"
+)
+
+// WaferOptions selects a wafer and how Wafer prints it.
+type WaferOptions struct {
+	// Wafer is a preset name or a wafer file.
+	Wafer string
+	// JSON prints the wafer file format instead of a summary.
+	JSON bool
+}
+
+// Wafer loads a wafer and writes it to w: a summary with a die map (. a
+// healthy die, X a dead one), or the wafer file format.
+func Wafer(w io.Writer, o WaferOptions) error {
+	s, err := wafer.Load(o.Wafer)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return wafer.WriteJSON(w, s)
+	}
+	fmt.Fprintf(w, "wafer     %s: %d×%d mesh, %d healthy dies, %d dead links\n", s.Name, s.Rows, s.Cols, s.NumHealthy(), len(s.DeadLinks))
+	fmt.Fprintf(w, "die       %.0f TFLOPS bf16, %.0f GB HBM at %.2f TB/s, %.0f MB SRAM, %d DMA engines\n",
+		s.Die.PeakFLOPS/1e12, s.Die.HBMBytes/1e9, s.Die.HBMBandwidth/1e12, s.Die.SRAMBytes/1e6, s.Die.DMAEngines)
+	fmt.Fprintf(w, "link      %.2f TB/s per direction, %.0f ns per hop, %.2f pJ/bit\n",
+		s.Link.Bandwidth/1e12, s.Link.Latency*1e9, s.Link.JoulesPerBit*1e12)
+	fmt.Fprintf(w, "energy    %.2f TFLOPS/W, HBM %.2f pJ/bit\n", s.FLOPSPerWatt/1e12, s.HBMJoulesPerBit*1e12)
+	for r := 0; r < s.Rows; r++ {
+		row := make([]byte, 0, 2*s.Cols)
+		for c := 0; c < s.Cols; c++ {
+			ch := byte('.')
+			if !s.Alive(s.ID(wafer.Coord{R: r, C: c})) {
+				ch = 'X'
+			}
+			row = append(row, ch, ' ')
+		}
+		fmt.Fprintf(w, "          %s\n", row)
+	}
+	return nil
+}
