@@ -1,0 +1,53 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+
+	"tempc/wafer"
+)
+
+func TestCheck(t *testing.T) {
+	s, _ := wafer.Preset("mesh4x4")
+	faulty := *s
+	faulty.DeadDies = []wafer.Coord{{R: 3, C: 3}}
+	if err := faulty.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		build func(p *Program)
+		want  string // "" for valid
+	}{
+		{"valid", func(p *Program) {
+			a := p.Compute("a", 0, 1e9, 0)
+			p.Transfer("x", 0, 5, 1<<20, wafer.Route{0, 1, 5}, a)
+			p.Delay("d", 5, 1e-6, 1)
+		}, ""},
+		{"forward dep", func(p *Program) { p.Compute("a", 0, 1, 0, 1) }, "dependencies must be earlier tasks"},
+		{"self dep", func(p *Program) { p.Compute("a", 0, 1, 0, 0) }, "dependencies must be earlier tasks"},
+		{"dead die", func(p *Program) { p.Compute("a", 15, 1, 0) }, "dead or missing die 15"},
+		{"missing die", func(p *Program) { p.Compute("a", 99, 1, 0) }, "dead or missing die 99"},
+		{"negative size", func(p *Program) { p.Compute("a", 0, -1, 0) }, "must be finite and not negative"},
+		{"route ends", func(p *Program) { p.Transfer("x", 0, 5, 1, wafer.Route{0, 1}) }, "does not join die 0 to die 5"},
+		{"empty route", func(p *Program) { p.Transfer("x", 0, 5, 1, wafer.Route{}) }, "does not join"},
+		{"dead dst", func(p *Program) { p.Transfer("x", 0, 15, 1, nil) }, "sends to dead or missing die 15"},
+		{"negative bytes", func(p *Program) { p.Transfer("x", 0, 1, -1, nil) }, "sends -1 bytes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Program
+			tc.build(&p)
+			err := p.Check(&faulty)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "plan: task 0") {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
