@@ -87,3 +87,40 @@ func (m *Model) Concurrent(parts ...Cost) Cost {
 	c.Seconds = max(c.Seconds, m.Flows(c.Flows).Seconds)
 	return c
 }
+
+// AllToAll prices an all-to-all in which every die of group sends
+// bytes/P to every other die, all at once, by the link-load bound (the
+// pattern is symmetric, so the busiest link stays busy): the most loaded
+// link's bytes over the bandwidth plus the longest route's latency.
+func (m *Model) AllToAll(group []wafer.DieID, bytes float64) Cost {
+	p := len(group)
+	var c Cost
+	if p < 2 {
+		return c
+	}
+	load := make([]float64, m.Spec.NumLinks())
+	longest := 0
+	for _, a := range group {
+		for _, b := range group {
+			if a == b {
+				continue
+			}
+			r, err := m.route(a, b)
+			if err != nil {
+				continue
+			}
+			f := Flow{Route: r, Bytes: bytes / float64(p)}
+			c.Flows = append(c.Flows, f)
+			for _, l := range m.Spec.Links(r) {
+				load[l] += f.Bytes
+			}
+			longest = max(longest, len(r)-1)
+		}
+	}
+	var most float64
+	for _, b := range load {
+		most = max(most, b)
+	}
+	c.Seconds = most/m.Spec.Link.Bandwidth + float64(longest)*m.Spec.Link.Latency
+	return c
+}

@@ -1,6 +1,7 @@
 package ilp
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -107,27 +108,49 @@ func TestProblemValidate(t *testing.T) {
 	}
 }
 
-// TestHiGHSOptionsReachSolver reads the options back from the HiGHS model,
-// so a typo in an option name or a dropped limit cannot pass silently.
+// TestHiGHSOptionsReachSolver reads the options back from HiGHS, so a typo
+// in an option name or a dropped limit cannot pass silently.
 func TestHiGHSOptionsReachSolver(t *testing.T) {
-	raw, err := toModel(integerKnapsack()).ToRawModel()
+	o := Options{TimeLimit: 1500 * time.Millisecond, RelGap: 0.01, Threads: 1}
+	tl, gap, th, err := capiOptionsReadBack(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{TimeLimit: 1500 * time.Millisecond, RelGap: 0.01, Threads: 1}
-	if err := setOptions(raw, o); err != nil {
-		t.Fatal(err)
-	}
-	if v, err := raw.GetFloat64Option("time_limit"); err != nil || v != 1.5 {
-		t.Errorf("time_limit = %g, %v; want 1.5", v, err)
-	}
-	if v, err := raw.GetFloat64Option("mip_rel_gap"); err != nil || v != 0.01 {
-		t.Errorf("mip_rel_gap = %g, %v; want 0.01", v, err)
-	}
-	if v, err := raw.GetIntOption("threads"); err != nil || v != 1 {
-		t.Errorf("threads = %d, %v; want 1", v, err)
+	if tl != 1.5 || gap != 0.01 || th != 1 {
+		t.Errorf("HiGHS holds time_limit %g, mip_rel_gap %g, threads %d; want 1.5, 0.01, 1", tl, gap, th)
 	}
 	if d := (Options{}).withDefaults(); d.TimeLimit != DefaultTimeLimit || d.RelGap != DefaultRelGap {
 		t.Errorf("zero Options default to %+v", d)
+	}
+}
+
+// TestTimeLimitKeepsIncumbent: a MIP too large to prove optimal in a
+// millisecond still returns, labelled as timed out; whatever incumbent it
+// has is feasible.
+func TestTimeLimitKeepsIncumbent(t *testing.T) {
+	// A 0/1 knapsack with 400 items of near-equal ratios: hard to close.
+	p := &Problem{Name: "hard"}
+	row := Row{Name: "cap", Lower: math.Inf(-1), Upper: 5000}
+	for i := 0; i < 400; i++ {
+		w := float64(50 + (i*37)%50)
+		p.Cols = append(p.Cols, Col{Name: fmt.Sprint(i), Cost: -(w + float64((i*13)%7)), Upper: 1, Integer: true})
+		row.Terms = append(row.Terms, Term{i, w})
+	}
+	p.Rows = []Row{row}
+	res, err := HiGHS{}.Solve(p, Options{TimeLimit: time.Millisecond, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != TimeLimit && res.Status != Optimal {
+		t.Fatalf("status %v (%s)", res.Status, res.Detail)
+	}
+	if res.HasSolution {
+		var used float64
+		for j, v := range res.X {
+			used += v * row.Terms[j].Coef
+		}
+		if used > 5000+1e-6 {
+			t.Errorf("incumbent uses %g > 5000", used)
+		}
 	}
 }

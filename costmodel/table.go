@@ -1,0 +1,84 @@
+package costmodel
+
+import (
+	"tempc/partition"
+)
+
+// Mem is memory per die by term, in bytes.
+type Mem struct {
+	Weights   float64 `json:"weights"`
+	Grads     float64 `json:"gradients"`
+	OptStates float64 `json:"optimizer_states"`
+	// Acts are the activations saved for the backward pass, for all layers
+	// of one micro-batch.
+	Acts float64 `json:"activations"`
+	// Transient is the largest temporary buffer (an FSDP weight gather, a
+	// stream's double buffer, a sequence-parallel all-gather).
+	Transient float64 `json:"transient"`
+}
+
+// Total is the sum of the terms.
+func (m Mem) Total() float64 { return m.Weights + m.Grads + m.OptStates + m.Acts + m.Transient }
+
+// Add returns the term-wise sum (Transient takes the larger: buffers are
+// not live at once).
+func (m Mem) Add(o Mem) Mem {
+	return Mem{m.Weights + o.Weights, m.Grads + o.Grads, m.OptStates + o.OptStates, m.Acts + o.Acts, max(m.Transient, o.Transient)}
+}
+
+// Price is the cost of a choice for one training step.
+type Price struct {
+	// Seconds is its contribution to the step time; Compute and Comm split
+	// it into compute and exposed communication.
+	Seconds, Compute, Comm float64
+	// Energy in joules over the whole wafer.
+	Energy float64
+	// Traffic is the D2D bytes it sends per die.
+	Traffic float64
+	// Mem is what it keeps per die.
+	Mem Mem
+}
+
+func (p Price) plus(o Price) Price {
+	return Price{Seconds: p.Seconds + o.Seconds, Compute: p.Compute + o.Compute, Comm: p.Comm + o.Comm,
+		Energy: p.Energy + o.Energy, Traffic: p.Traffic + o.Traffic, Mem: p.Mem.Add(o.Mem)}
+}
+
+func (p Price) scale(k float64) Price {
+	return Price{Seconds: p.Seconds * k, Compute: p.Compute * k, Comm: p.Comm * k, Energy: p.Energy * k,
+		Traffic: p.Traffic * k, Mem: p.Mem}
+}
+
+// Option is one scheme of one op group, priced in every layout.
+type Option struct {
+	Scheme partition.Scheme
+	// Valid says the scheme can run in the layout (e.g. heads divide by the
+	// group size); Price is meaningful only then.
+	Valid []bool
+	Price []Price
+}
+
+// EdgePrice is the resharding cost of an edge in every layout, indexed
+// [layout][from's output layout][to's layout].
+type EdgePrice struct {
+	Edge partition.Edge
+	Cost [][partition.NumActs][partition.NumActs]Price
+}
+
+// Table is a strategy space priced on its wafer: what the global level
+// chooses from.
+type Table struct {
+	Space *partition.Space
+	// Fixed is, per layout, what does not depend on the schemes: DP
+	// gradient synchronisation, the optimizer step, and the weights,
+	// gradients and optimizer states held per die.
+	Fixed []Price
+	// Capacity is the memory of one die.
+	Capacity float64
+	// Options lists, per op group, its schemes.
+	Options [][]Option
+	Edges   []EdgePrice
+	// ModelFLOPs is the FLOPs of one step (forward, backward and optimizer,
+	// without recomputation), for MFU.
+	ModelFLOPs float64
+}

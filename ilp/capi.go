@@ -1,0 +1,214 @@
+package ilp
+
+// This file calls the HiGHS C API directly. github.com/lanl/highs v1.0.3
+// (which the tests keep as an independent cross-check) returns an empty
+// solution whenever HiGHS reports a warning status — and HiGHS reports one
+// when the time limit stops a MIP — so through it the best incumbent of a
+// timed-out solve would be lost.
+
+// The header highs_c_api.h defines its constants in every file that
+// includes it, which breaks a cgo build (cgo compiles the preamble twice),
+// so the few functions used are declared here and the constants are Go
+// constants with the values of HiGHS 1.10's header.
+
+/*
+#cgo pkg-config: highs
+#include <stdlib.h>
+#include <util/HighsInt.h>
+void* Highs_create(void);
+void Highs_destroy(void* highs);
+HighsInt Highs_run(void* highs);
+HighsInt Highs_passMip(void* highs, const HighsInt num_col, const HighsInt num_row, const HighsInt num_nz,
+	const HighsInt a_format, const HighsInt sense, const double offset, const double* col_cost,
+	const double* col_lower, const double* col_upper, const double* row_lower, const double* row_upper,
+	const HighsInt* a_start, const HighsInt* a_index, const double* a_value, const HighsInt* integrality);
+HighsInt Highs_setBoolOptionValue(void* highs, const char* option, const HighsInt value);
+HighsInt Highs_setIntOptionValue(void* highs, const char* option, const HighsInt value);
+HighsInt Highs_setDoubleOptionValue(void* highs, const char* option, const double value);
+HighsInt Highs_getIntOptionValue(const void* highs, const char* option, HighsInt* value);
+HighsInt Highs_getDoubleOptionValue(const void* highs, const char* option, double* value);
+HighsInt Highs_getModelStatus(const void* highs);
+HighsInt Highs_getIntInfoValue(const void* highs, const char* info, HighsInt* value);
+HighsInt Highs_getDoubleInfoValue(const void* highs, const char* info, double* value);
+HighsInt Highs_getSolution(const void* highs, double* col_value, double* col_dual, double* row_value, double* row_dual);
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+)
+
+// Constants of highs_c_api.h (HiGHS 1.10).
+const (
+	hStatusError                = -1
+	hMatrixRowwise              = 2
+	hSenseMinimize              = 1
+	hSolutionFeasible           = 2
+	hModelOptimal               = 7
+	hModelInfeasible            = 8
+	hModelUnboundedOrInfeasible = 9
+	hModelUnbounded             = 10
+	hModelTimeLimit             = 13
+	hModelIterationLimit        = 14
+)
+
+// capiRun solves p with HiGHS under o and reads back status, solution and
+// bounds. It never discards an incumbent.
+func capiRun(p *Problem, o Options) (*Result, error) {
+	h := C.Highs_create()
+	defer C.Highs_destroy(h)
+	nc, nr := len(p.Cols), len(p.Rows)
+	cost := make([]C.double, nc)
+	lo := make([]C.double, nc)
+	hi := make([]C.double, nc)
+	integ := make([]C.HighsInt, nc)
+	for j, c := range p.Cols {
+		cost[j], lo[j], hi[j] = C.double(c.Cost), C.double(c.Lower), C.double(c.Upper)
+		if c.Integer {
+			integ[j] = 1 // kHighsVarTypeInteger
+		}
+	}
+	rlo := make([]C.double, max(nr, 1))
+	rhi := make([]C.double, max(nr, 1))
+	start := make([]C.HighsInt, max(nr, 1))
+	var index []C.HighsInt
+	var value []C.double
+	if nr == 0 { // HiGHS wants at least one row: a free, empty one
+		rlo[0], rhi[0] = C.double(math.Inf(-1)), C.double(math.Inf(1))
+	}
+	for i, r := range p.Rows {
+		rlo[i], rhi[i] = C.double(r.Lower), C.double(r.Upper)
+		start[i] = C.HighsInt(len(index))
+		for _, t := range mergeTerms(r.Terms) {
+			if math.Abs(t.Coef) >= smallCoef {
+				index = append(index, C.HighsInt(t.Col))
+				value = append(value, C.double(t.Coef))
+			}
+		}
+	}
+	rows := max(nr, 1)
+	index = append(index, 0) // keep the pointers valid when empty
+	value = append(value, 0)
+	st := C.Highs_passMip(h, C.HighsInt(nc), C.HighsInt(rows), C.HighsInt(len(value)-1), hMatrixRowwise,
+		hSenseMinimize, C.double(p.Offset), &cost[0], &lo[0], &hi[0], &rlo[0], &rhi[0], &start[0],
+		&index[0], &value[0], &integ[0])
+	if st == hStatusError {
+		return nil, fmt.Errorf("ilp: HiGHS rejected the model %q", p.Name)
+	}
+	if err := capiOptions(h, o); err != nil {
+		return nil, err
+	}
+	if C.Highs_run(h) == hStatusError {
+		return nil, fmt.Errorf("ilp: HiGHS failed on %q", p.Name)
+	}
+	return capiResult(h, p, nc, rows), nil
+}
+
+// smallCoef is HiGHS's default small_matrix_value: smaller coefficients
+// would be dropped with a warning, so they are dropped here silently.
+const smallCoef = 1e-9
+
+func capiOptions(h unsafe.Pointer, o Options) error {
+	set := func(name string, f func(*C.char) C.HighsInt) error {
+		cs := C.CString(name)
+		defer C.free(unsafe.Pointer(cs))
+		if f(cs) == hStatusError {
+			return fmt.Errorf("ilp: HiGHS rejected option %s", name)
+		}
+		return nil
+	}
+	flag := C.HighsInt(0)
+	if o.Log {
+		flag = 1
+	}
+	if err := set("output_flag", func(n *C.char) C.HighsInt { return C.Highs_setBoolOptionValue(h, n, flag) }); err != nil {
+		return err
+	}
+	if err := set("time_limit", func(n *C.char) C.HighsInt {
+		return C.Highs_setDoubleOptionValue(h, n, C.double(o.TimeLimit.Seconds()))
+	}); err != nil {
+		return err
+	}
+	if err := set("mip_rel_gap", func(n *C.char) C.HighsInt { return C.Highs_setDoubleOptionValue(h, n, C.double(o.RelGap)) }); err != nil {
+		return err
+	}
+	if o.Threads > 0 {
+		return set("threads", func(n *C.char) C.HighsInt { return C.Highs_setIntOptionValue(h, n, C.HighsInt(o.Threads)) })
+	}
+	return nil
+}
+
+func capiResult(h unsafe.Pointer, p *Problem, nc, nr int) *Result {
+	res := &Result{}
+	switch C.Highs_getModelStatus(h) {
+	case hModelOptimal:
+		res.Status, res.Detail = Optimal, "optimal"
+	case hModelTimeLimit, hModelIterationLimit:
+		res.Status, res.Detail = TimeLimit, "time limit reached"
+	case hModelInfeasible:
+		res.Status, res.Detail = Infeasible, "infeasible"
+	case hModelUnbounded, hModelUnboundedOrInfeasible:
+		res.Status, res.Detail = Unbounded, "unbounded or infeasible"
+	default:
+		res.Status, res.Detail = Failed, fmt.Sprintf("HiGHS model status %d", int(C.Highs_getModelStatus(h)))
+	}
+	info := func(name string) float64 {
+		cs := C.CString(name)
+		defer C.free(unsafe.Pointer(cs))
+		var v C.double
+		C.Highs_getDoubleInfoValue(h, cs, &v)
+		return float64(v)
+	}
+	cs := C.CString("primal_solution_status")
+	defer C.free(unsafe.Pointer(cs))
+	var ps C.HighsInt
+	C.Highs_getIntInfoValue(h, cs, &ps)
+	if ps == hSolutionFeasible && res.Status != Infeasible {
+		col := make([]C.double, nc)
+		dual := make([]C.double, nc)
+		row := make([]C.double, nr)
+		rdual := make([]C.double, nr)
+		C.Highs_getSolution(h, &col[0], &dual[0], &row[0], &rdual[0])
+		res.X = make([]float64, nc)
+		for j := range col {
+			res.X[j] = float64(col[j])
+		}
+		res.HasSolution = true
+		res.Objective = info("objective_function_value")
+	}
+	integer := false
+	for _, c := range p.Cols {
+		integer = integer || c.Integer
+	}
+	if integer {
+		res.DualBound, res.MIPGap = info("mip_dual_bound"), info("mip_gap")
+	} else if res.Status == Optimal {
+		res.DualBound = res.Objective
+	}
+	return res
+}
+
+// capiOptionsReadBack sets o on a fresh HiGHS instance and reads the values
+// back, so a test can see that every option reaches the solver under the
+// name HiGHS knows it by.
+func capiOptionsReadBack(o Options) (timeLimit, relGap float64, threads int, err error) {
+	h := C.Highs_create()
+	defer C.Highs_destroy(h)
+	if err := capiOptions(h, o); err != nil {
+		return 0, 0, 0, err
+	}
+	get := func(name string) float64 {
+		cs := C.CString(name)
+		defer C.free(unsafe.Pointer(cs))
+		var v C.double
+		C.Highs_getDoubleOptionValue(h, cs, &v)
+		return float64(v)
+	}
+	cs := C.CString("threads")
+	defer C.free(unsafe.Pointer(cs))
+	var th C.HighsInt
+	C.Highs_getIntOptionValue(h, cs, &th)
+	return get("time_limit"), get("mip_rel_gap"), int(th), nil
+}

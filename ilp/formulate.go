@@ -1,0 +1,310 @@
+package ilp
+
+import (
+	"fmt"
+	"math"
+
+	"tempc/costmodel"
+	"tempc/partition"
+)
+
+// Objective selects what the global level minimises.
+type Objective int
+
+// Objectives.
+const (
+	StepTime Objective = iota // seconds per training step
+	Energy                    // joules per training step
+)
+
+func (o Objective) String() string {
+	if o == Energy {
+		return "energy"
+	}
+	return "time"
+}
+
+// Config controls Formulate. The zero value minimises step time.
+type Config struct {
+	Objective Objective
+	// Elastic adds one slack variable to every memory row and minimises it
+	// instead: the least memory per die beyond capacity that makes some
+	// assignment fit (used to explain infeasibility).
+	Elastic bool
+}
+
+// VarKind says what a column of a Model stands for.
+type VarKind uint8
+
+// Column kinds.
+const (
+	VarLayout    VarKind = iota // y[ℓ]: layout ℓ is chosen
+	VarOption                   // x[g,o,ℓ]: group g runs option o in layout ℓ
+	VarReshard                  // z[e,a,b,ℓ]: edge e reshards from layout a to b in ℓ
+	VarTransient                // t[ℓ]: the largest transient buffer in ℓ
+	VarSlack                    // s: memory beyond capacity (elastic only)
+)
+
+// Var describes one column.
+type Var struct {
+	Kind                 VarKind
+	Layout, Group, Index int // Index: option, or edge
+	From, To             partition.Act
+}
+
+// Model is the global-level integer program of a priced strategy space:
+//
+//	minimise   Σ_ℓ fixed_ℓ·y_ℓ + Σ price(g,o,ℓ)·x_{g,o,ℓ} + Σ reshard(e,a,b,ℓ)·z_{e,a,b,ℓ}
+//	subject to Σ_ℓ y_ℓ = 1                                 (one layout)
+//	           Σ_o x_{g,o,ℓ} = y_ℓ            for all g, ℓ  (one option per group in the chosen layout)
+//	           z_{e,a,b,ℓ} ≥ Σ_{o: out(o)=a} x_{u,o,ℓ} + Σ_{o: in(o)=b} x_{v,o,ℓ} − 1
+//	                                          for every edge e = (u→v) and a ≠ b (resharding, linearised)
+//	           t_ℓ ≥ Σ_o transient(g,o,ℓ)·x_{g,o,ℓ}   for all g, ℓ   (memory in GB)
+//	           Σ acts(g,o,ℓ)·x_{g,o,ℓ} + t_ℓ + (static_ℓ − capacity)·y_ℓ ≤ 0   for all ℓ (memory)
+//	           y, x ∈ {0,1};  z ∈ [0,1];  t ≥ 0
+//
+// Identical layers share their groups' variables (aliasing, done by
+// partition); the cost of a shared group counts all its layers. Resharding
+// is linearised as in Alpa (Zheng et al., OSDI 2022), on layout indicators
+// rather than strategy pairs, so an edge costs at most 6 columns per layout.
+type Model struct {
+	Problem Problem
+	Vars    []Var
+	Table   *costmodel.Table
+	Config  Config
+}
+
+// Formulate builds the model of t. It is pure: the same table gives the
+// same model, whose Problem.Text is its canonical form.
+func Formulate(t *costmodel.Table, cfg Config) *Model {
+	f := &formulation{m: &Model{Table: t, Config: cfg}, t: t}
+	f.m.Problem.Name = t.Space.Graph.Name + "@" + t.Space.Spec.Name
+	nl := len(t.Space.Layouts)
+	f.y = make([]int, nl)
+	f.skip = f.dominatedLayouts()
+	for li := range t.Space.Layouts {
+		if f.skip[li] {
+			f.y[li] = -1
+			continue
+		}
+		f.y[li] = f.col(Var{Kind: VarLayout, Layout: li}, f.cost(t.Fixed[li]), 1, true)
+	}
+	one := Row{Name: "layout", Lower: 1, Upper: 1}
+	for _, c := range f.y {
+		if c >= 0 {
+			one.Terms = append(one.Terms, Term{c, 1})
+		}
+	}
+	f.row(one)
+	slack := -1
+	if cfg.Elastic {
+		slack = f.col(Var{Kind: VarSlack}, 1, math.Inf(1), false)
+	}
+	for li := range t.Space.Layouts {
+		if !f.skip[li] {
+			f.layout(li, slack)
+		}
+	}
+	return f.m
+}
+
+// memUnit is the unit of the memory rows, the transient columns and the
+// elastic slack: gigabytes (10^9 bytes), so that coefficients stay near 1
+// and the solver's numerics are well scaled.
+const memUnit = 1e9
+
+type formulation struct {
+	m *Model
+	t *costmodel.Table
+	y []int
+	// skip marks layouts dominated by another (see dominatedLayouts).
+	skip []bool
+}
+
+func (f *formulation) cost(p costmodel.Price) float64 {
+	if f.m.Config.Elastic {
+		return 0
+	}
+	if f.m.Config.Objective == Energy {
+		return p.Energy
+	}
+	return p.Seconds
+}
+
+func (f *formulation) col(v Var, cost, upper float64, integer bool) int {
+	f.m.Vars = append(f.m.Vars, v)
+	f.m.Problem.Cols = append(f.m.Problem.Cols, Col{Name: f.name(v), Cost: cost, Upper: upper, Integer: integer})
+	return len(f.m.Problem.Cols) - 1
+}
+
+func (f *formulation) row(r Row) { f.m.Problem.Rows = append(f.m.Problem.Rows, r) }
+
+// name gives a column its readable, unique name.
+func (f *formulation) name(v Var) string {
+	sp := f.t.Space
+	switch v.Kind {
+	case VarLayout:
+		return "y[" + sp.Layouts[v.Layout].Name() + "]"
+	case VarOption:
+		return fmt.Sprintf("x[%s|%s|%s]", sp.Groups[v.Group].Key, f.t.Options[v.Group][v.Index].Scheme, sp.Layouts[v.Layout].Name())
+	case VarReshard:
+		e := sp.Edges[v.Index]
+		return fmt.Sprintf("z[%s>%s#%d|%s%s|%s]", sp.Groups[e.From].Key, sp.Groups[e.To].Key, v.Index, v.From, v.To, sp.Layouts[v.Layout].Name())
+	case VarTransient:
+		return "t[" + sp.Layouts[v.Layout].Name() + "]"
+	}
+	return "slack"
+}
+
+// layout adds the columns and rows of layout li.
+func (f *formulation) layout(li, slack int) {
+	t, sp := f.t, f.t.Space
+	ln := sp.Layouts[li].Name()
+	tcol := f.col(Var{Kind: VarTransient, Layout: li}, 0, math.Inf(1), false)
+	mem := Row{Name: "mem[" + ln + "]", Lower: math.Inf(-1), Upper: 0,
+		Terms: []Term{{tcol, 1}, {f.y[li], (t.Fixed[li].Mem.Total() - t.Capacity) / memUnit}}}
+	if slack >= 0 {
+		mem.Terms = append(mem.Terms, Term{slack, -1})
+	}
+	x := make([][]int, len(sp.Groups)) // column of each valid option, or −1
+	for gi := range sp.Groups {
+		x[gi] = make([]int, len(t.Options[gi]))
+		hot := Row{Name: fmt.Sprintf("onehot[%s|%s]", sp.Groups[gi].Key, ln), Terms: []Term{{f.y[li], -1}}}
+		tr := Row{Name: fmt.Sprintf("transient[%s|%s]", sp.Groups[gi].Key, ln), Lower: math.Inf(-1), Terms: []Term{{tcol, -1}}}
+		for oi, o := range t.Options[gi] {
+			x[gi][oi] = -1
+			if !o.Valid[li] || f.dominated(gi, oi, li) {
+				continue
+			}
+			c := f.col(Var{Kind: VarOption, Layout: li, Group: gi, Index: oi}, f.cost(o.Price[li]), 1, true)
+			x[gi][oi] = c
+			hot.Terms = append(hot.Terms, Term{c, 1})
+			tr.Terms = append(tr.Terms, Term{c, o.Price[li].Mem.Transient / memUnit})
+			mem.Terms = append(mem.Terms, Term{c, o.Price[li].Mem.Acts / memUnit})
+		}
+		f.row(hot)
+		f.row(tr)
+	}
+	f.row(mem)
+	for ei, e := range t.Edges {
+		f.edge(li, ei, e, x)
+	}
+}
+
+// edge adds the resharding columns and rows of edge ei in layout li, for
+// every pair of layouts that costs something.
+func (f *formulation) edge(li, ei int, e costmodel.EdgePrice, x [][]int) {
+	t := f.t
+	for a := partition.Act(0); a < partition.NumActs; a++ {
+		for b := partition.Act(0); b < partition.NumActs; b++ {
+			p := e.Cost[li][a][b]
+			if a == b || f.cost(p) == 0 {
+				continue // free (every cost is zero in the elastic model)
+			}
+			z := f.col(Var{Kind: VarReshard, Layout: li, Index: ei, From: a, To: b}, f.cost(p), 1, false)
+			r := Row{Name: "reshard[" + f.m.Problem.Cols[z].Name[2:], Lower: -1, Upper: math.Inf(1), Terms: []Term{{z, 1}}}
+			for oi, o := range t.Options[e.Edge.From] {
+				if c := x[e.Edge.From][oi]; c >= 0 && o.Scheme.Out() == a {
+					r.Terms = append(r.Terms, Term{c, -1})
+				}
+			}
+			for oi, o := range t.Options[e.Edge.To] {
+				side := o.Scheme.In()
+				if e.Edge.Out {
+					side = o.Scheme.Out()
+				}
+				if c := x[e.Edge.To][oi]; c >= 0 && side == b {
+					r.Terms = append(r.Terms, Term{c, -1})
+				}
+			}
+			f.row(r)
+		}
+	}
+}
+
+// dominated reports whether another valid option of group gi in layout li
+// consumes and produces the same activation layouts and is no worse in
+// cost, saved activations and transient memory — strictly better in one,
+// or equal in all and listed first. Such an option never needs a column:
+// swapping it for the other keeps every constraint and the objective.
+func (f *formulation) dominated(gi, oi, li int) bool {
+	opts := f.t.Options[gi]
+	o := opts[oi]
+	p := o.Price[li]
+	for qi, q := range opts {
+		if qi == oi || !q.Valid[li] || q.Scheme.In() != o.Scheme.In() || q.Scheme.Out() != o.Scheme.Out() {
+			continue
+		}
+		r := q.Price[li]
+		if f.cost(r) > f.cost(p) || r.Mem.Acts > p.Mem.Acts || r.Mem.Transient > p.Mem.Transient {
+			continue
+		}
+		if f.cost(r) < f.cost(p) || r.Mem.Acts < p.Mem.Acts || r.Mem.Transient < p.Mem.Transient || qi < oi {
+			return true
+		}
+	}
+	return false
+}
+
+// dominatedLayouts marks every layout that another layout beats or ties on
+// every count — fixed cost and memory, each option's validity, cost, saved
+// activations and transient memory, each edge's cost — being strictly
+// better on one, or tied on all and listed first. Whatever assignment a
+// dominated layout admits, the same options in the dominating layout fit
+// as well and cost no more, so the dominated layout gets no columns. (With
+// ZeRO costing no time, for instance, a layout without it is dominated by
+// its twin with it.)
+func (f *formulation) dominatedLayouts() []bool {
+	n := len(f.t.Space.Layouts)
+	skip := make([]bool, n)
+	for b := 0; b < n; b++ {
+		for a := 0; a < n && !skip[b]; a++ {
+			if a != b && !skip[a] {
+				if le, strict := f.layoutLE(a, b); le && (strict || a < b) {
+					skip[b] = true
+				}
+			}
+		}
+	}
+	return skip
+}
+
+// layoutLE reports whether layout a is no worse than b on every count, and
+// whether it is strictly better on one.
+func (f *formulation) layoutLE(a, b int) (le, strict bool) {
+	t := f.t
+	cmp := func(x, y float64) bool { // x ≤ y, noting x < y
+		if x < y {
+			strict = true
+		}
+		return x <= y
+	}
+	fa, fb := t.Fixed[a], t.Fixed[b]
+	if !cmp(f.cost(fa), f.cost(fb)) || !cmp(fa.Mem.Total(), fb.Mem.Total()) {
+		return false, false
+	}
+	for gi := range t.Options {
+		for _, o := range t.Options[gi] {
+			if !o.Valid[b] {
+				continue
+			}
+			if !o.Valid[a] {
+				return false, false
+			}
+			pa, pb := o.Price[a], o.Price[b]
+			if !cmp(f.cost(pa), f.cost(pb)) || !cmp(pa.Mem.Acts, pb.Mem.Acts) || !cmp(pa.Mem.Transient, pb.Mem.Transient) {
+				return false, false
+			}
+		}
+	}
+	for _, e := range t.Edges {
+		for x := range e.Cost[a] {
+			for y := range e.Cost[a][x] {
+				if !cmp(f.cost(e.Cost[a][x][y]), f.cost(e.Cost[b][x][y])) {
+					return false, false
+				}
+			}
+		}
+	}
+	return true, strict
+}

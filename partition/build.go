@@ -1,0 +1,280 @@
+package partition
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"tempc/ir"
+	"tempc/wafer"
+)
+
+// Build derives the strategy space of a verified training graph on a wafer.
+func Build(g *ir.Graph, s *wafer.Spec, cfg Config) (*Space, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults(s.NumHealthy())
+	if g.Batch <= 0 || g.Seq <= 0 {
+		return nil, fmt.Errorf("partition: graph %s has no batch and sequence size", g.Name)
+	}
+	b := &builder{g: g, cfg: cfg, sp: &Space{Graph: g, Spec: s, Config: cfg}, index: map[string]int{},
+		groupOf: make([]int, len(g.Ops)), headOf: make([]ir.OpID, len(g.Ops)), owner: map[ir.TensorID]bool{},
+		edges: map[Edge]int{}, producers: g.Producers()}
+	for i := range b.groupOf {
+		b.groupOf[i] = -1
+	}
+	if err := b.forward(); err != nil {
+		return nil, err
+	}
+	b.backward()
+	b.finishEdges()
+	b.sp.Layouts = layouts(s, g.Batch, cfg)
+	if len(b.sp.Layouts) == 0 {
+		return nil, fmt.Errorf("partition: no layout of %s fits batch %d (no group shape tiles the healthy dies)", s.Name, g.Batch)
+	}
+	return b.sp, nil
+}
+
+type builder struct {
+	g   *ir.Graph
+	cfg Config
+	sp  *Space
+	// index maps group keys to group indexes.
+	index map[string]int
+	// groupOf is the group of each op (its own, or the one a pointwise op
+	// is attached to); headOf the group op it was attached through.
+	groupOf []int
+	headOf  []ir.OpID
+	owner   map[ir.TensorID]bool
+	edges   map[Edge]int // edge (Mult zero) → multiplicity
+	// producers is the graph's producer table.
+	producers []ir.OpID
+}
+
+func (b *builder) key(op *ir.Op, base string) string {
+	k := op.Class + "/" + base
+	if b.cfg.Unaliased && op.Layer != ir.NoLayer {
+		k += fmt.Sprintf(".L%d", op.Layer)
+	}
+	return k
+}
+
+func isGroupOp(op *ir.Op) bool {
+	return op.Phase == ir.Forward && (op.Kind == ir.MatMul || op.Kind == ir.Attention || op.Kind == ir.Embedding)
+}
+
+// tokens is the number of tokens of the step.
+func (b *builder) tokens() int64 { return b.g.Batch * b.g.Seq }
+
+// forward creates the groups and attaches forward pointwise ops.
+func (b *builder) forward() error {
+	for i := range b.g.Ops {
+		op := &b.g.Ops[i]
+		if op.Phase != ir.Forward {
+			continue
+		}
+		if isGroupOp(op) {
+			if err := b.addToGroup(op); err != nil {
+				return err
+			}
+			continue
+		}
+		b.attach(op)
+	}
+	return nil
+}
+
+func (b *builder) addToGroup(op *ir.Op) error {
+	base := op.Key
+	if op.Kind == ir.Embedding {
+		base = "embedding"
+	}
+	k := b.key(op, base)
+	gi, ok := b.index[k]
+	if !ok {
+		gi = len(b.sp.Groups)
+		b.index[k] = gi
+		b.sp.Groups = append(b.sp.Groups, b.newGroup(k, op))
+	}
+	grp := &b.sp.Groups[gi]
+	grp.Ops = append(grp.Ops, op.ID)
+	b.countWeights(grp, op)
+	b.groupOf[op.ID], b.headOf[op.ID] = gi, op.ID
+	// The activation input (not for embeddings, whose input is token ids).
+	if op.Kind != ir.Embedding && len(op.Inputs) > 0 {
+		b.inEdge(op.Inputs[0], gi)
+	}
+	return nil
+}
+
+func (b *builder) newGroup(key string, op *ir.Op) Group {
+	grp := Group{Key: key, Mult: 0}
+	switch op.Kind {
+	case ir.MatMul:
+		grp.Kind, grp.K, grp.N = GEMM, op.MatMul.K, op.MatMul.N
+		grp.Schemes = b.schemes(MegatronCol, MegatronRow, SPCol, SPRow, FSDP, RingW, RingX, RelayW, RelayX)
+	case ir.Attention:
+		a := op.Attn
+		grp.Kind, grp.Heads, grp.KVHeads, grp.HeadDim = Attention, a.Heads, a.KVHeads, a.HeadDim
+		grp.Schemes = b.schemes(Heads, RingSeq)
+	case ir.Embedding:
+		grp.Kind = Embedding
+		grp.N = b.g.Tensor(op.Outputs[0]).Shape[len(b.g.Tensor(op.Outputs[0]).Shape)-1]
+		grp.Schemes = b.schemes(Vocab, VocabSP)
+	}
+	return grp
+}
+
+// schemes filters the candidates by the configured family.
+func (b *builder) schemes(cands ...Scheme) []Scheme {
+	allowed, restricted := familySchemes[b.cfg.Family]
+	if !restricted {
+		return cands
+	}
+	var out []Scheme
+	for _, c := range cands {
+		for _, a := range allowed {
+			if a == c {
+				out = append(out, c)
+			}
+		}
+	}
+	return sortedSchemes(out)
+}
+
+// countWeights adds the op's weights to its group: every weight element to
+// WeightElems (summed over the layers the group stands for, divided by
+// them in finishEdges), and to Params those no earlier group used.
+func (b *builder) countWeights(grp *Group, op *ir.Op) {
+	for _, t := range op.Inputs {
+		w := b.g.Tensor(t)
+		if w.Role != ir.Weight {
+			continue
+		}
+		grp.WeightElems += w.NumElements()
+		if !b.owner[t] {
+			b.owner[t] = true
+			grp.Params += w.NumElements()
+		}
+	}
+}
+
+// attach places a forward pointwise op in the layout of the latest group
+// whose output reaches it through pointwise ops only; every other such
+// group must agree with it (a merge edge).
+func (b *builder) attach(op *ir.Op) {
+	type src struct {
+		group int
+		head  ir.OpID
+		elems int64
+	}
+	var srcs []src
+	for _, t := range op.Inputs {
+		p := b.producers[t]
+		if p == ir.NoOp || b.groupOf[p] < 0 {
+			continue
+		}
+		srcs = append(srcs, src{b.groupOf[p], b.headOf[p], b.perToken(t)})
+	}
+	if len(srcs) == 0 {
+		return
+	}
+	best := srcs[0]
+	for _, s := range srcs[1:] {
+		if s.head > best.head {
+			best = s
+		}
+	}
+	b.groupOf[op.ID], b.headOf[op.ID] = best.group, best.head
+	b.sp.Pointwise = append(b.sp.Pointwise, Attached{Op: op.ID, Group: best.group})
+	for _, s := range srcs {
+		if s.head != best.head && s.group != best.group {
+			b.addEdge(Edge{From: s.group, To: best.group, Out: true, Elems: s.elems})
+		}
+	}
+}
+
+// perToken is a tensor's elements per token of the step.
+func (b *builder) perToken(t ir.TensorID) int64 { return b.g.Tensor(t).NumElements() / b.tokens() }
+
+// inEdge records that group gi reads tensor t, produced by a group or a
+// pointwise op attached to one.
+func (b *builder) inEdge(t ir.TensorID, gi int) {
+	p := b.producers[t]
+	if p == ir.NoOp || b.groupOf[p] < 0 {
+		return
+	}
+	b.addEdge(Edge{From: b.groupOf[p], To: gi, Elems: b.perToken(t)})
+}
+
+func (b *builder) addEdge(e Edge) { b.edges[e]++ }
+
+// backward assigns each backward op to the group of the forward op it
+// differentiates ("x.dX", "x.dW", "x.db" of x) or whose input gradient it
+// sums ("acc.x"); pointwise ones are attached as their forward op was.
+func (b *builder) backward() {
+	byKey := map[string]ir.OpID{}
+	for i := range b.g.Ops {
+		op := &b.g.Ops[i]
+		if op.Phase == ir.Forward {
+			byKey[fmt.Sprintf("%s/%d/%s", op.Class, op.Layer, op.Key)] = op.ID
+		}
+	}
+	for i := range b.g.Ops {
+		op := &b.g.Ops[i]
+		if op.Phase != ir.Backward {
+			continue
+		}
+		base := op.Key
+		if strings.HasPrefix(base, "acc.") {
+			base = strings.TrimPrefix(base, "acc.")
+		} else if j := strings.LastIndex(base, "."); j >= 0 {
+			base = base[:j]
+		}
+		fwd, ok := byKey[fmt.Sprintf("%s/%d/%s", op.Class, op.Layer, base)]
+		if !ok || b.groupOf[fwd] < 0 {
+			continue
+		}
+		gi := b.groupOf[fwd]
+		b.groupOf[op.ID] = gi
+		if isGroupOp(b.g.Op(fwd)) && !strings.HasPrefix(op.Key, "acc.") && op.Kind != ir.Elementwise {
+			b.sp.Groups[gi].Ops = append(b.sp.Groups[gi].Ops, op.ID)
+		} else {
+			b.sp.Pointwise = append(b.sp.Pointwise, Attached{Op: op.ID, Group: gi})
+		}
+	}
+}
+
+// finishEdges sets group multiplicities and turns counted edges into a
+// sorted list.
+func (b *builder) finishEdges() {
+	for gi := range b.sp.Groups {
+		grp := &b.sp.Groups[gi]
+		layers := map[int]bool{}
+		for _, id := range grp.Ops {
+			if op := b.g.Op(id); op.Phase == ir.Forward {
+				layers[op.Layer] = true
+			}
+		}
+		grp.Mult = len(layers)
+		grp.WeightElems /= int64(grp.Mult)
+	}
+	for e, n := range b.edges {
+		e.Mult = n
+		b.sp.Edges = append(b.sp.Edges, e)
+	}
+	sort.Slice(b.sp.Edges, func(i, j int) bool {
+		a, c := b.sp.Edges[i], b.sp.Edges[j]
+		if a.From != c.From {
+			return a.From < c.From
+		}
+		if a.To != c.To {
+			return a.To < c.To
+		}
+		if a.Out != c.Out {
+			return !a.Out
+		}
+		return a.Elems < c.Elems
+	})
+}

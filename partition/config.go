@@ -1,0 +1,64 @@
+package partition
+
+import "fmt"
+
+// Config shapes the strategy space. The zero value means defaults.
+type Config struct {
+	// Family restricts the schemes (default Auto: all).
+	Family Family
+	// Unaliased gives every layer its own groups instead of one group per
+	// block op shared by all layers.
+	Unaliased bool
+	// MicroBatches lists the micro-batch sizes to consider (default 1, 2,
+	// 4, 8).
+	MicroBatches []int
+	// Recompute lists the recomputation modes (default all three).
+	Recompute []Recompute
+	// ZeRO lists whether to shard optimizer states across DP (default both).
+	ZeRO []bool
+	// MaxGroupDies bounds the dies of one model-parallel group (default: the
+	// whole wafer).
+	MaxGroupDies int
+}
+
+// Validate rejects unknown families and empty or non-positive lists.
+func (c Config) Validate() error {
+	if c.Family != "" {
+		if _, ok := familySchemes[c.Family]; !ok && c.Family != Auto {
+			return fmt.Errorf("partition: unknown strategy family %q (want one of %v)", c.Family, Families)
+		}
+	}
+	for _, mb := range c.MicroBatches {
+		if mb <= 0 {
+			return fmt.Errorf("partition: micro-batch %d must be positive", mb)
+		}
+	}
+	for _, r := range c.Recompute {
+		if r >= NumRecompute {
+			return fmt.Errorf("partition: unknown recomputation mode %d", r)
+		}
+	}
+	if c.MaxGroupDies < 0 {
+		return fmt.Errorf("partition: max group dies %d must not be negative", c.MaxGroupDies)
+	}
+	return nil
+}
+
+func (c Config) withDefaults(dies int) Config {
+	if c.Family == "" {
+		c.Family = Auto
+	}
+	if len(c.MicroBatches) == 0 {
+		c.MicroBatches = []int{1, 2, 4, 8}
+	}
+	if len(c.Recompute) == 0 {
+		c.Recompute = []Recompute{NoRecompute, Selective, Full}
+	}
+	if len(c.ZeRO) == 0 {
+		c.ZeRO = []bool{false, true}
+	}
+	if c.MaxGroupDies == 0 {
+		c.MaxGroupDies = dies
+	}
+	return c
+}

@@ -1,0 +1,123 @@
+package partition
+
+import (
+	"fmt"
+
+	"tempc/wafer"
+)
+
+// Recompute is the activation recomputation mode of a layout.
+type Recompute uint8
+
+// Recomputation modes (Korthikanti et al. 2022).
+const (
+	// NoRecompute saves every activation the backward pass reads.
+	NoRecompute Recompute = iota
+	// Selective saves the inputs of GEMM, attention and embedding groups and
+	// recomputes the pointwise ops (norms, activation functions, adds) in
+	// the backward pass.
+	Selective
+	// Full saves only each block's input and recomputes the whole block's
+	// forward pass in the backward pass.
+	Full
+	NumRecompute
+)
+
+var recomputeNames = [...]string{"none", "selective", "full"}
+
+func (r Recompute) String() string { return recomputeNames[r] }
+
+// Layout fixes how the wafer is used: DP groups of one rectangle shape
+// tiling the healthy dies, the micro-batch, recomputation and whether
+// optimizer states are sharded across the DP groups (ZeRO stage 1).
+type Layout struct {
+	// Shape is the group rectangle (R, C zero); Tiles are the placed
+	// groups, row-major; DP is their number.
+	Shape wafer.Rect
+	Tiles []wafer.Rect
+	DP    int
+	// MicroBatch is the sequences per micro-batch of one DP group.
+	MicroBatch int
+	Recompute  Recompute
+	ZeRO       bool
+}
+
+// P is the number of dies per group.
+func (l *Layout) P() int { return l.Shape.Size() }
+
+// Name identifies the layout, e.g. "dp6-2x4-mb2-selective-zero".
+func (l *Layout) Name() string {
+	n := fmt.Sprintf("dp%d-%dx%d-mb%d-%s", l.DP, l.Shape.Rows, l.Shape.Cols, l.MicroBatch, l.Recompute)
+	if l.ZeRO {
+		n += "-zero"
+	}
+	return n
+}
+
+// layouts enumerates the layouts of a wafer: every group rectangle whose
+// sides divide the mesh's (so groups tile it), keeping the tiles whose dies
+// and links are all healthy (the dies of a tile with a fault stay idle),
+// and every micro-batch up to the per-group batch. When the DP degree does
+// not divide the global batch, groups get ⌈B/d⌉ or ⌊B/d⌋ sequences and the
+// step waits for the larger.
+func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
+	var out []Layout
+	for r := 1; r <= s.Rows; r++ {
+		for c := 1; c <= s.Cols; c++ {
+			if s.Rows%r != 0 || s.Cols%c != 0 || r*c > cfg.MaxGroupDies {
+				continue
+			}
+			tiles := healthyTiles(s, r, c)
+			d := len(tiles)
+			if d == 0 || int64(d) > batch {
+				continue
+			}
+			local := (batch + int64(d) - 1) / int64(d)
+			for _, mb := range cfg.MicroBatches {
+				if int64(mb) > local {
+					continue
+				}
+				for _, rc := range cfg.Recompute {
+					for _, z := range cfg.ZeRO {
+						if z && d == 1 {
+							continue // nothing to shard across
+						}
+						out = append(out, Layout{Shape: wafer.Rect{Rows: r, Cols: c}, Tiles: tiles, DP: d,
+							MicroBatch: mb, Recompute: rc, ZeRO: z})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// MicroBatches is the number of micro-batches each DP group runs per step
+// for a global batch: ⌈⌈batch/DP⌉/MicroBatch⌉.
+func (l *Layout) MicroBatches(batch int64) int64 {
+	local := (batch + int64(l.DP) - 1) / int64(l.DP)
+	return (local + int64(l.MicroBatch) - 1) / int64(l.MicroBatch)
+}
+
+func healthyTiles(s *wafer.Spec, r, c int) []wafer.Rect {
+	var tiles []wafer.Rect
+	for i := 0; i+r <= s.Rows; i += r {
+		for j := 0; j+c <= s.Cols; j += c {
+			t := wafer.Rect{R: i, C: j, Rows: r, Cols: c}
+			ok := true
+			for _, d := range s.Snake(t) {
+				ok = ok && s.Alive(d)
+			}
+			for k, d := range s.Snake(t) {
+				if k > 0 {
+					l, _ := s.LinkBetween(s.Snake(t)[k-1], d)
+					ok = ok && s.LinkAlive(l)
+				}
+			}
+			if ok {
+				tiles = append(tiles, t)
+			}
+		}
+	}
+	return tiles
+}

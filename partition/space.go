@@ -1,0 +1,172 @@
+package partition
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"tempc/ir"
+	"tempc/wafer"
+)
+
+// Act is the layout of an activation over the dies of a group.
+type Act uint8
+
+// Activation layouts.
+const (
+	// Rep: every die holds the whole tensor.
+	Rep Act = iota
+	// Rows: split by tokens (sequence or batch).
+	Rows
+	// Cols: split by the hidden dimension (or attention heads).
+	Cols
+	NumActs
+)
+
+var actNames = [...]string{"R", "S", "C"}
+
+func (a Act) String() string { return actNames[a] }
+
+// Kind is the kind of an op group.
+type Kind uint8
+
+// Op group kinds.
+const (
+	GEMM Kind = iota
+	Attention
+	Embedding
+)
+
+// Scheme is one way of running an op group over a group of dies.
+type Scheme uint8
+
+// Schemes; see the package documentation.
+const (
+	MegatronCol Scheme = iota
+	MegatronRow
+	SPCol
+	SPRow
+	FSDP
+	RingW
+	RingX
+	RelayW
+	RelayX
+	Heads
+	RingSeq
+	Vocab
+	VocabSP
+	numSchemes
+)
+
+var schemeNames = [...]string{"megatron-col", "megatron-row", "sp-col", "sp-row", "fsdp", "ring-w", "ring-x",
+	"relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp"}
+
+func (s Scheme) String() string { return schemeNames[s] }
+
+// io gives each scheme's input and output activation layouts.
+var io = [...][2]Act{
+	MegatronCol: {Rep, Cols}, MegatronRow: {Cols, Rep}, SPCol: {Rows, Cols}, SPRow: {Cols, Rows},
+	FSDP: {Rows, Rows}, RingW: {Rows, Rows}, RingX: {Rows, Cols}, RelayW: {Rows, Rows}, RelayX: {Rows, Cols},
+	Heads: {Cols, Cols}, RingSeq: {Rows, Rows}, Vocab: {Rep, Rep}, VocabSP: {Rep, Rows},
+}
+
+// In and Out are the activation layouts a scheme consumes and produces.
+func (s Scheme) In() Act  { return io[s][0] }
+func (s Scheme) Out() Act { return io[s][1] }
+
+// Family restricts the schemes of a space to one parallelisation style.
+type Family string
+
+// Strategy families: auto (every scheme) and the three baselines of TEMP's
+// evaluation.
+const (
+	Auto      Family = "auto"
+	Megatron1 Family = "megatron1" // 1D tensor parallelism: megatron-col/row, heads, vocab
+	Megatron3 Family = "megatron3" // tensor + sequence parallelism: sp-col/row, heads, vocab-sp
+	FSDPOnly  Family = "fsdp"      // fully sharded data parallelism inside the group
+)
+
+// Families lists the accepted families.
+var Families = []Family{Auto, Megatron1, Megatron3, FSDPOnly}
+
+var familySchemes = map[Family][]Scheme{
+	Megatron1: {MegatronCol, MegatronRow, Heads, Vocab},
+	Megatron3: {SPCol, SPRow, Heads, VocabSP},
+	FSDPOnly:  {FSDP, RingSeq, VocabSP},
+}
+
+// Group is one op group: the forward op(s) that head it in every layer it
+// stands for, with their backward ops.
+type Group struct {
+	// Key names the group: "block/attn.qkv", "embed", ... (with ".L3" per
+	// layer when unaliased).
+	Key  string
+	Kind Kind
+	// Ops are all ops of the group, forward and backward, of every layer it
+	// stands for.
+	Ops []ir.OpID
+	// Mult is how many layers the group stands for.
+	Mult int
+	// K and N are the GEMM's inner and output widths; for attention Heads,
+	// KVHeads, HeadDim; for embeddings N is the width.
+	K, N                    int64
+	Heads, KVHeads, HeadDim int64
+	// Params counts the weight elements first used by this group (a tied
+	// LM head owns none).
+	Params int64
+	// WeightElems is the size of the group's weight, owned or not (what
+	// FSDP gathers and a stream circulates).
+	WeightElems int64
+	// Schemes are the schemes allowed for this group.
+	Schemes []Scheme
+}
+
+// Edge asks that the output layout of group From agree with the input (or,
+// for Out, the output) layout of group To; otherwise the activation of
+// Elems elements per token is resharded, Mult times per micro-batch.
+type Edge struct {
+	From, To int
+	Out      bool
+	Elems    int64 // per token
+	Mult     int
+}
+
+// Space is the strategy space of one graph on one wafer.
+type Space struct {
+	Graph  *ir.Graph
+	Spec   *wafer.Spec
+	Groups []Group
+	Edges  []Edge
+	// Pointwise lists the pointwise ops (norms, adds, activations, loss,
+	// their backward) and the group whose output layout they run in.
+	Pointwise []Attached
+	Layouts   []Layout
+	Config    Config
+}
+
+// Attached is a pointwise op and its group.
+type Attached struct {
+	Op    ir.OpID
+	Group int
+}
+
+func (s *Space) groupIndex() map[string]int {
+	m := map[string]int{}
+	for i, g := range s.Groups {
+		m[g.Key] = i
+	}
+	return m
+}
+
+// String summarises the space.
+func (s *Space) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d groups, %d edges, %d pointwise ops, %d layouts", len(s.Groups), len(s.Edges), len(s.Pointwise), len(s.Layouts))
+	return b.String()
+}
+
+func sortedSchemes(ss []Scheme) []Scheme {
+	out := append([]Scheme(nil), ss...)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
