@@ -59,6 +59,10 @@ const (
 func capiRun(p *Problem, o Options) (*Result, error) {
 	h := C.Highs_create()
 	defer C.Highs_destroy(h)
+	// Options first: output_flag must be off before HiGHS prints its banner.
+	if err := capiOptions(h, o); err != nil {
+		return nil, err
+	}
 	nc, nr := len(p.Cols), len(p.Rows)
 	cost := make([]C.double, nc)
 	lo := make([]C.double, nc)
@@ -96,9 +100,6 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 		&index[0], &value[0], &integ[0])
 	if st == hStatusError {
 		return nil, fmt.Errorf("ilp: HiGHS rejected the model %q", p.Name)
-	}
-	if err := capiOptions(h, o); err != nil {
-		return nil, err
 	}
 	if C.Highs_run(h) == hStatusError {
 		return nil, fmt.Errorf("ilp: HiGHS failed on %q", p.Name)

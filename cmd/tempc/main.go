@@ -4,6 +4,8 @@
 //
 //	tempc graph --model NAME|PATH [--batch B] [--seq S] [--format text|json|dot|ir|graph-json]
 //	tempc wafer [--wafer NAME|FILE] [--json]
+//	tempc solve --model M --wafer W [--batch B --seq S] [--json]
+//	tempc gap --model M --wafer W
 //	tempc validate [--suite default|quick] [--json]
 //
 // Run `tempc help` for the subcommands.
@@ -26,6 +28,8 @@ type command struct {
 var commands = []command{
 	{"graph", "build a model's training graph and print its figures", runGraph},
 	{"wafer", "describe a wafer preset or file", runWafer},
+	{"solve", "choose the layout and per-op strategies of a model on a wafer (ILP on HiGHS)", runSolve},
+	{"gap", "how far the plan can be from optimal: MIP gap, LP bound, brute force on small spaces", runGap},
 	{"validate", "measure the analytic cost model against the packet-level simulator", runValidate},
 }
 

@@ -31,6 +31,13 @@ func TestGraphCommand(t *testing.T) {
 		{"wafer file", []string{"wafer", "--wafer", "../../wafer/testdata/temp48-faults.json"}, 0, ". . . X . . . .", ""},
 		{"wafer json", []string{"wafer", "--wafer", "mesh4x4", "--json"}, 0, `"bandwidth_tbps": 4`, ""},
 		{"wafer unknown", []string{"wafer", "--wafer", "temp99"}, 1, "", "not a preset"},
+		{"solve", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512"}, 0, "strategies (per step", ""},
+		{"solve json", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--json", "--objective", "energy"}, 0, `"objective_kind": "energy"`, ""},
+		{"solve oom", []string{"solve", "--model", "gpt3-175b", "--wafer", "temp32"}, 1, "", "optimizer states dominate"},
+		{"solve bad objective", []string{"solve", "--model", "gpt2", "--objective", "speed"}, 2, "", "want time or energy"},
+		{"solve bad family", []string{"solve", "--model", "gpt2", "--strategy", "zero3"}, 1, "", `unknown strategy family "zero3"`},
+		{"solve bad recompute", []string{"solve", "--model", "gpt2", "--recompute", "some"}, 2, "", "not none, selective or full"},
+		{"gap", []string{"gap", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--micro-batches", "1,2", "--strategy", "megatron3"}, 0, "the ILP optimum equals it", ""},
 		{"validate quick", []string{"validate", "--suite", "quick"}, 0, "overall", ""},
 		{"validate json", []string{"validate", "--suite", "quick", "--json"}, 0, `"p95_rel_err"`, ""},
 		{"validate bad suite", []string{"validate", "--suite", "huge"}, 1, "", `unknown suite "huge"`},
@@ -75,5 +82,28 @@ func TestGraphJSONFields(t *testing.T) {
 	}
 	if b := got["batch"].(float64); b != 128 {
 		t.Errorf("default batch %v, want 128", b)
+	}
+}
+
+// TestSolveJSONFields pins the documented top-level fields of `tempc solve
+// --json` (README).
+func TestSolveJSONFields(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"status", "objective", "dual_bound", "mip_gap", "solve_seconds", "step_seconds",
+		"tokens_per_second", "peak_memory_bytes_per_die", "layout", "strategies", "mfu", "energy_joules_per_step",
+		"memory_bytes_per_die", "model_rows", "model_cols", "model_nonzeros", "formulate_seconds"} {
+		if _, ok := got[f]; !ok {
+			t.Errorf("JSON lacks field %q", f)
+		}
+	}
+	if got["status"] != "optimal" {
+		t.Errorf("status %v", got["status"])
 	}
 }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"tempc/driver"
+	"tempc/ilp"
+	"tempc/partition"
+)
+
+// planFlags registers the flags shared by solve and gap.
+type planFlags struct {
+	o                             driver.PlanOptions
+	objective, strategy, mbs, rcs string
+	timeLimit                     time.Duration
+	progress                      bool
+}
+
+func (pf *planFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&pf.o.Model, "model", "", "preset name, Hugging Face config.json (or its folder), or tempc graph JSON")
+	fs.StringVar(&pf.o.Wafer, "wafer", "temp48", "wafer preset or file")
+	fs.Int64Var(&pf.o.Batch, "batch", 0, "global batch in sequences (default 128)")
+	fs.Int64Var(&pf.o.Seq, "seq", 0, "sequence length (default: the model's context length)")
+	fs.StringVar(&pf.objective, "objective", "time", "minimise step time or energy")
+	fs.StringVar(&pf.strategy, "strategy", "auto", "strategy family: auto, megatron1, megatron3 or fsdp")
+	fs.BoolVar(&pf.o.Space.Unaliased, "unaliased", false, "give every layer its own variables")
+	fs.IntVar(&pf.o.Space.MaxGroupDies, "max-group", 0, "largest model-parallel group in dies (default: the whole wafer)")
+	fs.StringVar(&pf.mbs, "micro-batches", "1,2,4,8", "micro-batch sizes to consider")
+	fs.StringVar(&pf.rcs, "recompute", "none,selective,full", "recomputation modes to consider")
+	fs.DurationVar(&pf.timeLimit, "time-limit", ilp.DefaultTimeLimit, "solver time limit")
+	fs.IntVar(&pf.o.Solver.Threads, "threads", 0, "solver threads (0: HiGHS decides)")
+	fs.Float64Var(&pf.o.Solver.RelGap, "gap", ilp.DefaultRelGap, "relative MIP gap at which the solver stops")
+	fs.BoolVar(&pf.progress, "progress", false, "report pipeline stages on stderr")
+}
+
+// finish turns the parsed strings into options.
+func (pf *planFlags) finish(stderr io.Writer) error {
+	if pf.o.Model == "" {
+		return usageError{"--model is required"}
+	}
+	switch pf.objective {
+	case "time":
+		pf.o.Objective = ilp.StepTime
+	case "energy":
+		pf.o.Objective = ilp.Energy
+	default:
+		return usageError{fmt.Sprintf("--objective %q: want time or energy", pf.objective)}
+	}
+	pf.o.Space.Family = partition.Family(pf.strategy)
+	for _, s := range strings.Split(pf.mbs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return usageError{fmt.Sprintf("--micro-batches: %q is not a number", s)}
+		}
+		pf.o.Space.MicroBatches = append(pf.o.Space.MicroBatches, n)
+	}
+	names := map[string]partition.Recompute{"none": partition.NoRecompute, "selective": partition.Selective, "full": partition.Full}
+	for _, s := range strings.Split(pf.rcs, ",") {
+		r, ok := names[strings.TrimSpace(s)]
+		if !ok {
+			return usageError{fmt.Sprintf("--recompute: %q is not none, selective or full", s)}
+		}
+		pf.o.Space.Recompute = append(pf.o.Space.Recompute, r)
+	}
+	pf.o.Solver.TimeLimit = pf.timeLimit
+	if pf.progress {
+		pf.o.Progress = stderr
+	}
+	return nil
+}
+
+func runSolve(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("solve", stderr)
+	var pf planFlags
+	pf.register(fs)
+	var o driver.SolveOptions
+	fs.BoolVar(&o.JSON, "json", false, "print the plan as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := pf.finish(stderr); err != nil {
+		return err
+	}
+	o.PlanOptions = pf.o
+	return driver.Solve(stdout, o)
+}
+
+func runGap(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("gap", stderr)
+	var pf planFlags
+	pf.register(fs)
+	var o driver.GapOptions
+	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	fs.Float64Var(&o.MaxEnumerate, "max-enumerate", 2e6, "enumerate every assignment when there are at most this many")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := pf.finish(stderr); err != nil {
+		return err
+	}
+	o.PlanOptions = pf.o
+	return driver.Gap(stdout, o)
+}

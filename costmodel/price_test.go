@@ -1,0 +1,82 @@
+package costmodel
+
+import (
+	"testing"
+
+	"tempc/frontend"
+	"tempc/partition"
+	"tempc/wafer"
+)
+
+// TestPriceClosedForms checks pricing against hand-derived figures for one
+// layout of gpt3-6.7b on temp48: memory terms per die, and a Megatron
+// column-parallel GEMM's time as its split compute plus the all-reduce of
+// dX priced on its own.
+func TestPriceClosedForms(t *testing.T) {
+	g, err := frontend.Load("gpt3-6.7b", frontend.Options{Batch: 128, Seq: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := wafer.Preset("temp48")
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{2}, Recompute: []partition.Recompute{partition.Selective}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := New(s, Params{})
+	tab, err := m.Price(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	li := -1
+	for i, l := range sp.Layouts {
+		if l.Shape.Rows == 2 && l.Shape.Cols == 4 && !l.ZeRO {
+			li = i
+		}
+	}
+	if li < 0 {
+		t.Fatal("no 2×4 layout")
+	}
+	l := sp.Layouts[li]
+	params := float64(g.Summary().Parameters)
+	fixed := tab.Fixed[li].Mem
+	// Every weight is sharded over the 8 dies except the norms' (replicated).
+	if fixed.Weights < 2*params/8 || fixed.Weights > 2*params/8*1.001 || fixed.OptStates != 6*fixed.Weights {
+		t.Errorf("weights %.4g, optimizer states %.4g for %.4g parameters on 8 dies", fixed.Weights, fixed.OptStates, params)
+	}
+	var qkv int
+	for i, grp := range sp.Groups {
+		if grp.Key == "block/attn.qkv" {
+			qkv = i
+		}
+	}
+	var opt *Option
+	for i := range tab.Options[qkv] {
+		if tab.Options[qkv][i].Scheme == partition.MegatronCol {
+			opt = &tab.Options[qkv][i]
+		}
+	}
+	// One layer, one micro-batch of 2×2048 tokens: Y[4096×12288] = X·W.
+	T, K, N := 4096.0, 4096.0, 12288.0
+	ring, _ := s.Cycle(l.Tiles[0])
+	ar, _ := m.AllReduce([][]wafer.DieID{ring}, 2*T*K) // dX in the backward pass
+	micro := float64(l.MicroBatches(128))
+	// The GEMM is 2TKN FLOPs forward (+TN for the fused bias) and 4TKN
+	// backward, split over 8 dies; the bias gradient reduces dY (2TN bytes
+	// read, 2N written) in the output layout, also split over 8.
+	want := (m.Compute((2*T*K*N+T*N)/8, 0) + m.Compute(4*T*K*N/8, 0) + ar.Seconds +
+		m.Compute(T*N/8, (2*T*N+2*N)/8)) * 32 * micro
+	if got := opt.Price[li].Seconds; rel(got, want) > 0.01 {
+		t.Errorf("megatron-col qkv: %.6g s per step, closed form %.6g s", got, want)
+	}
+	// Megatron-col saves its whole (replicated) input for dW: 2·T·K bytes per layer.
+	if acts := opt.Price[li].Mem.Acts; acts != 2*T*K*32 {
+		t.Errorf("megatron-col saves %.4g bytes, want 2·T·K·layers = %.4g", acts, 2*T*K*32)
+	}
+}
+
+func rel(a, b float64) float64 {
+	if a > b {
+		return (a - b) / b
+	}
+	return (b - a) / b
+}

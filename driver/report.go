@@ -1,0 +1,104 @@
+package driver
+
+import (
+	"fmt"
+
+	"tempc/costmodel"
+	"tempc/ilp"
+)
+
+// SolveReport is the result of `tempc solve`: the chosen plan, its
+// predicted figures, and the solver record. Its JSON field names are
+// documented in the README.
+type SolveReport struct {
+	Model string `json:"model"`
+	Wafer string `json:"wafer"`
+	Batch int64  `json:"batch"`
+	Seq   int64  `json:"seq"`
+	// Solver record.
+	Status           string  `json:"status"`
+	ObjectiveKind    string  `json:"objective_kind"`
+	Objective        float64 `json:"objective"`
+	DualBound        float64 `json:"dual_bound"`
+	MIPGap           float64 `json:"mip_gap"`
+	SolveSeconds     float64 `json:"solve_seconds"`
+	FormulateSeconds float64 `json:"formulate_seconds"`
+	ModelRows        int     `json:"model_rows"`
+	ModelCols        int     `json:"model_cols"`
+	ModelNonzeros    int     `json:"model_nonzeros"`
+	// Predicted figures of the plan.
+	StepSeconds           float64       `json:"step_seconds"`
+	ComputeSeconds        float64       `json:"compute_seconds"`
+	CommSeconds           float64       `json:"comm_seconds"`
+	ReshardSeconds        float64       `json:"reshard_seconds"`
+	SyncOptimizerSeconds  float64       `json:"dp_sync_and_optimizer_seconds"`
+	TokensPerSecond       float64       `json:"tokens_per_second"`
+	MFU                   float64       `json:"mfu"`
+	EnergyJoulesPerStep   float64       `json:"energy_joules_per_step"`
+	PeakMemoryBytesPerDie float64       `json:"peak_memory_bytes_per_die"`
+	CapacityBytesPerDie   float64       `json:"capacity_bytes_per_die"`
+	Memory                costmodel.Mem `json:"memory_bytes_per_die"`
+	Layout                LayoutReport  `json:"layout"`
+	Strategies            []Strategy    `json:"strategies"`
+}
+
+// LayoutReport describes the chosen layout.
+type LayoutReport struct {
+	Name         string `json:"name"`
+	DP           int    `json:"dp"`
+	Group        string `json:"group"` // rows×cols of one model-parallel group
+	DiesUsed     int    `json:"dies_used"`
+	MicroBatch   int    `json:"micro_batch"`
+	MicroBatches int64  `json:"micro_batches"`
+	Recompute    string `json:"recompute"`
+	ZeRO         bool   `json:"zero"`
+}
+
+// Strategy is the chosen scheme of one op group and why it costs what it
+// costs.
+type Strategy struct {
+	Group  string `json:"group"`
+	Layers int    `json:"layers"`
+	Scheme string `json:"scheme"`
+	In     string `json:"in"`
+	Out    string `json:"out"`
+	// Seconds is the group's share of the step (all its layers and
+	// micro-batches); Compute and Comm split it.
+	Seconds        float64 `json:"seconds"`
+	ComputeSeconds float64 `json:"compute_seconds"`
+	CommSeconds    float64 `json:"comm_seconds"`
+	// TrafficBytesPerDie is the D2D traffic the scheme sends per die per step.
+	TrafficBytesPerDie float64 `json:"traffic_bytes_per_die"`
+	ActivationBytes    float64 `json:"activation_bytes_per_die"`
+	TransientBytes     float64 `json:"transient_bytes_per_die"`
+}
+
+// report assembles a SolveReport from a solution.
+func report(p *priced, o PlanOptions, sol *ilp.Solution) *SolveReport {
+	t := p.table
+	sp := t.Space
+	b := sol.Breakdown
+	l := &sp.Layouts[sol.Assignment.Layout]
+	r := &SolveReport{Model: sp.Graph.Name, Wafer: p.spec.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
+		Status: sol.Result.Status.String(), ObjectiveKind: o.Objective.String(), Objective: sol.Result.Objective,
+		DualBound: sol.Result.DualBound, MIPGap: sol.Result.MIPGap, SolveSeconds: sol.Result.Seconds,
+		ModelRows: sol.Result.Rows, ModelCols: sol.Result.Cols, ModelNonzeros: sol.Result.Nonzeros,
+		StepSeconds: b.Seconds, ComputeSeconds: b.Compute, CommSeconds: b.Comm, ReshardSeconds: b.Reshard,
+		SyncOptimizerSeconds: b.Fixed.Seconds, EnergyJoulesPerStep: b.Energy, PeakMemoryBytesPerDie: b.Mem.Total(),
+		CapacityBytesPerDie: t.Capacity, Memory: b.Mem}
+	r.TokensPerSecond = float64(sp.Graph.Batch*sp.Graph.Seq) / b.Seconds
+	used := l.DP * l.P()
+	r.MFU = t.ModelFLOPs / b.Seconds / (p.spec.Die.PeakFLOPS * float64(used))
+	r.Layout = LayoutReport{Name: l.Name(), DP: l.DP, Group: fmt.Sprintf("%dx%d", l.Shape.Rows, l.Shape.Cols),
+		DiesUsed: used, MicroBatch: l.MicroBatch, MicroBatches: l.MicroBatches(sp.Graph.Batch),
+		Recompute: l.Recompute.String(), ZeRO: l.ZeRO}
+	for gi, oi := range sol.Assignment.Options {
+		opt := t.Options[gi][oi]
+		pr := b.Groups[gi]
+		r.Strategies = append(r.Strategies, Strategy{Group: sp.Groups[gi].Key, Layers: sp.Groups[gi].Mult,
+			Scheme: opt.Scheme.String(), In: opt.Scheme.In().String(), Out: opt.Scheme.Out().String(),
+			Seconds: pr.Seconds, ComputeSeconds: pr.Compute, CommSeconds: pr.Comm, TrafficBytesPerDie: pr.Traffic,
+			ActivationBytes: pr.Mem.Acts, TransientBytes: pr.Mem.Transient})
+	}
+	return r
+}

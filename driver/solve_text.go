@@ -1,0 +1,44 @@
+package driver
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+const gb = 1e9
+
+// WriteText prints the report for a person: the plan, why each group runs
+// as it does, memory by term, and the solver record.
+func (r *SolveReport) WriteText(w io.Writer) error {
+	l := r.Layout
+	fmt.Fprintf(w, "%s on %s, batch %d × seq %d\n", r.Model, r.Wafer, r.Batch, r.Seq)
+	fmt.Fprintf(w, "layout     %d DP groups of %s dies (%d dies), micro-batch %d (%d per step), recompute %s, ZeRO %v\n",
+		l.DP, l.Group, l.DiesUsed, l.MicroBatch, l.MicroBatches, l.Recompute, l.ZeRO)
+	fmt.Fprintf(w, "step       %.4f s  (compute %.4f, exposed comm %.4f of which resharding %.4f, DP sync + optimizer %.4f)\n",
+		r.StepSeconds, r.ComputeSeconds, r.CommSeconds, r.ReshardSeconds, r.SyncOptimizerSeconds)
+	fmt.Fprintf(w, "throughput %.0f tokens/s, MFU %.1f%%, energy %.0f J per step\n", r.TokensPerSecond, 100*r.MFU, r.EnergyJoulesPerStep)
+	m := r.Memory
+	fmt.Fprintf(w, "memory     %.1f of %.1f GB per die: weights %.1f, gradients %.1f, optimizer states %.1f, activations %.1f, transient %.1f\n",
+		r.PeakMemoryBytesPerDie/gb, r.CapacityBytesPerDie/gb, m.Weights/gb, m.Grads/gb, m.OptStates/gb, m.Acts/gb, m.Transient/gb)
+	fmt.Fprintln(w, "\nstrategies (per step, all layers of a group):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  group\tlayers\tscheme\tin→out\ttime s\tcompute s\tcomm s\ttraffic GB/die\tactivations GB\ttransient GB")
+	for _, s := range r.Strategies {
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s→%s\t%.4f\t%.4f\t%.4f\t%.2f\t%.2f\t%.2f\n", s.Group, s.Layers, s.Scheme, s.In, s.Out,
+			s.Seconds, s.ComputeSeconds, s.CommSeconds, s.TrafficBytesPerDie/gb, s.ActivationBytes/gb, s.TransientBytes/gb)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "  (layouts: R replicated, S split by tokens, C split by columns/heads)\n")
+	_, err := fmt.Fprintf(w, "\nsolver     HiGHS %s: objective %.6g (%s), bound %.6g, gap %.3g%%; %d rows × %d cols, %d nonzeros; formulate %.2f s, solve %.2f s\n",
+		r.Status, r.Objective, r.ObjectiveKind, r.DualBound, 100*r.MIPGap, r.ModelRows, r.ModelCols, r.ModelNonzeros,
+		r.FormulateSeconds, r.SolveSeconds)
+	return err
+}

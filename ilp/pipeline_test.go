@@ -1,0 +1,162 @@
+package ilp
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"tempc/costmodel"
+	"tempc/frontend"
+	"tempc/partition"
+	"tempc/wafer"
+)
+
+// tinyTable prices a 2-layer GPT-2-style model on a 1×2 wafer with a small
+// layout space: small enough to enumerate and to read as text.
+func tinyTable(t *testing.T, cfg partition.Config) *costmodel.Table {
+	t.Helper()
+	a := frontend.Arch{Name: "tiny", Family: "gpt2", Layers: 2, Hidden: 64, Heads: 4, KVHeads: 4, HeadDim: 16,
+		FFN: 256, Vocab: 128, MaxPositions: 64, Norm: "layernorm", Activation: "gelu", LearnedPositions: true,
+		TiedEmbeddings: true, AttnBias: true, MLPBias: true, NormBias: true}
+	g, err := frontend.Build(&a, frontend.Options{Batch: 4, Seq: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := wafer.Preset("mesh4x4")
+	s.Name, s.Rows, s.Cols = "pair", 1, 2
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MicroBatches == nil {
+		cfg.MicroBatches = []int{1, 2}
+	}
+	if cfg.Recompute == nil {
+		cfg.Recompute = []partition.Recompute{partition.NoRecompute, partition.Full}
+	}
+	sp, err := partition.Build(g, s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := costmodel.New(s, costmodel.Params{})
+	tab, err := m.Price(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// TestFormulateGolden pins the canonical text of a small model; regenerate
+// with UPDATE_GOLDEN=1 go test ./ilp -run TestFormulateGolden.
+func TestFormulateGolden(t *testing.T) {
+	got := Formulate(tinyTable(t, partition.Config{}), Config{}).Problem.Text()
+	if again := Formulate(tinyTable(t, partition.Config{}), Config{}).Problem.Text(); again != got {
+		t.Fatal("Formulate is not deterministic")
+	}
+	path := filepath.Join("testdata", "tiny.lp")
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (regenerate with UPDATE_GOLDEN=1)", err)
+	}
+	if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")); d != "" {
+		t.Errorf("formulation changed (-want +got); if intended, regenerate with UPDATE_GOLDEN=1:\n%s", d)
+	}
+}
+
+// TestTinyMatchesBruteForce: on the real (tiny) pricing, both objectives,
+// the ILP optimum is the enumerated one; unaliased gives the same optimum.
+func TestTinyMatchesBruteForce(t *testing.T) {
+	tab := tinyTable(t, partition.Config{})
+	for _, obj := range []Objective{StepTime, Energy} {
+		sol, err := Solve(tab, Config{Objective: obj}, HiGHS{}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, want, ok := BruteForce(tab, obj)
+		if !ok || rel(sol.Breakdown.objective(obj), want.objective(obj)) > 1e-9 || rel(sol.Result.Objective, sol.Breakdown.objective(obj)) > 1e-9 {
+			t.Errorf("%v: ILP %v (solver says %v), brute force %v", obj, sol.Breakdown.objective(obj), sol.Result.Objective, want.objective(obj))
+		}
+	}
+	un := tinyTable(t, partition.Config{Unaliased: true})
+	a, err1 := Solve(tab, Config{}, HiGHS{}, Options{})
+	b, err2 := Solve(un, Config{}, HiGHS{}, Options{})
+	if err1 != nil || err2 != nil || rel(a.Result.Objective, b.Result.Objective) > 1e-9 {
+		t.Errorf("aliased %v, unaliased %v (%v %v)", a.Result.Objective, b.Result.Objective, err1, err2)
+	}
+	if len(un.Space.Groups) <= len(tab.Space.Groups) {
+		t.Error("unaliased space is not larger")
+	}
+}
+
+func table(t *testing.T, model, waferName string, cfg partition.Config) *costmodel.Table {
+	t.Helper()
+	g, err := frontend.Load(model, frontend.Options{Batch: 128, Seq: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := wafer.Preset(waferName)
+	sp, err := partition.Build(g, s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := costmodel.New(s, costmodel.Params{})
+	tab, err := m.Price(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// TestGPT3175B: the plan is optimal (or within 1%), fits 72 GB per die,
+// and its objective is the cost model's figure for the assignment.
+func TestGPT3175B(t *testing.T) {
+	tab := table(t, "gpt3-175b", "temp48", partition.Config{})
+	sol, err := Solve(tab, Config{}, HiGHS{}, Options{TimeLimit: 60 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sol.Result.Status != Optimal && sol.Result.MIPGap > 0.01 {
+		t.Errorf("status %v gap %g", sol.Result.Status, sol.Result.MIPGap)
+	}
+	if m := sol.Breakdown.Mem.Total(); m > 72e9 || !sol.Breakdown.Fits {
+		t.Errorf("peak memory %.1f GB per die exceeds 72 GB", m/1e9)
+	}
+	if rel(sol.Result.Objective, sol.Breakdown.Seconds) > 1e-9 {
+		t.Errorf("solver objective %v, cost model %v", sol.Result.Objective, sol.Breakdown.Seconds)
+	}
+}
+
+// TestOutOfMemoryExplained: gpt3-175b does not fit temp32 (87 GB of
+// weights, gradients and optimizer states per die at best); the error
+// says how much it needs and what dominates.
+func TestOutOfMemoryExplained(t *testing.T) {
+	tab := table(t, "gpt3-175b", "temp32", partition.Config{})
+	_, err := Solve(tab, Config{}, HiGHS{}, Options{})
+	var oom *OutOfMemoryError
+	if !errors.As(err, &oom) {
+		t.Fatalf("err = %v, want out of memory", err)
+	}
+	// 174.6e9 parameters × 16 bytes over 32 dies = 87.3 GB, plus activations.
+	if oom.Need < 87e9 || oom.Need > 100e9 || oom.Have != 72e9 || math.IsNaN(oom.Need) {
+		t.Errorf("needs %.1f GB, has %.1f GB", oom.Need/1e9, oom.Have/1e9)
+	}
+	for _, want := range []string{"gpt3-175b needs", "on temp32, has 72.0 GB", "optimizer states dominate"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+}

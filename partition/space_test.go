@@ -1,0 +1,104 @@
+package partition
+
+import (
+	"testing"
+
+	"tempc/frontend"
+	"tempc/ir"
+	"tempc/wafer"
+)
+
+func space(t *testing.T, model string, cfg Config) *Space {
+	t.Helper()
+	g, err := frontend.Load(model, frontend.Options{Batch: 128, Seq: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := wafer.Preset("temp48")
+	sp, err := Build(g, s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+func TestGroupsAndEdges(t *testing.T) {
+	sp := space(t, "llama2-70b", Config{})
+	want := []string{"embed/embedding", "block/attn.qkv", "block/attn.core", "block/attn.out", "block/mlp.gate",
+		"block/mlp.up", "block/mlp.down", "head/lm_head"}
+	if len(sp.Groups) != len(want) {
+		t.Fatalf("%d groups: %+v", len(sp.Groups), sp.Groups)
+	}
+	var params int64
+	for i, g := range sp.Groups {
+		if g.Key != want[i] {
+			t.Errorf("group %d is %s, want %s", i, g.Key, want[i])
+		}
+		if g.Kind != Embedding && g.Key != "head/lm_head" && g.Mult != 80 {
+			t.Errorf("%s stands for %d layers, want 80", g.Key, g.Mult)
+		}
+		params += g.Params
+	}
+	// Every weight but the norms' is owned by a group: 68,976,648,192 minus
+	// 80·2·8192 + 8192 norm weights.
+	if want := int64(68_976_648_192 - 161*8192); params != want {
+		t.Errorf("groups own %d parameters, want %d", params, want)
+	}
+	// Every group op and every other op of the step is accounted for once.
+	seen := make([]int, len(sp.Graph.Ops))
+	for _, g := range sp.Groups {
+		for _, id := range g.Ops {
+			seen[id]++
+		}
+	}
+	for _, a := range sp.Pointwise {
+		seen[a.Op]++
+	}
+	for id, n := range seen {
+		op := sp.Graph.Op(ir.OpID(id))
+		if want := 1; op.Kind == ir.OptimizerUpdate {
+			want = 0
+			if n != want {
+				t.Errorf("%v counted %d times", op, n)
+			}
+		} else if n != want {
+			t.Errorf("%v counted %d times, want %d", op, n, want)
+		}
+	}
+	// SwiGLU's gate and up outputs meet in one pointwise op: an out-edge.
+	found := false
+	for _, e := range sp.Edges {
+		if sp.Groups[e.From].Key == "block/mlp.gate" && sp.Groups[e.To].Key == "block/mlp.up" && e.Out && e.Mult == 80 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no gate→up merge edge: %+v", sp.Edges)
+	}
+}
+
+func TestFamiliesAndLayouts(t *testing.T) {
+	sp := space(t, "gpt3-6.7b", Config{Family: Megatron1})
+	for _, g := range sp.Groups {
+		for _, s := range g.Schemes {
+			if s != MegatronCol && s != MegatronRow && s != Heads && s != Vocab {
+				t.Errorf("%s has %s in the megatron1 family", g.Key, s)
+			}
+		}
+	}
+	for _, l := range sp.Layouts {
+		if 8%l.Shape.Cols != 0 || 6%l.Shape.Rows != 0 || l.DP*l.P() != 48 || l.MicroBatch > 128/l.DP+1 {
+			t.Errorf("layout %s does not tile temp48", l.Name())
+		}
+		if l.ZeRO && l.DP == 1 {
+			t.Errorf("ZeRO without DP: %s", l.Name())
+		}
+	}
+	un := space(t, "gpt3-6.7b", Config{Unaliased: true, MicroBatches: []int{1}})
+	if len(un.Groups) != 2+5*32 { // embed, lm_head, and qkv, core, out, up, down per layer
+		t.Errorf("unaliased: %d groups, want 162", len(un.Groups))
+	}
+	if _, err := Build(sp.Graph, sp.Spec, Config{Family: "zero"}); err == nil {
+		t.Error("unknown family accepted")
+	}
+}
