@@ -33,9 +33,11 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test ./...
 
-# run: the main job.
+# run: the main job: the model's training graph, then its plan on the wafer.
+WAFER ?= temp48
 run: build
 	./$(BIN) graph --model $(MODEL)
+	./$(BIN) solve --model $(MODEL) --wafer $(WAFER)
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
