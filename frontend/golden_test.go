@@ -1,12 +1,10 @@
 package frontend
 
 import (
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"tempc/internal/golden"
 )
 
 // Golden files under testdata/golden hold the canonical text form of
@@ -32,24 +30,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := g.Text()
-			path := filepath.Join("testdata", "golden", tc.file)
-			if os.Getenv("UPDATE_GOLDEN") != "" {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (regenerate with UPDATE_GOLDEN=1)", err)
-			}
-			if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")); d != "" {
-				t.Errorf("%s changed (-want +got); if intended, regenerate with UPDATE_GOLDEN=1:\n%s", path, d)
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", tc.file), g.Text())
 		})
 	}
 }

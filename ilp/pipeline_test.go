@@ -3,16 +3,14 @@ package ilp
 import (
 	"errors"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"tempc/costmodel"
 	"tempc/frontend"
+	"tempc/internal/golden"
 	"tempc/partition"
 	"tempc/wafer"
 )
@@ -58,23 +56,7 @@ func TestFormulateGolden(t *testing.T) {
 	if again := Formulate(tinyTable(t, partition.Config{}), Config{}).Problem.Text(); again != got {
 		t.Fatal("Formulate is not deterministic")
 	}
-	path := filepath.Join("testdata", "tiny.lp")
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (regenerate with UPDATE_GOLDEN=1)", err)
-	}
-	if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")); d != "" {
-		t.Errorf("formulation changed (-want +got); if intended, regenerate with UPDATE_GOLDEN=1:\n%s", d)
-	}
+	golden.Check(t, filepath.Join("testdata", "tiny.lp"), got)
 }
 
 // TestTinyMatchesBruteForce: on the real (tiny) pricing, both objectives,
