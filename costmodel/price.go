@@ -17,7 +17,6 @@ import (
 // its chain is its snake.
 func (m *Model) Price(sp *partition.Space) (*Table, error) {
 	p := &pricer{m: m, sp: sp, g: sp.Graph, cache: map[string]Cost{}}
-	p.prepare()
 	t := &Table{Space: sp, Capacity: m.Spec.Die.HBMBytes, ModelFLOPs: sp.Graph.Summary().FLOPs}
 	t.Options = make([][]Option, len(sp.Groups))
 	for gi, grp := range sp.Groups {
@@ -49,104 +48,11 @@ func (m *Model) Price(sp *partition.Space) (*Table, error) {
 	return t, nil
 }
 
-// groupIR is what the graph says about one op group, summed over the
-// layers it stands for, for the whole global batch.
-type groupIR struct {
-	fwdFLOPs, bwdFLOPs float64
-	fwdHBM, bwdHBM     float64
-	// saved lists the group's forward activations read by backward ops,
-	// with whether they are its input (in its input layout) or output.
-	savedIn, savedOut float64
-	// pointwise ops attached to the group.
-	pwFwdFLOPs, pwFwdHBM, pwBwdFLOPs, pwBwdHBM float64
-	pwSaved                                    float64
-	block, head                                bool // a block group; the first group op of its block
-}
-
 type pricer struct {
 	m     *Model
 	sp    *partition.Space
 	g     *ir.Graph
-	gir   []groupIR
-	adam  struct{ flops, hbm float64 }
-	repl  float64 // parameters of weights no group owns (norms): replicated
 	cache map[string]Cost
-}
-
-func (p *pricer) prepare() {
-	g := p.g
-	readByBwd := make([]bool, len(g.Tensors))
-	for i := range g.Ops {
-		if op := &g.Ops[i]; op.Phase == ir.Backward {
-			for _, t := range op.Inputs {
-				readByBwd[t] = true
-			}
-		}
-	}
-	saved := func(ts []ir.TensorID) float64 {
-		var b float64
-		for _, t := range ts {
-			if readByBwd[t] && g.Tensor(t).Role == ir.Activation {
-				b += float64(g.Tensor(t).Bytes())
-			}
-		}
-		return b
-	}
-	p.gir = make([]groupIR, len(p.sp.Groups))
-	firstOfLayer := map[int]ir.OpID{} // the first block group op of each layer
-	for gi, grp := range p.sp.Groups {
-		gr := &p.gir[gi]
-		for _, id := range grp.Ops {
-			op := g.Op(id)
-			if op.Phase == ir.Forward {
-				gr.fwdFLOPs += op.FLOPs
-				gr.fwdHBM += float64(op.BytesRead + op.BytesWritten)
-				gr.savedIn += saved(op.Inputs[:1])
-				if op.Kind == ir.Attention {
-					gr.savedOut += saved(op.Outputs)
-				}
-				gr.block = gr.block || op.Class == "block"
-				if f, ok := firstOfLayer[op.Layer]; op.Class == "block" && (!ok || id < f) {
-					firstOfLayer[op.Layer] = id
-				}
-			} else {
-				gr.bwdFLOPs += op.FLOPs
-				gr.bwdHBM += float64(op.BytesRead + op.BytesWritten)
-			}
-		}
-	}
-	heads := map[ir.OpID]bool{}
-	for _, id := range firstOfLayer {
-		heads[id] = true
-	}
-	for gi, grp := range p.sp.Groups {
-		for _, id := range grp.Ops {
-			p.gir[gi].head = p.gir[gi].head || heads[id]
-		}
-	}
-	for _, a := range p.sp.Pointwise {
-		op, gr := g.Op(a.Op), &p.gir[a.Group]
-		if op.Phase == ir.Forward {
-			gr.pwFwdFLOPs += op.FLOPs
-			gr.pwFwdHBM += float64(op.BytesRead + op.BytesWritten)
-			gr.pwSaved += saved(op.Inputs)
-		} else {
-			gr.pwBwdFLOPs += op.FLOPs
-			gr.pwBwdHBM += float64(op.BytesRead + op.BytesWritten)
-		}
-	}
-	var owned int64
-	for _, grp := range p.sp.Groups {
-		owned += grp.Params
-	}
-	s := g.Summary()
-	p.repl = float64(s.Parameters - owned)
-	for i := range g.Ops {
-		if op := &g.Ops[i]; op.Kind == ir.OptimizerUpdate {
-			p.adam.flops += op.FLOPs
-			p.adam.hbm += float64(op.BytesRead + op.BytesWritten)
-		}
-	}
 }
 
 // layoutCtx prices within one layout.

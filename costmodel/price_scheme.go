@@ -80,15 +80,15 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 	if !lc.valid(grp, s) {
 		return Price{}, false
 	}
-	gr := &lc.gir[gi]
+	gr := &grp.Work
 	layers := float64(grp.Mult)
 	per := lc.frac / layers // one layer, one micro-batch
 	fwd, bwd := lc.scheme(grp, gr, s, per)
 	// Pointwise ops run in the group's output layout: replicated work is
 	// done by every die.
 	k := per / lc.split(s.Out())
-	pwF := lc.m.Compute(gr.pwFwdFLOPs*k, gr.pwFwdHBM*k)
-	pwB := lc.m.Compute(gr.pwBwdFLOPs*k, gr.pwBwdHBM*k)
+	pwF := lc.m.Compute(gr.PwFwdFLOPs*k, gr.PwFwdHBM*k)
+	pwB := lc.m.Compute(gr.PwBwdFLOPs*k, gr.PwBwdHBM*k)
 	fwd.compute += pwF
 	fwd.total += pwF
 	bwd.compute += pwB
@@ -99,7 +99,7 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 		bwd.compute += pwF
 		bwd.total += pwF
 	case partition.Full:
-		if gr.block {
+		if gr.Block {
 			bwd.compute += fwd.compute
 			bwd.comm += fwd.comm
 			bwd.total += fwd.total
@@ -117,10 +117,10 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 }
 
 // scheme returns one layer's forward and backward pass of one micro-batch.
-func (lc *layoutCtx) scheme(grp *partition.Group, gr *groupIR, s partition.Scheme, per float64) (phase, phase) {
+func (lc *layoutCtx) scheme(grp *partition.Group, gr *partition.Work, s partition.Scheme, per float64) (phase, phase) {
 	P := lc.P
-	cf := lc.m.Compute(gr.fwdFLOPs*per/P, gr.fwdHBM*per/P)
-	cb := lc.m.Compute(gr.bwdFLOPs*per/P, gr.bwdHBM*per/P)
+	cf := lc.m.Compute(gr.FwdFLOPs*per/P, gr.FwdHBM*per/P)
+	cb := lc.m.Compute(gr.BwdFLOPs*per/P, gr.BwdHBM*per/P)
 	T := lc.tokens
 	x := 2 * T * float64(grp.K)       // input activation bytes
 	y := 2 * T * float64(grp.N)       // output activation bytes
@@ -168,17 +168,17 @@ func kindOf(s partition.Scheme) string {
 // mem is what scheme s keeps per die beyond weights, gradients and
 // optimizer states (which every scheme shards by the group size; they are
 // in the layout's fixed price).
-func (lc *layoutCtx) mem(grp *partition.Group, gr *groupIR, s partition.Scheme, per float64) Mem {
+func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, s partition.Scheme, per float64) Mem {
 	layers := float64(grp.Mult)
 	var acts float64
 	switch lc.l.Recompute {
 	case partition.NoRecompute:
-		acts = gr.savedIn*per/lc.split(s.In()) + gr.savedOut*per/lc.split(s.Out()) + gr.pwSaved*per/lc.split(s.Out())
+		acts = gr.SavedIn*per/lc.split(s.In()) + gr.SavedOut*per/lc.split(s.Out()) + gr.PwSaved*per/lc.split(s.Out())
 	case partition.Selective:
-		acts = gr.savedIn*per/lc.split(s.In()) + gr.savedOut*per/lc.split(s.Out())
+		acts = gr.SavedIn*per/lc.split(s.In()) + gr.SavedOut*per/lc.split(s.Out())
 	case partition.Full:
-		if gr.head {
-			acts = gr.savedIn * per / lc.split(s.In())
+		if gr.Head {
+			acts = gr.SavedIn * per / lc.split(s.In())
 		}
 	}
 	P, T := lc.P, lc.tokens
@@ -206,13 +206,13 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *groupIR, s partition.Scheme, 
 
 // energy of a group's step: its FLOPs (pointwise work repeated on every die
 // when replicated), HBM traffic, and D2D traffic on every group.
-func (lc *layoutCtx) energy(gr *groupIR, s partition.Scheme, flows []Flow, reps float64) float64 {
+func (lc *layoutCtx) energy(gr *partition.Work, s partition.Scheme, flows []Flow, reps float64) float64 {
 	rep := 1.0
 	if s.Out() == partition.Rep {
 		rep = lc.P
 	}
-	flops := gr.fwdFLOPs + gr.bwdFLOPs + rep*(gr.pwFwdFLOPs+gr.pwBwdFLOPs)
-	hbm := gr.fwdHBM + gr.bwdHBM + rep*(gr.pwFwdHBM+gr.pwBwdHBM)
+	flops := gr.FwdFLOPs + gr.BwdFLOPs + rep*(gr.PwFwdFLOPs+gr.PwBwdFLOPs)
+	hbm := gr.FwdHBM + gr.BwdHBM + rep*(gr.PwFwdHBM+gr.PwBwdHBM)
 	return lc.m.Energy(flops, hbm, nil) + lc.m.Energy(0, 0, flows)*reps*float64(lc.l.DP)
 }
 
@@ -263,7 +263,7 @@ func (lc *layoutCtx) fixed() Price {
 	for _, grp := range lc.sp.Groups {
 		owned += float64(grp.Params)
 	}
-	perDie := owned/lc.P + lc.repl // parameters held per die
+	perDie := owned/lc.P + lc.sp.ReplicatedParams // parameters held per die
 	zero := 1.0
 	if lc.l.ZeRO {
 		zero = float64(lc.l.DP)
@@ -282,9 +282,9 @@ func (lc *layoutCtx) fixed() Price {
 		pr.Energy = lc.m.Energy(0, 0, c.Flows)
 	}
 	share := lc.P * zero // the optimizer's work per die is 1/(P·ZeRO) of the total
-	opt := lc.m.Compute(lc.adam.flops/share, lc.adam.hbm/share)
+	opt := lc.m.Compute(lc.sp.AdamFLOPs/share, lc.sp.AdamHBM/share)
 	pr.Seconds += opt
 	pr.Compute += opt
-	pr.Energy += lc.m.Energy(lc.adam.flops, lc.adam.hbm, nil)
+	pr.Energy += lc.m.Energy(lc.sp.AdamFLOPs, lc.sp.AdamHBM, nil)
 	return pr
 }

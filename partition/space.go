@@ -119,6 +119,23 @@ type Group struct {
 	WeightElems int64
 	// Schemes are the schemes allowed for this group.
 	Schemes []Scheme
+	// Work is what the group's ops and its attached pointwise ops do.
+	Work Work
+}
+
+// Work sums, over every layer a group stands for and the whole global
+// batch, the FLOPs and HBM bytes of its ops, forward and backward, and of
+// the pointwise ops attached to it; and the bytes of forward activations
+// its backward ops read (its input, its output for attention, and the
+// inputs of its pointwise ops).
+type Work struct {
+	FwdFLOPs, BwdFLOPs, FwdHBM, BwdHBM         float64
+	SavedIn, SavedOut                          float64
+	PwFwdFLOPs, PwFwdHBM, PwBwdFLOPs, PwBwdHBM float64
+	PwSaved                                    float64
+	// Block marks a group of transformer blocks; Head the first group op
+	// of each block (whose input is what full recomputation keeps).
+	Block, Head bool
 }
 
 // Edge asks that the output layout of group From agree with the input (or,
@@ -142,6 +159,11 @@ type Space struct {
 	Pointwise []Attached
 	Layouts   []Layout
 	Config    Config
+	// ReplicatedParams counts the weights no group owns (norm scales and
+	// shifts): every die holds them whole.
+	ReplicatedParams float64
+	// AdamFLOPs and AdamHBM are the optimizer step's work over all weights.
+	AdamFLOPs, AdamHBM float64
 }
 
 // Attached is a pointwise op and its group.
