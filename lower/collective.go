@@ -78,3 +78,28 @@ func size(rings [][]wafer.DieID) int {
 	}
 	return n
 }
+
+// AllToAll appends an all-to-all on every group at once: every die sends
+// bytes/P to every other die of its group, all messages at once over the
+// default routes; a zero-time join task on each die waits for all its
+// incoming messages and ends the fragment there.
+func AllToAll(p *plan.Program, groups [][]wafer.DieID, bytes int64, after ...plan.TaskID) Fragment {
+	var frag Fragment
+	for _, g := range groups {
+		n := len(g)
+		in := make([][]plan.TaskID, n)
+		for i, a := range g {
+			for j, b := range g {
+				if i != j {
+					in[j] = append(in[j], p.Transfer("alltoall", a, b, chunk(bytes, n), nil, after...))
+				}
+			}
+		}
+		for j, d := range g {
+			if len(in[j]) > 0 {
+				frag.Last = append(frag.Last, p.Delay("alltoall.join", d, 0, in[j]...))
+			}
+		}
+	}
+	return frag
+}

@@ -41,11 +41,11 @@ func TestFragmentsAreValidPrograms(t *testing.T) {
 		{"allgather", func(p *plan.Program) { AllGather(p, [][]wafer.DieID{cyc, chain}, 1<<20) }, 2 * 7 * 8},
 		{"reducescatter", func(p *plan.Program) { ReduceScatter(p, [][]wafer.DieID{cyc}, 1<<20) }, 7 * 8},
 		// Each of the P dies sends once in each round 0..P−2: P·(P−1).
-		{"ringstream", func(p *plan.Program) { RingStream(p, [][]wafer.DieID{cyc}, 1<<20, 1e9) }, 8 * 7},
+		{"ringstream", func(p *plan.Program) { RingStream(p, [][]wafer.DieID{cyc}, 1<<20, 1e9, 0) }, 8 * 7},
 		// Every block reaches every other die one hop at a time: the link
 		// between positions i and i+1 carries i+1 blocks right and P−1−i
 		// left, P per link over P−1 links: P·(P−1).
-		{"relaystream", func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, 1<<20, 1e9) }, 8 * 7},
+		{"relaystream", func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, 1<<20, 1e9, 0) }, 8 * 7},
 	}
 	for _, tc := range tests {
 		var p plan.Program
@@ -85,8 +85,8 @@ func TestRelayHasNoMultiHopTail(t *testing.T) {
 			}
 			return &p, r
 		}
-		relayP, relay := run(func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, block, flops) })
-		ringP, ring := run(func(p *plan.Program) { RingStream(p, [][]wafer.DieID{chain}, block, flops) })
+		relayP, relay := run(func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, block, flops, 0) })
+		ringP, ring := run(func(p *plan.Program) { RingStream(p, [][]wafer.DieID{chain}, block, flops, 0) })
 		longest := func(p *plan.Program, r *sim.Result) float64 {
 			worst := 0.0
 			for i, task := range p.Tasks {

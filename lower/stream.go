@@ -8,19 +8,19 @@ import (
 )
 
 // RingStream appends a TSPP ring stream on every ring at once (TEMP, HPCA
-// 2026): each die holds one block of blockBytes and computes flops per
-// block; in rounds 1..P−1 it receives a block from its predecessor,
+// 2026): each die holds one block of blockBytes and computes flops (moving
+// hbm bytes) per block; in rounds 1..P−1 it receives a block from its predecessor,
 // computes on it, and forwards it (except in the last round). Round r's
 // send waits for the receive of round r−1 and the die's own previous send;
 // each compute waits for its block and the die's previous compute.
-func RingStream(p *plan.Program, rings [][]wafer.DieID, blockBytes int64, flops float64, after ...plan.TaskID) Fragment {
+func RingStream(p *plan.Program, rings [][]wafer.DieID, blockBytes int64, flops, hbm float64, after ...plan.TaskID) Fragment {
 	var frag Fragment
 	for _, ring := range rings {
 		n := len(ring)
 		comp := make([]plan.TaskID, n)
 		send := make([]plan.TaskID, n)
 		for i, d := range ring {
-			comp[i] = p.Compute(fmt.Sprintf("stream.own.%d", i), d, flops, 0, after...)
+			comp[i] = p.Compute(fmt.Sprintf("stream.own.%d", i), d, flops, hbm, after...)
 			if n > 1 {
 				send[i] = p.Transfer("stream.r0", d, ring[(i+1)%n], blockBytes, nil, after...)
 			}
@@ -29,7 +29,7 @@ func RingStream(p *plan.Program, rings [][]wafer.DieID, blockBytes int64, flops 
 			prevSend := append([]plan.TaskID(nil), send...)
 			for i, d := range ring {
 				in := prevSend[(i-1+n)%n] // the block arriving from the predecessor
-				comp[i] = p.Compute(fmt.Sprintf("stream.r%d", r), d, flops, 0, in, comp[i])
+				comp[i] = p.Compute(fmt.Sprintf("stream.r%d", r), d, flops, hbm, in, comp[i])
 				if r < n-1 {
 					send[i] = p.Transfer(fmt.Sprintf("stream.r%d", r), d, ring[(i+1)%n], blockBytes, nil, in, prevSend[i])
 				}
@@ -47,7 +47,7 @@ func RingStream(p *plan.Program, rings [][]wafer.DieID, blockBytes int64, flops 
 // direction in round r+1, so every transfer is one hop. A relay waits for
 // the block and for the die's previous send in that direction; computes
 // run in arrival order, own block first.
-func RelayStream(p *plan.Program, chains [][]wafer.DieID, blockBytes int64, flops float64, after ...plan.TaskID) Fragment {
+func RelayStream(p *plan.Program, chains [][]wafer.DieID, blockBytes int64, flops, hbm float64, after ...plan.TaskID) Fragment {
 	var frag Fragment
 	for _, ch := range chains {
 		n := len(ch)
@@ -56,7 +56,7 @@ func RelayStream(p *plan.Program, chains [][]wafer.DieID, blockBytes int64, flop
 		right := make([]plan.TaskID, n)
 		left := make([]plan.TaskID, n)
 		for i, d := range ch {
-			comp[i] = p.Compute("relay.own", d, flops, 0, after...)
+			comp[i] = p.Compute("relay.own", d, flops, hbm, after...)
 			if i+1 < n {
 				right[i] = p.Transfer("relay.r0.right", d, ch[i+1], blockBytes, nil, after...)
 			}
@@ -70,14 +70,14 @@ func RelayStream(p *plan.Program, chains [][]wafer.DieID, blockBytes int64, flop
 			for i, d := range ch {
 				if i-r >= 0 { // block of die i−r arrives from the left
 					in := prevRight[i-1]
-					comp[i] = p.Compute(fmt.Sprintf("relay.r%d.fromleft", r), d, flops, 0, in, comp[i])
+					comp[i] = p.Compute(fmt.Sprintf("relay.r%d.fromleft", r), d, flops, hbm, in, comp[i])
 					if i+1 < n {
 						right[i] = p.Transfer(fmt.Sprintf("relay.r%d.right", r), d, ch[i+1], blockBytes, nil, in, prevRight[i])
 					}
 				}
 				if i+r < n { // block of die i+r arrives from the right
 					in := prevLeft[i+1]
-					comp[i] = p.Compute(fmt.Sprintf("relay.r%d.fromright", r), d, flops, 0, in, comp[i])
+					comp[i] = p.Compute(fmt.Sprintf("relay.r%d.fromright", r), d, flops, hbm, in, comp[i])
 					if i > 0 {
 						left[i] = p.Transfer(fmt.Sprintf("relay.r%d.left", r), d, ch[i-1], blockBytes, nil, in, prevLeft[i])
 					}

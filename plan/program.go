@@ -17,44 +17,85 @@ type Kind uint8
 const (
 	// Compute occupies a die's compute engine.
 	Compute Kind = iota
-	// Transfer moves bytes from one die to another over a route.
+	// Transfer moves bytes from one die to another over a route: a send and
+	// its receive in one task.
 	Transfer
+	// Send injects bytes at Die for Dst over Route; its Recv on Dst has the
+	// same Tag. It is done when the bytes have arrived.
+	Send
+	// Recv completes on Die when the Send with its Tag has arrived and its
+	// own dependencies are done; Peer is the sender.
+	Recv
 )
 
+var kindNames = [...]string{"compute", "transfer", "send", "recv"}
+
 func (k Kind) String() string {
-	if k == Transfer {
-		return "transfer"
+	if int(k) < len(kindNames) {
+		return kindNames[k]
 	}
-	return "compute"
+	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // Task is one unit of work. It starts once all its dependencies are done.
 type Task struct {
-	ID   TaskID
-	Kind Kind
+	ID   TaskID `json:"id"`
+	Kind Kind   `json:"kind"`
 	// Name labels the task in reports and errors.
-	Name string
-	// Die runs a compute task, or is the source of a transfer.
-	Die wafer.DieID
+	Name string `json:"name,omitempty"`
+	// Die runs a compute task or a receive, or is the source of a transfer
+	// or send.
+	Die wafer.DieID `json:"die"`
 
 	// FLOPs and HBMBytes size a compute task; its time is the roofline
 	// max(FLOPs/peak, HBMBytes/HBM bandwidth) unless Seconds is positive,
 	// which then fixes it.
-	FLOPs, HBMBytes float64
-	Seconds         float64
+	FLOPs    float64 `json:"flops,omitempty"`
+	HBMBytes float64 `json:"hbm_bytes,omitempty"`
+	Seconds  float64 `json:"seconds,omitempty"`
 
-	// Dst and Bytes describe a transfer. Route lists the dies it visits,
-	// Die first and Dst last; nil means the simulator's default routing.
-	Dst   wafer.DieID
-	Bytes int64
-	Route wafer.Route
+	// Dst and Bytes describe a transfer or send (Peer and Bytes a
+	// receive). Route lists the dies it visits, Die first and Dst last; nil
+	// means the default routing (XY).
+	Dst   wafer.DieID `json:"dst,omitempty"`
+	Peer  wafer.DieID `json:"peer,omitempty"`
+	Bytes int64       `json:"bytes,omitempty"`
+	Route wafer.Route `json:"route,omitempty"`
+	// Tag pairs a Send with its Recv.
+	Tag int64 `json:"tag,omitempty"`
 
-	Deps []TaskID
+	// Op and Block identify what a compute task computes: block Block of
+	// the work Op (blocks of one op are numbered from 0).
+	Op    string `json:"op,omitempty"`
+	Block int    `json:"block,omitempty"`
+
+	// Alloc bytes become live on Die when the task starts and stay live
+	// until some task's Free releases them; Free bytes are released when
+	// the task ends; Scratch bytes are live only while it runs.
+	Alloc   int64 `json:"alloc,omitempty"`
+	Free    int64 `json:"free,omitempty"`
+	Scratch int64 `json:"scratch,omitempty"`
+
+	Deps []TaskID `json:"deps,omitempty"`
+}
+
+// MarshalText writes a kind by name.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a kind by name.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for i, n := range kindNames {
+		if n == string(b) {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown task kind %q", b)
 }
 
 // Program is a set of tasks over the dies of one wafer.
 type Program struct {
-	Tasks []Task
+	Tasks []Task `json:"tasks"`
 }
 
 // Compute appends a compute task and returns its ID.
@@ -88,7 +129,55 @@ func (p *Program) Check(s *wafer.Spec) error {
 	for i := range p.Tasks {
 		t := &p.Tasks[i]
 		if err := t.check(s, TaskID(i)); err != nil {
-			return fmt.Errorf("plan: task %d %q: %w", i, t.Name, err)
+			return fmt.Errorf("plan: die %s, task %d %q: %w", dieName(s, t.Die), i, t.Name, err)
+		}
+	}
+	return p.checkPairs(s)
+}
+
+func dieName(s *wafer.Spec, d wafer.DieID) string {
+	if d >= 0 && int(d) < s.NumDies() {
+		return s.Coord(d).String()
+	}
+	return fmt.Sprintf("%d", d)
+}
+
+// checkPairs checks that every Recv is matched by exactly one Send of the
+// same tag, endpoints and size, and every Send by exactly one Recv.
+func (p *Program) checkPairs(s *wafer.Spec) error {
+	sends := map[int64]TaskID{}
+	recvs := map[int64]TaskID{}
+	for i := range p.Tasks {
+		t := &p.Tasks[i]
+		m := sends
+		if t.Kind == Recv {
+			m = recvs
+		} else if t.Kind != Send {
+			continue
+		}
+		if prev, dup := m[t.Tag]; dup {
+			return fmt.Errorf("plan: die %s, task %d %q: tag %d already used by task %d", dieName(s, t.Die), i, t.Name, t.Tag, prev)
+		}
+		m[t.Tag] = TaskID(i)
+	}
+	for tag, r := range recvs {
+		rt := &p.Tasks[r]
+		si, ok := sends[tag]
+		if !ok {
+			return fmt.Errorf("plan: die %s, task %d %q: receive of tag %d from %s has no matching send",
+				dieName(s, rt.Die), r, rt.Name, tag, dieName(s, rt.Peer))
+		}
+		st := &p.Tasks[si]
+		if st.Dst != rt.Die || st.Die != rt.Peer || st.Bytes != rt.Bytes {
+			return fmt.Errorf("plan: die %s, task %d %q: receive of %d bytes from %s does not match send task %d (%d bytes %s→%s)",
+				dieName(s, rt.Die), r, rt.Name, rt.Bytes, dieName(s, rt.Peer), si, st.Bytes, dieName(s, st.Die), dieName(s, st.Dst))
+		}
+	}
+	for tag, si := range sends {
+		if _, ok := recvs[tag]; !ok {
+			st := &p.Tasks[si]
+			return fmt.Errorf("plan: die %s, task %d %q: send of tag %d to %s has no matching receive",
+				dieName(s, st.Die), si, st.Name, tag, dieName(s, st.Dst))
 		}
 	}
 	return nil
@@ -113,7 +202,14 @@ func (t *Task) check(s *wafer.Spec, i TaskID) error {
 				return fmt.Errorf("has size %g; sizes must be finite and not negative", v)
 			}
 		}
-	case Transfer:
+	case Recv:
+		if !s.Alive(t.Peer) {
+			return fmt.Errorf("receives from dead or missing die %d", t.Peer)
+		}
+		if t.Bytes < 0 {
+			return fmt.Errorf("receives %d bytes", t.Bytes)
+		}
+	case Transfer, Send:
 		if !s.Alive(t.Dst) {
 			return fmt.Errorf("sends to dead or missing die %d", t.Dst)
 		}
@@ -131,5 +227,35 @@ func (t *Task) check(s *wafer.Spec, i TaskID) error {
 	default:
 		return fmt.Errorf("has unknown kind %d", t.Kind)
 	}
+	if t.Alloc < 0 || t.Free < 0 || t.Scratch < 0 {
+		return fmt.Errorf("has negative memory %d/%d/%d", t.Alloc, t.Free, t.Scratch)
+	}
 	return nil
+}
+
+// Split returns p with every Transfer replaced by a Send on its source and
+// a Recv on its destination (same tag: the transfer's ID offset by base);
+// tasks that depended on the transfer depend on its Recv.
+func (p *Program) Split(base int64) Program {
+	var out Program
+	newID := make([]TaskID, len(p.Tasks))
+	for i := range p.Tasks {
+		t := p.Tasks[i]
+		deps := make([]TaskID, len(t.Deps))
+		for k, d := range t.Deps {
+			deps[k] = newID[d]
+		}
+		t.Deps = deps
+		if t.Kind != Transfer {
+			newID[i] = out.add(t)
+			continue
+		}
+		tag := base + int64(i)
+		snd := t
+		snd.Kind, snd.Tag = Send, tag
+		out.add(snd)
+		rcv := Task{Kind: Recv, Name: t.Name, Die: t.Dst, Peer: t.Die, Bytes: t.Bytes, Tag: tag, Deps: deps}
+		newID[i] = out.add(rcv)
+	}
+	return out
 }

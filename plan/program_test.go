@@ -33,6 +33,16 @@ func TestCheck(t *testing.T) {
 		{"empty route", func(p *Program) { p.Transfer("x", 0, 5, 1, wafer.Route{}) }, "does not join"},
 		{"dead dst", func(p *Program) { p.Transfer("x", 0, 15, 1, nil) }, "sends to dead or missing die 15"},
 		{"negative bytes", func(p *Program) { p.Transfer("x", 0, 1, -1, nil) }, "sends -1 bytes"},
+		{"recv without send", func(p *Program) {
+			p.add(Task{Kind: Recv, Name: "r", Die: 1, Peer: 0, Bytes: 8, Tag: 7})
+		}, "receive of tag 7 from (0,0) has no matching send"},
+		{"send without recv", func(p *Program) {
+			p.add(Task{Kind: Send, Name: "s", Die: 0, Dst: 1, Bytes: 8, Tag: 7})
+		}, "send of tag 7 to (0,1) has no matching receive"},
+		{"size mismatch", func(p *Program) {
+			p.add(Task{Kind: Send, Name: "s", Die: 0, Dst: 1, Bytes: 8, Tag: 7})
+			p.add(Task{Kind: Recv, Name: "r", Die: 1, Peer: 0, Bytes: 9, Tag: 7})
+		}, "does not match send task 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,9 +55,25 @@ func TestCheck(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "plan: task 0") {
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "plan: die ") {
 				t.Errorf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestSplit(t *testing.T) {
+	s, _ := wafer.Preset("mesh4x4")
+	var p Program
+	a := p.Compute("a", 0, 1, 0)
+	x := p.Transfer("x", 0, 1, 64, nil, a)
+	p.Compute("b", 1, 1, 0, x)
+	q := p.Split(100)
+	if len(q.Tasks) != 4 || q.Tasks[1].Kind != Send || q.Tasks[2].Kind != Recv || q.Tasks[2].Tag != 101 ||
+		q.Tasks[3].Deps[0] != 2 || q.Tasks[1].Deps[0] != 0 {
+		t.Fatalf("split: %+v", q.Tasks)
+	}
+	if err := q.Check(s); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -181,9 +181,9 @@ func streams(s *wafer.Spec) []Case {
 				cs = append(cs, Case{Class: "stream", Name: fmt.Sprintf("%s-%d-%s", v.name, n, regime.name), Spec: s,
 					Build: func(p *plan.Program) {
 						if v.relay {
-							lower.RelayStream(p, groups, block, flops)
+							lower.RelayStream(p, groups, block, flops, 0)
 						} else {
-							lower.RingStream(p, groups, block, flops)
+							lower.RingStream(p, groups, block, flops, 0)
 						}
 					},
 					Analytic: func(m *costmodel.Model) (float64, error) {
@@ -230,7 +230,7 @@ func concurrent(s *wafer.Spec) []Case {
 		cs = append(cs, Case{Class: "concurrent",
 			Name: fmt.Sprintf("dp%d-tatp%dx%d-%s-grad%s", len(chains), g.rows, g.cols, size(block), size(grad)), Spec: s,
 			Build: func(p *plan.Program) {
-				lower.RelayStream(p, chains, block, flops)
+				lower.RelayStream(p, chains, block, flops, 0)
 				lower.AllReduce(p, dp, grad)
 			},
 			Analytic: func(m *costmodel.Model) (float64, error) {

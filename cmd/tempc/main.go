@@ -6,6 +6,8 @@
 //	tempc wafer [--wafer NAME|FILE] [--json]
 //	tempc solve --model M --wafer W [--batch B --seq S] [--json]
 //	tempc gap --model M --wafer W
+//	tempc compile --model M --wafer W [-o plan.json] [--trace trace.json]
+//	tempc simulate PLAN.json [--json]
 //	tempc validate [--suite default|quick] [--json]
 //
 // Run `tempc help` for the subcommands.
@@ -30,6 +32,8 @@ var commands = []command{
 	{"wafer", "describe a wafer preset or file", runWafer},
 	{"solve", "choose the layout and per-op strategies of a model on a wafer (ILP on HiGHS)", runSolve},
 	{"gap", "how far the plan can be from optimal: MIP gap, LP bound, brute force on small spaces", runGap},
+	{"compile", "the whole pipeline: plan a model on a wafer, lower and verify it, write it", runCompile},
+	{"simulate", "replay a plan in the packet-level simulator and compare with its prediction", runSimulate},
 	{"validate", "measure the analytic cost model against the packet-level simulator", runValidate},
 }
 

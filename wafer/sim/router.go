@@ -173,6 +173,6 @@ func (st *state) delivered(p int32, l wafer.LinkID) {
 	msg := &st.msgs[pk.msg]
 	msg.delivered++
 	if msg.delivered == msg.packets {
-		st.complete(msg.task)
+		st.arrive(msg.task)
 	}
 }

@@ -41,7 +41,12 @@ type state struct {
 	dependents [][]plan.TaskID
 	timing     []TaskTiming
 	done       int
-	msgOf      []int32 // message of each transfer task, or −1
+	msgOf      []int32 // message of each transfer or send task, or −1
+	// Receives: the task of each tag, whether its message has arrived, and
+	// whether the receive's own dependencies are done.
+	recvOf    map[int64]plan.TaskID
+	arrived   map[int64]bool
+	recvReady []bool
 
 	// Compute engines.
 	computeQ    [][]plan.TaskID
@@ -112,6 +117,7 @@ func newState(s *wafer.Spec, p *plan.Program, cfg Config) (*state, error) {
 	st := &state{spec: s, prog: p, cfg: cfg, nIn: 4 + s.Die.DMAEngines,
 		waiting: make([]int32, len(p.Tasks)), dependents: make([][]plan.TaskID, len(p.Tasks)),
 		timing: make([]TaskTiming, len(p.Tasks)), msgOf: make([]int32, len(p.Tasks)),
+		recvOf: map[int64]plan.TaskID{}, arrived: map[int64]bool{}, recvReady: make([]bool, len(p.Tasks)),
 		computeQ: make([][]plan.TaskID, n), computeBusy: make([]bool, n), dieBusy: make([]float64, n),
 		dmaMsg: make([][]int32, n), dmaQ: make([][]int32, n),
 		credits: make([]int, 5*nl), portBusy: make([]bool, nl), portFrom: make([]int32, nl), rr: make([]int32, nl),
@@ -134,10 +140,13 @@ func newState(s *wafer.Spec, p *plan.Program, cfg Config) (*state, error) {
 			st.dependents[d] = append(st.dependents[d], t.ID)
 		}
 		st.msgOf[i] = -1
-		if t.Kind == plan.Transfer {
+		switch t.Kind {
+		case plan.Transfer, plan.Send:
 			if err := st.addMessage(t); err != nil {
 				return nil, err
 			}
+		case plan.Recv:
+			st.recvOf[t.Tag] = t.ID
 		}
 	}
 	return st, nil
@@ -192,10 +201,18 @@ func (st *state) ready(id plan.TaskID) {
 		}
 		return
 	}
+	if t.Kind == plan.Recv {
+		st.timing[id].Start = st.now
+		st.recvReady[id] = true
+		if st.arrived[t.Tag] {
+			st.complete(id)
+		}
+		return
+	}
 	m := st.msgOf[id]
 	if len(st.msgs[m].links) == 0 { // to itself: nothing moves
 		st.timing[id].Start = st.now
-		st.complete(id)
+		st.arrive(id)
 		return
 	}
 	st.dmaQ[t.Die] = append(st.dmaQ[t.Die], m)
@@ -228,6 +245,20 @@ func (st *state) computeDone(id plan.TaskID) {
 	st.complete(id)
 	if len(st.computeQ[d]) > 0 && !st.computeBusy[d] {
 		st.startCompute(d)
+	}
+}
+
+// arrive completes the transfer or send id whose bytes have all arrived,
+// and its receive if that is waiting for them.
+func (st *state) arrive(id plan.TaskID) {
+	st.complete(id)
+	t := &st.prog.Tasks[id]
+	if t.Kind != plan.Send {
+		return
+	}
+	st.arrived[t.Tag] = true
+	if r, ok := st.recvOf[t.Tag]; ok && st.recvReady[r] {
+		st.complete(r)
 	}
 }
 

@@ -205,3 +205,26 @@ func TestDeterministic(t *testing.T) {
 		t.Error("two runs differ")
 	}
 }
+
+// TestSendRecv: a split transfer takes the transfer's time, and a receive
+// whose own dependency ends later completes then.
+func TestSendRecv(t *testing.T) {
+	s := preset(t, "mesh4x4")
+	var p plan.Program
+	p.Transfer("x", 0, 3, 8<<20, nil)
+	q := p.Split(0)
+	r := run(t, s, &q, Config{})
+	want := 3*s.Link.Latency + float64(8<<20)/s.Link.Bandwidth
+	if relErr(r.Makespan, want) > 1e-9 || r.Tasks[1].End != r.Makespan {
+		t.Errorf("split transfer %.6g s (recv ends %.6g), want %.6g", r.Makespan, r.Tasks[1].End, want)
+	}
+	var late plan.Program
+	d := late.Delay("busy", 3, 1e-3)
+	late.Transfer("x", 0, 3, 8<<20, nil)
+	q = late.Split(0)
+	q.Tasks[2].Deps = []plan.TaskID{d} // the receive also waits for the busy die
+	r = run(t, s, &q, Config{})
+	if r.Tasks[2].End != 1e-3 || r.Tasks[1].End >= 1e-3 {
+		t.Errorf("recv ends %g (send %g), want 1e-3", r.Tasks[2].End, r.Tasks[1].End)
+	}
+}

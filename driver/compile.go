@@ -1,0 +1,97 @@
+package driver
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"tempc/ilp"
+	"tempc/lower"
+	"tempc/plan"
+)
+
+// CompileOptions are the options of `tempc compile`.
+type CompileOptions struct {
+	PlanOptions
+	// Output receives the plan JSON ("" for none, "-" for stdout).
+	Output string
+	// Trace receives a Perfetto/Chrome trace of the simulated plan.
+	Trace string
+}
+
+// Compile runs the whole pipeline — graph, strategy space, pricing, ILP,
+// lowering, verification — writes the plan, and prints its summary.
+func Compile(w io.Writer, o CompileOptions) error {
+	p, err := price(o.PlanOptions)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	sol, err := ilp.Solve(p.table, ilp.Config{Objective: o.Objective}, ilp.HiGHS{}, o.Solver)
+	if err != nil {
+		return err
+	}
+	r := report(p, o.PlanOptions, sol)
+	r.FormulateSeconds = p.prepared.Seconds() + time.Since(start).Seconds() - sol.Result.Seconds
+	lowerStart := time.Now()
+	pl, err := lower.Lower(p.table, sol.Assignment)
+	if err != nil {
+		return err
+	}
+	if err := pl.Verify(p.spec); err != nil {
+		return fmt.Errorf("driver: the lowered plan does not verify (a bug): %w", err)
+	}
+	lowering := time.Since(lowerStart)
+	o.say("lowered and verified in %.2f s", lowering.Seconds())
+	if err := writePlan(w, o.Output, pl); err != nil {
+		return err
+	}
+	if o.Trace != "" {
+		sr, err := simulate(pl, p.spec, o.Progress)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(o.Trace, func(f io.Writer) error { return plan.WriteTrace(f, pl, p.spec, sr.timings) }); err != nil {
+			return err
+		}
+	}
+	if o.Output == "-" {
+		return nil // stdout holds the plan
+	}
+	if err := r.WriteText(w); err != nil {
+		return err
+	}
+	stored, expanded := pl.Size()
+	_, err = fmt.Fprintf(w, "plan       %d tasks stored in %d blocks, %d when expanded; lowered and verified in %.2f s\n",
+		stored, blocks(pl), expanded, lowering.Seconds())
+	return err
+}
+
+func blocks(p *plan.Plan) int {
+	n := 0
+	p.Walk(func(*plan.Node, int) error { n++; return nil })
+	return n
+}
+
+func writePlan(stdout io.Writer, path string, p *plan.Plan) error {
+	switch path {
+	case "":
+		return nil
+	case "-":
+		return plan.WriteJSON(stdout, p)
+	}
+	return writeFile(path, func(f io.Writer) error { return plan.WriteJSON(f, p) })
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("driver: %w", err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,189 @@
+package driver
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"tempc/plan"
+	"tempc/wafer"
+	"tempc/wafer/sim"
+)
+
+// SimulateOptions are the options of `tempc simulate`.
+type SimulateOptions struct {
+	// Plan is the plan file; Wafer overrides the wafer it names.
+	Plan, Wafer string
+	JSON        bool
+	Progress    io.Writer
+}
+
+// SimulateReport compares a plan's simulated step with its predicted one.
+// Its JSON field names are documented in the README.
+type SimulateReport struct {
+	Model     string  `json:"model"`
+	Wafer     string  `json:"wafer"`
+	Simulated float64 `json:"simulated_step_seconds"`
+	Predicted float64 `json:"predicted_step_seconds"`
+	RelErr    float64 `json:"rel_err"`
+	// ExposedComm is the time the busiest compute engine waits: the step
+	// minus its compute time.
+	ExposedComm     float64 `json:"exposed_comm_seconds"`
+	MaxLinkBytes    float64 `json:"max_link_bytes"`
+	MaxLinkUtil     float64 `json:"max_link_utilization"`
+	MaxLink         string  `json:"max_link"`
+	Events          int64   `json:"events"`
+	Method          string  `json:"method"`
+	BlocksSimulated int     `json:"blocks_simulated"`
+	WallSeconds     float64 `json:"wall_seconds"`
+	// TopLinks are the most used links; DieIdle each used die's idle time.
+	TopLinks []LinkUse  `json:"top_links"`
+	DieIdle  []DieIdle  `json:"die_idle"`
+	Blocks   []BlockSim `json:"blocks"`
+}
+
+// LinkUse is one link's traffic over the step.
+type LinkUse struct {
+	Link        string  `json:"link"`
+	Bytes       float64 `json:"bytes"`
+	Utilization float64 `json:"utilization"`
+}
+
+// DieIdle is one die's compute idle time over the step.
+type DieIdle struct {
+	Die         string  `json:"die"`
+	IdleSeconds float64 `json:"idle_seconds"`
+}
+
+// BlockSim is one block of the plan: its simulated time and how often it
+// runs.
+type BlockSim struct {
+	Name    string  `json:"name"`
+	Runs    int     `json:"runs"`
+	Tasks   int     `json:"tasks"`
+	Seconds float64 `json:"seconds"`
+}
+
+// simResult is a simulated plan.
+type simResult struct {
+	rep     SimulateReport
+	timings map[*plan.Node][]plan.Timing
+}
+
+// method describes how a plan is simulated.
+const method = "per-block: every distinct block of the plan is simulated once, packet by packet, and its " +
+	"makespan multiplied by the times it runs (blocks are separated by barriers, so this equals simulating " +
+	"the expanded step); k = 1 run per block"
+
+// simulate replays every block once and extrapolates by its run count.
+func simulate(p *plan.Plan, s *wafer.Spec, progress io.Writer) (*simResult, error) {
+	start := time.Now()
+	res := &simResult{timings: map[*plan.Node][]plan.Timing{}}
+	r := &res.rep
+	r.Model, r.Wafer, r.Predicted, r.Method = p.Model, s.Name, p.PredictedSeconds, method
+	linkBytes := make([]float64, s.NumLinks())
+	linkBusy := make([]float64, s.NumLinks())
+	dieBusy := make([]float64, s.NumDies())
+	// Blocks with the same program (layer 0 and the other layers, say) are
+	// simulated once.
+	seen := map[[sha256.Size]byte]*sim.Result{}
+	err := p.Walk(func(n *plan.Node, runs int) error {
+		js, err := json.Marshal(n.Program)
+		if err != nil {
+			return err
+		}
+		key := sha256.Sum256(js)
+		sr, ok := seen[key]
+		if !ok {
+			if sr, err = sim.Run(s, n.Program, sim.Config{}); err != nil {
+				return fmt.Errorf("driver: block %q: %w", n.Name, err)
+			}
+			seen[key] = sr
+			r.Events += sr.Events
+			r.BlocksSimulated++
+		}
+		if progress != nil {
+			fmt.Fprintf(progress, "simulated %s (%d tasks, %d events): %.6g s × %d\n", n.Name, len(n.Program.Tasks), sr.Events, sr.Makespan, runs)
+		}
+		k := float64(runs)
+		r.Simulated += sr.Makespan * k
+		r.Blocks = append(r.Blocks, BlockSim{Name: n.Name, Runs: runs, Tasks: len(n.Program.Tasks), Seconds: sr.Makespan})
+		for _, l := range sr.Links {
+			linkBytes[l.Link] += l.Bytes * k
+			linkBusy[l.Link] += l.BusySeconds * k
+		}
+		for _, d := range sr.Dies {
+			dieBusy[d.Die] += d.BusySeconds * k
+		}
+		t := make([]plan.Timing, len(sr.Tasks))
+		for i, x := range sr.Tasks {
+			t[i] = plan.Timing{Start: x.Start, End: x.End}
+		}
+		res.timings[n] = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r.Predicted > 0 {
+		r.RelErr = (r.Simulated - r.Predicted) / r.Predicted
+	}
+	var uses []LinkUse
+	for l := range linkBytes {
+		if linkBytes[l] > 0 {
+			uses = append(uses, LinkUse{Link: s.LinkName(wafer.LinkID(l)), Bytes: linkBytes[l], Utilization: linkBusy[l] / r.Simulated})
+		}
+	}
+	sort.SliceStable(uses, func(i, j int) bool { return uses[i].Bytes > uses[j].Bytes })
+	if len(uses) > 0 {
+		r.MaxLinkBytes, r.MaxLink = uses[0].Bytes, uses[0].Link
+		for _, u := range uses {
+			r.MaxLinkUtil = max(r.MaxLinkUtil, u.Utilization)
+		}
+	}
+	r.TopLinks = uses[:min(len(uses), 10)]
+	busiest := 0.0
+	for _, d := range p.Dies {
+		r.DieIdle = append(r.DieIdle, DieIdle{Die: s.Coord(d).String(), IdleSeconds: r.Simulated - dieBusy[d]})
+		busiest = max(busiest, dieBusy[d])
+	}
+	r.ExposedComm = r.Simulated - busiest
+	r.WallSeconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// Simulate reads a plan, verifies it against its wafer, replays it in the
+// bundled simulator and reports simulated against predicted.
+func Simulate(w io.Writer, o SimulateOptions) error {
+	data, err := os.ReadFile(o.Plan)
+	if err != nil {
+		return fmt.Errorf("driver: %w", err)
+	}
+	p, err := plan.ReadJSON(o.Plan, data)
+	if err != nil {
+		return err
+	}
+	name := o.Wafer
+	if name == "" {
+		name = p.Wafer
+	}
+	s, err := wafer.Load(name)
+	if err != nil {
+		return err
+	}
+	if err := p.Verify(s); err != nil {
+		return err
+	}
+	res, err := simulate(p, s, o.Progress)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return writeJSON(w, res.rep)
+	}
+	return res.rep.WriteText(w, s)
+}

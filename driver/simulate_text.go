@@ -1,0 +1,44 @@
+package driver
+
+import (
+	"fmt"
+	"io"
+
+	"tempc/wafer"
+)
+
+// WriteText prints the comparison for a person: simulated against
+// predicted, the blocks, the busiest links, and a die grid of idle time.
+func (r *SimulateReport) WriteText(w io.Writer, s *wafer.Spec) error {
+	fmt.Fprintf(w, "%s on %s\n", r.Model, r.Wafer)
+	fmt.Fprintf(w, "step        simulated %.4f s, predicted %.4f s (%+.2f%%)\n", r.Simulated, r.Predicted, 100*r.RelErr)
+	fmt.Fprintf(w, "exposed     %.4f s of waiting for data on the busiest compute engine\n", r.ExposedComm)
+	fmt.Fprintf(w, "method      %s\n", r.Method)
+	fmt.Fprintf(w, "simulated   %d blocks, %d events in %.1f s\n", r.BlocksSimulated, r.Events, r.WallSeconds)
+	fmt.Fprintln(w, "\nblocks:")
+	for _, b := range r.Blocks {
+		fmt.Fprintf(w, "  %-18s ×%-6d %7d tasks  %.6g s\n", b.Name, b.Runs, b.Tasks, b.Seconds)
+	}
+	fmt.Fprintln(w, "\nbusiest links (bytes over the step, utilisation):")
+	for _, l := range r.TopLinks {
+		fmt.Fprintf(w, "  %-14s %10.3f GB  %5.1f%%\n", l.Link, l.Bytes/1e9, 100*l.Utilization)
+	}
+	idle := map[string]float64{}
+	for _, d := range r.DieIdle {
+		idle[d.Die] = d.IdleSeconds
+	}
+	fmt.Fprintln(w, "\ncompute idle per die (% of the step; - unused):")
+	for row := 0; row < s.Rows; row++ {
+		fmt.Fprint(w, " ")
+		for col := 0; col < s.Cols; col++ {
+			c := wafer.Coord{R: row, C: col}
+			if v, ok := idle[c.String()]; ok && r.Simulated > 0 {
+				fmt.Fprintf(w, " %5.1f", 100*v/r.Simulated)
+			} else {
+				fmt.Fprint(w, "     -")
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}

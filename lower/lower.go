@@ -1,0 +1,139 @@
+package lower
+
+import (
+	"fmt"
+
+	"tempc/costmodel"
+	"tempc/ilp"
+	"tempc/partition"
+	"tempc/plan"
+	"tempc/wafer"
+)
+
+// Lower turns the global level's choice — a layout and one scheme per op
+// group of a priced space — into a plan on the layout's canonical mapping:
+// model-parallel groups tile the mesh row-major; a group's ring is its
+// Hamiltonian cycle when it has one, else its snake; its chain is its
+// snake. Every stage (a compute slice, a collective, a stream) starts
+// after the previous stage of the same block has ended on every die, so a
+// stage takes what the cost model prices it at, and the plan reproduces
+// the schedule the global level chose. The space must be aliased (one
+// group per block op), which gives the loop structure:
+//
+//	micro-batch loop ×n:  pre-block groups forward
+//	                      block forward, layer 0          (edges from the pre groups)
+//	                      block forward, layers 1..L−1 ×(L−1) (edges between blocks)
+//	                      post-block groups forward and backward
+//	                      block backward, layers L−1..1 ×(L−1)
+//	                      block backward, layer 0
+//	                      pre-block groups backward
+//	DP gradient all-reduce; optimizer
+func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
+	sp := t.Space
+	if sp.Config.Unaliased {
+		return nil, fmt.Errorf("lower: plans are built from aliased spaces; compile without --unaliased")
+	}
+	b, err := ilp.Evaluate(t, a)
+	if err != nil {
+		return nil, err
+	}
+	if !b.Fits {
+		return nil, fmt.Errorf("lower: the assignment needs %.1f GB per die, above %.1f GB", b.Mem.Total()/1e9, t.Capacity/1e9)
+	}
+	l := &sp.Layouts[a.Layout]
+	lw := &lowerer{t: t, a: a, l: l, s: sp.Spec}
+	lw.prepare()
+	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: sp.Graph.Name, Wafer: sp.Spec.Name, Layout: l.Name(),
+		StaticBytes:   t.Fixed[a.Layout].Mem.Weights + t.Fixed[a.Layout].Mem.Grads + t.Fixed[a.Layout].Mem.OptStates,
+		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds}
+	for _, ring := range lw.rings {
+		p.Dies = append(p.Dies, ring...)
+	}
+	layers := lw.layers()
+	micro := []plan.Node{lw.block("fwd.pre", lw.pre, fwd, edgesPre)}
+	if len(lw.blk) > 0 {
+		micro = append(micro, lw.block("fwd.layer0", lw.blk, fwd, edgesFirst))
+		if layers > 1 {
+			micro = append(micro, count(lw.block("fwd.layers", lw.blk, fwd, edgesRest), layers-1))
+		}
+	}
+	micro = append(micro, lw.block("post", lw.post, both, edgesPost))
+	if len(lw.blk) > 0 {
+		if layers > 1 {
+			micro = append(micro, count(lw.block("bwd.layers", lw.blk, bwd, edgesRest), layers-1))
+		}
+		micro = append(micro, lw.block("bwd.layer0", lw.blk, bwd, edgesFirst))
+	}
+	micro = append(micro, lw.block("bwd.pre", lw.pre, bwd, edgesPre))
+	p.Steps = []plan.Node{{Name: "micro-batch", Count: int(l.MicroBatches(sp.Graph.Batch)), Body: micro}}
+	p.Steps = append(p.Steps, lw.sync(), lw.optimizer())
+	return p, nil
+}
+
+func count(n plan.Node, c int) plan.Node {
+	n.Count = c
+	return n
+}
+
+// Pass directions of a block.
+type pass int
+
+const (
+	fwd pass = iota
+	bwd
+	both
+)
+
+// Which edges a block carries.
+type edgeSet int
+
+const (
+	edgesPre   edgeSet = iota // among pre-block groups
+	edgesFirst                // within a layer, and from pre-block groups into layer 0
+	edgesRest                 // within a layer, and from the layer before
+	edgesPost                 // into and among post-block groups
+)
+
+type lowerer struct {
+	t *costmodel.Table
+	a ilp.Assignment
+	l *partition.Layout
+	s *wafer.Spec
+	// rings and chains of the DP groups (tiles), one per tile.
+	rings, chains [][]wafer.DieID
+	// pre, blk and post list group indexes by position around the blocks.
+	pre, blk, post []int
+}
+
+func (lw *lowerer) prepare() {
+	for _, tile := range lw.l.Tiles {
+		chain := lw.s.Snake(tile)
+		ring := chain
+		if c, ok := lw.s.Cycle(tile); ok {
+			ring = c
+		}
+		lw.rings = append(lw.rings, ring)
+		lw.chains = append(lw.chains, chain)
+	}
+	for gi, g := range lw.t.Space.Groups {
+		switch {
+		case g.Work.Block:
+			lw.blk = append(lw.blk, gi)
+		case len(lw.blk) == 0:
+			lw.pre = append(lw.pre, gi)
+		default:
+			lw.post = append(lw.post, gi)
+		}
+	}
+}
+
+func (lw *lowerer) layers() int {
+	if len(lw.blk) == 0 {
+		return 0
+	}
+	return lw.t.Space.Groups[lw.blk[0]].Mult
+}
+
+func (lw *lowerer) scheme(gi int) partition.Scheme {
+	return lw.t.Options[gi][lw.a.Options[gi]].Scheme
+}

@@ -1,0 +1,220 @@
+package lower
+
+import (
+	"tempc/partition"
+	"tempc/plan"
+	"tempc/wafer"
+)
+
+// stager appends stages to one block's program; every stage waits for the
+// previous one (front) to end on every die.
+type stager struct {
+	lw    *lowerer
+	prog  plan.Program
+	front []plan.TaskID
+	next  map[string]int // next block index of each op
+}
+
+func (lw *lowerer) block(name string, groups []int, ps pass, es edgeSet) plan.Node {
+	st := &stager{lw: lw, next: map[string]int{}}
+	if ps == fwd || ps == both {
+		for _, gi := range groups {
+			st.edges(gi, es, fwd)
+			st.forward(gi, true, "")
+		}
+	}
+	if ps == bwd || ps == both {
+		for i := len(groups) - 1; i >= 0; i-- {
+			st.backward(groups[i])
+			st.edges(groups[i], es, bwd)
+		}
+	}
+	prog := st.prog.Split(0)
+	return plan.Node{Name: name, Count: 1, Program: &prog}
+}
+
+// dies lists every die of every group, ring by ring.
+func (st *stager) dies() []wafer.DieID {
+	var out []wafer.DieID
+	for _, r := range st.lw.rings {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// mark names the compute tasks appended since task from with op, numbering
+// their blocks, and returns them.
+func (st *stager) mark(from int, op string) []plan.TaskID {
+	var ids []plan.TaskID
+	for i := from; i < len(st.prog.Tasks); i++ {
+		t := &st.prog.Tasks[i]
+		if t.Kind == plan.Compute && t.Op == "" && t.Name != "alltoall.join" {
+			t.Op, t.Block = op, st.next[op]
+			st.next[op]++
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids
+}
+
+// memory sets the memory of a group's compute slices on each die: the
+// first task on a die allocates alloc bytes, the last frees free bytes,
+// and every one uses scratch bytes while it runs.
+func (st *stager) memory(ids []plan.TaskID, alloc, free, scratch int64) {
+	first := map[wafer.DieID]bool{}
+	last := map[wafer.DieID]plan.TaskID{}
+	for _, id := range ids {
+		t := &st.prog.Tasks[id]
+		if !first[t.Die] {
+			first[t.Die] = true
+			t.Alloc = alloc
+		}
+		t.Scratch = scratch
+		last[t.Die] = id
+	}
+	for _, id := range last {
+		st.prog.Tasks[id].Free += free
+	}
+}
+
+// compute appends one slice of flops/hbm on every die.
+func (st *stager) compute(op string, flops, hbm float64) []plan.TaskID {
+	from := len(st.prog.Tasks)
+	var last []plan.TaskID
+	for _, d := range st.dies() {
+		last = append(last, st.prog.Compute(op, d, flops, hbm, st.front...))
+	}
+	st.front = last
+	return st.mark(from, op)
+}
+
+// collective appends a ring collective of bytes per die on every group.
+func (st *stager) collective(kind string, bytes float64) {
+	if len(st.lw.rings[0]) < 2 || bytes <= 0 {
+		return
+	}
+	b := int64(bytes)
+	var f Fragment
+	switch kind {
+	case "ar":
+		f = AllReduce(&st.prog, st.lw.rings, b, st.front...)
+	case "ag":
+		f = AllGather(&st.prog, st.lw.rings, b, st.front...)
+	case "rs":
+		f = ReduceScatter(&st.prog, st.lw.rings, b, st.front...)
+	case "a2a":
+		f = AllToAll(&st.prog, st.lw.chains, b, st.front...)
+	}
+	st.front = f.Last
+}
+
+// stream appends a TSPP ring or TATP relay stream whose blocks carry bytes
+// and cost flops/hbm each to compute.
+func (st *stager) stream(relay bool, op string, bytes, flops, hbm float64) []plan.TaskID {
+	from := len(st.prog.Tasks)
+	var f Fragment
+	if relay {
+		f = RelayStream(&st.prog, st.lw.chains, int64(bytes), flops, hbm, st.front...)
+	} else {
+		f = RingStream(&st.prog, st.lw.rings, int64(bytes), flops, hbm, st.front...)
+	}
+	st.front = f.Last
+	return st.mark(from, op)
+}
+
+// overlap runs a compute slice beside collectives that run one after the
+// other (FSDP's prefetched gathers); the stage ends when both have.
+func (st *stager) overlap(op string, flops, hbm float64, kinds []string, bytes float64) []plan.TaskID {
+	start := st.front
+	ids := st.compute(op, flops, hbm)
+	comp := st.front
+	st.front = start
+	for _, k := range kinds {
+		st.collective(k, bytes)
+	}
+	st.front = append(comp, st.front...)
+	return ids
+}
+
+// edges appends the resharding of the edges into group gi that belong to
+// this block, in the given pass: gathering a split activation (forward,
+// when the consumer wants it whole; backward, for the gradient of a
+// replicated one) or switching its split dimension (both passes).
+func (st *stager) edges(gi int, es edgeSet, ps pass) {
+	lw := st.lw
+	sp := lw.t.Space
+	for _, e := range sp.Edges {
+		if e.To != gi {
+			continue
+		}
+		copies := lw.edgeCopies(e, es)
+		if copies == 0 {
+			continue
+		}
+		a := lw.scheme(e.From).Out()
+		b := lw.scheme(e.To).In()
+		if e.Out {
+			b = lw.scheme(e.To).Out()
+		}
+		bytes := 2 * lw.tokens() * float64(e.Elems)
+		for range copies {
+			switch {
+			case a == b:
+			case a == partition.Rep || b == partition.Rep:
+				if (a != partition.Rep) == (ps == fwd) {
+					st.collective("ag", bytes)
+				}
+			default:
+				st.collective("a2a", bytes)
+			}
+		}
+	}
+}
+
+// edgeCopies is how many times per run of a block of set es the edge
+// occurs (see Lower).
+func (lw *lowerer) edgeCopies(e partition.Edge, es edgeSet) int {
+	pos := func(gi int) (where int, idx int) { // 0 pre, 1 block, 2 post
+		for i, g := range lw.blk {
+			if g == gi {
+				return 1, i
+			}
+		}
+		for _, g := range lw.pre {
+			if g == gi {
+				return 0, 0
+			}
+		}
+		return 2, 0
+	}
+	fw, fi := pos(e.From)
+	tw, ti := pos(e.To)
+	L := lw.layers()
+	switch {
+	case fw == 1 && tw == 1 && fi < ti: // within a layer
+		if es == edgesFirst || es == edgesRest {
+			return e.Mult / L
+		}
+	case fw == 1 && tw == 1: // from the layer before
+		if es == edgesRest {
+			return e.Mult / (L - 1)
+		}
+	case tw == 1: // from a pre-block group into layer 0
+		if es == edgesFirst {
+			return e.Mult
+		}
+	case tw == 2:
+		if es == edgesPost {
+			return e.Mult
+		}
+	case tw == 0:
+		if es == edgesPre {
+			return e.Mult
+		}
+	}
+	return 0
+}
+
+func (lw *lowerer) tokens() float64 {
+	return float64(lw.l.MicroBatch) * float64(lw.t.Space.Graph.Seq)
+}

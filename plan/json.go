@@ -1,0 +1,41 @@
+package plan
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"tempc/internal/jsonpos"
+)
+
+// WriteJSON writes the plan's canonical JSON: fields in a fixed order,
+// tasks by ID, nodes in execution order (plan.schema.json).
+func WriteJSON(w io.Writer, p *Plan) error {
+	bw := bufio.NewWriter(w)
+	if err := json.NewEncoder(bw).Encode(p); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// ReadJSON parses a plan, rejecting unknown fields and other schema
+// versions; malformed JSON is reported with its position. It does not
+// Verify the plan.
+func ReadJSON(file string, data []byte) (*Plan, error) {
+	var p Plan
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		src, perr := jsonpos.Parse(file, data)
+		if perr != nil {
+			return nil, fmt.Errorf("plan: %w", jsonpos.ErrorList{perr})
+		}
+		return nil, fmt.Errorf("plan: %w", jsonpos.ErrorList{src.Src.SyntaxError(err, 0)})
+	}
+	if p.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("plan: %s: schema_version %d, this tempc reads %d", file, p.SchemaVersion, SchemaVersion)
+	}
+	return &p, nil
+}
