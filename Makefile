@@ -11,7 +11,7 @@ export LD_LIBRARY_PATH := $(PREFIX)/lib:$(PREFIX)/lib64:$(LD_LIBRARY_PATH)
 
 GO    ?= go
 BIN   := bin/tempc
-MODEL ?= gpt3-175b
+MODEL ?= llama2-7b
 
 .PHONY: all deps build test run bench fmt vet clean golden
 
@@ -33,11 +33,13 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test ./...
 
-# run: the main job: the model's training graph, then its plan on the wafer.
+# run: the main job: compile the model's training step for the wafer (plan
+# written to bin/plan.json, trace to bin/trace.json), then replay the plan in
+# the bundled simulator.
 WAFER ?= temp48
 run: build
-	./$(BIN) graph --model $(MODEL)
-	./$(BIN) solve --model $(MODEL) --wafer $(WAFER)
+	./$(BIN) compile --model $(MODEL) --wafer $(WAFER) -o bin/plan.json --trace bin/trace.json
+	./$(BIN) simulate bin/plan.json
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...

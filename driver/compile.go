@@ -18,6 +18,8 @@ type CompileOptions struct {
 	Output string
 	// Trace receives a Perfetto/Chrome trace of the simulated plan.
 	Trace string
+	// DOT receives the plan's loop structure as a Graphviz graph.
+	DOT string
 }
 
 // Compile runs the whole pipeline — graph, strategy space, pricing, ILP,
@@ -46,6 +48,11 @@ func Compile(w io.Writer, o CompileOptions) error {
 	o.say("lowered and verified in %.2f s", lowering.Seconds())
 	if err := writePlan(w, o.Output, pl); err != nil {
 		return err
+	}
+	if o.DOT != "" {
+		if err := writeFile(o.DOT, func(f io.Writer) error { return plan.WriteDOT(f, pl) }); err != nil {
+			return err
+		}
 	}
 	if o.Trace != "" {
 		sr, err := simulate(pl, p.spec, o.Progress)

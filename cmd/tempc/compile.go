@@ -13,6 +13,7 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	var o driver.CompileOptions
 	fs.StringVar(&o.Output, "o", "", "write the plan JSON to this file (- for stdout)")
 	fs.StringVar(&o.Trace, "trace", "", "simulate the plan and write a Perfetto/Chrome trace to this file")
+	fs.StringVar(&o.DOT, "dot", "", "write the plan's loop structure as a Graphviz graph to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

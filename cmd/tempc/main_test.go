@@ -38,6 +38,10 @@ func TestGraphCommand(t *testing.T) {
 		{"solve bad family", []string{"solve", "--model", "gpt2", "--strategy", "zero3"}, 1, "", `unknown strategy family "zero3"`},
 		{"solve bad recompute", []string{"solve", "--model", "gpt2", "--recompute", "some"}, 2, "", "not none, selective or full"},
 		{"gap", []string{"gap", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--micro-batches", "1,2", "--strategy", "megatron3"}, 0, "the ILP optimum equals it", ""},
+		{"compile", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512"}, 0, "plan       ", ""},
+		{"compile stdout", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", "-"}, 0, `{"schema_version":1`, ""},
+		{"simulate no file", []string{"simulate"}, 2, "", "want exactly one plan file"},
+		{"simulate missing file", []string{"simulate", "/nonexistent/plan.json"}, 1, "", "no such file"},
 		{"validate quick", []string{"validate", "--suite", "quick"}, 0, "overall", ""},
 		{"validate json", []string{"validate", "--suite", "quick", "--json"}, 0, `"p95_rel_err"`, ""},
 		{"validate bad suite", []string{"validate", "--suite", "huge"}, 1, "", `unknown suite "huge"`},
@@ -105,5 +109,39 @@ func TestSolveJSONFields(t *testing.T) {
 	}
 	if got["status"] != "optimal" {
 		t.Errorf("status %v", got["status"])
+	}
+}
+
+// TestCompileThenSimulate writes a plan and a trace, replays the plan, and
+// checks the documented JSON fields of `tempc simulate --json`.
+func TestCompileThenSimulate(t *testing.T) {
+	dir := t.TempDir()
+	planFile, traceFile := dir+"/plan.json", dir+"/trace.json"
+	var out, errb bytes.Buffer
+	if code := run([]string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512",
+		"-o", planFile, "--trace", traceFile}, &out, &errb); code != 0 {
+		t.Fatalf("compile: exit %d: %s", code, errb.String())
+	}
+	out.Reset()
+	if code := run([]string{"simulate", planFile, "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("simulate: exit %d: %s", code, errb.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"simulated_step_seconds", "predicted_step_seconds", "max_link_bytes", "max_link_utilization",
+		"exposed_comm_seconds", "events", "method", "top_links", "die_idle", "blocks"} {
+		if _, ok := got[f]; !ok {
+			t.Errorf("JSON lacks field %q", f)
+		}
+	}
+	sim, pred := got["simulated_step_seconds"].(float64), got["predicted_step_seconds"].(float64)
+	if sim <= 0 || sim > 1.1*pred || sim < 0.9*pred {
+		t.Errorf("simulated %g s, predicted %g s", sim, pred)
+	}
+	out.Reset()
+	if code := run([]string{"simulate", planFile}, &out, &errb); code != 0 || !strings.Contains(out.String(), "compute idle per die") {
+		t.Errorf("text report: exit %d\n%s", code, out.String())
 	}
 }
