@@ -3,6 +3,7 @@ package costmodel
 import (
 	"fmt"
 
+	"tempc/partition"
 	"tempc/wafer"
 )
 
@@ -35,6 +36,16 @@ func (p Params) Validate() error {
 type Model struct {
 	Spec   *wafer.Spec
 	Params Params
+	// routes fixes the route between some pairs of dies (WithRoutes).
+	routes map[[2]wafer.DieID]wafer.Route
+}
+
+// WithRoutes returns a copy of m that routes the given pairs of dies as
+// listed.
+func (m *Model) WithRoutes(routes map[[2]wafer.DieID]wafer.Route) *Model {
+	c := *m
+	c.routes = routes
+	return &c
 }
 
 // New returns a model of spec with the given parameters.
@@ -121,14 +132,18 @@ func (m *Model) flows(flows []Flow, bandwidth []float64) Load {
 	return ld
 }
 
-// route is the model's route between two dies.
-func (m *Model) route(a, b wafer.DieID) (wafer.Route, error) {
-	r, err := m.Spec.Route(a, b, m.Params.Routing)
+// Route is the model's route between two dies: a fixed one (WithRoutes),
+// else the dimension-order route of Params.Routing, else a detour around
+// faults.
+func (m *Model) Route(a, b wafer.DieID) (wafer.Route, error) {
+	r, err := partition.RouteOf(m.Spec, m.routes, m.Params.Routing, a, b)
 	if err != nil {
 		return nil, fmt.Errorf("costmodel: %w", err)
 	}
 	return r, nil
 }
+
+func (m *Model) route(a, b wafer.DieID) (wafer.Route, error) { return m.Route(a, b) }
 
 // Energy is the energy in joules of flops FLOPs, hbmBytes of HBM traffic
 // and the D2D traffic of flows (each byte paying once per hop).

@@ -2,6 +2,7 @@ package costmodel
 
 import (
 	"fmt"
+	"strings"
 
 	"tempc/ir"
 	"tempc/partition"
@@ -9,15 +10,23 @@ import (
 )
 
 // Price prices every scheme of every op group, every edge and every
-// layout's fixed costs of a strategy space (DESIGN.md §4–§5). All figures
-// are for one training step: forward and backward of every micro-batch of
-// every layer, DP gradient synchronisation and the optimizer. Groups run
-// on the layout's canonical mapping: groups tile the mesh row-major; a
-// group's ring is its Hamiltonian cycle when it has one, else its snake;
-// its chain is its snake.
+// layout's fixed costs of a strategy space (DESIGN.md §4–§5) on each
+// layout's canonical mapping (partition.Canonical). All figures are for
+// one training step: forward and backward of every micro-batch of every
+// layer, DP gradient synchronisation and the optimizer.
 func (m *Model) Price(sp *partition.Space) (*Table, error) {
-	p := &pricer{m: m, sp: sp, g: sp.Graph, cache: map[string]Cost{}}
-	t := &Table{Space: sp, Capacity: m.Spec.Die.HBMBytes, ModelFLOPs: sp.Graph.Summary().FLOPs}
+	maps := make([]partition.Mapping, len(sp.Layouts))
+	for li := range sp.Layouts {
+		maps[li] = partition.Canonical(sp.Spec, &sp.Layouts[li])
+	}
+	return m.PriceMapped(sp, maps)
+}
+
+// PriceMapped is Price on the given mapping of each layout. Groups run at
+// once on their own dies, so a stage costs what it costs on the slowest
+// group.
+func (m *Model) PriceMapped(sp *partition.Space, maps []partition.Mapping) (*Table, error) {
+	t := &Table{Space: sp, Capacity: m.Spec.Die.HBMBytes, ModelFLOPs: sp.Graph.Summary().FLOPs, Mappings: maps}
 	t.Options = make([][]Option, len(sp.Groups))
 	for gi, grp := range sp.Groups {
 		for _, sc := range grp.Schemes {
@@ -29,27 +38,62 @@ func (m *Model) Price(sp *partition.Space) (*Table, error) {
 		t.Edges = append(t.Edges, EdgePrice{Edge: e, Cost: make([][partition.NumActs][partition.NumActs]Price, len(sp.Layouts))})
 	}
 	t.Fixed = make([]Price, len(sp.Layouts))
+	p := &pricer{sp: sp, g: sp.Graph, cache: map[string]Cost{}}
 	for li := range sp.Layouts {
-		lc, err := p.layout(li)
-		if err != nil {
+		if err := p.priceLayout(m, t, li); err != nil {
 			return nil, err
-		}
-		t.Fixed[li] = lc.fixed()
-		for gi := range sp.Groups {
-			for oi := range t.Options[gi] {
-				o := &t.Options[gi][oi]
-				o.Price[li], o.Valid[li] = lc.option(gi, o.Scheme)
-			}
-		}
-		for ei := range t.Edges {
-			t.Edges[ei].Cost[li] = lc.edge(sp.Edges[ei])
 		}
 	}
 	return t, nil
 }
 
+// Reprice returns a copy of t with layout li priced on mapping mp.
+func (m *Model) Reprice(t *Table, li int, mp partition.Mapping) (*Table, error) {
+	c := *t
+	c.Mappings = append([]partition.Mapping(nil), t.Mappings...)
+	c.Mappings[li] = mp
+	c.Fixed = append([]Price(nil), t.Fixed...)
+	c.Options = make([][]Option, len(t.Options))
+	for gi := range t.Options {
+		c.Options[gi] = make([]Option, len(t.Options[gi]))
+		for oi, o := range t.Options[gi] {
+			c.Options[gi][oi] = Option{Scheme: o.Scheme, Valid: append([]bool(nil), o.Valid...), Price: append([]Price(nil), o.Price...)}
+		}
+	}
+	c.Edges = make([]EdgePrice, len(t.Edges))
+	for ei, e := range t.Edges {
+		c.Edges[ei] = EdgePrice{Edge: e.Edge, Cost: append([][partition.NumActs][partition.NumActs]Price(nil), e.Cost...)}
+	}
+	p := &pricer{sp: t.Space, g: t.Space.Graph, cache: map[string]Cost{}}
+	if err := p.priceLayout(m, &c, li); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (p *pricer) priceLayout(m *Model, t *Table, li int) error {
+	mp := t.Mappings[li]
+	if err := mp.Check(m.Spec, &p.sp.Layouts[li]); err != nil {
+		return fmt.Errorf("costmodel: layout %s: %w", p.sp.Layouts[li].Name(), err)
+	}
+	lc, err := p.layout(m.WithRoutes(mp.Routes), li, mp)
+	if err != nil {
+		return err
+	}
+	t.Fixed[li] = lc.fixed()
+	for gi := range p.sp.Groups {
+		for oi := range t.Options[gi] {
+			o := &t.Options[gi][oi]
+			o.Price[li], o.Valid[li] = lc.option(gi, o.Scheme)
+		}
+	}
+	for ei := range t.Edges {
+		t.Edges[ei].Cost[li] = lc.edge(p.sp.Edges[ei])
+	}
+	return nil
+}
+
 type pricer struct {
-	m     *Model
 	sp    *partition.Space
 	g     *ir.Graph
 	cache map[string]Cost
@@ -58,56 +102,115 @@ type pricer struct {
 // layoutCtx prices within one layout.
 type layoutCtx struct {
 	*pricer
+	m            *Model
 	l            *partition.Layout
+	mp           partition.Mapping
 	P            float64
 	frac         float64 // a micro-batch's share of the global batch
 	microBatches float64 // per DP group per step
-	ring, chain  []wafer.DieID
 	tokens       float64 // per micro-batch
+	// shapes describes, per group, the routes of its ring, its chain and
+	// its all-to-all, so that groups of the same shape are priced once.
+	ringShape, chainShape, pairShape []string
 }
 
-func (p *pricer) layout(li int) (*layoutCtx, error) {
+func (p *pricer) layout(m *Model, li int, mp partition.Mapping) (*layoutCtx, error) {
 	l := &p.sp.Layouts[li]
-	lc := &layoutCtx{pricer: p, l: l, P: float64(l.P())}
+	lc := &layoutCtx{pricer: p, m: m, l: l, mp: mp, P: float64(l.P())}
 	lc.frac = float64(l.MicroBatch) / float64(p.g.Batch)
 	lc.microBatches = float64(l.MicroBatches(p.g.Batch))
 	lc.tokens = float64(l.MicroBatch) * float64(p.g.Seq)
-	tile := l.Tiles[0]
-	lc.chain = p.m.Spec.Snake(tile)
-	lc.ring = lc.chain
-	if c, ok := p.m.Spec.Cycle(tile); ok {
-		lc.ring = c
-	}
-	// Check the group's links once: a faulty route is an error, not a price.
-	if _, err := p.m.AllGather([][]wafer.DieID{lc.ring}, 1); err != nil {
-		return nil, fmt.Errorf("costmodel: layout %s: %w", l.Name(), err)
+	// Route every group once: a cut-off die is an error, not a price.
+	for g := range mp.Rings {
+		if _, err := m.AllGather([][]wafer.DieID{mp.Rings[g]}, 1); err != nil {
+			return nil, fmt.Errorf("costmodel: layout %s: %w", l.Name(), err)
+		}
+		lc.ringShape = append(lc.ringShape, lc.shape(mp.Rings[g], true))
+		lc.chainShape = append(lc.chainShape, lc.shape(mp.Chains[g], true))
+		lc.pairShape = append(lc.pairShape, lc.shape(mp.Chains[g], false))
 	}
 	return lc, nil
 }
 
-// collective prices (with caching) a ring collective or stream on the
-// layout's group.
+// collective prices a ring collective or stream on every group of the
+// layout and returns the slowest (groups run at once on their own dies).
+// Groups whose routes have the same shape cost the same, so each shape is
+// priced once.
 func (lc *layoutCtx) collective(kind string, bytes, compute float64) Cost {
-	key := fmt.Sprintf("%v/%s/%g/%g", lc.l.Tiles[0], kind, bytes, compute)
-	if c, ok := lc.cache[key]; ok {
-		return c
+	var worst Cost
+	for g := range lc.mp.Rings {
+		ring, chain := lc.mp.Rings[g], lc.mp.Chains[g]
+		shape := lc.ringShape[g]
+		switch kind {
+		case "relay":
+			shape = lc.chainShape[g]
+		case "a2a":
+			shape = lc.pairShape[g]
+		}
+		key := fmt.Sprintf("%s/%g/%g/%s", kind, bytes, compute, shape)
+		c, ok := lc.cache[key]
+		if !ok {
+			c = lc.price(kind, ring, chain, bytes, compute)
+			lc.cache[key] = c
+		}
+		if c.Seconds >= worst.Seconds {
+			worst = c
+		}
 	}
+	return worst
+}
+
+func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes, compute float64) Cost {
 	var c Cost
-	ring, chain := [][]wafer.DieID{lc.ring}, [][]wafer.DieID{lc.chain}
+	rings, chains := [][]wafer.DieID{ring}, [][]wafer.DieID{chain}
 	switch kind {
 	case "ar":
-		c, _ = lc.m.AllReduce(ring, bytes)
+		c, _ = lc.m.AllReduce(rings, bytes)
 	case "ag":
-		c, _ = lc.m.AllGather(ring, bytes)
+		c, _ = lc.m.AllGather(rings, bytes)
 	case "rs":
-		c, _ = lc.m.ReduceScatter(ring, bytes)
+		c, _ = lc.m.ReduceScatter(rings, bytes)
 	case "a2a":
-		c = lc.m.AllToAll(lc.chain, bytes)
+		c = lc.m.AllToAll(chain, bytes)
 	case "ring":
-		c, _ = lc.m.RingStream(ring, bytes, compute)
+		c, _ = lc.m.RingStream(rings, bytes, compute)
 	case "relay":
-		c, _ = lc.m.RelayStream(chain, bytes, compute)
+		c, _ = lc.m.RelayStream(chains, bytes, compute)
 	}
-	lc.cache[key] = c
 	return c
+}
+
+// shape describes the routes of a group relative to its first die: the
+// hops of its ring (closed) or chain, or of all its pairs for an
+// all-to-all.
+func (lc *layoutCtx) shape(group []wafer.DieID, closed bool) string {
+	s := lc.m.Spec
+	o := s.Coord(group[0])
+	var b strings.Builder
+	hop := func(a, c wafer.DieID) {
+		r, err := lc.m.Route(a, c)
+		if err != nil {
+			b.WriteString("!")
+			return
+		}
+		for _, d := range r {
+			x := s.Coord(d)
+			fmt.Fprintf(&b, "%d,%d ", x.R-o.R, x.C-o.C)
+		}
+		b.WriteString("|")
+	}
+	if !closed {
+		for _, a := range group {
+			for _, c := range group {
+				if a != c {
+					hop(a, c)
+				}
+			}
+		}
+		return b.String()
+	}
+	for i, d := range group {
+		hop(d, group[(i+1)%len(group)])
+	}
+	return b.String()
 }

@@ -1,9 +1,6 @@
 package costmodel
 
-import (
-	"tempc/partition"
-	"tempc/wafer"
-)
+import "tempc/partition"
 
 // phase is the time of one pass (forward or backward) of one layer of one
 // micro-batch, and the traffic it puts on the group's links.
@@ -270,12 +267,7 @@ func (lc *layoutCtx) fixed() Price {
 	}
 	pr := Price{Mem: Mem{Weights: 2 * perDie, Grads: 2 * perDie, OptStates: 12 * perDie / zero}}
 	if lc.l.DP > 1 {
-		dp := make([][]wafer.DieID, lc.l.P())
-		for _, t := range lc.l.Tiles {
-			for k, d := range lc.m.Spec.Snake(t) {
-				dp[k] = append(dp[k], d)
-			}
-		}
+		dp := lc.mp.DP
 		c, _ := lc.m.AllReduce(dp, 2*perDie)
 		pr.Seconds, pr.Comm = c.Seconds, c.Seconds
 		pr.Traffic = trafficPerDie(c.Flows, float64(len(dp)*lc.l.DP))

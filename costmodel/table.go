@@ -81,4 +81,6 @@ type Table struct {
 	// ModelFLOPs is the FLOPs of one step (forward, backward and optimizer,
 	// without recomputation), for MFU.
 	ModelFLOPs float64
+	// Mappings is the mapping each layout was priced on.
+	Mappings []partition.Mapping
 }

@@ -3,7 +3,6 @@ package lower
 import (
 	"tempc/partition"
 	"tempc/plan"
-	"tempc/wafer"
 )
 
 // work is one layer of one micro-batch of a group, per die of its
@@ -140,14 +139,9 @@ func (st *stager) backward(gi int) {
 func (lw *lowerer) sync() plan.Node {
 	var p plan.Program
 	if lw.l.DP > 1 {
-		dp := make([][]wafer.DieID, lw.l.P())
-		for _, ch := range lw.chains {
-			for k, d := range ch {
-				dp[k] = append(dp[k], d)
-			}
-		}
-		AllReduce(&p, dp, int64(lw.t.Fixed[lw.a.Layout].Mem.Grads))
+		AllReduce(&p, lw.mp.DP, int64(lw.t.Fixed[lw.a.Layout].Mem.Grads))
 	}
+	lw.mustRoute(&p)
 	prog := p.Split(0)
 	return plan.Node{Name: "dp-sync", Count: 1, Program: &prog}
 }

@@ -41,7 +41,7 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 		return nil, fmt.Errorf("lower: the assignment needs %.1f GB per die, above %.1f GB", b.Mem.Total()/1e9, t.Capacity/1e9)
 	}
 	l := &sp.Layouts[a.Layout]
-	lw := &lowerer{t: t, a: a, l: l, s: sp.Spec}
+	lw := &lowerer{t: t, a: a, l: l, s: sp.Spec, mp: t.Mappings[a.Layout]}
 	lw.prepare()
 	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: sp.Graph.Name, Wafer: sp.Spec.Name, Layout: l.Name(),
 		StaticBytes:   t.Fixed[a.Layout].Mem.Weights + t.Fixed[a.Layout].Mem.Grads + t.Fixed[a.Layout].Mem.OptStates,
@@ -99,22 +99,15 @@ type lowerer struct {
 	a ilp.Assignment
 	l *partition.Layout
 	s *wafer.Spec
-	// rings and chains of the DP groups (tiles), one per tile.
+	// mp is the layout's mapping; rings and chains its groups'.
+	mp            partition.Mapping
 	rings, chains [][]wafer.DieID
 	// pre, blk and post list group indexes by position around the blocks.
 	pre, blk, post []int
 }
 
 func (lw *lowerer) prepare() {
-	for _, tile := range lw.l.Tiles {
-		chain := lw.s.Snake(tile)
-		ring := chain
-		if c, ok := lw.s.Cycle(tile); ok {
-			ring = c
-		}
-		lw.rings = append(lw.rings, ring)
-		lw.chains = append(lw.chains, chain)
-	}
+	lw.rings, lw.chains = lw.mp.Rings, lw.mp.Chains
 	for gi, g := range lw.t.Space.Groups {
 		switch {
 		case g.Work.Block:
@@ -136,4 +129,36 @@ func (lw *lowerer) layers() int {
 
 func (lw *lowerer) scheme(gi int) partition.Scheme {
 	return lw.t.Options[gi][lw.a.Options[gi]].Scheme
+}
+
+// route gives every transfer of prog whose route is not the simulator's
+// default (XY) its route under the mapping: fixed routes, and detours
+// around faults.
+func (lw *lowerer) route(prog *plan.Program) error {
+	for i := range prog.Tasks {
+		t := &prog.Tasks[i]
+		if t.Kind != plan.Transfer || t.Route != nil {
+			continue
+		}
+		r, err := lw.mp.Route(lw.s, wafer.XY, t.Die, t.Dst)
+		if err != nil {
+			return fmt.Errorf("lower: %w", err)
+		}
+		if xy, err := lw.s.Route(t.Die, t.Dst, wafer.XY); err != nil || !sameRoute(xy, r) {
+			t.Route = r
+		}
+	}
+	return nil
+}
+
+func sameRoute(a, b wafer.Route) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

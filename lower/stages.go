@@ -29,8 +29,17 @@ func (lw *lowerer) block(name string, groups []int, ps pass, es edgeSet) plan.No
 			st.edges(groups[i], es, bwd)
 		}
 	}
+	lw.mustRoute(&st.prog)
 	prog := st.prog.Split(0)
 	return plan.Node{Name: name, Count: 1, Program: &prog}
+}
+
+// mustRoute routes a block's transfers; the mapping was checked when it
+// was priced, so a failure here is a bug.
+func (lw *lowerer) mustRoute(p *plan.Program) {
+	if err := lw.route(p); err != nil {
+		panic(err)
+	}
 }
 
 // dies lists every die of every group, ring by ring.

@@ -122,3 +122,53 @@ func (s *Spec) Links(route Route) []LinkID {
 	}
 	return out
 }
+
+// Detour is a fault-aware route from a to b: the XY route when it is
+// healthy, else the YX route, else a shortest path over live dies and
+// links found by breadth-first search (neighbours tried in N, E, S, W
+// order, so the result is deterministic). It fails only when the dead dies
+// and links cut b off from a.
+func (s *Spec) Detour(a, b DieID) (Route, error) {
+	if r, err := s.Route(a, b, XY); err == nil {
+		return r, nil
+	}
+	if r, err := s.Route(a, b, YX); err == nil {
+		return r, nil
+	}
+	if !s.Alive(a) || !s.Alive(b) {
+		return nil, fmt.Errorf("wafer %s: no route %v→%v: an end die is dead or off the mesh", s.Name, s.coordOrID(a), s.coordOrID(b))
+	}
+	prev := make([]DieID, s.NumDies())
+	for i := range prev {
+		prev[i] = -1
+	}
+	prev[a] = a
+	queue := []DieID{a}
+	for len(queue) > 0 && prev[b] < 0 {
+		d := queue[0]
+		queue = queue[1:]
+		for dir := North; dir <= West; dir++ {
+			l, ok := s.LinkFrom(d, dir)
+			if !ok || !s.LinkAlive(l) {
+				continue
+			}
+			_, n := s.LinkEnds(l)
+			if prev[n] < 0 {
+				prev[n] = d
+				queue = append(queue, n)
+			}
+		}
+	}
+	if prev[b] < 0 {
+		return nil, fmt.Errorf("wafer %s: faults cut %v off from %v", s.Name, s.Coord(b), s.Coord(a))
+	}
+	var rev Route
+	for d := b; d != a; d = prev[d] {
+		rev = append(rev, d)
+	}
+	rev = append(rev, a)
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	return rev, nil
+}

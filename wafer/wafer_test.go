@@ -229,3 +229,31 @@ func TestComputeSeconds(t *testing.T) {
 		t.Errorf("memory-bound %g", got)
 	}
 }
+
+func TestDetour(t *testing.T) {
+	s := mustPreset(t, "mesh4x4")
+	// A wall of dead dies in column 1 except row 3: (0,0)→(0,2) must go round.
+	s.DeadDies = []Coord{{0, 1}, {1, 1}, {2, 1}}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Detour(s.ID(Coord{0, 0}), s.ID(Coord{0, 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckRoute(r); err != nil || len(r)-1 != 8 {
+		t.Errorf("detour %v (%d hops, %v), want 8 hops round the wall", r, len(r)-1, err)
+	}
+	// Where XY is healthy it is used.
+	xy, _ := s.Route(s.ID(Coord{3, 0}), s.ID(Coord{3, 3}), XY)
+	if d, _ := s.Detour(s.ID(Coord{3, 0}), s.ID(Coord{3, 3})); len(d) != len(xy) || d[1] != xy[1] {
+		t.Errorf("detour %v, want the XY route %v", d, xy)
+	}
+	s.DeadDies = append(s.DeadDies, Coord{3, 1})
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Detour(s.ID(Coord{0, 0}), s.ID(Coord{0, 2})); err == nil || !strings.Contains(err.Error(), "cut") {
+		t.Errorf("cut-off die: %v", err)
+	}
+}
