@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"tempc/ilp"
 	"tempc/lower"
 	"tempc/plan"
 )
@@ -25,19 +24,15 @@ type CompileOptions struct {
 // Compile runs the whole pipeline — graph, strategy space, pricing, ILP,
 // lowering, verification — writes the plan, and prints its summary.
 func Compile(w io.Writer, o CompileOptions) error {
-	p, err := price(o.PlanOptions)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
-	sol, err := ilp.Solve(p.table, ilp.Config{Objective: o.Objective}, ilp.HiGHS{}, o.Solver)
+	sv, err := solveAll(o.PlanOptions)
 	if err != nil {
 		return err
 	}
-	r := report(p, o.PlanOptions, sol)
-	r.FormulateSeconds = p.prepared.Seconds() + time.Since(start).Seconds() - sol.Result.Seconds
+	p := sv.priced
+	r := report(sv, o.PlanOptions, time.Since(start))
 	lowerStart := time.Now()
-	pl, err := lower.Lower(p.table, sol.Assignment)
+	pl, err := lower.Lower(p.table, sv.sol.Assignment)
 	if err != nil {
 		return err
 	}

@@ -42,15 +42,12 @@ func Gap(w io.Writer, o GapOptions) error {
 	if o.MaxEnumerate == 0 {
 		o.MaxEnumerate = 2e6
 	}
-	p, err := price(o.PlanOptions)
+	sv, err := solveAll(o.PlanOptions)
 	if err != nil {
 		return err
 	}
+	p, sol := sv.priced, sv.sol
 	cfg := ilp.Config{Objective: o.Objective}
-	sol, err := ilp.Solve(p.table, cfg, ilp.HiGHS{}, o.Solver)
-	if err != nil {
-		return err
-	}
 	lp, err := ilp.LPRelaxation(p.table, cfg, ilp.HiGHS{}, o.Solver)
 	if err != nil {
 		return err

@@ -2,9 +2,10 @@ package driver
 
 import (
 	"fmt"
+	"time"
 
 	"tempc/costmodel"
-	"tempc/ilp"
+	"tempc/heuristics"
 )
 
 // SolveReport is the result of `tempc solve`: the chosen plan, its
@@ -40,6 +41,12 @@ type SolveReport struct {
 	Memory                costmodel.Mem `json:"memory_bytes_per_die"`
 	Layout                LayoutReport  `json:"layout"`
 	Strategies            []Strategy    `json:"strategies"`
+	// Mapper is the local level; DualLevel the dual-level loop's solves
+	// (temp only) and MapperReports what the mapper did to each layout it
+	// mapped.
+	Mapper        string                 `json:"mapper"`
+	DualLevel     []heuristics.Iteration `json:"dual_level,omitempty"`
+	MapperReports []heuristics.Report    `json:"mapper_reports,omitempty"`
 }
 
 // LayoutReport describes the chosen layout.
@@ -73,16 +80,20 @@ type Strategy struct {
 	TransientBytes     float64 `json:"transient_bytes_per_die"`
 }
 
-// report assembles a SolveReport from a solution.
-func report(p *priced, o PlanOptions, sol *ilp.Solution) *SolveReport {
+// report assembles a SolveReport from a solved space; total is the wall
+// time of everything up to here.
+func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
+	p, sol := sv.priced, sv.sol
 	t := p.table
 	sp := t.Space
 	b := sol.Breakdown
 	l := &sp.Layouts[sol.Assignment.Layout]
 	r := &SolveReport{Model: sp.Graph.Name, Wafer: p.spec.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
 		Status: sol.Result.Status.String(), ObjectiveKind: o.Objective.String(), Objective: sol.Result.Objective,
-		DualBound: sol.Result.DualBound, MIPGap: sol.Result.MIPGap, SolveSeconds: sol.Result.Seconds,
-		ModelRows: sol.Result.Rows, ModelCols: sol.Result.Cols, ModelNonzeros: sol.Result.Nonzeros,
+		DualBound: sol.Result.DualBound, MIPGap: sol.Result.MIPGap, SolveSeconds: sv.solveSeconds,
+		FormulateSeconds: total.Seconds() - sv.solveSeconds, Mapper: p.mapper.Name(), DualLevel: sv.iterations,
+		MapperReports: sv.reports,
+		ModelRows:     sol.Result.Rows, ModelCols: sol.Result.Cols, ModelNonzeros: sol.Result.Nonzeros,
 		StepSeconds: b.Seconds, ComputeSeconds: b.Compute, CommSeconds: b.Comm, ReshardSeconds: b.Reshard,
 		SyncOptimizerSeconds: b.Fixed.Seconds, EnergyJoulesPerStep: b.Energy, PeakMemoryBytesPerDie: b.Mem.Total(),
 		CapacityBytesPerDie: t.Capacity, Memory: b.Mem}

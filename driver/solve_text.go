@@ -37,7 +37,20 @@ func (r *SolveReport) WriteText(w io.Writer) error {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "  (layouts: R replicated, S split by tokens, C split by columns/heads)\n")
-	_, err := fmt.Fprintf(w, "\nsolver     HiGHS %s: objective %.6g (%s), bound %.6g, gap %.3g%%; %d rows × %d cols, %d nonzeros; formulate %.2f s, solve %.2f s\n",
+	fmt.Fprintf(w, "\nlocal      mapper %s", r.Mapper)
+	for _, m := range r.MapperReports {
+		fmt.Fprintf(w, "; DP sync %.4g → %.4g s, busiest DP link %.3g → %.3g GB (%d annealing moves, %d flows re-routed in %d rounds)",
+			m.Before, m.After, m.MaxLinkBefore/gb, m.MaxLinkAfter/gb, m.Anneal, m.Reroute, m.RerouteRounds)
+	}
+	fmt.Fprintln(w)
+	if len(r.DualLevel) > 0 {
+		fmt.Fprintf(w, "dual-level %d solves:", len(r.DualLevel))
+		for _, it := range r.DualLevel {
+			fmt.Fprintf(w, " %.6g (%s)", it.Objective, it.Layout)
+		}
+		fmt.Fprintln(w)
+	}
+	_, err := fmt.Fprintf(w, "solver     HiGHS %s: objective %.6g (%s), bound %.6g, gap %.3g%%; %d rows × %d cols, %d nonzeros; formulate %.2f s, solve %.2f s\n",
 		r.Status, r.Objective, r.ObjectiveKind, r.DualBound, 100*r.MIPGap, r.ModelRows, r.ModelCols, r.ModelNonzeros,
 		r.FormulateSeconds, r.SolveSeconds)
 	return err

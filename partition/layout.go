@@ -55,8 +55,9 @@ func (l *Layout) Name() string {
 }
 
 // layouts enumerates the layouts of a wafer: every group rectangle whose
-// sides divide the mesh's (so groups tile it), keeping the tiles whose dies
-// and links are all healthy (the dies of a tile with a fault stay idle),
+// sides divide the mesh's (so groups tile it), keeping the tiles that have
+// a healthy chain and lie in the largest connected part of the wafer (the
+// dies of any other tile stay idle: a documented choice),
 // and every micro-batch up to the per-group batch. When the DP degree does
 // not divide the global batch, groups get ⌈B/d⌉ or ⌊B/d⌋ sequences and the
 // step waits for the larger.
@@ -99,25 +100,40 @@ func (l *Layout) MicroBatches(batch int64) int64 {
 	return (local + int64(l.MicroBatch) - 1) / int64(l.MicroBatch)
 }
 
+// healthyTiles lists the r×c tiles whose dies can form a chain of live
+// links and lie in the wafer's largest connected part (so that every group
+// can reach every other).
 func healthyTiles(s *wafer.Spec, r, c int) []wafer.Rect {
+	connected := s.Connected()
 	var tiles []wafer.Rect
 	for i := 0; i+r <= s.Rows; i += r {
 		for j := 0; j+c <= s.Cols; j += c {
 			t := wafer.Rect{R: i, C: j, Rows: r, Cols: c}
-			ok := true
-			for _, d := range s.Snake(t) {
-				ok = ok && s.Alive(d)
-			}
-			for k, d := range s.Snake(t) {
-				if k > 0 {
-					l, _ := s.LinkBetween(s.Snake(t)[k-1], d)
-					ok = ok && s.LinkAlive(l)
-				}
-			}
-			if ok {
+			chain, ok := HealthyChain(s, t)
+			if ok && connected[chain[0]] {
 				tiles = append(tiles, t)
 			}
 		}
 	}
 	return tiles
+}
+
+// HealthyChain returns the first snake of t (wafer.Spec.Snakes) whose dies
+// and links are all healthy, or false when dead dies or links break every
+// one.
+func HealthyChain(s *wafer.Spec, t wafer.Rect) ([]wafer.DieID, bool) {
+	for _, chain := range s.Snakes(t) {
+		ok := true
+		for k, d := range chain {
+			ok = ok && s.Alive(d)
+			if ok && k > 0 {
+				l, _ := s.LinkBetween(chain[k-1], d)
+				ok = s.LinkAlive(l)
+			}
+		}
+		if ok {
+			return chain, true
+		}
+	}
+	return nil, false
 }

@@ -25,12 +25,12 @@ type Mapping struct {
 
 // Canonical is the layout's default mapping: groups are its tiles in
 // row-major order, a group's ring is its Hamiltonian cycle when it has one
-// whose links are all healthy, else its snake; its chain is its snake; DP
-// rings take the groups in tile order.
+// whose links are all healthy, else its chain; its chain is its first
+// healthy snake; DP rings take the groups in tile order.
 func Canonical(s *wafer.Spec, l *Layout) Mapping {
 	var m Mapping
 	for _, t := range l.Tiles {
-		chain := s.Snake(t)
+		chain, _ := HealthyChain(s, t) // Layout keeps only tiles that have one
 		ring := chain
 		if c, ok := s.Cycle(t); ok && healthyRing(s, c) {
 			ring = c

@@ -95,3 +95,48 @@ func (s *Spec) Cycle(r Rect) ([]DieID, bool) {
 	}
 	return out, true
 }
+
+// Snakes returns the distinct snake orders of r: starting from each corner,
+// row by row or column by column, alternating direction — every
+// Hamiltonian path of the rectangle of that boustrophedon form. The first
+// is Snake(r).
+func (s *Spec) Snakes(r Rect) [][]DieID {
+	var out [][]DieID
+	seen := map[string]bool{}
+	for _, colMajor := range []bool{false, true} {
+		for _, flipR := range []bool{false, true} {
+			for _, flipC := range []bool{false, true} {
+				var path []DieID
+				outer, inner := r.Rows, r.Cols
+				if colMajor {
+					outer, inner = r.Cols, r.Rows
+				}
+				for i := 0; i < outer; i++ {
+					for j := 0; j < inner; j++ {
+						jj := j
+						if i%2 == 1 {
+							jj = inner - 1 - j
+						}
+						row, col := i, jj
+						if colMajor {
+							row, col = jj, i
+						}
+						if flipR {
+							row = r.Rows - 1 - row
+						}
+						if flipC {
+							col = r.Cols - 1 - col
+						}
+						path = append(path, s.ID(Coord{r.R + row, r.C + col}))
+					}
+				}
+				key := fmt.Sprint(path)
+				if !seen[key] {
+					seen[key] = true
+					out = append(out, path)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,6 +1,9 @@
 package wafer
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // TestSnakeAndCycle checks every rectangle of the temp48 mesh anchored at
 // the origin: the snake and the cycle visit each die once, consecutive dies
@@ -48,5 +51,24 @@ func checkPath(t *testing.T, s *Spec, r Rect, path []DieID, closed bool) {
 	}
 	if closed && s.Hops(path[len(path)-1], path[0]) != 1 {
 		t.Fatalf("%v: cycle does not close", r)
+	}
+}
+
+func TestSnakes(t *testing.T) {
+	s := mustPreset(t, "temp48")
+	for _, r := range []Rect{{Rows: 2, Cols: 4}, {Rows: 3, Cols: 3}, {Rows: 1, Cols: 5}, {Rows: 1, Cols: 1}} {
+		vs := s.Snakes(r)
+		if len(vs) == 0 || fmt.Sprint(vs[0]) != fmt.Sprint(s.Snake(r)) {
+			t.Fatalf("%v: first variant is not Snake", r)
+		}
+		for _, v := range vs {
+			checkPath(t, s, r, v, false)
+		}
+	}
+	if n := len(s.Snakes(Rect{Rows: 2, Cols: 4})); n != 8 {
+		t.Errorf("2×4 has %d snakes, want 8", n)
+	}
+	if n := len(s.Snakes(Rect{Rows: 1, Cols: 5})); n != 2 {
+		t.Errorf("1×5 has %d snakes, want 2 (one each way)", n)
 	}
 }

@@ -172,3 +172,45 @@ func (s *Spec) Detour(a, b DieID) (Route, error) {
 	}
 	return rev, nil
 }
+
+// Connected marks the dies of the largest set of healthy dies joined by
+// live links (the one holding the lowest die ID on a tie): the dies that
+// can all reach each other. Dies outside it cannot take part in a plan
+// that spans the wafer.
+func (s *Spec) Connected() []bool {
+	comp := make([]int, s.NumDies())
+	for i := range comp {
+		comp[i] = -1
+	}
+	best, bestSize, n := -1, 0, 0
+	for start := DieID(0); int(start) < s.NumDies(); start++ {
+		if !s.Alive(start) || comp[start] >= 0 {
+			continue
+		}
+		size := 0
+		queue := []DieID{start}
+		comp[start] = n
+		for len(queue) > 0 {
+			d := queue[0]
+			queue = queue[1:]
+			size++
+			for dir := North; dir <= West; dir++ {
+				if l, ok := s.LinkFrom(d, dir); ok && s.LinkAlive(l) {
+					if _, m := s.LinkEnds(l); comp[m] < 0 {
+						comp[m] = n
+						queue = append(queue, m)
+					}
+				}
+			}
+		}
+		if size > bestSize {
+			best, bestSize = n, size
+		}
+		n++
+	}
+	in := make([]bool, s.NumDies())
+	for d, c := range comp {
+		in[d] = c == best && best >= 0
+	}
+	return in
+}

@@ -257,3 +257,23 @@ func TestDetour(t *testing.T) {
 		t.Errorf("cut-off die: %v", err)
 	}
 }
+
+func TestConnected(t *testing.T) {
+	s := mustPreset(t, "mesh4x4")
+	// Cut (0,0) off: both its links dead. It is healthy but alone.
+	s.DeadLinks = []DeadLink{{Coord{0, 0}, Coord{0, 1}}, {Coord{0, 0}, Coord{1, 0}}}
+	s.DeadDies = []Coord{{3, 3}}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	in := s.Connected()
+	n := 0
+	for _, b := range in {
+		if b {
+			n++
+		}
+	}
+	if in[0] || in[15] || n != 14 {
+		t.Errorf("connected part has %d dies, (0,0) %v, (3,3) %v; want 14 without both", n, in[0], in[15])
+	}
+}

@@ -34,6 +34,8 @@ var commands = []command{
 	{"gap", "how far the plan can be from optimal: MIP gap, LP bound, brute force on small spaces", runGap},
 	{"compile", "the whole pipeline: plan a model on a wafer, lower and verify it, write it", runCompile},
 	{"simulate", "replay a plan in the packet-level simulator and compare with its prediction", runSimulate},
+	{"bench", "compare the temp, gmap and smap mappers on one plan's strategies, simulated", runBench},
+	{"faults", "sweep random fault maps and report throughput against the fault-free plan", runFaults},
 	{"validate", "measure the analytic cost model against the packet-level simulator", runValidate},
 }
 

@@ -36,6 +36,9 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&pf.o.Solver.Threads, "threads", 0, "solver threads (0: HiGHS decides)")
 	fs.Float64Var(&pf.o.Solver.RelGap, "gap", ilp.DefaultRelGap, "relative MIP gap at which the solver stops")
 	fs.BoolVar(&pf.progress, "progress", false, "report pipeline stages on stderr")
+	fs.StringVar(&pf.o.Mapper, "mapper", "temp", "local level: temp (traffic-conscious, with the dual-level loop), smap or gmap")
+	fs.Uint64Var(&pf.o.Seed, "seed", 1, "seed of the temp mapper's annealing")
+	fs.IntVar(&pf.o.Iterations, "iterations", 0, "cap on the dual-level loop's solves (default 8)")
 }
 
 // finish turns the parsed strings into options.

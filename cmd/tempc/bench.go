@@ -1,0 +1,23 @@
+package main
+
+import (
+	"io"
+
+	"tempc/driver"
+)
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	var pf planFlags
+	pf.register(fs)
+	var o driver.BenchOptions
+	fs.BoolVar(&o.JSON, "json", false, "print the comparison as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := pf.finish(stderr); err != nil {
+		return err
+	}
+	o.PlanOptions = pf.o
+	return driver.Bench(stdout, o)
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"tempc/driver"
+)
+
+func runFaults(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("faults", stderr)
+	var pf planFlags
+	pf.register(fs)
+	var o driver.FaultsOptions
+	dies := fs.String("die-rate", "0,0.05,0.1,0.25", "fractions of dies to break")
+	links := fs.String("link-rate", "0,0.1,0.35", "fractions of links to break")
+	fs.IntVar(&o.Seeds, "seeds", 5, "fault maps per point")
+	fs.BoolVar(&o.JSON, "json", false, "print the sweep as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := pf.finish(stderr); err != nil {
+		return err
+	}
+	var err error
+	if o.DieRates, err = rates("--die-rate", *dies); err != nil {
+		return err
+	}
+	if o.LinkRates, err = rates("--link-rate", *links); err != nil {
+		return err
+	}
+	o.PlanOptions = pf.o
+	return driver.Faults(stdout, o)
+}
+
+func rates(flag, list string) ([]float64, error) {
+	var out []float64
+	for _, s := range strings.Split(list, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || v < 0 || v >= 1 {
+			return nil, usageError{fmt.Sprintf("%s: %q is not a fraction in [0, 1)", flag, s)}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

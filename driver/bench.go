@@ -1,0 +1,90 @@
+package driver
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"tempc/heuristics"
+	"tempc/lower"
+)
+
+// BenchOptions are the options of `tempc bench`.
+type BenchOptions struct {
+	PlanOptions
+	JSON bool
+}
+
+// MapperResult is one mapper's plan with the strategies held fixed.
+type MapperResult struct {
+	Mapper string `json:"mapper"`
+	// Predicted and Simulated step; ExposedComm the simulated time compute
+	// engines wait for data; MaxLinkBytes the busiest link's bytes over the
+	// step (simulated).
+	Predicted    float64 `json:"predicted_step_seconds"`
+	Simulated    float64 `json:"simulated_step_seconds"`
+	ExposedComm  float64 `json:"exposed_comm_seconds"`
+	MaxLinkBytes float64 `json:"max_link_bytes"`
+	MaxLink      string  `json:"max_link"`
+}
+
+// BenchReport compares mappers on one plan's strategies.
+type BenchReport struct {
+	Model   string         `json:"model"`
+	Wafer   string         `json:"wafer"`
+	Layout  string         `json:"layout"`
+	Mappers []MapperResult `json:"mappers"`
+}
+
+// Bench plans the model with the temp mapper, then holds its layout and
+// strategies fixed and maps the layout with each mapper — temp, gmap,
+// smap —, lowers and simulates each, and compares maximum link load and
+// simulated communication time.
+func Bench(w io.Writer, o BenchOptions) error {
+	o.Mapper = "temp"
+	sv, err := solveAll(o.PlanOptions)
+	if err != nil {
+		return err
+	}
+	p, a := sv.priced, sv.sol.Assignment
+	sp := p.table.Space
+	rep := BenchReport{Model: sp.Graph.Name, Wafer: p.spec.Name, Layout: sp.Layouts[a.Layout].Name()}
+	for _, name := range []string{"temp", "gmap", "smap"} {
+		mapper, err := heuristics.ByName(name, o.Seed)
+		if err != nil {
+			return err
+		}
+		mpg, _, err := mapper.Map(p.model, sp, a.Layout)
+		if err != nil {
+			return err
+		}
+		t, err := p.model.Reprice(p.table, a.Layout, mpg)
+		if err != nil {
+			return err
+		}
+		pl, err := lower.Lower(t, a)
+		if err != nil {
+			return err
+		}
+		if err := pl.Verify(p.spec); err != nil {
+			return fmt.Errorf("driver: %s plan does not verify (a bug): %w", name, err)
+		}
+		res, err := simulate(pl, p.spec, o.Progress)
+		if err != nil {
+			return err
+		}
+		r := res.rep
+		rep.Mappers = append(rep.Mappers, MapperResult{Mapper: name, Predicted: r.Predicted, Simulated: r.Simulated,
+			ExposedComm: r.ExposedComm, MaxLinkBytes: r.MaxLinkBytes, MaxLink: r.MaxLink})
+	}
+	if o.JSON {
+		return writeJSON(w, rep)
+	}
+	fmt.Fprintf(w, "%s on %s, layout %s, strategies fixed (chosen with the temp mapper)\n", rep.Model, rep.Wafer, rep.Layout)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "mapper\tpredicted s\tsimulated s\texposed comm s\tbusiest link GB\t")
+	for _, m := range rep.Mappers {
+		fmt.Fprintf(tw, "%s\t%.5f\t%.5f\t%.5f\t%.3f (%s)\t\n", m.Mapper, m.Predicted, m.Simulated, m.ExposedComm, m.MaxLinkBytes/1e9, m.MaxLink)
+	}
+	return tw.Flush()
+}

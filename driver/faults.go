@@ -1,0 +1,150 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"text/tabwriter"
+
+	"tempc/ilp"
+	"tempc/wafer"
+)
+
+// FaultsOptions are the options of `tempc faults`.
+type FaultsOptions struct {
+	PlanOptions
+	// DieRates and LinkRates are the fractions of dies and of links to
+	// break; every pair is a point of the sweep, run with Seeds fault maps.
+	DieRates, LinkRates []float64
+	Seeds               int
+	JSON                bool
+}
+
+// FaultPoint is one point of the sweep: throughput relative to the
+// fault-free plan over the seeds whose plan fits.
+type FaultPoint struct {
+	DieRate  float64 `json:"die_rate"`
+	LinkRate float64 `json:"link_rate"`
+	Seeds    int     `json:"seeds"`
+	Fit      int     `json:"fit"`
+	Mean     float64 `json:"mean_relative_throughput"`
+	Min      float64 `json:"min_relative_throughput"`
+	Max      float64 `json:"max_relative_throughput"`
+	// NoFit gives, for each seed that does not fit, why.
+	NoFit []string `json:"does_not_fit,omitempty"`
+}
+
+// FaultsReport is a whole sweep.
+type FaultsReport struct {
+	Model       string       `json:"model"`
+	Wafer       string       `json:"wafer"`
+	BaseSeconds float64      `json:"fault_free_step_seconds"`
+	Points      []FaultPoint `json:"points"`
+}
+
+// Faults plans the model on the fault-free wafer, then on random fault
+// maps — for each die rate and link rate, Seeds maps breaking round(rate ×
+// count) dies and (undirected) links chosen uniformly — and reports
+// throughput relative to the fault-free plan, or why a map does not fit.
+func Faults(w io.Writer, o FaultsOptions) error {
+	if o.Seeds <= 0 {
+		o.Seeds = 5
+	}
+	base, err := wafer.Load(o.Wafer)
+	if err != nil {
+		return err
+	}
+	ref, err := solveAll(o.withSpec(base))
+	if err != nil {
+		return err
+	}
+	rep := FaultsReport{Model: ref.table.Space.Graph.Name, Wafer: base.Name, BaseSeconds: ref.sol.Breakdown.Seconds}
+	for _, dr := range o.DieRates {
+		for _, lr := range o.LinkRates {
+			pt := FaultPoint{DieRate: dr, LinkRate: lr, Seeds: o.Seeds, Min: math.Inf(1)}
+			for seed := 1; seed <= o.Seeds; seed++ {
+				s, err := faulty(base, dr, lr, uint64(seed))
+				if err == nil {
+					var sv *solved
+					if sv, err = solveAll(o.withSpec(s)); err == nil {
+						rel := rep.BaseSeconds / sv.sol.Breakdown.Seconds
+						pt.Fit++
+						pt.Mean += rel
+						pt.Min, pt.Max = min(pt.Min, rel), max(pt.Max, rel)
+						o.say("dies %.0f%% links %.0f%% seed %d: %.3f", 100*dr, 100*lr, seed, rel)
+						continue
+					}
+				}
+				pt.NoFit = append(pt.NoFit, fmt.Sprintf("seed %d: %s", seed, reason(err)))
+				o.say("dies %.0f%% links %.0f%% seed %d: does not fit", 100*dr, 100*lr, seed)
+			}
+			if pt.Fit > 0 {
+				pt.Mean /= float64(pt.Fit)
+			} else {
+				pt.Min = 0
+			}
+			rep.Points = append(rep.Points, pt)
+		}
+	}
+	if o.JSON {
+		return writeJSON(w, rep)
+	}
+	fmt.Fprintf(w, "%s on %s: fault-free step %.4f s; throughput relative to it over %d fault maps per point\n",
+		rep.Model, rep.Wafer, rep.BaseSeconds, o.Seeds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "dead dies\tdead links\tfit\tmean\tmin\tmax\t")
+	for _, p := range rep.Points {
+		if p.Fit == 0 {
+			fmt.Fprintf(tw, "%.0f%%\t%.0f%%\t0/%d\tdoes not fit\t\t\t\n", 100*p.DieRate, 100*p.LinkRate, p.Seeds)
+			continue
+		}
+		fmt.Fprintf(tw, "%.0f%%\t%.0f%%\t%d/%d\t%.3f\t%.3f\t%.3f\t\n", 100*p.DieRate, 100*p.LinkRate, p.Fit, p.Seeds, p.Mean, p.Min, p.Max)
+	}
+	return tw.Flush()
+}
+
+func (o FaultsOptions) withSpec(s *wafer.Spec) PlanOptions {
+	p := o.PlanOptions
+	p.Spec = s
+	return p
+}
+
+// reason is a one-line account of why a fault map does not fit.
+func reason(err error) string {
+	var oom *ilp.OutOfMemoryError
+	if errors.As(err, &oom) {
+		return fmt.Sprintf("needs %.1f GB per die, has %.1f GB", oom.Need/1e9, oom.Have/1e9)
+	}
+	return err.Error()
+}
+
+// faulty returns a copy of s with round(dieRate·dies) dead dies and
+// round(linkRate·links) dead links, drawn with seed.
+func faulty(s *wafer.Spec, dieRate, linkRate float64, seed uint64) (*wafer.Spec, error) {
+	f := *s
+	f.Name = fmt.Sprintf("%s-d%g-l%g-s%d", s.Name, dieRate, linkRate, seed)
+	rng := rand.New(rand.NewPCG(seed, math.Float64bits(dieRate)^math.Float64bits(linkRate)<<1))
+	f.DeadDies = append([]wafer.Coord(nil), s.DeadDies...)
+	for _, d := range rng.Perm(s.NumDies())[:int(math.Round(dieRate*float64(s.NumDies())))] {
+		f.DeadDies = append(f.DeadDies, s.Coord(wafer.DieID(d)))
+	}
+	var links []wafer.DeadLink
+	for d := wafer.DieID(0); int(d) < s.NumDies(); d++ {
+		for _, dir := range []wafer.Dir{wafer.East, wafer.South} {
+			if l, ok := s.LinkFrom(d, dir); ok {
+				_, to := s.LinkEnds(l)
+				links = append(links, wafer.DeadLink{A: s.Coord(d), B: s.Coord(to)})
+			}
+		}
+	}
+	f.DeadLinks = append([]wafer.DeadLink(nil), s.DeadLinks...)
+	for _, i := range rng.Perm(len(links))[:int(math.Round(linkRate*float64(len(links))))] {
+		f.DeadLinks = append(f.DeadLinks, links[i])
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}

@@ -1,0 +1,79 @@
+package heuristics
+
+import (
+	"fmt"
+
+	"tempc/costmodel"
+	"tempc/ilp"
+	"tempc/partition"
+)
+
+// Iteration is one round of the dual-level loop.
+type Iteration struct {
+	Layout    string  `json:"layout"`
+	Objective float64 `json:"objective"`
+	// Mapped says the layout had been re-priced on the mapper's mapping
+	// when this solve ran.
+	Mapped bool `json:"mapped"`
+}
+
+// DefaultIterations caps the dual-level loop.
+const DefaultIterations = 8
+
+// DualLevel is TEMP's dual-level wafer solving (DLWS): solve the global
+// level; map the chosen layout with the local level; re-price that layout
+// on its mapping and solve again; until the chosen layout is one already
+// mapped (the plan stops changing) or maxIter solves. Because the mapper
+// never returns a mapping priced worse than the one it starts from, no
+// layout gets dearer and the objective never rises from one iteration to
+// the next. It returns the last solution, the table it was solved on, the
+// iterations and the mapper's reports.
+func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*costmodel.Table) (*ilp.Solution, error),
+	maxIter int) (*ilp.Solution, *costmodel.Table, []Iteration, []Report, error) {
+	if maxIter <= 0 {
+		maxIter = DefaultIterations
+	}
+	mapped := map[int]bool{}
+	var its []Iteration
+	var reps []Report
+	sol, err := solve(t)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	its = append(its, Iteration{Layout: t.Space.Layouts[sol.Assignment.Layout].Name(), Objective: sol.Result.Objective})
+	for len(its) < maxIter {
+		li := sol.Assignment.Layout
+		if mapped[li] {
+			break
+		}
+		mpg, rep, err := mp.Map(m, t.Space, li)
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("heuristics: mapping %s: %w", t.Space.Layouts[li].Name(), err)
+		}
+		reps = append(reps, rep)
+		mapped[li] = true
+		if t, err = m.Reprice(t, li, mpg); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if sol, err = solve(t); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		its = append(its, Iteration{Layout: t.Space.Layouts[sol.Assignment.Layout].Name(), Objective: sol.Result.Objective,
+			Mapped: mapped[sol.Assignment.Layout]})
+	}
+	return sol, t, its, reps, nil
+}
+
+// MapAll maps every layout of a space with mp (for the cheap baseline
+// mappers) and prices the space on those mappings.
+func MapAll(m *costmodel.Model, sp *partition.Space, mp Mapper) (*costmodel.Table, error) {
+	maps := make([]partition.Mapping, len(sp.Layouts))
+	for li := range sp.Layouts {
+		mpg, _, err := mp.Map(m, sp, li)
+		if err != nil {
+			return nil, fmt.Errorf("heuristics: mapping %s: %w", sp.Layouts[li].Name(), err)
+		}
+		maps[li] = mpg
+	}
+	return m.PriceMapped(sp, maps)
+}

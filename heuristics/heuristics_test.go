@@ -1,0 +1,69 @@
+package heuristics
+
+import (
+	"testing"
+
+	"tempc/costmodel"
+	"tempc/frontend"
+	"tempc/partition"
+	"tempc/wafer"
+)
+
+func spaceOf(t *testing.T, model, waferName string) (*costmodel.Model, *partition.Space) {
+	t.Helper()
+	g, err := frontend.Load(model, frontend.Options{Batch: 128, Seq: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := wafer.Preset(waferName)
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{4}, Recompute: []partition.Recompute{partition.NoRecompute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := costmodel.New(s, costmodel.Params{})
+	return m, sp
+}
+
+// TestMappersOnDP: for every layout with data parallelism, every mapper's
+// mapping is valid, and TEMP is never priced worse than GMap (its start)
+// and no worse than SMap.
+func TestMappersOnDP(t *testing.T) {
+	m, sp := spaceOf(t, "gpt3-6.7b", "temp48")
+	for li, l := range sp.Layouts {
+		if l.DP < 2 {
+			continue
+		}
+		var secs [3]float64
+		for i, mp := range []Mapper{SMap{}, GMap{}, TEMP{Seed: 1}} {
+			mpg, rep, err := mp.Map(m, sp, li)
+			if err != nil {
+				t.Fatalf("%s on %s: %v", mp.Name(), l.Name(), err)
+			}
+			if err := mpg.Check(sp.Spec, &sp.Layouts[li]); err != nil {
+				t.Fatalf("%s on %s: invalid mapping: %v", mp.Name(), l.Name(), err)
+			}
+			secs[i] = rep.After
+			if rep.After > rep.Before*(1+1e-12) {
+				t.Errorf("%s on %s got worse: %g → %g", mp.Name(), l.Name(), rep.Before, rep.After)
+			}
+		}
+		if secs[2] > secs[1]*(1+1e-12) {
+			t.Errorf("%s: temp %g worse than gmap %g", l.Name(), secs[2], secs[1])
+		}
+	}
+}
+
+func TestMinimalRoutes(t *testing.T) {
+	s, _ := wafer.Preset("mesh4x4")
+	a, b := s.ID(wafer.Coord{R: 0, C: 0}), s.ID(wafer.Coord{R: 2, C: 3})
+	rs := minimalRoutes(s, a, b)
+	// XY, YX, X-Y-X through columns 1 and 2, Y-X-Y through row 1.
+	if len(rs) != 5 {
+		t.Fatalf("%d routes: %v", len(rs), rs)
+	}
+	for _, r := range rs {
+		if len(r)-1 != s.Hops(a, b) || s.CheckRoute(r) != nil {
+			t.Errorf("route %v is not minimal", r)
+		}
+	}
+}

@@ -1,0 +1,219 @@
+package heuristics
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"tempc/costmodel"
+	"tempc/partition"
+	"tempc/wafer"
+)
+
+// Report says what a mapper did to a layout's mapping.
+type Report struct {
+	Mapper string `json:"mapper"`
+	// Before and After are the DP synchronisation time of the starting and
+	// the returned mapping, as the cost model prices it.
+	Before, After float64
+	// MaxLinkBefore and MaxLinkAfter are the most loaded link's bytes over
+	// the DP all-reduce.
+	MaxLinkBefore, MaxLinkAfter float64
+	// Anneal and Reroute count accepted annealing moves and re-routed flows;
+	// RerouteRounds the TCME rounds until no improvement (or the cap).
+	Anneal, Reroute, RerouteRounds int
+}
+
+// Mapper maps one layout of a space.
+type Mapper interface {
+	Name() string
+	Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapping, Report, error)
+}
+
+// ByName returns the mapper called name: temp, smap or gmap.
+func ByName(name string, seed uint64) (Mapper, error) {
+	switch name {
+	case "", "temp":
+		return TEMP{Seed: seed}, nil
+	case "smap":
+		return SMap{}, nil
+	case "gmap":
+		return GMap{}, nil
+	}
+	return nil, fmt.Errorf("heuristics: unknown mapper %q (want temp, smap or gmap)", name)
+}
+
+// SMap is the sequential baseline mapper.
+type SMap struct{}
+
+// Name is "smap".
+func (SMap) Name() string { return "smap" }
+
+// Map places groups row-major with snake rings closed over their
+// wrap-around and DP rings in tile order.
+func (SMap) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapping, Report, error) {
+	mp := partition.Canonical(sp.Spec, &sp.Layouts[li])
+	copy(mp.Rings, mp.Chains)
+	r, err := score(m, sp, li, mp)
+	return mp, Report{Mapper: "smap", Before: r.seconds, After: r.seconds, MaxLinkBefore: r.maxLink, MaxLinkAfter: r.maxLink}, err
+}
+
+// GMap is the hop-bytes mapper.
+type GMap struct{}
+
+// Name is "gmap".
+func (GMap) Name() string { return "gmap" }
+
+// Map keeps Hamiltonian-cycle rings and orders the DP rings and orients
+// the groups to minimise hop-bytes: a greedy nearest-group tour improved by
+// 2-opt, then each group's orientation chosen against its predecessor.
+func (GMap) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapping, Report, error) {
+	mp := partition.Canonical(sp.Spec, &sp.Layouts[li])
+	st := newState(sp, li, mp)
+	st.minHops()
+	mp = st.mapping()
+	r, err := score(m, sp, li, mp)
+	return mp, Report{Mapper: "gmap", Before: r.seconds, After: r.seconds, MaxLinkBefore: r.maxLink, MaxLinkAfter: r.maxLink}, err
+}
+
+// TEMP is the traffic-conscious mapper.
+type TEMP struct {
+	// Seed seeds the annealing; Steps bounds it (0: DefaultSteps).
+	Seed  uint64
+	Steps int
+	// RerouteRounds bounds TCME re-routing (0: DefaultRerouteRounds).
+	RerouteRounds int
+}
+
+// Defaults of TEMP.
+const (
+	DefaultSteps         = 300
+	DefaultRerouteRounds = 50
+)
+
+// Name is "temp".
+func (TEMP) Name() string { return "temp" }
+
+// Map starts from GMap's mapping, anneals DP order and orientations
+// against the cost model's DP synchronisation time, then re-routes DP
+// flows off the most loaded links (TCME). It never returns a mapping the
+// cost model prices worse than its start.
+func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapping, Report, error) {
+	start, _, err := GMap{}.Map(m, sp, li)
+	if err != nil {
+		return start, Report{}, err
+	}
+	r0, err := score(m, sp, li, start)
+	if err != nil {
+		return start, Report{}, err
+	}
+	rep := Report{Mapper: "temp", Before: r0.seconds, MaxLinkBefore: r0.maxLink}
+	best, bestScore := start, r0
+	if sp.Layouts[li].DP > 1 {
+		best, bestScore, rep.Anneal = t.anneal(m, sp, li, start, r0)
+		best, bestScore, rep.Reroute, rep.RerouteRounds = t.reroute(m, sp, li, best, bestScore)
+	}
+	rep.After, rep.MaxLinkAfter = bestScore.seconds, bestScore.maxLink
+	return best, rep, nil
+}
+
+// anneal is simulated annealing (Kirkpatrick et al., Science 1983) over
+// two moves — swap two groups in the DP order, re-orient one group —
+// with a geometric temperature from 5% of the starting cost; it keeps the
+// best mapping seen.
+func (t TEMP) anneal(m *costmodel.Model, sp *partition.Space, li int, start partition.Mapping, s0 scoreT) (partition.Mapping, scoreT, int) {
+	steps := t.Steps
+	if steps == 0 {
+		steps = DefaultSteps
+	}
+	rng := rand.New(rand.NewPCG(t.Seed, uint64(li)))
+	cur := newState(sp, li, start)
+	curS, best, bestS := s0, start, s0
+	temp := 0.05 * s0.seconds
+	accepted := 0
+	for i := 0; i < steps; i++ {
+		next := cur.clone()
+		if rng.IntN(2) == 0 && len(next.order) > 1 {
+			a, b := rng.IntN(len(next.order)), rng.IntN(len(next.order))
+			next.order[a], next.order[b] = next.order[b], next.order[a]
+		} else {
+			g := rng.IntN(len(next.orient))
+			next.orient[g] = rng.IntN(len(next.variants[g]))
+		}
+		mp := next.mapping()
+		s, err := score(m, sp, li, mp)
+		if err != nil {
+			continue
+		}
+		if d := s.seconds - curS.seconds; d <= 0 || temp > 0 && rng.Float64() < math.Exp(-d/temp) {
+			cur, curS = next, s
+			accepted++
+			if s.seconds < bestS.seconds {
+				best, bestS = mp, s
+			}
+		}
+		temp *= 0.98
+	}
+	return best, bestS, accepted
+}
+
+// state is a mapping being searched: the groups' DP order and each
+// group's chain orientation among its healthy snakes.
+type state struct {
+	s        *wafer.Spec
+	rings    [][]wafer.DieID
+	variants [][][]wafer.DieID
+	orient   []int
+	order    []int
+	routes   map[[2]wafer.DieID]wafer.Route
+}
+
+func newState(sp *partition.Space, li int, mp partition.Mapping) *state {
+	l := &sp.Layouts[li]
+	st := &state{s: sp.Spec, rings: mp.Rings, routes: mp.Routes}
+	for g, t := range l.Tiles {
+		var healthy [][]wafer.DieID
+		for _, v := range sp.Spec.Snakes(t) {
+			if chainHealthy(sp.Spec, v) {
+				healthy = append(healthy, v)
+			}
+		}
+		st.variants = append(st.variants, healthy)
+		st.orient = append(st.orient, 0)
+		st.order = append(st.order, g)
+	}
+	return st
+}
+
+func chainHealthy(s *wafer.Spec, c []wafer.DieID) bool {
+	for k, d := range c {
+		if !s.Alive(d) {
+			return false
+		}
+		if k > 0 {
+			if l, ok := s.LinkBetween(c[k-1], d); !ok || !s.LinkAlive(l) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (st *state) clone() *state {
+	c := *st
+	c.orient = append([]int(nil), st.orient...)
+	c.order = append([]int(nil), st.order...)
+	return &c
+}
+
+// mapping builds the partition.Mapping of the state: groups in DP order.
+func (st *state) mapping() partition.Mapping {
+	var mp partition.Mapping
+	for _, g := range st.order {
+		mp.Rings = append(mp.Rings, st.rings[g])
+		mp.Chains = append(mp.Chains, st.variants[g][st.orient[g]])
+	}
+	mp.DP = partition.DPRings(mp.Chains)
+	mp.Routes = st.routes
+	return mp
+}
