@@ -15,13 +15,17 @@ type Report struct {
 	Mapper string `json:"mapper"`
 	// Before and After are the DP synchronisation time of the starting and
 	// the returned mapping, as the cost model prices it.
-	Before, After float64
+	Before float64 `json:"dp_sync_seconds_before"`
+	After  float64 `json:"dp_sync_seconds_after"`
 	// MaxLinkBefore and MaxLinkAfter are the most loaded link's bytes over
 	// the DP all-reduce.
-	MaxLinkBefore, MaxLinkAfter float64
+	MaxLinkBefore float64 `json:"max_link_bytes_before"`
+	MaxLinkAfter  float64 `json:"max_link_bytes_after"`
 	// Anneal and Reroute count accepted annealing moves and re-routed flows;
 	// RerouteRounds the TCME rounds until no improvement (or the cap).
-	Anneal, Reroute, RerouteRounds int
+	Anneal        int `json:"annealing_moves"`
+	Reroute       int `json:"rerouted_flows"`
+	RerouteRounds int `json:"reroute_rounds"`
 }
 
 // Mapper maps one layout of a space.
