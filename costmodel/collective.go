@@ -20,7 +20,7 @@ func (m *Model) ringStep(rings [][]wafer.DieID, bytes float64) ([]Flow, error) {
 			continue
 		}
 		for i, d := range ring {
-			r, err := m.route(d, ring[(i+1)%len(ring)])
+			r, err := m.Route(d, ring[(i+1)%len(ring)])
 			if err != nil {
 				return nil, err
 			}
@@ -105,7 +105,7 @@ func (m *Model) AllToAll(group []wafer.DieID, bytes float64) Cost {
 			if a == b {
 				continue
 			}
-			r, err := m.route(a, b)
+			r, err := m.Route(a, b)
 			if err != nil {
 				continue
 			}

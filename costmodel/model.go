@@ -143,8 +143,6 @@ func (m *Model) Route(a, b wafer.DieID) (wafer.Route, error) {
 	return r, nil
 }
 
-func (m *Model) route(a, b wafer.DieID) (wafer.Route, error) { return m.Route(a, b) }
-
 // Energy is the energy in joules of flops FLOPs, hbmBytes of HBM traffic
 // and the D2D traffic of flows (each byte paying once per hop).
 func (m *Model) Energy(flops, hbmBytes float64, flows []Flow) float64 {

@@ -40,7 +40,7 @@ func (m *Model) RelayStream(chains [][]wafer.DieID, blockBytes, computeSeconds f
 	for _, ch := range chains {
 		for i := 1; i < len(ch); i++ {
 			for _, ends := range [][2]wafer.DieID{{ch[i-1], ch[i]}, {ch[i], ch[i-1]}} {
-				r, err := m.route(ends[0], ends[1])
+				r, err := m.Route(ends[0], ends[1])
 				if err != nil {
 					return Cost{}, err
 				}
@@ -72,8 +72,8 @@ func (m *Model) RelayStream(chains [][]wafer.DieID, blockBytes, computeSeconds f
 	for _, ch := range chains {
 		n := len(ch)
 		for i := 0; i+1 < n; i++ {
-			right, _ := m.route(ch[i], ch[i+1])
-			left, _ := m.route(ch[i+1], ch[i])
+			right, _ := m.Route(ch[i], ch[i+1])
+			left, _ := m.Route(ch[i+1], ch[i])
 			c.Flows = append(c.Flows, Flow{Route: right, Bytes: blockBytes * float64(i+1)},
 				Flow{Route: left, Bytes: blockBytes * float64(n-1-i)})
 		}

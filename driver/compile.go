@@ -8,6 +8,7 @@ import (
 
 	"tempc/lower"
 	"tempc/plan"
+	"tempc/wafer"
 )
 
 // CompileOptions are the options of `tempc compile`.
@@ -65,8 +66,35 @@ func Compile(w io.Writer, o CompileOptions) error {
 		return err
 	}
 	stored, expanded := pl.Size()
-	_, err = fmt.Fprintf(w, "plan       %d tasks stored in %d blocks, %d when expanded; lowered and verified in %.2f s\n",
+	fmt.Fprintf(w, "plan       %d tasks stored in %d blocks, %d when expanded; lowered and verified in %.2f s\n",
 		stored, blocks(pl), expanded, lowering.Seconds())
+	return commSummary(w, pl, p.spec)
+}
+
+// commSummary prints the plan's communication programs in brief: DMA
+// descriptors per step, and the block whose busiest link carries the most
+// transfers per run.
+func commSummary(w io.Writer, pl *plan.Plan, s *wafer.Spec) error {
+	var descriptors int64
+	worst, worstN, worstLink := "", 0, wafer.LinkID(-1)
+	err := pl.Walk(func(n *plan.Node, runs int) error {
+		c, err := n.Program.Comm(s)
+		if err != nil {
+			return err
+		}
+		for _, d := range c.DMA {
+			descriptors += int64(len(d)) * int64(runs)
+		}
+		if l, k := c.Busiest(); k > worstN {
+			worst, worstN, worstLink = n.Name, k, l
+		}
+		return nil
+	})
+	if err != nil || worstN == 0 {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "comm       %d DMA descriptors per step; busiest link %s carries %d transfers per run of %s\n",
+		descriptors, s.LinkName(worstLink), worstN, worst)
 	return err
 }
 

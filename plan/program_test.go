@@ -77,3 +77,23 @@ func TestSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestComm(t *testing.T) {
+	s, _ := wafer.Preset("mesh4x4")
+	var p Program
+	p.Transfer("a", 0, 2, 8, nil)                  // (0,0)→(0,1)→(0,2)
+	p.Transfer("b", 1, 2, 8, nil)                  // (0,1)→(0,2)
+	p.Transfer("c", 0, 5, 8, wafer.Route{0, 4, 5}) // down then right
+	q := p.Split(0)
+	c, err := q.Comm(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.DMA[0]) != 2 || len(c.DMA[1]) != 1 {
+		t.Errorf("DMA descriptors %v", c.DMA)
+	}
+	l, n := c.Busiest()
+	if n != 2 || s.LinkName(l) != "(0,1)→(0,2)" {
+		t.Errorf("busiest link %s with %d transfers", s.LinkName(l), n)
+	}
+}
