@@ -39,16 +39,6 @@ type Price struct {
 	Mem Mem
 }
 
-func (p Price) plus(o Price) Price {
-	return Price{Seconds: p.Seconds + o.Seconds, Compute: p.Compute + o.Compute, Comm: p.Comm + o.Comm,
-		Energy: p.Energy + o.Energy, Traffic: p.Traffic + o.Traffic, Mem: p.Mem.Add(o.Mem)}
-}
-
-func (p Price) scale(k float64) Price {
-	return Price{Seconds: p.Seconds * k, Compute: p.Compute * k, Comm: p.Comm * k, Energy: p.Energy * k,
-		Traffic: p.Traffic * k, Mem: p.Mem}
-}
-
 // Option is one scheme of one op group, priced in every layout.
 type Option struct {
 	Scheme partition.Scheme

@@ -91,7 +91,7 @@ func isGraphJSON(data []byte) bool {
 // Build returns the verified training graph of a for one step of
 // opt.Batch sequences of opt.Seq tokens (defaults as in Options).
 func Build(a *Arch, opt Options) (*ir.Graph, error) {
-	s := Shape{Batch: opt.Batch, Seq: opt.Seq}
+	s := Shape(opt)
 	if s.Batch == 0 {
 		s.Batch = DefaultBatch
 	}

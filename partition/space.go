@@ -172,14 +172,6 @@ type Attached struct {
 	Group int
 }
 
-func (s *Space) groupIndex() map[string]int {
-	m := map[string]int{}
-	for i, g := range s.Groups {
-		m[g.Key] = i
-	}
-	return m
-}
-
 // String summarises the space.
 func (s *Space) String() string {
 	var b strings.Builder
