@@ -84,10 +84,15 @@ func (p *Plan) Verify(s *wafer.Spec) error {
 	if p.SchemaVersion != SchemaVersion {
 		return fmt.Errorf("plan: schema version %d, want %d", p.SchemaVersion, SchemaVersion)
 	}
-	err := p.Walk(func(n *Node, _ int) error {
-		if n.Count <= 0 {
-			return fmt.Errorf("plan: node %q runs %d times", n.Name, n.Count)
+	if err := checkCounts(p.Steps); err != nil {
+		return err
+	}
+	for _, d := range p.Dies {
+		if !s.Alive(d) {
+			return fmt.Errorf("plan: uses dead or missing die %d", d)
 		}
+	}
+	err := p.Walk(func(n *Node, _ int) error {
 		if err := n.Program.Check(s); err != nil {
 			return fmt.Errorf("node %q: %w", n.Name, err)
 		}
@@ -127,6 +132,24 @@ func (prog *Program) checkBlocks(s *wafer.Spec) error {
 			if _, ok := m[b]; !ok {
 				return fmt.Errorf("plan: block %d of %s is never computed (%d blocks computed)", b, op, len(m))
 			}
+		}
+	}
+	return nil
+}
+
+// checkCounts rejects nodes that run fewer than once or more than 2^31
+// times, and nodes that are both or neither a block and a loop.
+func checkCounts(nodes []Node) error {
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Count <= 0 || n.Count > 1<<31 {
+			return fmt.Errorf("plan: node %q runs %d times", n.Name, n.Count)
+		}
+		if (n.Program != nil) == (len(n.Body) > 0) {
+			return fmt.Errorf("plan: node %q must hold either a program or a body", n.Name)
+		}
+		if err := checkCounts(n.Body); err != nil {
+			return err
 		}
 	}
 	return nil
