@@ -55,9 +55,9 @@ func (l *Layout) Name() string {
 }
 
 // layouts enumerates the layouts of a wafer: every group rectangle whose
-// sides divide the mesh's (so groups tile it), keeping the tiles that have
-// a healthy chain and lie in the largest connected part of the wafer (the
-// dies of any other tile stay idle: a documented choice),
+// sides divide the mesh's (so that, without faults, groups tile it), with
+// tiles packed greedily on healthy, connected dies (healthyTiles; dies no
+// tile can use stay idle: a documented choice),
 // and every micro-batch up to the per-group batch. When the DP degree does
 // not divide the global batch, groups get ⌈B/d⌉ or ⌊B/d⌋ sequences and the
 // step waits for the larger.
@@ -100,19 +100,33 @@ func (l *Layout) MicroBatches(batch int64) int64 {
 	return (local + int64(l.MicroBatch) - 1) / int64(l.MicroBatch)
 }
 
-// healthyTiles lists the r×c tiles whose dies can form a chain of live
-// links and lie in the wafer's largest connected part (so that every group
-// can reach every other).
+// healthyTiles places r×c tiles on the wafer greedily, scanning positions
+// row-major: a tile goes at the first position where its dies are healthy,
+// unused, in the wafer's largest connected part (so every group can reach
+// every other) and joined by a healthy chain. On a fault-free wafer this is
+// the regular tiling; around dead dies and links the tiles shift instead of
+// being lost.
 func healthyTiles(s *wafer.Spec, r, c int) []wafer.Rect {
 	connected := s.Connected()
+	used := make([]bool, s.NumDies())
 	var tiles []wafer.Rect
-	for i := 0; i+r <= s.Rows; i += r {
-		for j := 0; j+c <= s.Cols; j += c {
+	for i := 0; i+r <= s.Rows; i++ {
+		for j := 0; j+c <= s.Cols; j++ {
 			t := wafer.Rect{R: i, C: j, Rows: r, Cols: c}
-			chain, ok := HealthyChain(s, t)
-			if ok && connected[chain[0]] {
-				tiles = append(tiles, t)
+			free := true
+			for _, d := range s.Snake(t) {
+				free = free && !used[d] && connected[d]
 			}
+			if !free {
+				continue
+			}
+			if _, ok := HealthyChain(s, t); !ok {
+				continue
+			}
+			for _, d := range s.Snake(t) {
+				used[d] = true
+			}
+			tiles = append(tiles, t)
 		}
 	}
 	return tiles
