@@ -67,3 +67,41 @@ func TestMinimalRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestAnnealMovesAreValid: every mapping the annealing visits is valid —
+// a broken move would be scored as an error and silently skipped — so a
+// run from a reordered start accepts moves.
+func TestAnnealMovesAreValid(t *testing.T) {
+	m, sp := spaceOf(t, "gpt3-6.7b", "temp48")
+	for li, l := range sp.Layouts {
+		if l.DP < 4 {
+			continue
+		}
+		start, _, err := GMap{}.Map(m, sp, li)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := newState(sp, li, start)
+		if mp := st.mapping(); mp.Check(sp.Spec, &sp.Layouts[li]) != nil {
+			err := mp.Check(sp.Spec, &sp.Layouts[li])
+			t.Fatalf("%s: the start state does not rebuild its mapping: %v", l.Name(), err)
+		}
+		for g := range st.variants {
+			for v := range st.variants[g] {
+				n := st.clone()
+				n.orient[g] = v
+				if mp := n.mapping(); mp.Check(sp.Spec, &sp.Layouts[li]) != nil {
+					err := mp.Check(sp.Spec, &sp.Layouts[li])
+					t.Fatalf("%s: orientation %d of group %d is invalid: %v", l.Name(), v, g, err)
+				}
+			}
+		}
+		_, rep, err := TEMP{Seed: 3}.Map(m, sp, li)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Anneal == 0 {
+			t.Errorf("%s: annealing accepted no move", l.Name())
+		}
+	}
+}

@@ -172,21 +172,50 @@ type state struct {
 	routes   map[[2]wafer.DieID]wafer.Route
 }
 
+// newState starts a search from mapping mp: its groups in its order, each
+// with its current chain first among its orientations (the healthy snakes
+// of its tile, or its chain either way for an irregular group).
 func newState(sp *partition.Space, li int, mp partition.Mapping) *state {
 	l := &sp.Layouts[li]
 	st := &state{s: sp.Spec, rings: mp.Rings, routes: mp.Routes}
-	for g, t := range l.Tiles {
-		var healthy [][]wafer.DieID
-		for _, v := range sp.Spec.Snakes(t) {
-			if chainHealthy(sp.Spec, v) {
-				healthy = append(healthy, v)
-			}
+	tileOf := map[wafer.DieID]wafer.Rect{}
+	for _, t := range l.Tiles {
+		for _, d := range sp.Spec.Snake(t) {
+			tileOf[d] = t
 		}
-		st.variants = append(st.variants, healthy)
+	}
+	for g, c := range mp.Chains {
+		variants := [][]wafer.DieID{c}
+		if t, ok := tileOf[c[0]]; ok {
+			for _, v := range sp.Spec.Snakes(t) {
+				if chainHealthy(sp.Spec, v) && !sameChain(v, c) {
+					variants = append(variants, v)
+				}
+			}
+		} else {
+			rev := make([]wafer.DieID, len(c))
+			for i, d := range c {
+				rev[len(c)-1-i] = d
+			}
+			variants = append(variants, rev)
+		}
+		st.variants = append(st.variants, variants)
 		st.orient = append(st.orient, 0)
 		st.order = append(st.order, g)
 	}
 	return st
+}
+
+func sameChain(a, b []wafer.DieID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func chainHealthy(s *wafer.Spec, c []wafer.DieID) bool {

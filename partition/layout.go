@@ -2,6 +2,7 @@ package partition
 
 import (
 	"fmt"
+	"sort"
 
 	"tempc/wafer"
 )
@@ -31,10 +32,13 @@ func (r Recompute) String() string { return recomputeNames[r] }
 // tiling the healthy dies, the micro-batch, recomputation and whether
 // optimizer states are sharded across the DP groups (ZeRO stage 1).
 type Layout struct {
-	// Shape is the group rectangle (R, C zero); Tiles are the placed
-	// groups, row-major; DP is their number.
+	// Shape is the group rectangle (R, C zero); Tiles are the groups
+	// placed as rectangles, row-major; Extra the groups of Shape.Size()
+	// dies that, around faults, could not be rectangles: each a chain of
+	// healthy dies joined by live links. DP is the number of groups.
 	Shape wafer.Rect
 	Tiles []wafer.Rect
+	Extra [][]wafer.DieID
 	DP    int
 	// MicroBatch is the sequences per micro-batch of one DP group.
 	MicroBatch int
@@ -50,6 +54,9 @@ func (l *Layout) Name() string {
 	n := fmt.Sprintf("dp%d-%dx%d-mb%d-%s", l.DP, l.Shape.Rows, l.Shape.Cols, l.MicroBatch, l.Recompute)
 	if l.ZeRO {
 		n += "-zero"
+	}
+	if len(l.Extra) > 0 {
+		n += fmt.Sprintf("-irregular%d", len(l.Extra))
 	}
 	return n
 }
@@ -68,8 +75,9 @@ func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
 			if s.Rows%r != 0 || s.Cols%c != 0 || r*c > cfg.MaxGroupDies {
 				continue
 			}
-			tiles := healthyTiles(s, r, c)
-			d := len(tiles)
+			tiles, used := healthyTiles(s, r, c)
+			extra := irregularGroups(s, used, r*c)
+			d := len(tiles) + len(extra)
 			if d == 0 || int64(d) > batch {
 				continue
 			}
@@ -83,8 +91,8 @@ func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
 						if z && d == 1 {
 							continue // nothing to shard across
 						}
-						out = append(out, Layout{Shape: wafer.Rect{Rows: r, Cols: c}, Tiles: tiles, DP: d,
-							MicroBatch: mb, Recompute: rc, ZeRO: z})
+						out = append(out, Layout{Shape: wafer.Rect{Rows: r, Cols: c}, Tiles: tiles, Extra: extra,
+							DP: d, MicroBatch: mb, Recompute: rc, ZeRO: z})
 					}
 				}
 			}
@@ -106,16 +114,19 @@ func (l *Layout) MicroBatches(batch int64) int64 {
 // every other) and joined by a healthy chain. On a fault-free wafer this is
 // the regular tiling; around dead dies and links the tiles shift instead of
 // being lost.
-func healthyTiles(s *wafer.Spec, r, c int) []wafer.Rect {
+func healthyTiles(s *wafer.Spec, r, c int) ([]wafer.Rect, []bool) {
 	connected := s.Connected()
 	used := make([]bool, s.NumDies())
+	for d := range used {
+		used[d] = !connected[d] // unusable
+	}
 	var tiles []wafer.Rect
 	for i := 0; i+r <= s.Rows; i++ {
 		for j := 0; j+c <= s.Cols; j++ {
 			t := wafer.Rect{R: i, C: j, Rows: r, Cols: c}
 			free := true
 			for _, d := range s.Snake(t) {
-				free = free && !used[d] && connected[d]
+				free = free && !used[d]
 			}
 			if !free {
 				continue
@@ -129,7 +140,79 @@ func healthyTiles(s *wafer.Spec, r, c int) []wafer.Rect {
 			tiles = append(tiles, t)
 		}
 	}
-	return tiles
+	return tiles, used
+}
+
+// searchBudget bounds the depth-first search for one irregular group, so
+// that layouts are enumerated in bounded time whatever the fault map.
+const searchBudget = 20000
+
+// irregularGroups forms groups of p dies from the healthy, connected dies
+// no tile took: from each such die in ID order, a depth-first search
+// (Warnsdorff's rule: fewest onward choices first, then N, E, S, W) looks
+// for a chain of p unused dies joined by live links. Groups it cannot
+// find within searchBudget steps are not formed; their dies stay idle.
+func irregularGroups(s *wafer.Spec, used []bool, p int) [][]wafer.DieID {
+	if p < 2 {
+		return nil
+	}
+	var groups [][]wafer.DieID
+	for start := wafer.DieID(0); int(start) < s.NumDies(); start++ {
+		if used[start] {
+			continue
+		}
+		budget := searchBudget
+		if chain := chainFrom(s, used, start, p, &budget); chain != nil {
+			for _, d := range chain {
+				used[d] = true
+			}
+			groups = append(groups, chain)
+		}
+	}
+	return groups
+}
+
+// chainFrom searches a simple path of p unused dies from start.
+func chainFrom(s *wafer.Spec, used []bool, start wafer.DieID, p int, budget *int) []wafer.DieID {
+	path := []wafer.DieID{start}
+	on := map[wafer.DieID]bool{start: true}
+	next := func(d wafer.DieID) []wafer.DieID {
+		var out []wafer.DieID
+		for dir := wafer.North; dir <= wafer.West; dir++ {
+			if l, ok := s.LinkFrom(d, dir); ok && s.LinkAlive(l) {
+				if _, n := s.LinkEnds(l); !used[n] && !on[n] {
+					out = append(out, n)
+				}
+			}
+		}
+		return out
+	}
+	var dfs func() bool
+	dfs = func() bool {
+		if len(path) == p {
+			return true
+		}
+		if *budget <= 0 {
+			return false
+		}
+		*budget--
+		cands := next(path[len(path)-1])
+		sort.SliceStable(cands, func(i, j int) bool { return len(next(cands[i])) < len(next(cands[j])) })
+		for _, n := range cands {
+			path = append(path, n)
+			on[n] = true
+			if dfs() {
+				return true
+			}
+			on[n] = false
+			path = path[:len(path)-1]
+		}
+		return false
+	}
+	if dfs() {
+		return path
+	}
+	return nil
 }
 
 // HealthyChain returns the first snake of t (wafer.Spec.Snakes) whose dies

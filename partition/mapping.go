@@ -38,6 +38,10 @@ func Canonical(s *wafer.Spec, l *Layout) Mapping {
 		m.Rings = append(m.Rings, ring)
 		m.Chains = append(m.Chains, chain)
 	}
+	for _, chain := range l.Extra {
+		m.Rings = append(m.Rings, chain) // a cycle if its ends are neighbours, else closed over a route
+		m.Chains = append(m.Chains, chain)
+	}
 	m.DP = DPRings(m.Chains)
 	return m
 }

@@ -102,3 +102,36 @@ func TestFamiliesAndLayouts(t *testing.T) {
 		t.Error("unknown family accepted")
 	}
 }
+
+// TestIrregularGroupsAroundFaults: on fault maps of temp48, every
+// layout's groups — tiles and irregular chains — are valid (disjoint,
+// healthy, P dies joined by live links), and the leftover healthy dies do
+// form irregular groups on some map.
+func TestIrregularGroupsAroundFaults(t *testing.T) {
+	g, err := frontend.Load("gpt2", frontend.Options{Batch: 16, Seq: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extras := 0
+	for _, dead := range [][]wafer.Coord{{{R: 0, C: 0}}, {{R: 2, C: 3}}, {{R: 1, C: 1}, {R: 4, C: 6}}, {{R: 0, C: 3}, {R: 3, C: 0}, {R: 5, C: 5}}} {
+		s, _ := wafer.Preset("temp48")
+		s.DeadDies = dead
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		sp, err := Build(g, s, Config{MicroBatches: []int{1}, Recompute: []Recompute{NoRecompute}, ZeRO: []bool{false}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for li, l := range sp.Layouts {
+			mp := Canonical(s, &sp.Layouts[li])
+			if err := mp.Check(s, &sp.Layouts[li]); err != nil {
+				t.Fatalf("dead %v, %s: %v", dead, l.Name(), err)
+			}
+			extras += len(l.Extra)
+		}
+	}
+	if extras == 0 {
+		t.Error("no fault map left dies for an irregular group")
+	}
+}
