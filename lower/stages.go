@@ -51,13 +51,14 @@ func (st *stager) dies() []wafer.DieID {
 	return out
 }
 
-// mark names the compute tasks appended since task from with op, numbering
-// their blocks, and returns them.
+// mark names the compute tasks appended since task from that do work
+// with op, numbering their blocks, and returns them. (Work-free tasks —
+// an all-to-all's joins, a stage with nothing to do — compute no block.)
 func (st *stager) mark(from int, op string) []plan.TaskID {
 	var ids []plan.TaskID
 	for i := from; i < len(st.prog.Tasks); i++ {
 		t := &st.prog.Tasks[i]
-		if t.Kind == plan.Compute && t.Op == "" && t.Name != "alltoall.join" {
+		if t.Kind == plan.Compute && t.Op == "" && (t.FLOPs > 0 || t.HBMBytes > 0) {
 			t.Op, t.Block = op, st.next[op]
 			st.next[op]++
 			ids = append(ids, t.ID)
