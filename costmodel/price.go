@@ -104,6 +104,7 @@ type layoutCtx struct {
 	*pricer
 	m            *Model
 	l            *partition.Layout
+	li           int
 	mp           partition.Mapping
 	P            float64
 	frac         float64 // a micro-batch's share of the global batch
@@ -116,7 +117,7 @@ type layoutCtx struct {
 
 func (p *pricer) layout(m *Model, li int, mp partition.Mapping) (*layoutCtx, error) {
 	l := &p.sp.Layouts[li]
-	lc := &layoutCtx{pricer: p, m: m, l: l, mp: mp, P: float64(l.P())}
+	lc := &layoutCtx{pricer: p, m: m, l: l, li: li, mp: mp, P: float64(l.P())}
 	lc.frac = float64(l.MicroBatch) / float64(p.g.Batch)
 	lc.microBatches = float64(l.MicroBatches(p.g.Batch))
 	lc.tokens = float64(l.MicroBatch) * float64(p.g.Seq)

@@ -256,11 +256,7 @@ func (lc *layoutCtx) edge(e partition.Edge) [partition.NumActs][partition.NumAct
 // optimizer states per die; DP all-reduce of the gradients between
 // corresponding dies of the groups; the Adam step.
 func (lc *layoutCtx) fixed() Price {
-	var owned float64
-	for _, grp := range lc.sp.Groups {
-		owned += float64(grp.Params)
-	}
-	perDie := owned/lc.P + lc.sp.ReplicatedParams // parameters held per die
+	perDie := lc.sp.ParamsPerDie(lc.li) // parameters held per die
 	zero := 1.0
 	if lc.l.ZeRO {
 		zero = float64(lc.l.DP)

@@ -14,15 +14,6 @@ type scoreT struct {
 	seconds, maxLink float64
 }
 
-// gradBytes is the gradient bytes each die all-reduces in layout li.
-func gradBytes(sp *partition.Space, li int) float64 {
-	var owned float64
-	for _, g := range sp.Groups {
-		owned += float64(g.Params)
-	}
-	return 2 * (owned/float64(sp.Layouts[li].P()) + sp.ReplicatedParams)
-}
-
 func score(m *costmodel.Model, sp *partition.Space, li int, mp partition.Mapping) (scoreT, error) {
 	if err := mp.Check(sp.Spec, &sp.Layouts[li]); err != nil {
 		return scoreT{}, err
@@ -30,7 +21,7 @@ func score(m *costmodel.Model, sp *partition.Space, li int, mp partition.Mapping
 	if sp.Layouts[li].DP < 2 {
 		return scoreT{}, nil
 	}
-	c, err := m.WithRoutes(mp.Routes).AllReduce(mp.DP, gradBytes(sp, li))
+	c, err := m.WithRoutes(mp.Routes).AllReduce(mp.DP, 2*sp.ParamsPerDie(li)) // bf16 gradients
 	if err != nil {
 		return scoreT{}, err
 	}

@@ -113,9 +113,9 @@ const smallCoef = 1e-9
 
 func capiOptions(h unsafe.Pointer, o Options) error {
 	set := func(name string, f func(*C.char) C.HighsInt) error {
-		cs := C.CString(name)
-		defer C.free(unsafe.Pointer(cs))
-		if f(cs) == hStatusError {
+		var st C.HighsInt
+		named(name, func(n *C.char) { st = f(n) })
+		if st == hStatusError {
 			return fmt.Errorf("ilp: HiGHS rejected option %s", name)
 		}
 		return nil
@@ -156,16 +156,12 @@ func capiResult(h unsafe.Pointer, p *Problem, nc, nr int) *Result {
 		res.Status, res.Detail = Failed, fmt.Sprintf("HiGHS model status %d", int(C.Highs_getModelStatus(h)))
 	}
 	info := func(name string) float64 {
-		cs := C.CString(name)
-		defer C.free(unsafe.Pointer(cs))
 		var v C.double
-		C.Highs_getDoubleInfoValue(h, cs, &v)
+		named(name, func(n *C.char) { C.Highs_getDoubleInfoValue(h, n, &v) })
 		return float64(v)
 	}
-	cs := C.CString("primal_solution_status")
-	defer C.free(unsafe.Pointer(cs))
 	var ps C.HighsInt
-	C.Highs_getIntInfoValue(h, cs, &ps)
+	named("primal_solution_status", func(n *C.char) { C.Highs_getIntInfoValue(h, n, &ps) })
 	if ps == hSolutionFeasible && res.Status != Infeasible {
 		col := make([]C.double, nc)
 		dual := make([]C.double, nc)
@@ -201,15 +197,18 @@ func capiOptionsReadBack(o Options) (timeLimit, relGap float64, threads int, err
 		return 0, 0, 0, err
 	}
 	get := func(name string) float64 {
-		cs := C.CString(name)
-		defer C.free(unsafe.Pointer(cs))
 		var v C.double
-		C.Highs_getDoubleOptionValue(h, cs, &v)
+		named(name, func(n *C.char) { C.Highs_getDoubleOptionValue(h, n, &v) })
 		return float64(v)
 	}
-	cs := C.CString("threads")
-	defer C.free(unsafe.Pointer(cs))
 	var th C.HighsInt
-	C.Highs_getIntOptionValue(h, cs, &th)
+	named("threads", func(n *C.char) { C.Highs_getIntOptionValue(h, n, &th) })
 	return get("time_limit"), get("mip_rel_gap"), int(th), nil
+}
+
+// named calls f with name as a C string, freed afterwards.
+func named(name string, f func(*C.char)) {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	f(cs)
 }

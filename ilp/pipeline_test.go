@@ -11,6 +11,7 @@ import (
 	"tempc/costmodel"
 	"tempc/frontend"
 	"tempc/internal/golden"
+	"tempc/ir"
 	"tempc/partition"
 	"tempc/wafer"
 )
@@ -37,6 +38,12 @@ func tinyTable(t *testing.T, cfg partition.Config) *costmodel.Table {
 	if cfg.Recompute == nil {
 		cfg.Recompute = []partition.Recompute{partition.NoRecompute, partition.Full}
 	}
+	return priceOn(t, g, s, cfg)
+}
+
+// priceOn builds and prices the strategy space of g on s.
+func priceOn(t *testing.T, g *ir.Graph, s *wafer.Spec, cfg partition.Config) *costmodel.Table {
+	t.Helper()
 	sp, err := partition.Build(g, s, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -91,16 +98,7 @@ func table(t *testing.T, model, waferName string, cfg partition.Config) *costmod
 		t.Fatal(err)
 	}
 	s, _ := wafer.Preset(waferName)
-	sp, err := partition.Build(g, s, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := costmodel.New(s, costmodel.Params{})
-	tab, err := m.Price(sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tab
+	return priceOn(t, g, s, cfg)
 }
 
 // TestGPT3175B: the plan is optimal (or within 1%), fits 72 GB per die,

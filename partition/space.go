@@ -172,6 +172,17 @@ type Attached struct {
 	Group int
 }
 
+// ParamsPerDie is the parameters each die of layout li holds: the groups'
+// weights sharded over the model-parallel group (every scheme shards them
+// so) and the replicated ones whole.
+func (s *Space) ParamsPerDie(li int) float64 {
+	var owned float64
+	for _, g := range s.Groups {
+		owned += float64(g.Params)
+	}
+	return owned/float64(s.Layouts[li].P()) + s.ReplicatedParams
+}
+
 // String summarises the space.
 func (s *Space) String() string {
 	var b strings.Builder
