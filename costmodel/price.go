@@ -113,6 +113,11 @@ type layoutCtx struct {
 	// shapes describes, per group, the routes of its ring, its chain and
 	// its all-to-all, so that groups of the same shape are priced once.
 	ringShape, chainShape, pairShape []string
+	// shared says, per pattern kind ("ring", "chain", "pair"), that two
+	// groups' routes cross a common directed link (irregular groups, or
+	// routes that leave their group's tile): those groups contend, so the
+	// pattern is priced on all groups at once.
+	shared map[string]bool
 }
 
 func (p *pricer) layout(m *Model, li int, mp partition.Mapping) (*layoutCtx, error) {
@@ -130,14 +135,72 @@ func (p *pricer) layout(m *Model, li int, mp partition.Mapping) (*layoutCtx, err
 		lc.chainShape = append(lc.chainShape, lc.shape(mp.Chains[g], true))
 		lc.pairShape = append(lc.pairShape, lc.shape(mp.Chains[g], false))
 	}
+	lc.shared = map[string]bool{
+		"ring":  lc.crosses(mp.Rings, true),
+		"chain": lc.crosses(mp.Chains, true),
+		"pair":  lc.crosses(mp.Chains, false),
+	}
 	return lc, nil
+}
+
+// crosses reports whether the routes of two groups share a directed link:
+// ring (or chain) hops when closed, else the routes between all pairs.
+func (lc *layoutCtx) crosses(groups [][]wafer.DieID, closed bool) bool {
+	owner := map[wafer.LinkID]int{}
+	for g, grp := range groups {
+		for _, pr := range pairs(grp, closed) {
+			r, err := lc.m.Route(pr[0], pr[1])
+			if err != nil {
+				continue
+			}
+			for _, l := range lc.m.Spec.Links(r) {
+				if o, ok := owner[l]; ok && o != g {
+					return true
+				}
+				owner[l] = g
+			}
+		}
+	}
+	return false
+}
+
+// pairs lists a group's flows: each die to the next (the last to the
+// first) when closed, else every ordered pair.
+func pairs(group []wafer.DieID, closed bool) [][2]wafer.DieID {
+	var out [][2]wafer.DieID
+	if closed {
+		if len(group) > 1 {
+			for i, d := range group {
+				out = append(out, [2]wafer.DieID{d, group[(i+1)%len(group)]})
+			}
+		}
+		return out
+	}
+	for _, a := range group {
+		for _, b := range group {
+			if a != b {
+				out = append(out, [2]wafer.DieID{a, b})
+			}
+		}
+	}
+	return out
 }
 
 // collective prices a ring collective or stream on every group of the
 // layout and returns the slowest (groups run at once on their own dies).
 // Groups whose routes have the same shape cost the same, so each shape is
-// priced once.
+// priced once. When groups' routes share links the pattern runs on all
+// groups at once and is priced so, contention included.
 func (lc *layoutCtx) collective(kind string, bytes, compute float64) Cost {
+	if lc.shared[patternOf(kind)] {
+		key := fmt.Sprintf("%s/%g/%g/all@%d", kind, bytes, compute, lc.li)
+		c, ok := lc.cache[key]
+		if !ok {
+			c = lc.priceAll(kind, bytes, compute)
+			lc.cache[key] = c
+		}
+		return c
+	}
 	var worst Cost
 	for g := range lc.mp.Rings {
 		ring, chain := lc.mp.Rings[g], lc.mp.Chains[g]
@@ -178,6 +241,50 @@ func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes, comput
 	case "relay":
 		c, _ = lc.m.RelayStream(chains, bytes, compute)
 	}
+	return c
+}
+
+// patternOf is the routes a kind of collective runs on.
+func patternOf(kind string) string {
+	switch kind {
+	case "relay":
+		return "chain"
+	case "a2a":
+		return "pair"
+	}
+	return "ring"
+}
+
+// priceAll prices kind on every group of the layout at once.
+func (lc *layoutCtx) priceAll(kind string, bytes, compute float64) Cost {
+	var c Cost
+	rings, chains := lc.mp.Rings, lc.mp.Chains
+	switch kind {
+	case "ar":
+		c, _ = lc.m.AllReduce(rings, bytes)
+	case "ag":
+		c, _ = lc.m.AllGather(rings, bytes)
+	case "rs":
+		c, _ = lc.m.ReduceScatter(rings, bytes)
+	case "a2a":
+		parts := make([]Cost, len(chains))
+		for g, ch := range chains {
+			parts[g] = lc.m.AllToAll(ch, bytes)
+		}
+		c = lc.m.Concurrent(parts...)
+	case "ring":
+		c, _ = lc.m.RingStream(rings, bytes, compute)
+	case "relay":
+		c, _ = lc.m.RelayStream(chains, bytes, compute)
+	}
+	// Callers take a pattern's flows as one group's traffic (and multiply
+	// by the groups for energy): keep the routes, scaled to a mean group.
+	g := float64(len(rings))
+	flows := make([]Flow, len(c.Flows))
+	for i, f := range c.Flows {
+		flows[i] = Flow{Route: f.Route, Bytes: f.Bytes / g}
+	}
+	c.Flows = flows
 	return c
 }
 

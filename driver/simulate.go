@@ -167,11 +167,15 @@ func Simulate(w io.Writer, o SimulateOptions) error {
 	if err != nil {
 		return err
 	}
-	name := o.Wafer
-	if name == "" {
-		name = p.Wafer
+	var s *wafer.Spec
+	switch {
+	case o.Wafer != "":
+		s, err = wafer.Load(o.Wafer)
+	case len(p.WaferSpec) > 0:
+		s, err = wafer.ReadJSON(o.Plan+": wafer_spec", p.WaferSpec)
+	default:
+		s, err = wafer.Load(p.Wafer)
 	}
-	s, err := wafer.Load(name)
 	if err != nil {
 		return err
 	}

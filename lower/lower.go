@@ -1,6 +1,8 @@
 package lower
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"tempc/costmodel"
@@ -46,6 +48,15 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: sp.Graph.Name, Wafer: sp.Spec.Name, Layout: l.Name(),
 		StaticBytes:   t.Fixed[a.Layout].Mem.Weights + t.Fixed[a.Layout].Mem.Grads + t.Fixed[a.Layout].Mem.OptStates,
 		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds}
+	var ws bytes.Buffer
+	if err := wafer.WriteJSON(&ws, sp.Spec); err != nil {
+		return nil, fmt.Errorf("lower: %w", err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, ws.Bytes()); err != nil {
+		return nil, fmt.Errorf("lower: %w", err)
+	}
+	p.WaferSpec = compact.Bytes()
 	for _, ring := range lw.rings {
 		p.Dies = append(p.Dies, ring...)
 	}

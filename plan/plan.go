@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"tempc/wafer"
@@ -31,6 +32,10 @@ type Plan struct {
 	SchemaVersion int    `json:"schema_version"`
 	Model         string `json:"model"`
 	Wafer         string `json:"wafer"`
+	// WaferSpec is the wafer the plan was compiled for, in the wafer file
+	// format (dead dies and links included), so that the plan can be
+	// simulated without the file it came from.
+	WaferSpec json.RawMessage `json:"wafer_spec,omitempty"`
 	// Layout names the global level's layout; Dies lists the dies used.
 	Layout string        `json:"layout"`
 	Dies   []wafer.DieID `json:"dies"`

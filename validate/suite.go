@@ -23,7 +23,7 @@ type Case struct {
 }
 
 // Classes lists the case classes in report order.
-var Classes = []string{"transfer", "collective", "stream", "concurrent", "permutation", "hotspot"}
+var Classes = []string{"transfer", "collective", "stream", "concurrent", "contended", "permutation", "hotspot"}
 
 const (
 	kib = 1 << 10
@@ -42,13 +42,14 @@ func Suite(name string, seed uint64) ([]Case, error) {
 		cs = append(cs, collectives(w48)...)
 		cs = append(cs, streams(w48)...)
 		cs = append(cs, concurrent(w48)...)
+		cs = append(cs, contended(w48)...)
 		cs = append(cs, permutations(w48, seed)...)
 		cs = append(cs, hotspots(w48)...)
 		return cs, nil
 	case "quick":
 		w16, _ := wafer.Preset("mesh4x4")
 		var cs []Case
-		for _, c := range [][]Case{transfers(w16), collectives(w16), streams(w16), concurrent(w48), permutations(w16, seed), hotspots(w16)} {
+		for _, c := range [][]Case{transfers(w16), collectives(w16), streams(w16), concurrent(w48), contended(w16), permutations(w16, seed), hotspots(w16)} {
 			cs = append(cs, c[0], c[len(c)-1])
 		}
 		return cs, nil
@@ -244,6 +245,53 @@ func concurrent(s *wafer.Spec) []Case {
 				}
 				return m.Concurrent(st, ar).Seconds, nil
 			}})
+	}
+	return cs
+}
+
+// contended: groups that share links. Every row of the wafer is a group
+// whose ring closes over its wrap-around; in every other row (every row,
+// for "all") the wrap-around is routed back along the next row, beside
+// that row's own, so the two groups' collectives contend. Ring all-reduce
+// and all-gather of 1 MiB to 256 MiB on all rows at once.
+func contended(s *wafer.Spec) []Case {
+	var rings [][]wafer.DieID
+	for r := 0; r < s.Rows; r++ {
+		rings = append(rings, s.Snake(wafer.Rect{R: r, Rows: 1, Cols: s.Cols}))
+	}
+	detour := func(r int) wafer.Route { // (r, last) → (r+1, last) → … → (r+1, 0) → (r, 0)
+		rt := wafer.Route{s.ID(wafer.Coord{R: r, C: s.Cols - 1})}
+		for c := s.Cols - 1; c >= 0; c-- {
+			rt = append(rt, s.ID(wafer.Coord{R: r + 1, C: c}))
+		}
+		return append(rt, s.ID(wafer.Coord{R: r, C: 0}))
+	}
+	var cs []Case
+	for _, every := range []int{2, 1} {
+		routes := map[[2]wafer.DieID]wafer.Route{}
+		for r := 0; r+1 < s.Rows; r += every {
+			rt := detour(r)
+			routes[[2]wafer.DieID{rt[0], rt[len(rt)-1]}] = rt
+		}
+		name := map[int]string{2: "alternate", 1: "all"}[every]
+		for _, k := range collectiveKinds[:2] {
+			for _, bytes := range []int64{mib, 16 * mib, 256 * mib} {
+				cs = append(cs, Case{Class: "contended", Name: fmt.Sprintf("%s-rows-%s-%s", k.name, name, size(bytes)), Spec: s,
+					Build: func(p *plan.Program) {
+						from := len(p.Tasks)
+						k.build(p, rings, bytes)
+						for i := from; i < len(p.Tasks); i++ {
+							if rt, ok := routes[[2]wafer.DieID{p.Tasks[i].Die, p.Tasks[i].Dst}]; ok {
+								p.Tasks[i].Route = rt
+							}
+						}
+					},
+					Analytic: func(m *costmodel.Model) (float64, error) {
+						c, err := k.analytic(m.WithRoutes(routes), rings, float64(bytes))
+						return c.Seconds, err
+					}})
+			}
+		}
 	}
 	return cs
 }
