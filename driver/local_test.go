@@ -105,11 +105,9 @@ func TestFaultSweep(t *testing.T) {
 // route through another group's dies, the two groups contend for links;
 // the cost model prices their patterns together, so the plan's predicted
 // step stays near the simulator's, and the contention is real (the
-// simulated step is slower than on the uncrossed mapping). Lockstep
-// pricing of contending rings is pessimistic (the simulated rings drift
-// out of phase and overlap less): +3.8% here, 2–17% in the validation
-// suite's "contended" class; pricing each group alone was 1.2% optimistic
-// here and 27% on a gpt3-76b fault map.
+// simulated step is slower than on the uncrossed mapping). Pricing each
+// group alone, as if it had its links to itself, was 1.2% optimistic here
+// and 27% on a gpt3-76b fault map of temp48.
 func TestContendingGroupsPricedJointly(t *testing.T) {
 	s, _ := wafer.Preset("mesh4x4")
 	g, err := frontend.Load("gpt2", frontend.Options{Batch: 16, Seq: 512})
@@ -177,7 +175,7 @@ func TestContendingGroupsPricedJointly(t *testing.T) {
 		t.Errorf("crossed rings simulated %g, uncrossed %g: expected contention", s1, s0)
 	}
 	for _, c := range [][2]float64{{p0, s0}, {p1, s1}} {
-		if math.Abs(c[0]-c[1]) > 0.05*c[1] {
+		if math.Abs(c[0]-c[1]) > 0.02*c[1] {
 			t.Errorf("predicted %g, simulated %g", c[0], c[1])
 		}
 	}

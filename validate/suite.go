@@ -249,34 +249,43 @@ func concurrent(s *wafer.Spec) []Case {
 	return cs
 }
 
-// contended: groups that share links. Every row of the wafer is a group
-// whose ring closes over its wrap-around; in every other row (every row,
-// for "all") the wrap-around is routed back along the next row, beside
-// that row's own, so the two groups' collectives contend. Ring all-reduce
-// and all-gather of 1 MiB to 256 MiB on all rows at once.
+// contended: groups that share links, priced as the layout pricer prices
+// them (each group alone, then Concurrent). Every row (or column) of the
+// wafer is a group whose ring closes over its wrap-around; in every other
+// row (column) the wrap-around is routed back along the next one, beside
+// that group's own, so the two groups' collectives contend. Ring
+// all-reduce and all-gather of 1 MiB to 256 MiB on all groups at once.
 func contended(s *wafer.Spec) []Case {
-	var rings [][]wafer.DieID
-	for r := 0; r < s.Rows; r++ {
-		rings = append(rings, s.Snake(wafer.Rect{R: r, Rows: 1, Cols: s.Cols}))
-	}
-	detour := func(r int) wafer.Route { // (r, last) → (r+1, last) → … → (r+1, 0) → (r, 0)
-		rt := wafer.Route{s.ID(wafer.Coord{R: r, C: s.Cols - 1})}
-		for c := s.Cols - 1; c >= 0; c-- {
-			rt = append(rt, s.ID(wafer.Coord{R: r + 1, C: c}))
-		}
-		return append(rt, s.ID(wafer.Coord{R: r, C: 0}))
-	}
 	var cs []Case
-	for _, every := range []int{2, 1} {
+	for _, cols := range []bool{false, true} {
+		n, length := s.Rows, s.Cols
+		at := func(line, k int) wafer.DieID { return s.ID(wafer.Coord{R: line, C: k}) }
+		name := "rows"
+		if cols {
+			n, length = s.Cols, s.Rows
+			at = func(line, k int) wafer.DieID { return s.ID(wafer.Coord{R: k, C: line}) }
+			name = "cols"
+		}
+		var rings [][]wafer.DieID
+		for i := 0; i < n; i++ {
+			var ring []wafer.DieID
+			for k := 0; k < length; k++ {
+				ring = append(ring, at(i, k))
+			}
+			rings = append(rings, ring)
+		}
 		routes := map[[2]wafer.DieID]wafer.Route{}
-		for r := 0; r+1 < s.Rows; r += every {
-			rt := detour(r)
+		for i := 0; i+1 < n; i += 2 { // line i's wrap-around: over to line i+1, back along it, over again
+			rt := wafer.Route{at(i, length-1)}
+			for k := length - 1; k >= 0; k-- {
+				rt = append(rt, at(i+1, k))
+			}
+			rt = append(rt, at(i, 0))
 			routes[[2]wafer.DieID{rt[0], rt[len(rt)-1]}] = rt
 		}
-		name := map[int]string{2: "alternate", 1: "all"}[every]
 		for _, k := range collectiveKinds[:2] {
 			for _, bytes := range []int64{mib, 16 * mib, 256 * mib} {
-				cs = append(cs, Case{Class: "contended", Name: fmt.Sprintf("%s-rows-%s-%s", k.name, name, size(bytes)), Spec: s,
+				cs = append(cs, Case{Class: "contended", Name: fmt.Sprintf("%s-%s-%s", k.name, name, size(bytes)), Spec: s,
 					Build: func(p *plan.Program) {
 						from := len(p.Tasks)
 						k.build(p, rings, bytes)
@@ -287,8 +296,16 @@ func contended(s *wafer.Spec) []Case {
 						}
 					},
 					Analytic: func(m *costmodel.Model) (float64, error) {
-						c, err := k.analytic(m.WithRoutes(routes), rings, float64(bytes))
-						return c.Seconds, err
+						m = m.WithRoutes(routes)
+						parts := make([]costmodel.Cost, len(rings))
+						for i, r := range rings {
+							c, err := k.analytic(m, [][]wafer.DieID{r}, float64(bytes))
+							if err != nil {
+								return 0, err
+							}
+							parts[i] = c
+						}
+						return m.Concurrent(parts...).Seconds, nil
 					}})
 			}
 		}
