@@ -39,8 +39,8 @@ func (r *SolveReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "  (layouts: R replicated, S split by tokens, C split by columns/heads)\n")
 	fmt.Fprintf(w, "\nlocal      mapper %s", r.Mapper)
 	for _, m := range r.MapperReports {
-		fmt.Fprintf(w, "; DP sync %.4g → %.4g s, busiest DP link %.3g → %.3g GB (%d annealing moves, %d flows re-routed in %d rounds)",
-			m.Before, m.After, m.MaxLinkBefore/gb, m.MaxLinkAfter/gb, m.Anneal, m.Reroute, m.RerouteRounds)
+		fmt.Fprintf(w, "; DP sync %.4g → %.4g s, busiest DP link %.3g → %.3g GB; group ring round %.4g → %.4g ms (%d annealing moves, %d flows re-routed in %d rounds)",
+			m.Before, m.After, m.MaxLinkBefore/gb, m.MaxLinkAfter/gb, m.GroupBefore*1e3, m.GroupAfter*1e3, m.Anneal, m.Reroute, m.RerouteRounds)
 	}
 	fmt.Fprintln(w)
 	if len(r.DualLevel) > 0 {

@@ -13,6 +13,11 @@ type WaferOptions struct {
 	Wafer string
 	// JSON prints the wafer file format instead of a summary.
 	JSON bool
+	// DieRate and LinkRate break that fraction of the healthy wafer's dies
+	// and links at random, drawn with Seed (as `tempc faults` draws them),
+	// on top of its own faults.
+	DieRate, LinkRate float64
+	Seed              uint64
 }
 
 // Wafer loads a wafer and writes it to w: a summary with a die map (. a
@@ -21,6 +26,14 @@ func Wafer(w io.Writer, o WaferOptions) error {
 	s, err := wafer.Load(o.Wafer)
 	if err != nil {
 		return err
+	}
+	if o.DieRate < 0 || o.DieRate > 1 || o.LinkRate < 0 || o.LinkRate > 1 {
+		return fmt.Errorf("wafer: fault rates %g (dies) and %g (links) must lie in [0, 1]", o.DieRate, o.LinkRate)
+	}
+	if o.DieRate > 0 || o.LinkRate > 0 {
+		if s, err = faulty(s, o.DieRate, o.LinkRate, o.Seed); err != nil {
+			return err
+		}
 	}
 	if o.JSON {
 		return wafer.WriteJSON(w, s)

@@ -105,3 +105,39 @@ func TestAnnealMovesAreValid(t *testing.T) {
 		}
 	}
 }
+
+// TestRerouteRelievesCrossingGroups: when one group's ring closes over a
+// route through another group's row, TCME moves it off the shared links:
+// the group round's busiest link halves, its time falls, the DP
+// all-reduce is no slower, and the mapping stays valid.
+func TestRerouteRelievesCrossingGroups(t *testing.T) {
+	m, sp := spaceOf(t, "llama2-7b", "mesh4x4")
+	s := sp.Spec
+	li := -1
+	for i, l := range sp.Layouts {
+		if l.DP == 4 && l.Shape.Rows == 1 && l.Shape.Cols == 4 {
+			li = i
+		}
+	}
+	if li < 0 {
+		t.Fatal("no layout of four 1×4 rows")
+	}
+	mp := partition.Canonical(s, &sp.Layouts[li])
+	copy(mp.Rings, mp.Chains)
+	at := func(r, c int) wafer.DieID { return s.ID(wafer.Coord{R: r, C: c}) }
+	mp.Routes = map[[2]wafer.DieID]wafer.Route{
+		{at(0, 3), at(0, 0)}: {at(0, 3), at(1, 3), at(1, 2), at(1, 1), at(1, 0), at(0, 0)},
+	}
+	s0, err := score(m, sp, li, mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, s1, moved, _ := TEMP{}.reroute(m, sp, li, mp, s0)
+	if err := got.Check(s, &sp.Layouts[li]); err != nil {
+		t.Fatal(err)
+	}
+	if moved == 0 || s1.groupMaxLink != s0.groupMaxLink/2 || s1.group >= s0.group || s1.seconds > s0.seconds {
+		t.Errorf("moved %d flows: group round %g → %g s, busiest link %g → %g B, DP %g → %g s",
+			moved, s0.group, s1.group, s0.groupMaxLink, s1.groupMaxLink, s0.seconds, s1.seconds)
+	}
+}

@@ -21,6 +21,14 @@ type Report struct {
 	// the DP all-reduce.
 	MaxLinkBefore float64 `json:"max_link_bytes_before"`
 	MaxLinkAfter  float64 `json:"max_link_bytes_after"`
+	// GroupBefore and GroupAfter are the time of one round of every
+	// group's ring at once (64 MiB blocks), GroupMaxLinkBefore and
+	// GroupMaxLinkAfter its most loaded link's bytes: where groups' routes
+	// cross, they contend.
+	GroupBefore        float64 `json:"group_round_seconds_before"`
+	GroupAfter         float64 `json:"group_round_seconds_after"`
+	GroupMaxLinkBefore float64 `json:"group_round_max_link_bytes_before"`
+	GroupMaxLinkAfter  float64 `json:"group_round_max_link_bytes_after"`
 	// Anneal and Reroute count accepted annealing moves and re-routed flows;
 	// RerouteRounds the TCME rounds until no improvement (or the cap).
 	Anneal        int `json:"annealing_moves"`
@@ -59,7 +67,7 @@ func (SMap) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapp
 	mp := partition.Canonical(sp.Spec, &sp.Layouts[li])
 	copy(mp.Rings, mp.Chains)
 	r, err := score(m, sp, li, mp)
-	return mp, Report{Mapper: "smap", Before: r.seconds, After: r.seconds, MaxLinkBefore: r.maxLink, MaxLinkAfter: r.maxLink}, err
+	return mp, report("smap", r, r), err
 }
 
 // GMap is the hop-bytes mapper.
@@ -77,7 +85,7 @@ func (GMap) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapp
 	st.minHops()
 	mp = st.mapping()
 	r, err := score(m, sp, li, mp)
-	return mp, Report{Mapper: "gmap", Before: r.seconds, After: r.seconds, MaxLinkBefore: r.maxLink, MaxLinkAfter: r.maxLink}, err
+	return mp, report("gmap", r, r), err
 }
 
 // TEMP is the traffic-conscious mapper.
@@ -100,8 +108,8 @@ func (TEMP) Name() string { return "temp" }
 
 // Map starts from GMap's mapping, anneals DP order and orientations
 // against the cost model's DP synchronisation time, then re-routes DP
-// flows off the most loaded links (TCME). It never returns a mapping the
-// cost model prices worse than its start.
+// flows, and the groups' ring flows, off the most loaded links (TCME). It
+// never returns a mapping the cost model prices worse than its start.
 func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapping, Report, error) {
 	start, _, err := GMap{}.Map(m, sp, li)
 	if err != nil {
@@ -111,14 +119,21 @@ func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Ma
 	if err != nil {
 		return start, Report{}, err
 	}
-	rep := Report{Mapper: "temp", Before: r0.seconds, MaxLinkBefore: r0.maxLink}
-	best, bestScore := start, r0
+	best, bestScore, anneal := start, r0, 0
 	if sp.Layouts[li].DP > 1 {
-		best, bestScore, rep.Anneal = t.anneal(m, sp, li, start, r0)
-		best, bestScore, rep.Reroute, rep.RerouteRounds = t.reroute(m, sp, li, best, bestScore)
+		best, bestScore, anneal = t.anneal(m, sp, li, start, r0)
 	}
-	rep.After, rep.MaxLinkAfter = bestScore.seconds, bestScore.maxLink
+	best, bestScore, moved, rounds := t.reroute(m, sp, li, best, bestScore)
+	rep := report("temp", r0, bestScore)
+	rep.Anneal, rep.Reroute, rep.RerouteRounds = anneal, moved, rounds
 	return best, rep, nil
+}
+
+func report(mapper string, before, after scoreT) Report {
+	return Report{Mapper: mapper, Before: before.seconds, After: after.seconds,
+		MaxLinkBefore: before.maxLink, MaxLinkAfter: after.maxLink,
+		GroupBefore: before.group, GroupAfter: after.group,
+		GroupMaxLinkBefore: before.groupMaxLink, GroupMaxLinkAfter: after.groupMaxLink}
 }
 
 // anneal is simulated annealing (Kirkpatrick et al., Science 1983) over

@@ -6,31 +6,58 @@ import (
 	"tempc/wafer"
 )
 
-// scoreT is what the mappers optimise: the cost model's time of the
-// layout's DP gradient all-reduce on a mapping, and its most loaded link.
-// (Inside a group every ring or chain hop is one link whatever the
-// mapping; between groups the DP rings cross the mesh and contend.)
+// scoreT is what the mappers optimise, as the cost model prices it on a
+// mapping: the layout's DP gradient all-reduce (time and most loaded
+// link), and one round of every group's ring at once with blocks of
+// groupBlock bytes (time and most loaded link). Inside a tile every ring
+// hop is one link whatever the mapping; the DP rings cross the mesh, and
+// the rings of irregular groups close over routes that may cross other
+// groups.
 type scoreT struct {
-	seconds, maxLink float64
+	seconds, maxLink    float64
+	group, groupMaxLink float64
+}
+
+// groupBlock is the block of the group round in the score.
+const groupBlock = 64 << 20
+
+// better reports whether a is no worse than b in both classes and better
+// in one.
+func (a scoreT) better(b scoreT) bool {
+	return a.seconds <= b.seconds && a.group <= b.group && (a.seconds < b.seconds || a.group < b.group)
 }
 
 func score(m *costmodel.Model, sp *partition.Space, li int, mp partition.Mapping) (scoreT, error) {
 	if err := mp.Check(sp.Spec, &sp.Layouts[li]); err != nil {
 		return scoreT{}, err
 	}
-	if sp.Layouts[li].DP < 2 {
-		return scoreT{}, nil
+	m = m.WithRoutes(mp.Routes)
+	var sc scoreT
+	var round []costmodel.Flow
+	for _, f := range groupFlows(mp) {
+		r, err := m.Route(f.a, f.b)
+		if err != nil {
+			return scoreT{}, err
+		}
+		round = append(round, costmodel.Flow{Route: r, Bytes: groupBlock})
 	}
-	c, err := m.WithRoutes(mp.Routes).AllReduce(mp.DP, 2*sp.ParamsPerDie(li)) // bf16 gradients
+	if len(round) > 0 {
+		ld := m.Flows(round)
+		sc.group, sc.groupMaxLink = ld.Seconds, ld.MaxLinkBytes
+	}
+	if sp.Layouts[li].DP < 2 {
+		return sc, nil
+	}
+	c, err := m.AllReduce(mp.DP, 2*sp.ParamsPerDie(li)) // bf16 gradients
 	if err != nil {
 		return scoreT{}, err
 	}
 	load := linkLoad(sp.Spec, c.Flows)
-	var most float64
 	for _, b := range load {
-		most = max(most, b)
+		sc.maxLink = max(sc.maxLink, b)
 	}
-	return scoreT{seconds: c.Seconds, maxLink: most}, nil
+	sc.seconds = c.Seconds
+	return sc, nil
 }
 
 func linkLoad(s *wafer.Spec, flows []costmodel.Flow) []float64 {

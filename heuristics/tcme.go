@@ -2,34 +2,75 @@ package heuristics
 
 import (
 	"maps"
+	"slices"
 
 	"tempc/costmodel"
 	"tempc/partition"
 	"tempc/wafer"
 )
 
-// reroute is TCME's re-routing: count the DP all-reduce's flows on every
-// link; take the most loaded link and move the flow through it whose best
-// alternative minimal route (XY, YX, or a two-bend path) keeps every link
-// it uses below that load; repeat until no flow can leave the busiest link
-// or the round cap. The result is kept only if the cost model prices it no
-// worse.
+// pair is a flow's ends.
+type pair struct{ a, b wafer.DieID }
+
+// dpFlows are the hops of the DP rings; groupFlows the hops of every
+// group's ring (its closing hop a wrap-around when it has no Hamiltonian
+// cycle). The two classes run in different stages, so each contends only
+// with its own class.
+func dpFlows(mp partition.Mapping) []pair { return ringPairs(mp.DP) }
+
+func groupFlows(mp partition.Mapping) []pair { return ringPairs(mp.Rings) }
+
+func ringPairs(rings [][]wafer.DieID) []pair {
+	var out []pair
+	for _, ring := range rings {
+		if len(ring) < 2 {
+			continue
+		}
+		for i, d := range ring {
+			out = append(out, pair{d, ring[(i+1)%len(ring)]})
+		}
+	}
+	return out
+}
+
+// reroute is TCME's re-routing, on the DP flows and then on the groups'
+// ring flows: count a class's flows on every link; take the most loaded
+// link and move a flow through it onto another route (XY, YX, a two-bend
+// minimal path, or the shortest live path around the hot link) that keeps
+// every link it uses below that load; repeat until no flow can leave the
+// busiest link or the round cap. A class's new routes are kept only if the
+// cost model prices that class faster and the other no slower.
 func (t TEMP) reroute(m *costmodel.Model, sp *partition.Space, li int, mp partition.Mapping, s0 scoreT) (partition.Mapping, scoreT, int, int) {
 	capRounds := t.RerouteRounds
 	if capRounds == 0 {
 		capRounds = DefaultRerouteRounds
 	}
-	s := sp.Spec
-	type flow struct{ a, b wafer.DieID }
-	var flows []flow
-	for _, ring := range mp.DP {
-		for i, d := range ring {
-			flows = append(flows, flow{d, ring[(i+1)%len(ring)]})
+	moved, rounds := 0, 0
+	for _, class := range []func(partition.Mapping) []pair{dpFlows, groupFlows} {
+		routes, n, r := relieve(sp.Spec, class(mp), mp.Routes, capRounds)
+		rounds += r
+		if n == 0 {
+			continue
 		}
+		next := mp
+		next.Routes = routes
+		sc, err := score(m, sp, li, next)
+		if err != nil || !sc.better(s0) {
+			continue
+		}
+		mp, s0 = next, sc
+		moved += n
 	}
+	return mp, s0, moved, rounds
+}
+
+// relieve moves flows off the most loaded link until none can leave it
+// (or maxRounds); it returns the new routes (a copy), the flows moved and
+// the rounds run.
+func relieve(s *wafer.Spec, flows []pair, fixed map[[2]wafer.DieID]wafer.Route, maxRounds int) (map[[2]wafer.DieID]wafer.Route, int, int) {
 	routes := map[[2]wafer.DieID]wafer.Route{}
-	maps.Copy(routes, mp.Routes)
-	route := func(f flow) wafer.Route {
+	maps.Copy(routes, fixed)
+	route := func(f pair) wafer.Route {
 		r, _ := partition.RouteOf(s, routes, wafer.XY, f.a, f.b)
 		return r
 	}
@@ -40,7 +81,7 @@ func (t TEMP) reroute(m *costmodel.Model, sp *partition.Space, li int, mp partit
 		}
 	}
 	moved, rounds := 0, 0
-	for ; rounds < capRounds; rounds++ {
+	for ; rounds < maxRounds; rounds++ {
 		hot := 0
 		for l := range load {
 			if load[l] > load[hot] {
@@ -56,7 +97,11 @@ func (t TEMP) reroute(m *costmodel.Model, sp *partition.Space, li int, mp partit
 			if !uses(s, cur, wafer.LinkID(hot)) {
 				continue
 			}
-			for _, alt := range minimalRoutes(s, f.a, f.b) {
+			alts := minimalRoutes(s, f.a, f.b)
+			if r, ok := around(s, f.a, f.b, wafer.LinkID(hot)); ok {
+				alts = append(alts, r)
+			}
+			for _, alt := range alts {
 				if uses(s, alt, wafer.LinkID(hot)) || !below(s, alt, cur, load, load[hot]) {
 					continue
 				}
@@ -79,13 +124,42 @@ func (t TEMP) reroute(m *costmodel.Model, sp *partition.Space, li int, mp partit
 			break
 		}
 	}
-	next := mp
-	next.Routes = routes
-	sc, err := score(m, sp, li, next)
-	if err != nil || sc.seconds > s0.seconds {
-		return mp, s0, 0, rounds
+	return routes, moved, rounds
+}
+
+// around is the shortest route from a to b over live links that avoids
+// link hot (breadth-first, neighbours in N, E, S, W order).
+func around(s *wafer.Spec, a, b wafer.DieID, hot wafer.LinkID) (wafer.Route, bool) {
+	prev := make([]wafer.DieID, s.NumDies())
+	for i := range prev {
+		prev[i] = -1
 	}
-	return next, sc, moved, rounds
+	prev[a] = a
+	queue := []wafer.DieID{a}
+	for len(queue) > 0 && prev[b] < 0 {
+		d := queue[0]
+		queue = queue[1:]
+		for dir := wafer.North; dir <= wafer.West; dir++ {
+			l, ok := s.LinkFrom(d, dir)
+			if !ok || l == hot || !s.LinkAlive(l) {
+				continue
+			}
+			if _, n := s.LinkEnds(l); prev[n] < 0 && s.Alive(n) {
+				prev[n] = d
+				queue = append(queue, n)
+			}
+		}
+	}
+	if prev[b] < 0 {
+		return nil, false
+	}
+	var rev wafer.Route
+	for d := b; d != a; d = prev[d] {
+		rev = append(rev, d)
+	}
+	rev = append(rev, a)
+	slices.Reverse(rev)
+	return rev, true
 }
 
 func uses(s *wafer.Spec, r wafer.Route, l wafer.LinkID) bool {

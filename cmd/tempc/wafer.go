@@ -11,6 +11,9 @@ func runWafer(args []string, stdout, stderr io.Writer) error {
 	var o driver.WaferOptions
 	fs.StringVar(&o.Wafer, "wafer", "temp48", "preset name (temp48, temp32, mesh4x4) or wafer JSON file")
 	fs.BoolVar(&o.JSON, "json", false, "print the wafer file format")
+	fs.Float64Var(&o.DieRate, "die-rate", 0, "break this fraction of the dies at random (with --seed)")
+	fs.Float64Var(&o.LinkRate, "link-rate", 0, "break this fraction of the links at random (with --seed)")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the random fault map")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
