@@ -1,6 +1,10 @@
 package costmodel
 
-import "tempc/partition"
+import (
+	"fmt"
+
+	"tempc/partition"
+)
 
 // phase is the time of one pass (forward or backward) of one layer of one
 // micro-batch, and the traffic it puts on the group's links.
@@ -141,8 +145,12 @@ func (lc *layoutCtx) scheme(grp *partition.Group, gr *partition.Work, s partitio
 		k := kindOf(s)
 		return streamed(cf, c(k, x/P, cf/P)), streamed(cb, c(k, x/P, cb/(2*P)), c(k, x/P, cb/(2*P)))
 	case partition.Heads:
+		// Dies whose query heads read KV heads held by other dies get those
+		// K and V slices by multicast before the attention, in both passes,
+		// and send the slices' gradients back by the reverse reduction.
 		k := lc.imbalance(grp.Heads)
-		return serial(cf * k), serial(cb * k)
+		kv := lc.kvShare(grp)
+		return serial(cf*k, kv), serial(cb*k, kv, kv)
 	case partition.RingSeq:
 		k := lc.imbalance(lc.pricer.g.Seq)
 		kv := 2 * (T / P) * k * 2 * float64(grp.KVHeads*grp.HeadDim) // K and V of ⌈S/P⌉ tokens
@@ -197,8 +205,42 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, s partition.S
 		tr = 4 * 2 * T * float64(grp.K) / P
 	case partition.RingSeq:
 		tr = 2 * 2 * (T / P) * 2 * float64(grp.KVHeads*grp.HeadDim)
+	case partition.Heads:
+		if partition.KVShare(grp.Heads, grp.KVHeads, grp.HeadDim, int64(P)) != nil {
+			tr = 2 * 2 * T * float64(grp.HeadDim*partition.KVNeeded(grp.Heads, grp.KVHeads, int64(P))) // whole K and V heads
+		}
 	}
 	return Mem{Acts: acts * layers, Transient: tr}
+}
+
+// kvShare prices the multicast of K and V slices to the dies that read
+// them (partition.KVShare) along each group's chain, on the slowest group;
+// zero when every die holds the KV heads it reads.
+func (lc *layoutCtx) kvShare(grp *partition.Group) Cost {
+	share := partition.KVShare(grp.Heads, grp.KVHeads, grp.HeadDim, int64(lc.P))
+	if share == nil {
+		return Cost{}
+	}
+	bytes := KVSlice(lc.tokens, grp, lc.P)
+	var worst Cost
+	for g, chain := range lc.mp.Chains {
+		key := fmt.Sprintf("kv/%d/%d/%d/%g/%s", grp.Heads, grp.KVHeads, grp.HeadDim, bytes, lc.chainShape[g])
+		c, ok := lc.cache[key]
+		if !ok {
+			c = lc.m.Multicast(partition.KVTrees(chain, share), bytes)
+			lc.cache[key] = c
+		}
+		if c.Seconds >= worst.Seconds {
+			worst = c
+		}
+	}
+	return worst
+}
+
+// KVSlice is the bytes of the K and V columns one die of P holds for
+// tokens tokens (bf16).
+func KVSlice(tokens float64, grp *partition.Group, P float64) float64 {
+	return 2 * 2 * tokens * float64(grp.KVHeads*grp.HeadDim) / P
 }
 
 // energy of a group's step: its FLOPs (pointwise work repeated on every die

@@ -12,6 +12,7 @@ import (
 	"tempc/ilp"
 	"tempc/lower"
 	"tempc/partition"
+	"tempc/plan"
 	"tempc/wafer"
 )
 
@@ -178,5 +179,86 @@ func TestContendingGroupsPricedJointly(t *testing.T) {
 		if math.Abs(c[0]-c[1]) > 0.02*c[1] {
 			t.Errorf("predicted %g, simulated %g", c[0], c[1])
 		}
+	}
+}
+
+// TestGQAMulticast: with grouped-query attention split by heads over more
+// dies than KV heads (llama3-8b: 8 KV heads on 16 dies), the plan
+// multicasts K and V slices before the attention and reduces their
+// gradients after it; the priced attention includes that traffic, and the
+// simulated step agrees with the prediction.
+func TestGQAMulticast(t *testing.T) {
+	s, _ := wafer.Preset("mesh4x4")
+	g, err := frontend.Load("llama3-8b", frontend.Options{Batch: 8, Seq: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{1},
+		Recompute: []partition.Recompute{partition.NoRecompute}, ZeRO: []bool{false}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	li := -1
+	for i, l := range sp.Layouts {
+		if l.DP == 1 && l.P() == 16 {
+			li = i
+		}
+	}
+	if li < 0 {
+		t.Fatal("no 16-die layout")
+	}
+	m, _ := costmodel.New(s, costmodel.Params{})
+	tab, err := m.Price(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ilp.Assignment{Layout: li, Options: make([]int, len(sp.Groups))}
+	found := false
+	for gi := range sp.Groups {
+		for oi, o := range tab.Options[gi] {
+			if o.Scheme == partition.Heads {
+				a.Options[gi], found = oi, true
+				if o.Price[li].Comm <= 0 {
+					t.Errorf("%s: heads on 16 dies priced without communication", sp.Groups[gi].Key)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no attention group with a heads scheme")
+	}
+	b, err := ilp.Evaluate(tab, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := lower.Lower(tab, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.Verify(s); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	var walk func(ns []plan.Node)
+	walk = func(ns []plan.Node) {
+		for _, n := range ns {
+			if n.Program != nil {
+				for _, tk := range n.Program.Tasks {
+					kinds[tk.Name]++
+				}
+			}
+			walk(n.Body)
+		}
+	}
+	walk(pl.Steps)
+	if kinds["multicast"] == 0 || kinds["reduce"] == 0 {
+		t.Errorf("plan has %d multicast and %d reduce transfers, want both", kinds["multicast"], kinds["reduce"])
+	}
+	res, err := simulate(pl, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(res.rep.RelErr) > 0.01 {
+		t.Errorf("simulated %g, predicted %g", res.rep.Simulated, b.Seconds)
 	}
 }

@@ -55,7 +55,10 @@ func (st *stager) forward(gi int, alloc bool, suffix string) {
 	f, h := W.FwdFLOPs*wk.per/wk.P*wk.k, W.FwdHBM*wk.per/wk.P*wk.k
 	var ids []plan.TaskID
 	switch wk.s {
-	case partition.MegatronCol, partition.Heads:
+	case partition.MegatronCol:
+		ids = st.compute(key+".fwd", f, h)
+	case partition.Heads:
+		st.kv(wk.grp, false)
 		ids = st.compute(key+".fwd", f, h)
 	case partition.MegatronRow, partition.Vocab:
 		ids = st.compute(key+".fwd", f, h)
@@ -103,8 +106,12 @@ func (st *stager) backward(gi int) {
 	case partition.MegatronCol:
 		ids = st.compute(key+".bwd", f, h)
 		st.collective("ar", wk.x)
-	case partition.MegatronRow, partition.Heads, partition.Vocab:
+	case partition.MegatronRow, partition.Vocab:
 		ids = st.compute(key+".bwd", f, h)
+	case partition.Heads:
+		st.kv(wk.grp, false)
+		ids = st.compute(key+".bwd", f, h)
+		st.kv(wk.grp, true)
 	case partition.SPCol:
 		st.collective("ag", wk.x)
 		ids = st.compute(key+".bwd", f, h)

@@ -2,6 +2,7 @@ package lower
 
 import (
 	"math"
+	"tempc/partition"
 	"testing"
 
 	"tempc/plan"
@@ -32,6 +33,7 @@ func TestFragmentsAreValidPrograms(t *testing.T) {
 	s := spec(t, "temp48")
 	cyc, _ := s.Cycle(wafer.Rect{Rows: 2, Cols: 4})
 	chain := s.Snake(wafer.Rect{R: 2, Rows: 2, Cols: 4})
+	mqa := partition.KVTrees(chain, partition.KVShare(8, 1, 64, 8))
 	tests := []struct {
 		name      string
 		build     func(p *plan.Program)
@@ -46,6 +48,10 @@ func TestFragmentsAreValidPrograms(t *testing.T) {
 		// between positions i and i+1 carries i+1 blocks right and P−1−i
 		// left, P per link over P−1 links: P·(P−1).
 		{"relaystream", func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, 1<<20, 1e9, 0) }, 8 * 7},
+		// Multi-query attention on the chain: every die's slice goes to the
+		// 7 others over a path tree of 7 edges, in 3 chunks of 9 MiB.
+		{"multicast", func(p *plan.Program) { Multicast(p, mqa, 9<<20) }, 8 * 7 * 3},
+		{"reduce", func(p *plan.Program) { Reduce(p, mqa, 9<<20) }, 8 * 7 * 3},
 	}
 	for _, tc := range tests {
 		var p plan.Program

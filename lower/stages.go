@@ -1,6 +1,7 @@
 package lower
 
 import (
+	"tempc/costmodel"
 	"tempc/partition"
 	"tempc/plan"
 	"tempc/wafer"
@@ -116,6 +117,28 @@ func (st *stager) collective(kind string, bytes float64) {
 		f = AllToAll(&st.prog, st.lw.chains, b, st.front...)
 	}
 	st.front = f.Last
+}
+
+// kv multicasts the K and V slices of attention group grp to the dies
+// that read them (partition.KVShare), or with reduce sums their gradients
+// back to the dies that hold them, on every group at once.
+func (st *stager) kv(grp *partition.Group, reduce bool) {
+	lw := st.lw
+	P := int64(lw.l.P())
+	share := partition.KVShare(grp.Heads, grp.KVHeads, grp.HeadDim, P)
+	if share == nil {
+		return
+	}
+	var trees []wafer.Tree
+	for _, ch := range lw.chains {
+		trees = append(trees, partition.KVTrees(ch, share)...)
+	}
+	b := int64(costmodel.KVSlice(lw.tokens(), grp, float64(P)))
+	if reduce {
+		st.front = Reduce(&st.prog, trees, b, st.front...).Last
+	} else {
+		st.front = Multicast(&st.prog, trees, b, st.front...).Last
+	}
 }
 
 // stream appends a TSPP ring or TATP relay stream whose blocks carry bytes

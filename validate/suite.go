@@ -6,6 +6,7 @@ import (
 
 	"tempc/costmodel"
 	"tempc/lower"
+	"tempc/partition"
 	"tempc/plan"
 	"tempc/wafer"
 )
@@ -23,7 +24,7 @@ type Case struct {
 }
 
 // Classes lists the case classes in report order.
-var Classes = []string{"transfer", "collective", "stream", "concurrent", "contended", "permutation", "hotspot"}
+var Classes = []string{"transfer", "collective", "stream", "concurrent", "contended", "multicast", "permutation", "hotspot"}
 
 const (
 	kib = 1 << 10
@@ -43,13 +44,14 @@ func Suite(name string, seed uint64) ([]Case, error) {
 		cs = append(cs, streams(w48)...)
 		cs = append(cs, concurrent(w48)...)
 		cs = append(cs, contended(w48)...)
+		cs = append(cs, multicasts(w48)...)
 		cs = append(cs, permutations(w48, seed)...)
 		cs = append(cs, hotspots(w48)...)
 		return cs, nil
 	case "quick":
 		w16, _ := wafer.Preset("mesh4x4")
 		var cs []Case
-		for _, c := range [][]Case{transfers(w16), collectives(w16), streams(w16), concurrent(w48), contended(w16), permutations(w16, seed), hotspots(w16)} {
+		for _, c := range [][]Case{transfers(w16), collectives(w16), streams(w16), concurrent(w48), contended(w16), multicasts(w16), permutations(w16, seed), hotspots(w16)} {
 			cs = append(cs, c[0], c[len(c)-1])
 		}
 		return cs, nil
@@ -306,6 +308,60 @@ func contended(s *wafer.Spec) []Case {
 							parts[i] = c
 						}
 						return m.Concurrent(parts...).Seconds, nil
+					}})
+			}
+		}
+	}
+	return cs
+}
+
+// multicasts: merged multicast trees and their reductions — a broadcast
+// from a corner to every die over merged XY routes, and the K/V slices of
+// grouped-query attention (64 query heads, 8 KV heads, head size 128, and
+// multi-query attention) on the chain of a group, every die's tree at once.
+func multicasts(s *wafer.Spec) []Case {
+	type pattern struct {
+		name  string
+		trees []wafer.Tree
+	}
+	var ps []pattern
+	var routes []wafer.Route
+	for d := wafer.DieID(1); int(d) < s.NumDies(); d++ {
+		r, _ := s.Route(0, d, wafer.XY)
+		routes = append(routes, r)
+	}
+	if bc, err := wafer.Merge(routes); err == nil {
+		ps = append(ps, pattern{"broadcast-all", []wafer.Tree{bc}})
+	}
+	for _, g := range []struct {
+		rect          wafer.Rect
+		heads, kv, hd int64
+	}{{wafer.Rect{Rows: 3, Cols: 8}, 64, 8, 128}, {wafer.Rect{Rows: 4, Cols: 4}, 64, 8, 128}, {wafer.Rect{Rows: 2, Cols: 2}, 32, 1, 128}} {
+		if !s.Contains(g.rect) {
+			continue
+		}
+		share := partition.KVShare(g.heads, g.kv, g.hd, int64(g.rect.Size()))
+		ps = append(ps, pattern{fmt.Sprintf("kv%d-of-%d-heads-%dx%d", g.kv, g.heads, g.rect.Rows, g.rect.Cols),
+			partition.KVTrees(s.Snake(g.rect), share)})
+	}
+	var cs []Case
+	for _, pt := range ps {
+		for _, bytes := range []int64{256 * kib, 8 * mib, 128 * mib} {
+			for _, reduce := range []bool{false, true} {
+				name := "multicast"
+				if reduce {
+					name = "reduce"
+				}
+				cs = append(cs, Case{Class: "multicast", Name: fmt.Sprintf("%s-%s-%s", name, pt.name, size(bytes)), Spec: s,
+					Build: func(p *plan.Program) {
+						if reduce {
+							lower.Reduce(p, pt.trees, bytes)
+						} else {
+							lower.Multicast(p, pt.trees, bytes)
+						}
+					},
+					Analytic: func(m *costmodel.Model) (float64, error) {
+						return m.Multicast(pt.trees, float64(bytes)).Seconds, nil
 					}})
 			}
 		}

@@ -1,0 +1,102 @@
+package partition
+
+import "tempc/wafer"
+
+// KVShare says, when an attention group's query heads are dealt to P dies
+// (the Heads scheme), which dies need each die's slice of K and V.
+//
+// Query head h runs on die ⌊h·P/H⌋ (contiguous blocks of heads, dies in
+// chain order) and reads KV head ⌊h·KV/H⌋ (grouped-query attention). The
+// projection producing K and V is split by columns like every
+// column-parallel GEMM, so die j holds columns [j·C/P, (j+1)·C/P) of K and
+// of V, C = KV·headDim. When a die needs a KV head whose columns other dies
+// hold — always when P > KV — those dies multicast their slices to it
+// before the attention, and the gradients flow back the same way.
+// KVShare returns, per die j, the other dies that read j's slice (nil
+// when no die needs another's).
+func KVShare(heads, kvHeads, headDim, p int64) [][]int {
+	if p <= 1 || heads <= 0 || kvHeads <= 0 || headDim <= 0 {
+		return nil
+	}
+	// needs[i] is the range of KV heads die i reads.
+	needLo, needHi := make([]int64, p), make([]int64, p)
+	for i := range needLo {
+		needLo[i], needHi[i] = -1, -2
+	}
+	for h := int64(0); h < heads; h++ {
+		i, kv := h*p/heads, h*kvHeads/heads
+		if needLo[i] < 0 {
+			needLo[i] = kv
+		}
+		needHi[i] = kv
+	}
+	cols := kvHeads * headDim
+	out := make([][]int, p)
+	shared := false
+	for j := int64(0); j < p; j++ {
+		lo, hi := j*cols/p, (j+1)*cols/p // columns [lo, hi)
+		if hi <= lo {
+			continue
+		}
+		kLo, kHi := lo/headDim, (hi-1)/headDim // KV heads the slice touches
+		for i := int64(0); i < p; i++ {
+			if i != j && needLo[i] >= 0 && needLo[i] <= kHi && kLo <= needHi[i] {
+				out[j] = append(out[j], int(i))
+				shared = true
+			}
+		}
+	}
+	if !shared {
+		return nil
+	}
+	return out
+}
+
+// KVNeeded is the most KV heads one die reads when query heads are dealt
+// as in KVShare: the K and V it holds whole while it computes attention.
+func KVNeeded(heads, kvHeads, p int64) int64 {
+	if p <= 0 || heads <= 0 || kvHeads <= 0 {
+		return 0
+	}
+	var most, lo, i int64 = 0, -1, -1
+	for h := int64(0); h < heads; h++ {
+		d, kv := h*p/heads, h*kvHeads/heads
+		if d != i {
+			i, lo = d, kv
+		}
+		most = max(most, kv-lo+1)
+	}
+	return most
+}
+
+// KVTrees builds the multicast of every die's K and V slice to the dies
+// that read it (KVShare) along the group's chain: the unicast routes run
+// along the chain, and merging them sends each slice once over every
+// chain link it crosses, copied on at each reader.
+func KVTrees(chain []wafer.DieID, share [][]int) []wafer.Tree {
+	var trees []wafer.Tree
+	for j, dsts := range share {
+		if len(dsts) == 0 {
+			continue
+		}
+		var routes []wafer.Route
+		for _, i := range dsts {
+			var r wafer.Route
+			for k := j; ; {
+				r = append(r, chain[k])
+				if k == i {
+					break
+				}
+				if i > j {
+					k++
+				} else {
+					k--
+				}
+			}
+			routes = append(routes, r)
+		}
+		t, _ := wafer.Merge(routes) // routes share their source
+		trees = append(trees, t)
+	}
+	return trees
+}
