@@ -240,7 +240,7 @@ func (lc *layoutCtx) kvShare(grp *partition.Group) Cost {
 // KVSlice is the bytes of the K and V columns one die of P holds for
 // tokens tokens (bf16).
 func KVSlice(tokens float64, grp *partition.Group, P float64) float64 {
-	return 2 * 2 * tokens * float64(grp.KVHeads*grp.HeadDim) / P
+	return 2 * 2 * tokens * float64(partition.KVSliceColumns(grp.KVHeads, grp.HeadDim, int64(P)))
 }
 
 // energy of a group's step: its FLOPs (pointwise work repeated on every die

@@ -7,13 +7,14 @@ import "tempc/wafer"
 //
 // Query head h runs on die ⌊h·P/H⌋ (contiguous blocks of heads, dies in
 // chain order) and reads KV head ⌊h·KV/H⌋ (grouped-query attention). The
-// projection producing K and V is split by columns like every
-// column-parallel GEMM, so die j holds columns [j·C/P, (j+1)·C/P) of K and
-// of V, C = KV·headDim. When a die needs a KV head whose columns other dies
-// hold — always when P > KV — those dies multicast their slices to it
-// before the attention, and the gradients flow back the same way.
-// KVShare returns, per die j, the other dies that read j's slice (nil
-// when no die needs another's).
+// projection producing K and V deals whole KV heads when there are at
+// least as many as dies (KV head k on die ⌊k·P/KV⌋), else splits their
+// columns evenly: die j holds columns [j·C/P, (j+1)·C/P) of K and of V,
+// C = KV·headDim. When a die reads a KV head that other dies hold — always
+// when P > KV, never for multi-head attention — those dies multicast
+// their slices to it before the attention, and the gradients flow back
+// the same way. KVShare returns, per die j, the other dies that read j's
+// slice (nil when no die needs another's).
 func KVShare(heads, kvHeads, headDim, p int64) [][]int {
 	if p <= 1 || heads <= 0 || kvHeads <= 0 || headDim <= 0 {
 		return nil
@@ -30,15 +31,13 @@ func KVShare(heads, kvHeads, headDim, p int64) [][]int {
 		}
 		needHi[i] = kv
 	}
-	cols := kvHeads * headDim
 	out := make([][]int, p)
 	shared := false
 	for j := int64(0); j < p; j++ {
-		lo, hi := j*cols/p, (j+1)*cols/p // columns [lo, hi)
-		if hi <= lo {
+		kLo, kHi := kvHeld(kvHeads, headDim, p, j) // KV heads the slice touches
+		if kHi < kLo {
 			continue
 		}
-		kLo, kHi := lo/headDim, (hi-1)/headDim // KV heads the slice touches
 		for i := int64(0); i < p; i++ {
 			if i != j && needLo[i] >= 0 && needLo[i] <= kHi && kLo <= needHi[i] {
 				out[j] = append(out[j], int(i))
@@ -50,6 +49,28 @@ func KVShare(heads, kvHeads, headDim, p int64) [][]int {
 		return nil
 	}
 	return out
+}
+
+// kvHeld is the range of KV heads die j's slice of K and V touches (empty
+// when hi < lo).
+func kvHeld(kvHeads, headDim, p, j int64) (lo, hi int64) {
+	if p <= kvHeads { // whole heads: k with ⌊k·P/KV⌋ = j
+		return (j*kvHeads + p - 1) / p, ((j+1)*kvHeads+p-1)/p - 1
+	}
+	cols := kvHeads * headDim
+	c0, c1 := j*cols/p, (j+1)*cols/p // columns [c0, c1)
+	if c1 <= c0 {
+		return 0, -1
+	}
+	return c0 / headDim, (c1 - 1) / headDim
+}
+
+// KVSliceColumns is the most columns of K (and of V) one die of P holds.
+func KVSliceColumns(kvHeads, headDim, p int64) int64 {
+	if p <= kvHeads {
+		return (kvHeads + p - 1) / p * headDim
+	}
+	return (kvHeads*headDim + p - 1) / p
 }
 
 // KVNeeded is the most KV heads one die reads when query heads are dealt

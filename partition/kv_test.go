@@ -15,6 +15,11 @@ func TestKVShare(t *testing.T) {
 		want             [][]int
 	}{
 		{"MHA, one head per die", 8, 8, 64, 8, nil},
+		{"MHA, heads not divisible by dies", 80, 80, 128, 12, nil},
+		// 64 query heads on 6 dies (11, 11, 10, 11, 11, 10) read KV heads
+		// {0,1} {1,2} {2,3} {4,5} {5,6} {6,7}; the dies hold KV heads {0,1}
+		// {2} {3} {4,5} {6} {7}.
+		{"GQA, KV heads not divisible by dies", 64, 8, 128, 6, [][]int{{1}, {2}, nil, {4}, {5}, nil}},
 		{"GQA, whole KV heads per die", 64, 8, 128, 4, nil},
 		{"GQA, three dies per KV head", 64, 8, 128, 24, nil}, // filled below
 		{"GQA, P = KV·2", 32, 4, 16, 8, [][]int{{1}, {0}, {3}, {2}, {5}, {4}, {7}, {6}}},
