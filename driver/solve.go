@@ -119,7 +119,7 @@ func solveAll(o PlanOptions) (*solved, error) {
 		return sol, err
 	}
 	if _, ok := p.mapper.(heuristics.TEMP); ok {
-		r.sol, p.table, r.iterations, r.reports, err = heuristics.DualLevel(p.model, p.table, p.mapper, solve, o.Iterations)
+		r.sol, p.table, r.iterations, r.reports, err = heuristics.DualLevel(p.model, p.table, p.mapper, solve, o.Objective, o.Iterations)
 	} else {
 		r.sol, err = solve(p.table)
 	}

@@ -41,6 +41,9 @@ func (r *SolveReport) WriteText(w io.Writer) error {
 	for _, m := range r.MapperReports {
 		fmt.Fprintf(w, "; DP sync %.4g → %.4g s, busiest DP link %.3g → %.3g GB; group ring round %.4g → %.4g ms (%d annealing moves, %d flows re-routed in %d rounds)",
 			m.Before, m.After, m.MaxLinkBefore/gb, m.MaxLinkAfter/gb, m.GroupBefore*1e3, m.GroupAfter*1e3, m.Anneal, m.Reroute, m.RerouteRounds)
+		if !m.Applied {
+			fmt.Fprint(w, ", not applied: the chosen plan would cost more on it")
+		}
 	}
 	fmt.Fprintln(w)
 	if len(r.DualLevel) > 0 {

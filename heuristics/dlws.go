@@ -23,13 +23,14 @@ const DefaultIterations = 8
 // DualLevel is TEMP's dual-level wafer solving (DLWS): solve the global
 // level; map the chosen layout with the local level; re-price that layout
 // on its mapping and solve again; until the chosen layout is one already
-// mapped (the plan stops changing) or maxIter solves. Because the mapper
-// never returns a mapping priced worse than the one it starts from, no
-// layout gets dearer and the objective never rises from one iteration to
-// the next. It returns the last solution, the table it was solved on, the
-// iterations and the mapper's reports.
+// mapped (the plan stops changing) or maxIter solves. A mapping under which
+// the chosen assignment would cost more (under objective obj) is not
+// taken — the layout keeps the mapping it was priced on, and the report
+// says so — so no chosen layout gets dearer and the objective never rises
+// from one iteration to the next. It returns the last solution, the table
+// it was solved on, the iterations and the mapper's reports.
 func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*costmodel.Table) (*ilp.Solution, error),
-	maxIter int) (*ilp.Solution, *costmodel.Table, []Iteration, []Report, error) {
+	obj ilp.Objective, maxIter int) (*ilp.Solution, *costmodel.Table, []Iteration, []Report, error) {
 	if maxIter <= 0 {
 		maxIter = DefaultIterations
 	}
@@ -50,11 +51,18 @@ func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*co
 		if err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("heuristics: mapping %s: %w", t.Space.Layouts[li].Name(), err)
 		}
-		reps = append(reps, rep)
 		mapped[li] = true
-		if t, err = m.Reprice(t, li, mpg); err != nil {
+		nt, err := m.Reprice(t, li, mpg)
+		if err != nil {
 			return nil, nil, nil, nil, err
 		}
+		b, err := ilp.Evaluate(nt, sol.Assignment)
+		rep.Applied = err == nil && b.Value(obj) <= sol.Breakdown.Value(obj)*(1+1e-12)
+		reps = append(reps, rep)
+		if !rep.Applied {
+			continue // the next round sees li mapped and stops
+		}
+		t = nt
 		if sol, err = solve(t); err != nil {
 			return nil, nil, nil, nil, err
 		}

@@ -34,6 +34,9 @@ type Report struct {
 	Anneal        int `json:"annealing_moves"`
 	Reroute       int `json:"rerouted_flows"`
 	RerouteRounds int `json:"reroute_rounds"`
+	// Applied says the dual-level loop re-priced the layout on this
+	// mapping; false when the chosen assignment would have cost more on it.
+	Applied bool `json:"applied"`
 }
 
 // Mapper maps one layout of a space.
@@ -106,7 +109,8 @@ const (
 // Name is "temp".
 func (TEMP) Name() string { return "temp" }
 
-// Map starts from GMap's mapping, anneals DP order and orientations
+// Map starts from GMap's mapping (or the canonical one, if it scores
+// better), anneals DP order and orientations
 // against the cost model's DP synchronisation time, then re-routes DP
 // flows, and the groups' ring flows, off the most loaded links (TCME). It
 // never returns a mapping the cost model prices worse than its start.
@@ -118,6 +122,12 @@ func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Ma
 	r0, err := score(m, sp, li, start)
 	if err != nil {
 		return start, Report{}, err
+	}
+	// Hop-bytes can crowd DP rings onto few links: start from the canonical
+	// mapping instead when it scores better.
+	canon := partition.Canonical(sp.Spec, &sp.Layouts[li])
+	if rc, err := score(m, sp, li, canon); err == nil && rc.better(r0) {
+		start, r0 = canon, rc
 	}
 	best, bestScore, anneal := start, r0, 0
 	if sp.Layouts[li].DP > 1 {

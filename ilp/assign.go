@@ -72,8 +72,8 @@ func Evaluate(t *costmodel.Table, a Assignment) (Breakdown, error) {
 	return b, nil
 }
 
-// objective is the breakdown's value under an objective.
-func (b Breakdown) objective(o Objective) float64 {
+// Value is the breakdown's value under an objective.
+func (b Breakdown) Value(o Objective) float64 {
 	if o == Energy {
 		return b.Energy
 	}
@@ -111,7 +111,7 @@ func BruteForce(t *costmodel.Table, o Objective) (Assignment, Breakdown, bool) {
 		rec = func(g int) {
 			if g == len(a.Options) {
 				b, err := Evaluate(t, a)
-				if err == nil && b.Fits && (!found || b.objective(o) < bestB.objective(o)) {
+				if err == nil && b.Fits && (!found || b.Value(o) < bestB.Value(o)) {
 					best = Assignment{Layout: li, Options: append([]int(nil), a.Options...)}
 					bestB, found = b, true
 				}

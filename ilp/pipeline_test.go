@@ -76,8 +76,8 @@ func TestTinyMatchesBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, want, ok := BruteForce(tab, obj)
-		if !ok || rel(sol.Breakdown.objective(obj), want.objective(obj)) > 1e-9 || rel(sol.Result.Objective, sol.Breakdown.objective(obj)) > 1e-9 {
-			t.Errorf("%v: ILP %v (solver says %v), brute force %v", obj, sol.Breakdown.objective(obj), sol.Result.Objective, want.objective(obj))
+		if !ok || rel(sol.Breakdown.Value(obj), want.Value(obj)) > 1e-9 || rel(sol.Result.Objective, sol.Breakdown.Value(obj)) > 1e-9 {
+			t.Errorf("%v: ILP %v (solver says %v), brute force %v", obj, sol.Breakdown.Value(obj), sol.Result.Objective, want.Value(obj))
 		}
 	}
 	un := tinyTable(t, partition.Config{Unaliased: true})

@@ -97,9 +97,9 @@ func TestHiGHSMatchesBruteForce(t *testing.T) {
 				t.Fatalf("seed %d %v: %v", seed, obj, err)
 			}
 			feasible++
-			got := sol.Breakdown.objective(obj)
-			if rel(got, want.objective(obj)) > 1e-9 {
-				t.Errorf("seed %d %v: HiGHS %v (assignment %+v), brute force %v", seed, obj, got, sol.Assignment, want.objective(obj))
+			got := sol.Breakdown.Value(obj)
+			if rel(got, want.Value(obj)) > 1e-9 {
+				t.Errorf("seed %d %v: HiGHS %v (assignment %+v), brute force %v", seed, obj, got, sol.Assignment, want.Value(obj))
 			}
 			if rel(sol.Result.Objective, got) > 1e-9 {
 				t.Errorf("seed %d %v: solver objective %v, cost model on its assignment %v", seed, obj, sol.Result.Objective, got)
