@@ -2,7 +2,6 @@ package heuristics
 
 import (
 	"maps"
-	"slices"
 
 	"tempc/costmodel"
 	"tempc/partition"
@@ -98,7 +97,7 @@ func relieve(s *wafer.Spec, flows []pair, fixed map[[2]wafer.DieID]wafer.Route, 
 				continue
 			}
 			alts := minimalRoutes(s, f.a, f.b)
-			if r, ok := around(s, f.a, f.b, wafer.LinkID(hot)); ok {
+			if r, ok := s.Shortest(f.a, f.b, func(l wafer.LinkID) bool { return l == wafer.LinkID(hot) }); ok {
 				alts = append(alts, r)
 			}
 			for _, alt := range alts {
@@ -125,41 +124,6 @@ func relieve(s *wafer.Spec, flows []pair, fixed map[[2]wafer.DieID]wafer.Route, 
 		}
 	}
 	return routes, moved, rounds
-}
-
-// around is the shortest route from a to b over live links that avoids
-// link hot (breadth-first, neighbours in N, E, S, W order).
-func around(s *wafer.Spec, a, b wafer.DieID, hot wafer.LinkID) (wafer.Route, bool) {
-	prev := make([]wafer.DieID, s.NumDies())
-	for i := range prev {
-		prev[i] = -1
-	}
-	prev[a] = a
-	queue := []wafer.DieID{a}
-	for len(queue) > 0 && prev[b] < 0 {
-		d := queue[0]
-		queue = queue[1:]
-		for dir := wafer.North; dir <= wafer.West; dir++ {
-			l, ok := s.LinkFrom(d, dir)
-			if !ok || l == hot || !s.LinkAlive(l) {
-				continue
-			}
-			if _, n := s.LinkEnds(l); prev[n] < 0 && s.Alive(n) {
-				prev[n] = d
-				queue = append(queue, n)
-			}
-		}
-	}
-	if prev[b] < 0 {
-		return nil, false
-	}
-	var rev wafer.Route
-	for d := b; d != a; d = prev[d] {
-		rev = append(rev, d)
-	}
-	rev = append(rev, a)
-	slices.Reverse(rev)
-	return rev, true
 }
 
 func uses(s *wafer.Spec, r wafer.Route, l wafer.LinkID) bool {

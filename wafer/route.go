@@ -1,6 +1,9 @@
 package wafer
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Routing selects how a route between two dies is chosen.
 type Routing int8
@@ -138,6 +141,21 @@ func (s *Spec) Detour(a, b DieID) (Route, error) {
 	if !s.Alive(a) || !s.Alive(b) {
 		return nil, fmt.Errorf("wafer %s: no route %v→%v: an end die is dead or off the mesh", s.Name, s.coordOrID(a), s.coordOrID(b))
 	}
+	r, ok := s.Shortest(a, b, nil)
+	if !ok {
+		return nil, fmt.Errorf("wafer %s: faults cut %v off from %v", s.Name, s.Coord(b), s.Coord(a))
+	}
+	return r, nil
+}
+
+// Shortest is a shortest route from a to b over live dies and links,
+// leaving out the links avoid reports (nil: none), by breadth-first search
+// with neighbours tried in N, E, S, W order (so the result is
+// deterministic); false when there is none.
+func (s *Spec) Shortest(a, b DieID, avoid func(LinkID) bool) (Route, bool) {
+	if !s.Alive(a) || !s.Alive(b) {
+		return nil, false
+	}
 	prev := make([]DieID, s.NumDies())
 	for i := range prev {
 		prev[i] = -1
@@ -149,28 +167,25 @@ func (s *Spec) Detour(a, b DieID) (Route, error) {
 		queue = queue[1:]
 		for dir := North; dir <= West; dir++ {
 			l, ok := s.LinkFrom(d, dir)
-			if !ok || !s.LinkAlive(l) {
+			if !ok || !s.LinkAlive(l) || avoid != nil && avoid(l) {
 				continue
 			}
-			_, n := s.LinkEnds(l)
-			if prev[n] < 0 {
+			if _, n := s.LinkEnds(l); prev[n] < 0 {
 				prev[n] = d
 				queue = append(queue, n)
 			}
 		}
 	}
 	if prev[b] < 0 {
-		return nil, fmt.Errorf("wafer %s: faults cut %v off from %v", s.Name, s.Coord(b), s.Coord(a))
+		return nil, false
 	}
 	var rev Route
 	for d := b; d != a; d = prev[d] {
 		rev = append(rev, d)
 	}
 	rev = append(rev, a)
-	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
-		rev[i], rev[j] = rev[j], rev[i]
-	}
-	return rev, nil
+	slices.Reverse(rev)
+	return rev, true
 }
 
 // Connected marks the dies of the largest set of healthy dies joined by
