@@ -14,8 +14,11 @@
 //	gmap   a hop-bytes mapper after Gemini (Cai et al., HPCA 2024): rings on
 //	       Hamiltonian cycles, and the DP ring order and group orientations
 //	       that minimise total hop-bytes, blind to link contention; XY routes.
-//	temp   TEMP's traffic-conscious mapping (TCME): from gmap's mapping,
-//	       simulated annealing over DP ring order and group orientations
-//	       scored by the cost model's DP synchronisation time (contention
-//	       included), then re-routing flows off the most loaded links.
+//	temp   TEMP's traffic-conscious mapping (TCME): from gmap's mapping (or
+//	       the canonical one when it scores better), simulated annealing
+//	       over DP ring order and group orientations scored by the cost
+//	       model's DP synchronisation time (contention included), then
+//	       re-routing DP flows and the groups' ring flows off the most
+//	       loaded links (XY, YX, two-bend minimal routes, or the shortest
+//	       live route around the hot link).
 package heuristics

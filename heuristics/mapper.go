@@ -110,10 +110,10 @@ const (
 func (TEMP) Name() string { return "temp" }
 
 // Map starts from GMap's mapping (or the canonical one, if it scores
-// better), anneals DP order and orientations
-// against the cost model's DP synchronisation time, then re-routes DP
-// flows, and the groups' ring flows, off the most loaded links (TCME). It
-// never returns a mapping the cost model prices worse than its start.
+// better), anneals DP order and orientations against the cost model's DP
+// synchronisation time, then re-routes DP flows, and the groups' ring
+// flows, off the most loaded links (TCME). It never returns a mapping the
+// cost model prices worse than its start.
 func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapping, Report, error) {
 	start, _, err := GMap{}.Map(m, sp, li)
 	if err != nil {
