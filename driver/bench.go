@@ -54,7 +54,7 @@ func Bench(w io.Writer, o BenchOptions) error {
 		if err != nil {
 			return err
 		}
-		mpg, _, err := mapper.Map(p.model, sp, a.Layout)
+		mpg, _, err := heuristics.Judged(mapper, p.model, p.table, a, o.Objective).Map(p.model, sp, a.Layout)
 		if err != nil {
 			return err
 		}

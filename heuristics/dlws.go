@@ -47,7 +47,7 @@ func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*co
 		if mapped[li] {
 			break
 		}
-		mpg, rep, err := mp.Map(m, t.Space, li)
+		mpg, rep, err := Judged(mp, m, t, sol.Assignment, obj).Map(m, t.Space, li)
 		if err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("heuristics: mapping %s: %w", t.Space.Layouts[li].Name(), err)
 		}
@@ -70,6 +70,25 @@ func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*co
 			Mapped: mapped[sol.Assignment.Layout]})
 	}
 	return sol, t, its, reps, nil
+}
+
+// Judged returns mp with, if it is the temp mapper, a Judge pricing a
+// mapping of assignment a's layout by a's objective on table t re-priced
+// on it.
+func Judged(mp Mapper, m *costmodel.Model, t *costmodel.Table, a ilp.Assignment, obj ilp.Objective) Mapper {
+	tm, ok := mp.(TEMP)
+	if !ok {
+		return mp
+	}
+	tm.Judge = func(mpg partition.Mapping) (float64, error) {
+		nt, err := m.Reprice(t, a.Layout, mpg)
+		if err != nil {
+			return 0, err
+		}
+		b, err := ilp.Evaluate(nt, a)
+		return b.Value(obj), err
+	}
+	return tm
 }
 
 // MapAll maps every layout of a space with mp (for the cheap baseline

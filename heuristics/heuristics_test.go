@@ -3,6 +3,8 @@ package heuristics
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"tempc/costmodel"
 	"tempc/frontend"
 	"tempc/partition"
@@ -139,5 +141,42 @@ func TestRerouteRelievesCrossingGroups(t *testing.T) {
 	if moved == 0 || s1.groupMaxLink != s0.groupMaxLink/2 || s1.group >= s0.group || s1.seconds > s0.seconds {
 		t.Errorf("moved %d flows: group round %g → %g s, busiest link %g → %g B, DP %g → %g s",
 			moved, s0.group, s1.group, s0.groupMaxLink, s1.groupMaxLink, s0.seconds, s1.seconds)
+	}
+}
+
+// TestJudgePicksAmongStages: with a Judge, temp returns the stage its
+// judge prices lowest — gmap's mapping when the judge prefers it — and on
+// a tie the most refined, which is what temp returns without a judge.
+func TestJudgePicksAmongStages(t *testing.T) {
+	m, sp := spaceOf(t, "gpt3-6.7b", "temp48")
+	li := -1
+	for i, l := range sp.Layouts {
+		if l.DP >= 4 {
+			li = i
+			break
+		}
+	}
+	gm, _, err := GMap{}.Map(m, sp, li)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _, err := TEMP{Seed: 1}.Map(m, sp, li)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefer := func(want partition.Mapping) func(partition.Mapping) (float64, error) {
+		return func(mp partition.Mapping) (float64, error) {
+			if cmp.Equal(mp, want) {
+				return 0, nil
+			}
+			return 1, nil
+		}
+	}
+	if got, _, _ := (TEMP{Seed: 1, Judge: prefer(gm)}).Map(m, sp, li); !cmp.Equal(got, gm) {
+		t.Error("judge preferring gmap's mapping: temp returned another")
+	}
+	tie := func(partition.Mapping) (float64, error) { return 1, nil }
+	if got, _, _ := (TEMP{Seed: 1, Judge: tie}).Map(m, sp, li); !cmp.Equal(got, plain) {
+		t.Error("judge indifferent: temp did not return its most refined mapping")
 	}
 }

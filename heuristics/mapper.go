@@ -98,6 +98,12 @@ type TEMP struct {
 	Steps int
 	// RerouteRounds bounds TCME re-routing (0: DefaultRerouteRounds).
 	RerouteRounds int
+	// Judge, when set, prices a whole mapping — the dual-level loop and
+	// `tempc bench` set it to the step time (or energy) of the plan being
+	// mapped; Map then returns, of the mappings its stages produce (gmap's,
+	// the canonical one, annealed, re-routed), the one Judge prices lowest,
+	// the most refined on a tie. Without it the last stage's is returned.
+	Judge func(partition.Mapping) (float64, error)
 }
 
 // Defaults of TEMP.
@@ -112,8 +118,9 @@ func (TEMP) Name() string { return "temp" }
 // Map starts from GMap's mapping (or the canonical one, if it scores
 // better), anneals DP order and orientations against the cost model's DP
 // synchronisation time, then re-routes DP flows, and the groups' ring
-// flows, off the most loaded links (TCME). It never returns a mapping the
-// cost model prices worse than its start.
+// flows, off the most loaded links (TCME). Each stage keeps its input
+// unless its output scores no worse, so the mapping never scores worse
+// than its start; with a Judge, it is never judged worse than gmap's.
 func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapping, Report, error) {
 	start, _, err := GMap{}.Map(m, sp, li)
 	if err != nil {
@@ -123,17 +130,32 @@ func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Ma
 	if err != nil {
 		return start, Report{}, err
 	}
+	cands, scores := []partition.Mapping{start}, []scoreT{r0}
 	// Hop-bytes can crowd DP rings onto few links: start from the canonical
 	// mapping instead when it scores better.
 	canon := partition.Canonical(sp.Spec, &sp.Layouts[li])
 	if rc, err := score(m, sp, li, canon); err == nil && rc.better(r0) {
 		start, r0 = canon, rc
+		cands, scores = append(cands, canon), append(scores, rc)
 	}
 	best, bestScore, anneal := start, r0, 0
 	if sp.Layouts[li].DP > 1 {
 		best, bestScore, anneal = t.anneal(m, sp, li, start, r0)
+		cands, scores = append(cands, best), append(scores, bestScore)
 	}
 	best, bestScore, moved, rounds := t.reroute(m, sp, li, best, bestScore)
+	cands, scores = append(cands, best), append(scores, bestScore)
+	if t.Judge != nil {
+		k, v := -1, 0.0
+		for i, c := range cands {
+			if j, err := t.Judge(c); err == nil && (k < 0 || j <= v*(1+1e-12)) {
+				k, v = i, j
+			}
+		}
+		if k >= 0 {
+			best, bestScore = cands[k], scores[k]
+		}
+	}
 	rep := report("temp", r0, bestScore)
 	rep.Anneal, rep.Reroute, rep.RerouteRounds = anneal, moved, rounds
 	return best, rep, nil
