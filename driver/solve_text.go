@@ -50,6 +50,9 @@ func (r *SolveReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "dual-level %d solves:", len(r.DualLevel))
 		for _, it := range r.DualLevel {
 			fmt.Fprintf(w, " %.6g (%s)", it.Objective, it.Layout)
+			if it.Declined {
+				fmt.Fprint(w, " declined: above the solve before, its mapping not kept")
+			}
 		}
 		fmt.Fprintln(w)
 	}

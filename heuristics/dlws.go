@@ -15,6 +15,9 @@ type Iteration struct {
 	// Mapped says the layout had been re-priced on the mapper's mapping
 	// when this solve ran.
 	Mapped bool `json:"mapped"`
+	// Declined says the solve ended above the one before it, so its
+	// mapping was not kept (the loop returns the solve before).
+	Declined bool `json:"declined,omitempty"`
 }
 
 // DefaultIterations caps the dual-level loop.
@@ -23,12 +26,13 @@ const DefaultIterations = 8
 // DualLevel is TEMP's dual-level wafer solving (DLWS): solve the global
 // level; map the chosen layout with the local level; re-price that layout
 // on its mapping and solve again; until the chosen layout is one already
-// mapped (the plan stops changing) or maxIter solves. A mapping under which
-// the chosen assignment would cost more (under objective obj) is not
-// taken — the layout keeps the mapping it was priced on, and the report
-// says so — so no chosen layout gets dearer and the objective never rises
-// from one iteration to the next. It returns the last solution, the table
-// it was solved on, the iterations and the mapper's reports.
+// mapped (the plan stops changing) or maxIter solves. The mapper is judged
+// by the chosen assignment's objective obj on each mapping (Judged). A
+// mapping whose re-solve ends above the previous objective is not taken —
+// the layout keeps the mapping it was priced on, the solve is recorded,
+// and the report says so — so the objective never rises from one solve to
+// the next. It returns the kept solution, the table it was solved on, the
+// iterations and the mapper's reports.
 func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*costmodel.Table) (*ilp.Solution, error),
 	obj ilp.Objective, maxIter int) (*ilp.Solution, *costmodel.Table, []Iteration, []Report, error) {
 	if maxIter <= 0 {
@@ -56,18 +60,19 @@ func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*co
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
-		b, err := ilp.Evaluate(nt, sol.Assignment)
-		rep.Applied = err == nil && b.Value(obj) <= sol.Breakdown.Value(obj)*(1+1e-12)
-		reps = append(reps, rep)
-		if !rep.Applied {
-			continue // the next round sees li mapped and stops
-		}
-		t = nt
-		if sol, err = solve(t); err != nil {
+		ns, err := solve(nt)
+		if err != nil {
 			return nil, nil, nil, nil, err
 		}
-		its = append(its, Iteration{Layout: t.Space.Layouts[sol.Assignment.Layout].Name(), Objective: sol.Result.Objective,
-			Mapped: mapped[sol.Assignment.Layout]})
+		its = append(its, Iteration{Layout: t.Space.Layouts[ns.Assignment.Layout].Name(), Objective: ns.Result.Objective,
+			Mapped: mapped[ns.Assignment.Layout]})
+		rep.Applied = ns.Result.Objective <= sol.Result.Objective*(1+1e-12)
+		reps = append(reps, rep)
+		if !rep.Applied {
+			its[len(its)-1].Declined = true
+			break
+		}
+		t, sol = nt, ns
 	}
 	return sol, t, its, reps, nil
 }

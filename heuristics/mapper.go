@@ -100,9 +100,10 @@ type TEMP struct {
 	RerouteRounds int
 	// Judge, when set, prices a whole mapping — the dual-level loop and
 	// `tempc bench` set it to the step time (or energy) of the plan being
-	// mapped; Map then returns, of the mappings its stages produce (gmap's,
-	// the canonical one, annealed, re-routed), the one Judge prices lowest,
-	// the most refined on a tie. Without it the last stage's is returned.
+	// mapped; Map then returns, of the baselines' mappings (smap's, the
+	// canonical one, gmap's) and its own stages' (annealed, re-routed), the
+	// one Judge prices lowest, the most refined on a tie. Without it the
+	// last stage's is returned.
 	Judge func(partition.Mapping) (float64, error)
 }
 
@@ -146,6 +147,10 @@ func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Ma
 	best, bestScore, moved, rounds := t.reroute(m, sp, li, best, bestScore)
 	cands, scores = append(cands, best), append(scores, bestScore)
 	if t.Judge != nil {
+		sm, _, err := SMap{}.Map(m, sp, li)
+		if err == nil {
+			cands, scores = append([]partition.Mapping{sm, canon}, cands...), append([]scoreT{{}, {}}, scores...)
+		}
 		k, v := -1, 0.0
 		for i, c := range cands {
 			if j, err := t.Judge(c); err == nil && (k < 0 || j <= v*(1+1e-12)) {
@@ -153,7 +158,10 @@ func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Ma
 			}
 		}
 		if k >= 0 {
-			best, bestScore = cands[k], scores[k]
+			best = cands[k]
+			if bestScore, err = score(m, sp, li, best); err != nil {
+				return best, Report{}, err
+			}
 		}
 	}
 	rep := report("temp", r0, bestScore)
