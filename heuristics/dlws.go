@@ -2,6 +2,7 @@ package heuristics
 
 import (
 	"fmt"
+	"reflect"
 
 	"tempc/costmodel"
 	"tempc/ilp"
@@ -26,9 +27,11 @@ const DefaultIterations = 8
 // DualLevel is TEMP's dual-level wafer solving (DLWS): solve the global
 // level; map the chosen layout with the local level; re-price that layout
 // on its mapping and solve again; until the chosen layout is one already
-// mapped (the plan stops changing) or maxIter solves. The mapper is judged
-// by the chosen assignment's objective obj on each mapping (Judged). A
-// mapping whose re-solve ends above the previous objective is not taken —
+// mapped (the plan stops changing) or maxIter rounds. The mapper is judged
+// by the chosen assignment's objective obj on each mapping (Judged); the
+// judge's pick and, when it differs, temp's most refined mapping are both
+// re-priced and solved, and the better solve kept. A mapping whose
+// re-solve ends above the previous objective is not taken —
 // the layout keeps the mapping it was priced on, the solve is recorded,
 // and the report says so — so the objective never rises from one solve to
 // the next. It returns the kept solution, the table it was solved on, the
@@ -56,13 +59,27 @@ func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*co
 			return nil, nil, nil, nil, fmt.Errorf("heuristics: mapping %s: %w", t.Space.Layouts[li].Name(), err)
 		}
 		mapped[li] = true
-		nt, err := m.Reprice(t, li, mpg)
-		if err != nil {
-			return nil, nil, nil, nil, err
+		// The judge looks at the current assignment only; a mapping it
+		// ranks lower can still let the ILP find a better plan, so temp's
+		// most refined mapping is solved too, and the better solve kept.
+		cands := []partition.Mapping{mpg}
+		if rep.refined != nil && !reflect.DeepEqual(*rep.refined, mpg) {
+			cands = append(cands, *rep.refined)
 		}
-		ns, err := solve(nt)
-		if err != nil {
-			return nil, nil, nil, nil, err
+		var nt *costmodel.Table
+		var ns *ilp.Solution
+		for _, c := range cands {
+			ct, err := m.Reprice(t, li, c)
+			if err != nil {
+				return nil, nil, nil, nil, err
+			}
+			cs, err := solve(ct)
+			if err != nil {
+				return nil, nil, nil, nil, err
+			}
+			if ns == nil || cs.Result.Objective < ns.Result.Objective {
+				nt, ns = ct, cs
+			}
 		}
 		its = append(its, Iteration{Layout: t.Space.Layouts[ns.Assignment.Layout].Name(), Objective: ns.Result.Objective,
 			Mapped: mapped[ns.Assignment.Layout]})

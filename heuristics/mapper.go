@@ -34,9 +34,12 @@ type Report struct {
 	Anneal        int `json:"annealing_moves"`
 	Reroute       int `json:"rerouted_flows"`
 	RerouteRounds int `json:"reroute_rounds"`
-	// Applied says the dual-level loop re-priced the layout on this
-	// mapping; false when the chosen assignment would have cost more on it.
+	// Applied says the dual-level loop kept the layout re-priced on this
+	// mapping; false when the solve on it ended above the one before.
 	Applied bool `json:"applied"`
+	// refined is temp's last stage's mapping, which the dual-level loop
+	// also re-solves when the judge preferred another.
+	refined *partition.Mapping
 }
 
 // Mapper maps one layout of a space.
@@ -146,6 +149,7 @@ func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Ma
 	}
 	best, bestScore, moved, rounds := t.reroute(m, sp, li, best, bestScore)
 	cands, scores = append(cands, best), append(scores, bestScore)
+	refined := best
 	if t.Judge != nil {
 		sm, _, err := SMap{}.Map(m, sp, li)
 		if err == nil {
@@ -166,6 +170,7 @@ func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Ma
 	}
 	rep := report("temp", r0, bestScore)
 	rep.Anneal, rep.Reroute, rep.RerouteRounds = anneal, moved, rounds
+	rep.refined = &refined
 	return best, rep, nil
 }
 
