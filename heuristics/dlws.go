@@ -27,7 +27,7 @@ const DefaultIterations = 8
 // DualLevel is TEMP's dual-level wafer solving (DLWS): solve the global
 // level; map the chosen layout with the local level; re-price that layout
 // on its mapping and solve again; until the chosen layout is one already
-// mapped (the plan stops changing) or maxIter rounds. The mapper is judged
+// mapped (the plan stops changing) or maxIter solves. The mapper is judged
 // by the chosen assignment's objective obj on each mapping (Judged); the
 // judge's pick and, when it differs, temp's most refined mapping are both
 // re-priced and solved, and the better solve kept. A mapping whose
