@@ -42,12 +42,12 @@ func (r *SolveReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "; DP sync %.4g → %.4g s, busiest DP link %.3g → %.3g GB; group ring round %.4g → %.4g ms (%d annealing moves, %d flows re-routed in %d rounds)",
 			m.Before, m.After, m.MaxLinkBefore/gb, m.MaxLinkAfter/gb, m.GroupBefore*1e3, m.GroupAfter*1e3, m.Anneal, m.Reroute, m.RerouteRounds)
 		if !m.Applied {
-			fmt.Fprint(w, ", not applied: the chosen plan would cost more on it")
+			fmt.Fprint(w, ", not kept: the solve on it ended higher")
 		}
 	}
 	fmt.Fprintln(w)
 	if len(r.DualLevel) > 0 {
-		fmt.Fprintf(w, "dual-level %d solves:", len(r.DualLevel))
+		fmt.Fprintf(w, "dual-level %d rounds (initial solve, then one per mapped layout):", len(r.DualLevel))
 		for _, it := range r.DualLevel {
 			fmt.Fprintf(w, " %.6g (%s)", it.Objective, it.Layout)
 			if it.Declined {
