@@ -68,7 +68,7 @@ func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*co
 		}
 		var nt *costmodel.Table
 		var ns *ilp.Solution
-		for _, c := range cands {
+		for k, c := range cands {
 			ct, err := m.Reprice(t, li, c)
 			if err != nil {
 				return nil, nil, nil, nil, err
@@ -79,6 +79,12 @@ func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*co
 			}
 			if ns == nil || cs.Result.Objective < ns.Result.Objective {
 				nt, ns = ct, cs
+				if k > 0 { // the report describes the mapping kept
+					if sc, err := score(m, t.Space, li, c); err == nil {
+						after := report(rep.Mapper, scoreT{}, sc)
+						rep.After, rep.MaxLinkAfter, rep.GroupAfter, rep.GroupMaxLinkAfter = after.After, after.MaxLinkAfter, after.GroupAfter, after.GroupMaxLinkAfter
+					}
+				}
 			}
 		}
 		its = append(its, Iteration{Layout: t.Space.Layouts[ns.Assignment.Layout].Name(), Objective: ns.Result.Objective,
