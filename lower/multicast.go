@@ -43,8 +43,8 @@ func Multicast(p *plan.Program, trees []wafer.Tree, bytes int64, after ...plan.T
 // Reduce appends the reverse of Multicast on every tree at once: partial
 // sums of bytes flow from the destinations to the source, each die that
 // holds a part adding what its subtree sends before passing chunk c up
-// (chunks cross an edge one after another, as in Multicast). The fragment ends at every
-// tree's source when its last chunk is in.
+// (chunks cross an edge one after another, as in Multicast). The fragment
+// ends at every tree's source when its last chunk is in.
 func Reduce(p *plan.Program, trees []wafer.Tree, bytes int64, after ...plan.TaskID) Fragment {
 	var frag Fragment
 	k := costmodel.MulticastChunks(float64(bytes))

@@ -19,7 +19,7 @@ func KVShare(heads, kvHeads, headDim, p int64) [][]int {
 	if p <= 1 || heads <= 0 || kvHeads <= 0 || headDim <= 0 {
 		return nil
 	}
-	// needs[i] is the range of KV heads die i reads.
+	// Die i reads KV heads needLo[i]..needHi[i].
 	needLo, needHi := make([]int64, p), make([]int64, p)
 	for i := range needLo {
 		needLo[i], needHi[i] = -1, -2
