@@ -37,3 +37,20 @@ func BenchmarkAllReduce48(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMulticastBroadcast merges the XY routes from one corner of
+// temp48 to every other die into a tree and prices a 64 MiB multicast on
+// it (what pricing a K/V multicast costs per group shape, at its largest).
+func BenchmarkMulticastBroadcast(b *testing.B) {
+	s, _ := wafer.Preset("temp48")
+	m, _ := New(s, Params{})
+	var routes []wafer.Route
+	for d := wafer.DieID(1); int(d) < s.NumDies(); d++ {
+		r, _ := s.Route(0, d, wafer.XY)
+		routes = append(routes, r)
+	}
+	for b.Loop() {
+		t, _ := wafer.Merge(routes)
+		m.Multicast([]wafer.Tree{t}, 64<<20)
+	}
+}
