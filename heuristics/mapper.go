@@ -124,7 +124,8 @@ func (TEMP) Name() string { return "temp" }
 // synchronisation time, then re-routes DP flows, and the groups' ring
 // flows, off the most loaded links (TCME). Each stage keeps its input
 // unless its output scores no worse, so the mapping never scores worse
-// than its start; with a Judge, it is never judged worse than gmap's.
+// than its start; with a Judge, it is never judged worse than smap's,
+// gmap's or the canonical mapping.
 func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapping, Report, error) {
 	start, _, err := GMap{}.Map(m, sp, li)
 	if err != nil {
@@ -134,26 +135,25 @@ func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Ma
 	if err != nil {
 		return start, Report{}, err
 	}
-	cands, scores := []partition.Mapping{start}, []scoreT{r0}
+	cands := []partition.Mapping{start} // for the judge
 	// Hop-bytes can crowd DP rings onto few links: start from the canonical
 	// mapping instead when it scores better.
 	canon := partition.Canonical(sp.Spec, &sp.Layouts[li])
 	if rc, err := score(m, sp, li, canon); err == nil && rc.better(r0) {
 		start, r0 = canon, rc
-		cands, scores = append(cands, canon), append(scores, rc)
 	}
 	best, bestScore, anneal := start, r0, 0
 	if sp.Layouts[li].DP > 1 {
 		best, bestScore, anneal = t.anneal(m, sp, li, start, r0)
-		cands, scores = append(cands, best), append(scores, bestScore)
+		cands = append(cands, best)
 	}
 	best, bestScore, moved, rounds := t.reroute(m, sp, li, best, bestScore)
-	cands, scores = append(cands, best), append(scores, bestScore)
+	cands = append(cands, best)
 	refined := best
 	if t.Judge != nil {
 		sm, _, err := SMap{}.Map(m, sp, li)
 		if err == nil {
-			cands, scores = append([]partition.Mapping{sm, canon}, cands...), append([]scoreT{{}, {}}, scores...)
+			cands = append([]partition.Mapping{sm, canon}, cands...)
 		}
 		k, v := -1, 0.0
 		for i, c := range cands {
