@@ -13,7 +13,7 @@ type WaferOptions struct {
 	Wafer string
 	// JSON prints the wafer file format instead of a summary.
 	JSON bool
-	// DieRate and LinkRate break that fraction of the healthy wafer's dies
+	// DieRate and LinkRate break round(rate × count) of the wafer's dies
 	// and links at random, drawn with Seed (as `tempc faults` draws them),
 	// on top of its own faults.
 	DieRate, LinkRate float64
@@ -27,7 +27,7 @@ func Wafer(w io.Writer, o WaferOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.DieRate < 0 || o.DieRate > 1 || o.LinkRate < 0 || o.LinkRate > 1 {
+	if !(o.DieRate >= 0 && o.DieRate <= 1 && o.LinkRate >= 0 && o.LinkRate <= 1) { // NaN too
 		return fmt.Errorf("wafer: fault rates %g (dies) and %g (links) must lie in [0, 1]", o.DieRate, o.LinkRate)
 	}
 	if o.DieRate > 0 || o.LinkRate > 0 {
