@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -271,5 +272,36 @@ func TestGQAMulticast(t *testing.T) {
 	}
 	if math.Abs(res.rep.RelErr) > 0.01 {
 		t.Errorf("simulated %g, predicted %g", res.rep.Simulated, b.Seconds)
+	}
+}
+
+// TestBenchTempNeverPricedWorse: `tempc bench` maps the plan's layout with
+// every mapper; temp's judge weighs smap's and gmap's mappings too, so its
+// plan is never priced slower than theirs, and every plan simulates within
+// 5% of its prediction.
+func TestBenchTempNeverPricedWorse(t *testing.T) {
+	base, _ := wafer.Preset("mesh4x4")
+	s, err := faulty(base, 0.125, 0.1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := Bench(&b, BenchOptions{PlanOptions: PlanOptions{Model: "gpt2", Spec: s, Batch: 16, Seq: 512, Seed: 1}, JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	var rep BenchReport
+	if err := json.Unmarshal([]byte(b.String()), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Mappers) != 3 || rep.Mappers[0].Mapper != "temp" {
+		t.Fatalf("mappers %+v", rep.Mappers)
+	}
+	for _, m := range rep.Mappers {
+		if rep.Mappers[0].Predicted > m.Predicted*(1+1e-12) {
+			t.Errorf("temp priced %g, %s %g", rep.Mappers[0].Predicted, m.Mapper, m.Predicted)
+		}
+		if math.Abs(m.Simulated-m.Predicted) > 0.05*m.Simulated {
+			t.Errorf("%s: simulated %g, predicted %g", m.Mapper, m.Simulated, m.Predicted)
+		}
 	}
 }
