@@ -148,7 +148,7 @@ func (p *pricer) layout(m *Model, li int, mp partition.Mapping) (*layoutCtx, err
 func (lc *layoutCtx) crosses(groups [][]wafer.DieID, closed bool) bool {
 	owner := map[wafer.LinkID]int{}
 	for g, grp := range groups {
-		for _, pr := range pairs(grp, closed) {
+		for _, pr := range partition.Pairs(grp, closed) {
 			r, err := lc.m.Route(pr[0], pr[1])
 			if err != nil {
 				continue
@@ -162,28 +162,6 @@ func (lc *layoutCtx) crosses(groups [][]wafer.DieID, closed bool) bool {
 		}
 	}
 	return false
-}
-
-// pairs lists a group's flows: each die to the next (the last to the
-// first) when closed, else every ordered pair.
-func pairs(group []wafer.DieID, closed bool) [][2]wafer.DieID {
-	var out [][2]wafer.DieID
-	if closed {
-		if len(group) > 1 {
-			for i, d := range group {
-				out = append(out, [2]wafer.DieID{d, group[(i+1)%len(group)]})
-			}
-		}
-		return out
-	}
-	for _, a := range group {
-		for _, b := range group {
-			if a != b {
-				out = append(out, [2]wafer.DieID{a, b})
-			}
-		}
-	}
-	return out
 }
 
 // collective prices a ring collective or stream on every group of the
@@ -259,9 +237,9 @@ func patternOf(kind string) string {
 // routes share links: each group's pattern as if alone, then together by
 // Concurrent — the slowest group, unless the groups' bytes together
 // overload a shared link for longer. (Pricing the groups' steps in
-// lockstep instead charges every step the contended time, while the
-// groups drift out of phase and overlap less: 7–17% pessimistic against
-// the simulator.)
+// lockstep instead would charge every step the contended time, while the
+// groups drift out of phase and overlap less: pessimistic against the
+// simulator's "contended" validation class.)
 func (lc *layoutCtx) priceAll(kind string, bytes, compute float64) Cost {
 	rings := lc.mp.Rings
 	parts := make([]Cost, len(rings))
@@ -287,30 +265,17 @@ func (lc *layoutCtx) shape(group []wafer.DieID, closed bool) string {
 	s := lc.m.Spec
 	o := s.Coord(group[0])
 	var b strings.Builder
-	hop := func(a, c wafer.DieID) {
-		r, err := lc.m.Route(a, c)
+	for _, pr := range partition.Pairs(group, closed) {
+		r, err := lc.m.Route(pr[0], pr[1])
 		if err != nil {
 			b.WriteString("!")
-			return
+			continue
 		}
 		for _, d := range r {
 			x := s.Coord(d)
 			fmt.Fprintf(&b, "%d,%d ", x.R-o.R, x.C-o.C)
 		}
 		b.WriteString("|")
-	}
-	if !closed {
-		for _, a := range group {
-			for _, c := range group {
-				if a != c {
-					hop(a, c)
-				}
-			}
-		}
-		return b.String()
-	}
-	for i, d := range group {
-		hop(d, group[(i+1)%len(group)])
 	}
 	return b.String()
 }

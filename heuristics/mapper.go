@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"tempc/costmodel"
 	"tempc/partition"
@@ -248,7 +249,7 @@ func newState(sp *partition.Space, li int, mp partition.Mapping) *state {
 		variants := [][]wafer.DieID{c}
 		if t, ok := tileOf[c[0]]; ok {
 			for _, v := range sp.Spec.Snakes(t) {
-				if chainHealthy(sp.Spec, v) && !sameChain(v, c) {
+				if chainHealthy(sp.Spec, v) && !slices.Equal(v, c) {
 					variants = append(variants, v)
 				}
 			}
@@ -264,18 +265,6 @@ func newState(sp *partition.Space, li int, mp partition.Mapping) *state {
 		st.order = append(st.order, g)
 	}
 	return st
-}
-
-func sameChain(a, b []wafer.DieID) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func chainHealthy(s *wafer.Spec, c []wafer.DieID) bool {

@@ -35,7 +35,7 @@ func score(m *costmodel.Model, sp *partition.Space, li int, mp partition.Mapping
 	var sc scoreT
 	var round []costmodel.Flow
 	for _, f := range groupFlows(mp) {
-		r, err := m.Route(f.a, f.b)
+		r, err := m.Route(f[0], f[1])
 		if err != nil {
 			return scoreT{}, err
 		}

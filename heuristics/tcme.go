@@ -8,26 +8,18 @@ import (
 	"tempc/wafer"
 )
 
-// pair is a flow's ends.
-type pair struct{ a, b wafer.DieID }
-
 // dpFlows are the hops of the DP rings; groupFlows the hops of every
 // group's ring (its closing hop a wrap-around when it has no Hamiltonian
 // cycle). The two classes run in different stages, so each contends only
 // with its own class.
-func dpFlows(mp partition.Mapping) []pair { return ringPairs(mp.DP) }
+func dpFlows(mp partition.Mapping) [][2]wafer.DieID { return ringPairs(mp.DP) }
 
-func groupFlows(mp partition.Mapping) []pair { return ringPairs(mp.Rings) }
+func groupFlows(mp partition.Mapping) [][2]wafer.DieID { return ringPairs(mp.Rings) }
 
-func ringPairs(rings [][]wafer.DieID) []pair {
-	var out []pair
+func ringPairs(rings [][]wafer.DieID) [][2]wafer.DieID {
+	var out [][2]wafer.DieID
 	for _, ring := range rings {
-		if len(ring) < 2 {
-			continue
-		}
-		for i, d := range ring {
-			out = append(out, pair{d, ring[(i+1)%len(ring)]})
-		}
+		out = append(out, partition.Pairs(ring, true)...)
 	}
 	return out
 }
@@ -45,7 +37,7 @@ func (t TEMP) reroute(m *costmodel.Model, sp *partition.Space, li int, mp partit
 		capRounds = DefaultRerouteRounds
 	}
 	moved, rounds := 0, 0
-	for _, class := range []func(partition.Mapping) []pair{dpFlows, groupFlows} {
+	for _, class := range []func(partition.Mapping) [][2]wafer.DieID{dpFlows, groupFlows} {
 		routes, n, r := relieve(sp.Spec, class(mp), mp.Routes, capRounds)
 		rounds += r
 		if n == 0 {
@@ -66,11 +58,11 @@ func (t TEMP) reroute(m *costmodel.Model, sp *partition.Space, li int, mp partit
 // relieve moves flows off the most loaded link until none can leave it
 // (or maxRounds); it returns the new routes (a copy), the flows moved and
 // the rounds run.
-func relieve(s *wafer.Spec, flows []pair, fixed map[[2]wafer.DieID]wafer.Route, maxRounds int) (map[[2]wafer.DieID]wafer.Route, int, int) {
+func relieve(s *wafer.Spec, flows [][2]wafer.DieID, fixed map[[2]wafer.DieID]wafer.Route, maxRounds int) (map[[2]wafer.DieID]wafer.Route, int, int) {
 	routes := map[[2]wafer.DieID]wafer.Route{}
 	maps.Copy(routes, fixed)
-	route := func(f pair) wafer.Route {
-		r, _ := partition.RouteOf(s, routes, wafer.XY, f.a, f.b)
+	route := func(f [2]wafer.DieID) wafer.Route {
+		r, _ := partition.RouteOf(s, routes, wafer.XY, f[0], f[1])
 		return r
 	}
 	load := make([]int, s.NumLinks())
@@ -96,8 +88,8 @@ func relieve(s *wafer.Spec, flows []pair, fixed map[[2]wafer.DieID]wafer.Route, 
 			if !uses(s, cur, wafer.LinkID(hot)) {
 				continue
 			}
-			alts := minimalRoutes(s, f.a, f.b)
-			if r, ok := s.Shortest(f.a, f.b, func(l wafer.LinkID) bool { return l == wafer.LinkID(hot) }); ok {
+			alts := minimalRoutes(s, f[0], f[1])
+			if r, ok := s.Shortest(f[0], f[1], func(l wafer.LinkID) bool { return l == wafer.LinkID(hot) }); ok {
 				alts = append(alts, r)
 			}
 			for _, alt := range alts {
@@ -110,7 +102,7 @@ func relieve(s *wafer.Spec, flows []pair, fixed map[[2]wafer.DieID]wafer.Route, 
 				for _, l := range s.Links(alt) {
 					load[l]++
 				}
-				routes[[2]wafer.DieID{f.a, f.b}] = alt
+				routes[f] = alt
 				moved++
 				done = true
 				break

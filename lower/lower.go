@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"tempc/costmodel"
 	"tempc/ilp"
@@ -155,21 +156,9 @@ func (lw *lowerer) route(prog *plan.Program) error {
 		if err != nil {
 			return fmt.Errorf("lower: %w", err)
 		}
-		if xy, err := lw.s.Route(t.Die, t.Dst, wafer.XY); err != nil || !sameRoute(xy, r) {
+		if xy, err := lw.s.Route(t.Die, t.Dst, wafer.XY); err != nil || !slices.Equal(xy, r) {
 			t.Route = r
 		}
 	}
 	return nil
-}
-
-func sameRoute(a, b wafer.Route) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

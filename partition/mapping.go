@@ -133,3 +133,26 @@ func RouteOf(s *wafer.Spec, fixed map[[2]wafer.DieID]wafer.Route, routing wafer.
 	}
 	return s.Detour(a, b)
 }
+
+// Pairs lists a group's flows as (from, to): each die to the next, the
+// last to the first, when closed (a ring); else every ordered pair (an
+// all-to-all).
+func Pairs(group []wafer.DieID, closed bool) [][2]wafer.DieID {
+	var out [][2]wafer.DieID
+	if closed {
+		if len(group) > 1 {
+			for i, d := range group {
+				out = append(out, [2]wafer.DieID{d, group[(i+1)%len(group)]})
+			}
+		}
+		return out
+	}
+	for _, a := range group {
+		for _, b := range group {
+			if a != b {
+				out = append(out, [2]wafer.DieID{a, b})
+			}
+		}
+	}
+	return out
+}
