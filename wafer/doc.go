@@ -14,5 +14,10 @@
 // joules per bit. The JSON file format (wafer.schema.json) uses the units
 // people quote: TFLOPS, GB (10^9 bytes), TB/s, ns, pJ/bit.
 //
+// Invariant: a Spec that passed Validate (every preset, every file ReadJSON
+// accepts) has at most 65,536 dies and physical figures within plausible
+// ranges some three orders of magnitude either side of today's hardware
+// (limits.go), so the arithmetic of its users stays finite.
+//
 // The package knows nothing about models.
 package wafer

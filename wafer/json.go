@@ -18,16 +18,18 @@ import (
 const SchemaVersion = 1
 
 type jsonSpec struct {
-	SchemaVersion int         `json:"schema_version"`
-	Name          string      `json:"name"`
-	Rows          int         `json:"rows"`
-	Cols          int         `json:"cols"`
-	Die           jsonDie     `json:"die"`
-	Link          jsonLink    `json:"link"`
-	HBMPJPerBit   float64     `json:"hbm_pj_per_bit"`
-	TFLOPSPerWatt float64     `json:"tflops_per_watt"`
-	DeadDies      [][2]int    `json:"dead_dies"`
-	DeadLinks     [][2][2]int `json:"dead_links"`
+	SchemaVersion int      `json:"schema_version"`
+	Name          string   `json:"name"`
+	Rows          int      `json:"rows"`
+	Cols          int      `json:"cols"`
+	Die           jsonDie  `json:"die"`
+	Link          jsonLink `json:"link"`
+	HBMPJPerBit   float64  `json:"hbm_pj_per_bit"`
+	TFLOPSPerWatt float64  `json:"tflops_per_watt"`
+	// DeadDies and DeadLinks are read as slices, not [2]int arrays, which
+	// would silently drop a third coordinate or zero a missing one.
+	DeadDies  [][]int   `json:"dead_dies"`
+	DeadLinks [][][]int `json:"dead_links"`
 }
 
 type jsonDie struct {
@@ -44,9 +46,11 @@ type jsonLink struct {
 	PJPerBit      float64 `json:"pj_per_bit"`
 }
 
-// ReadJSON parses a wafer file and validates it. Malformed JSON, unknown
-// fields and wrong types are reported with their file position; invalid
-// values with the field, die or link at fault.
+// ReadJSON parses a wafer file and validates it (Spec.Validate; the
+// physical fields against their plausible ranges as written, before
+// conversion). Malformed JSON, unknown or missing fields, wrong types and
+// invalid values are reported with their file position and the field, die
+// or link at fault.
 func ReadJSON(file string, data []byte) (*Spec, error) {
 	o, perr := jsonpos.Parse(file, data)
 	if perr != nil {
@@ -63,35 +67,124 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 		e.Add(o.FieldPos("schema_version"), "schema_version", "unsupported version %d (this tempc reads %d)", j.SchemaVersion, SchemaVersion)
 		return nil, e.Err()
 	}
+	checkRequired(e, o)
+	dies, links := coords(e, o, &j)
+	if e.Len() > 0 {
+		return nil, e.Err()
+	}
 	s := &Spec{Name: j.Name, Rows: j.Rows, Cols: j.Cols,
 		Die: Die{PeakFLOPS: j.Die.PeakTFLOPS * tera, HBMBytes: j.Die.HBMGB * giga, HBMBandwidth: j.Die.HBMTBps * tera,
 			SRAMBytes: j.Die.SRAMMB * mega, DMAEngines: j.Die.DMAEngines},
 		Link:            Link{Bandwidth: j.Link.BandwidthTBps * tera, Latency: fromNano(j.Link.LatencyNs), JoulesPerBit: fromPico(j.Link.PJPerBit)},
-		HBMJoulesPerBit: fromPico(j.HBMPJPerBit), FLOPSPerWatt: j.TFLOPSPerWatt * tera}
+		HBMJoulesPerBit: fromPico(j.HBMPJPerBit), FLOPSPerWatt: j.TFLOPSPerWatt * tera, DeadDies: dies, DeadLinks: links}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(file, ".json")
 	}
-	for _, d := range j.DeadDies {
-		s.DeadDies = append(s.DeadDies, Coord{d[0], d[1]})
+	for _, p := range s.problems(fileHardwareProblems(&j)) {
+		pos, field := p.pos(e, o)
+		e.Add(pos, field, "%s", p.msg)
 	}
-	for _, l := range j.DeadLinks {
-		s.DeadLinks = append(s.DeadLinks, DeadLink{Coord{l[0][0], l[0][1]}, Coord{l[1][0], l[1][1]}})
-	}
-	if err := s.Validate(); err != nil {
-		// Validation errors name the field or die; place them at the file.
-		for _, one := range unjoin(err) {
-			e.Add(jsonpos.Pos{File: file}, "", "%s", strings.TrimPrefix(one.Error(), "wafer "+s.Name+": "))
-		}
+	if e.Len() > 0 {
 		return nil, e.Err()
 	}
 	return s, nil
 }
 
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+// requiredFields lists the fields a wafer file must give (wafer.schema.json),
+// by object: "" for the top level.
+var requiredFields = []struct {
+	object string
+	keys   []string
+}{
+	{"", []string{"rows", "cols", "die", "link", "hbm_pj_per_bit", "tflops_per_watt"}},
+	{"die", []string{"peak_tflops", "hbm_gb", "hbm_tbps", "sram_mb", "dma_engines"}},
+	{"link", []string{"bandwidth_tbps", "latency_ns", "pj_per_bit"}},
+}
+
+// checkRequired reports the required fields that are missing or null
+// (which would otherwise read as zero).
+func checkRequired(e *jsonpos.Errs, o *jsonpos.Object) {
+	for _, r := range requiredFields {
+		obj, prefix := o, ""
+		if r.object != "" {
+			if obj = o.Child(e, r.object); obj == nil {
+				continue // reported at the top level
+			}
+			prefix = r.object + "."
+		}
+		for _, k := range r.keys {
+			if !obj.Has(k) {
+				e.Add(obj.Pos, prefix+k, "required field is missing")
+			}
+		}
 	}
-	return []error{err}
+}
+
+// coords converts the dead dies and links of j, reporting coordinates that
+// are not [row, col] pairs and links that are not pairs of coordinates.
+func coords(e *jsonpos.Errs, o *jsonpos.Object, j *jsonSpec) ([]Coord, []DeadLink) {
+	bad := func(key string, i int, format string, args ...any) {
+		e.Add(elementPos(o, key, i), fmt.Sprintf("%s[%d]", key, i), format, args...)
+	}
+	var dies []Coord
+	for i, d := range j.DeadDies {
+		if len(d) != 2 {
+			bad("dead_dies", i, "want a [row, col] pair, got %d numbers", len(d))
+			continue
+		}
+		dies = append(dies, Coord{d[0], d[1]})
+	}
+	var links []DeadLink
+	for i, l := range j.DeadLinks {
+		if len(l) != 2 || len(l[0]) != 2 || len(l[1]) != 2 {
+			bad("dead_links", i, "want a pair of [row, col] pairs, got %v", l)
+			continue
+		}
+		links = append(links, DeadLink{Coord{l[0][0], l[0][1]}, Coord{l[1][0], l[1][1]}})
+	}
+	return dies, links
+}
+
+// pos is where p is in the file o, and the field to name in the message
+// when p's message does not (an element of a list).
+func (p problem) pos(e *jsonpos.Errs, o *jsonpos.Object) (jsonpos.Pos, string) {
+	if p.field == "" {
+		return jsonpos.Pos{File: e.File}, ""
+	}
+	if obj, key, ok := strings.Cut(p.field, "."); ok {
+		if c := o.Child(e, obj); c != nil {
+			return c.FieldPos(key), ""
+		}
+		return o.FieldPos(obj), ""
+	}
+	if p.elem >= 0 {
+		return elementPos(o, p.field, p.elem), fmt.Sprintf("%s[%d]", p.field, p.elem)
+	}
+	return o.FieldPos(p.field), ""
+}
+
+// elementPos is the position of element i of the array under key, or of
+// key when there is no such element.
+func elementPos(o *jsonpos.Object, key string, i int) jsonpos.Pos {
+	f, ok := o.Fields[key]
+	if !ok {
+		return o.Pos
+	}
+	dec := json.NewDecoder(bytes.NewReader(f.Raw))
+	if _, err := dec.Token(); err != nil {
+		return f.Pos
+	}
+	for k := 0; dec.More(); k++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			break
+		}
+		if k == i {
+			// The element ends at the offset and starts len(raw) before.
+			return o.Src.Pos(f.At + dec.InputOffset() - int64(len(raw)))
+		}
+	}
+	return f.Pos
 }
 
 // Load returns the preset called name, or reads the wafer file at that path.
@@ -116,12 +209,12 @@ func WriteJSON(w io.Writer, s *Spec) error {
 			SRAMMB: s.Die.SRAMBytes / mega, DMAEngines: s.Die.DMAEngines},
 		Link:        jsonLink{BandwidthTBps: s.Link.Bandwidth / tera, LatencyNs: toNano(s.Link.Latency), PJPerBit: toPico(s.Link.JoulesPerBit)},
 		HBMPJPerBit: toPico(s.HBMJoulesPerBit), TFLOPSPerWatt: s.FLOPSPerWatt / tera,
-		DeadDies: [][2]int{}, DeadLinks: [][2][2]int{}}
+		DeadDies: [][]int{}, DeadLinks: [][][]int{}}
 	for _, d := range s.DeadDies {
-		j.DeadDies = append(j.DeadDies, [2]int{d.R, d.C})
+		j.DeadDies = append(j.DeadDies, []int{d.R, d.C})
 	}
 	for _, l := range s.DeadLinks {
-		j.DeadLinks = append(j.DeadLinks, [2][2]int{{l.A.R, l.A.C}, {l.B.R, l.B.C}})
+		j.DeadLinks = append(j.DeadLinks, [][]int{{l.A.R, l.A.C}, {l.B.R, l.B.C}})
 	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)

@@ -1,10 +1,6 @@
 package wafer
 
-import (
-	"errors"
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // Die is the hardware of one die; every healthy die of a wafer is alike.
 type Die struct {
@@ -58,73 +54,6 @@ type Spec struct {
 	dead     []bool
 	deadLink []bool
 }
-
-// Validate checks sizes and faults, and prepares the fault tables. It
-// returns every problem found, naming the field, die or link at fault.
-func (s *Spec) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("wafer %s: "+format, append([]any{s.Name}, args...)...))
-	}
-	if s.Rows <= 0 || s.Cols <= 0 {
-		bad("mesh %d×%d must have positive rows and cols", s.Rows, s.Cols)
-		return errors.Join(errs...)
-	}
-	if s.Rows*s.Cols > maxDies {
-		bad("mesh %d×%d exceeds %d dies", s.Rows, s.Cols, maxDies)
-		return errors.Join(errs...)
-	}
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{{"die.peak_tflops", s.Die.PeakFLOPS}, {"die.hbm_gb", s.Die.HBMBytes}, {"die.hbm_tbps", s.Die.HBMBandwidth},
-		{"link.bandwidth_tbps", s.Link.Bandwidth}, {"tflops_per_watt", s.FLOPSPerWatt}} {
-		if !(f.v > 0) || math.IsInf(f.v, 0) {
-			bad("%s must be positive, got %g", f.name, f.v)
-		}
-	}
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{{"die.sram_mb", s.Die.SRAMBytes}, {"link.latency_ns", s.Link.Latency},
-		{"link.pj_per_bit", s.Link.JoulesPerBit}, {"hbm_pj_per_bit", s.HBMJoulesPerBit}} {
-		if !(f.v >= 0) || math.IsInf(f.v, 0) {
-			bad("%s must not be negative, got %g", f.name, f.v)
-		}
-	}
-	if s.Die.DMAEngines <= 0 {
-		bad("die.dma_engines must be positive, got %d", s.Die.DMAEngines)
-	}
-	s.dead = make([]bool, s.NumDies())
-	s.deadLink = make([]bool, 4*s.NumDies())
-	for _, c := range s.DeadDies {
-		if !s.In(c) {
-			bad("dead die %v is outside the %d×%d mesh", c, s.Rows, s.Cols)
-			continue
-		}
-		s.dead[s.ID(c)] = true
-	}
-	for _, l := range s.DeadLinks {
-		if !s.In(l.A) || !s.In(l.B) {
-			bad("dead link %v–%v is outside the %d×%d mesh", l.A, l.B, s.Rows, s.Cols)
-			continue
-		}
-		ab, ok := s.LinkBetween(s.ID(l.A), s.ID(l.B))
-		if !ok {
-			bad("dead link %v–%v joins dies that are not neighbours", l.A, l.B)
-			continue
-		}
-		ba, _ := s.LinkBetween(s.ID(l.B), s.ID(l.A))
-		s.deadLink[ab], s.deadLink[ba] = true, true
-	}
-	if len(errs) == 0 && s.NumHealthy() == 0 {
-		bad("no healthy die: all %d dies are dead", s.NumDies())
-	}
-	return errors.Join(errs...)
-}
-
-// maxDies bounds the mesh size (a 300 mm wafer holds a few hundred dies).
-const maxDies = 1 << 16
 
 // NumDies is Rows·Cols, dead dies included.
 func (s *Spec) NumDies() int { return s.Rows * s.Cols }

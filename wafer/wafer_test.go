@@ -2,6 +2,9 @@ package wafer
 
 import (
 	"bytes"
+	"encoding/json"
+	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,7 +143,34 @@ func TestValidateRejects(t *testing.T) {
 		{"negative bandwidth", func(s *Spec) { s.Link.Bandwidth = -1 }, "link.bandwidth_tbps must be positive"},
 		{"zero peak", func(s *Spec) { s.Die.PeakFLOPS = 0 }, "die.peak_tflops must be positive"},
 		{"negative latency", func(s *Spec) { s.Link.Latency = -1 }, "link.latency_ns must not be negative"},
-		{"no dma", func(s *Spec) { s.Die.DMAEngines = 0 }, "die.dma_engines must be positive"},
+		{"no dma", func(s *Spec) { s.Die.DMAEngines = 0 }, "die.dma_engines must be between 1 and 64, got 0"},
+		{"dma 1e9", func(s *Spec) { s.Die.DMAEngines = 1e9 }, "die.dma_engines must be between 1 and 64"},
+		// Rates that underflow in the cost model (1e-300, 1e-200) or make
+		// its prices unsolvable (1e-50, 1e-100): TB/s times 10^12 B/s.
+		{"bandwidth 1e-300", func(s *Spec) { s.Link.Bandwidth = 1e-300 * tera }, "link.bandwidth_tbps 1e-300 TB/s is outside the plausible range [0.0001, 10000] TB/s"},
+		{"bandwidth 1e-200", func(s *Spec) { s.Link.Bandwidth = 1e-200 * tera }, "link.bandwidth_tbps 1e-200 TB/s is outside"},
+		{"bandwidth 1e-100", func(s *Spec) { s.Link.Bandwidth = 1e-100 * tera }, "link.bandwidth_tbps 1e-100 TB/s is outside"},
+		{"bandwidth 1e-50", func(s *Spec) { s.Link.Bandwidth = 1e-50 * tera }, "link.bandwidth_tbps 1e-50 TB/s is outside"},
+		{"bandwidth NaN", func(s *Spec) { s.Link.Bandwidth = math.NaN() }, "link.bandwidth_tbps must be a finite number, got NaN"},
+		{"bandwidth Inf", func(s *Spec) { s.Link.Bandwidth = math.Inf(1) }, "link.bandwidth_tbps must be a finite number, got +Inf"},
+		{"peak 1e-300", func(s *Spec) { s.Die.PeakFLOPS = 1e-300 * tera }, "die.peak_tflops 1e-300 TFLOPS is outside"},
+		{"peak 1e308", func(s *Spec) { s.Die.PeakFLOPS = 1e308 }, "die.peak_tflops 1e+296 TFLOPS is outside"},
+		{"latency 1e300", func(s *Spec) { s.Link.Latency = fromNano(1e300) }, "link.latency_ns 1e+300 ns is outside the plausible range [0, 1e+06] ns"},
+		{"hbm bandwidth 1e-300", func(s *Spec) { s.Die.HBMBandwidth = 1e-300 * tera }, "die.hbm_tbps 1e-300 TB/s is outside"},
+		{"hbm 1e12 GB", func(s *Spec) { s.Die.HBMBytes = 1e12 * giga }, "die.hbm_gb 1e+12 GB is outside"},
+		{"sram negative", func(s *Spec) { s.Die.SRAMBytes = -1 }, "die.sram_mb must not be negative"},
+		{"link energy 1e5", func(s *Spec) { s.Link.JoulesPerBit = fromPico(1e5) }, "link.pj_per_bit 100000 pJ/bit is outside"},
+		{"hbm energy NaN", func(s *Spec) { s.HBMJoulesPerBit = math.NaN() }, "hbm_pj_per_bit must be a finite number"},
+		{"efficiency 1e-9", func(s *Spec) { s.FLOPSPerWatt = 1e-9 * tera }, "tflops_per_watt 1e-09 TFLOPS/W is outside"},
+		{"mesh 1e6×1e6", func(s *Spec) { s.Rows, s.Cols = 1e6, 1e6 }, "mesh 1000000×1000000 exceeds 65536 dies"},
+		// Rows·Cols wraps round to 0 in int.
+		{"mesh product overflows", func(s *Spec) { s.Rows, s.Cols = math.MaxInt/2+1, 4 }, "exceeds 65536 dies"},
+		{"mesh 300×300", func(s *Spec) { s.Rows, s.Cols = 300, 300 }, "mesh 300×300 exceeds 65536 dies"},
+		{"duplicate dead die", func(s *Spec) { s.DeadDies = []Coord{{1, 1}, {2, 2}, {1, 1}} }, "dead die (1,1) is listed twice (first as dead_dies[0])"},
+		{"duplicate dead link", func(s *Spec) { s.DeadLinks = []DeadLink{{Coord{0, 0}, Coord{0, 1}}, {Coord{0, 0}, Coord{0, 1}}} },
+			"dead link (0,0)–(0,1) is listed twice (first as dead_links[0])"},
+		{"duplicate dead link reversed", func(s *Spec) { s.DeadLinks = []DeadLink{{Coord{2, 1}, Coord{2, 2}}, {Coord{2, 2}, Coord{2, 1}}} },
+			"dead link (2,2)–(2,1) is listed twice (first as dead_links[0])"},
 		{"fault outside", func(s *Spec) { s.DeadDies = []Coord{{4, 0}} }, "dead die (4,0) is outside the 4×4 mesh"},
 		{"link outside", func(s *Spec) { s.DeadLinks = []DeadLink{{Coord{3, 3}, Coord{3, 4}}} }, "outside the 4×4 mesh"},
 		{"link not adjacent", func(s *Spec) { s.DeadLinks = []DeadLink{{Coord{0, 0}, Coord{1, 1}}} }, "not neighbours"},
@@ -217,6 +247,112 @@ func TestReadJSONErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "dead die (5,5) is outside") {
 		t.Errorf("both problems should be listed: %v", err)
 	}
+}
+
+// waferFile is a valid 2×2 wafer file, one field a line, with old
+// replaced by new.
+func waferFile(t *testing.T, old, new string) string {
+	t.Helper()
+	const src = `{"schema_version": 1, "rows": 2, "cols": 2,
+"die": {"peak_tflops": 1800, "hbm_gb": 72, "hbm_tbps": 1,
+"sram_mb": 80, "dma_engines": 8},
+"link": {"bandwidth_tbps": 4, "latency_ns": 200, "pj_per_bit": 5},
+"hbm_pj_per_bit": 6, "tflops_per_watt": 2,
+"dead_dies": [[0, 1]],
+"dead_links": [[[1, 0], [1, 1]]]}`
+	if !strings.Contains(src, old) {
+		t.Fatalf("%q is not in the wafer file", old)
+	}
+	return strings.Replace(src, old, new, 1)
+}
+
+// TestReadJSONBadValues: values out of their plausible range, malformed or
+// repeated faults, missing fields and huge meshes are rejected at their
+// position in the file.
+func TestReadJSONBadValues(t *testing.T) {
+	tests := []struct{ name, old, new, want string }{
+		{"valid", "", "", ""},
+		{"bandwidth 1e-300", `"bandwidth_tbps": 4`, `"bandwidth_tbps": 1e-300`,
+			"w.json:4:10: link.bandwidth_tbps 1e-300 TB/s is outside the plausible range [0.0001, 10000] TB/s"},
+		{"bandwidth 1e-200", `"bandwidth_tbps": 4`, `"bandwidth_tbps": 1e-200`, "w.json:4:10: link.bandwidth_tbps 1e-200 TB/s is outside"},
+		{"bandwidth 1e-100", `"bandwidth_tbps": 4`, `"bandwidth_tbps": 1e-100`, "link.bandwidth_tbps 1e-100 TB/s is outside"},
+		{"bandwidth 1e-50", `"bandwidth_tbps": 4`, `"bandwidth_tbps": 1e-50`, "link.bandwidth_tbps 1e-50 TB/s is outside"},
+		{"bandwidth negative", `"bandwidth_tbps": 4`, `"bandwidth_tbps": -4`, "link.bandwidth_tbps must be positive, got -4"},
+		{"bandwidth zero", `"bandwidth_tbps": 4`, `"bandwidth_tbps": 0`, "link.bandwidth_tbps must be positive, got 0"},
+		{"bandwidth 1e308", `"bandwidth_tbps": 4`, `"bandwidth_tbps": 1e308`, "link.bandwidth_tbps 1e+308 TB/s is outside"},
+		// JSON has no NaN; an exponent beyond float64 is the nearest a file gets.
+		{"bandwidth 1e999", `"bandwidth_tbps": 4`, `"bandwidth_tbps": 1e999`, "w.json:4:"},
+		{"peak 1e-300", `"peak_tflops": 1800`, `"peak_tflops": 1e-300`, "w.json:2:9: die.peak_tflops 1e-300 TFLOPS is outside"},
+		{"latency 1e300", `"latency_ns": 200`, `"latency_ns": 1e300`, "w.json:4:31: link.latency_ns 1e+300 ns is outside"},
+		{"hbm bandwidth 1e-300", `"hbm_tbps": 1`, `"hbm_tbps": 1e-300`, "w.json:2:44: die.hbm_tbps 1e-300 TB/s is outside"},
+		{"dma 1000", `"dma_engines": 8`, `"dma_engines": 1000`, "w.json:3:16: die.dma_engines must be between 1 and 64, got 1000"},
+		{"dead die of three", `[[0, 1]]`, `[[0, 1, 2]]`, "w.json:6:15: dead_dies[0]: want a [row, col] pair, got 3 numbers"},
+		{"dead die of one", `[[0, 1]]`, `[[0, 1], [1]]`, "w.json:6:23: dead_dies[1]: want a [row, col] pair, got 1 numbers"},
+		{"dead link end of three", `[[[1, 0], [1, 1]]]`, `[[[1, 0], [1, 1, 0]]]`, "w.json:7:16: dead_links[0]: want a pair of [row, col] pairs"},
+		{"dead link of three ends", `[[[1, 0], [1, 1]]]`, `[[[1, 0], [1, 1], [0, 1]]]`, "dead_links[0]: want a pair of [row, col] pairs"},
+		{"duplicate dead die", `[[0, 1]]`, `[[0, 1], [1, 1], [0, 1]]`, "w.json:6:31: dead_dies[2]: dead die (0,1) is listed twice (first as dead_dies[0])"},
+		{"duplicate dead link", `[[[1, 0], [1, 1]]]`, `[[[1, 0], [1, 1]], [[1, 0], [1, 1]]]`, "w.json:7:34: dead_links[1]: dead link (1,0)–(1,1) is listed twice"},
+		{"duplicate dead link reversed", `[[[1, 0], [1, 1]]]`, `[[[1, 0], [1, 1]], [[1, 1], [1, 0]]]`, "dead_links[1]: dead link (1,1)–(1,0) is listed twice (first as dead_links[0])"},
+		{"missing sram", `"sram_mb": 80, `, ``, "w.json:2:8: die.sram_mb: required field is missing"},
+		{"missing latency", `"latency_ns": 200, `, ``, "w.json:4:9: link.latency_ns: required field is missing"},
+		{"missing link", `"link": {"bandwidth_tbps": 4, "latency_ns": 200, "pj_per_bit": 5},`, ``, "w.json:1:1: link: required field is missing"},
+		{"null rows", `"rows": 2`, `"rows": null`, "rows: "},
+		{"rows as string", `"rows": 2`, `"rows": "2"`, "rows: want int"},
+		{"rows 1e6", `"rows": 2`, `"rows": 1e6`, "rows: want int"},
+		{"mesh 1e6×1e6", `"rows": 2, "cols": 2`, `"rows": 1000000, "cols": 1000000`, "w.json:1:23: mesh 1000000×1000000 exceeds 65536 dies"},
+		{"mesh 2×65536", `"rows": 2, "cols": 2`, `"rows": 2, "cols": 65536`, "w.json:1:23: mesh 2×65536 exceeds 65536 dies"},
+		{"mesh 2×100000", `"rows": 2, "cols": 2`, `"rows": 2, "cols": 100000`, "w.json:1:34: mesh 2×100000 exceeds 65536 dies"},
+		{"rows past int64", `"rows": 2`, `"rows": 99999999999999999999`, "rows: want int"},
+		{"efficiency as array", `"tflops_per_watt": 2`, `"tflops_per_watt": [2]`, "tflops_per_watt: want float64"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := waferFile(t, tc.old, tc.new)
+			_, err := ReadJSON("w.json", []byte(src))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("valid file rejected: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestLimitsMatchSchema: the plausible ranges of wafer.schema.json are
+// those ReadJSON enforces.
+func TestLimitsMatchSchema(t *testing.T) {
+	data, err := os.ReadFile("wafer.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type prop struct {
+		Minimum, Maximum *float64
+		Properties       map[string]prop
+	}
+	var sch prop
+	if err := json.Unmarshal(data, &sch); err != nil {
+		t.Fatal(err)
+	}
+	field := func(path string) prop {
+		p := sch
+		for _, k := range strings.Split(path, ".") {
+			p = p.Properties[k]
+		}
+		return p
+	}
+	check := func(path string, lo, hi float64) {
+		p := field(path)
+		if p.Minimum == nil || p.Maximum == nil || *p.Minimum != lo || *p.Maximum != hi {
+			t.Errorf("%s: schema range %v–%v, want [%g, %g]", path, p.Minimum, p.Maximum, lo, hi)
+		}
+	}
+	for _, l := range limits {
+		check(l.field, l.min, l.max)
+	}
+	check("die.dma_engines", 1, maxDMAEngines)
+	check("rows", 1, maxDies)
+	check("cols", 1, maxDies)
 }
 
 func TestComputeSeconds(t *testing.T) {

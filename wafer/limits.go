@@ -1,0 +1,115 @@
+package wafer
+
+import (
+	"fmt"
+	"math"
+)
+
+// A limit is the plausible range of one physical field of a wafer, in the
+// units of the wafer file (wafer.schema.json).
+//
+// The ranges span today's hardware by about three orders of magnitude each
+// way: wide enough for any die or link that could be built or imagined,
+// narrow enough that the cost model's arithmetic stays finite and well
+// scaled. Outside them a rate underflows to zero (a link bandwidth of
+// 1e-300 TB/s makes a water-filling step infinite and its bytes NaN) or a
+// price becomes infinite, and planning would fail later, far from the
+// mistake, or never end.
+//
+//	field                 unit       min     max     today
+//	die.peak_tflops       TFLOPS     0.1     1e7     100–2,500 (dense bf16)
+//	die.hbm_gb            GB         0.01    1e6     16–192
+//	die.hbm_tbps          TB/s       0.001   1e4     0.5–8
+//	die.sram_mb           MB         0       1e7     0–1,000
+//	die.dma_engines       engines    1       64      1–16
+//	link.bandwidth_tbps   TB/s       1e-4    1e4     0.1–10 per direction
+//	link.latency_ns       ns         0       1e6     1–1,000 per hop
+//	link.pj_per_bit       pJ/bit     0       1e4     0.1–10
+//	hbm_pj_per_bit        pJ/bit     0       1e4     3–10
+//	tflops_per_watt       TFLOPS/W   0.001   1e4     0.5–5
+//	rows, cols            dies       1       65536   a few to a few tens
+//	rows × cols           dies       1       65536   a few tens to a few hundred
+//
+// die.dma_engines and the mesh size are counts rather than physics: the
+// simulator keeps a queue per engine at every router, so they bound its
+// memory (65,536 dies are some hundred times a 300 mm wafer's worth).
+type limit struct {
+	field    string
+	unit     string
+	min, max float64
+	// spec reads the field of a Spec in the file's unit; file reads it as
+	// the file wrote it (before conversion, which could overflow).
+	spec func(*Spec) float64
+	file func(*jsonSpec) float64
+}
+
+// limits lists the physical fields of a Spec with their plausible ranges
+// (see limit). die.dma_engines and the mesh are checked separately as
+// integers.
+var limits = []limit{
+	{"die.peak_tflops", "TFLOPS", 0.1, 1e7,
+		func(s *Spec) float64 { return s.Die.PeakFLOPS / tera }, func(j *jsonSpec) float64 { return j.Die.PeakTFLOPS }},
+	{"die.hbm_gb", "GB", 0.01, 1e6,
+		func(s *Spec) float64 { return s.Die.HBMBytes / giga }, func(j *jsonSpec) float64 { return j.Die.HBMGB }},
+	{"die.hbm_tbps", "TB/s", 1e-3, 1e4,
+		func(s *Spec) float64 { return s.Die.HBMBandwidth / tera }, func(j *jsonSpec) float64 { return j.Die.HBMTBps }},
+	{"die.sram_mb", "MB", 0, 1e7,
+		func(s *Spec) float64 { return s.Die.SRAMBytes / mega }, func(j *jsonSpec) float64 { return j.Die.SRAMMB }},
+	{"link.bandwidth_tbps", "TB/s", 1e-4, 1e4,
+		func(s *Spec) float64 { return s.Link.Bandwidth / tera }, func(j *jsonSpec) float64 { return j.Link.BandwidthTBps }},
+	{"link.latency_ns", "ns", 0, 1e6,
+		func(s *Spec) float64 { return toNano(s.Link.Latency) }, func(j *jsonSpec) float64 { return j.Link.LatencyNs }},
+	{"link.pj_per_bit", "pJ/bit", 0, 1e4,
+		func(s *Spec) float64 { return toPico(s.Link.JoulesPerBit) }, func(j *jsonSpec) float64 { return j.Link.PJPerBit }},
+	{"hbm_pj_per_bit", "pJ/bit", 0, 1e4,
+		func(s *Spec) float64 { return toPico(s.HBMJoulesPerBit) }, func(j *jsonSpec) float64 { return j.HBMPJPerBit }},
+	{"tflops_per_watt", "TFLOPS/W", 1e-3, 1e4,
+		func(s *Spec) float64 { return s.FLOPSPerWatt / tera }, func(j *jsonSpec) float64 { return j.TFLOPSPerWatt }},
+}
+
+// Bounds of the integer fields (see limit).
+const (
+	// maxDies bounds rows, cols and the mesh size.
+	maxDies = 1 << 16
+	// maxDMAEngines bounds die.dma_engines.
+	maxDMAEngines = 64
+)
+
+// check reports v (in the limit's unit) when it is not a finite number in
+// range, or "" when it is.
+func (l limit) check(v float64) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return fmt.Sprintf("%s must be a finite number, got %g", l.field, v)
+	case l.min > 0 && v <= 0:
+		return fmt.Sprintf("%s must be positive, got %.6g", l.field, v)
+	case v < 0:
+		return fmt.Sprintf("%s must not be negative, got %.6g", l.field, v)
+	case v < l.min || v > l.max:
+		return fmt.Sprintf("%s %.6g %s is outside the plausible range [%g, %g] %s", l.field, v, l.unit, l.min, l.max, l.unit)
+	}
+	return ""
+}
+
+// hardwareProblems checks the physical fields of s against limits.
+func (s *Spec) hardwareProblems() []problem {
+	var ps []problem
+	for _, l := range limits {
+		if msg := l.check(l.spec(s)); msg != "" {
+			ps = append(ps, problem{field: l.field, elem: -1, msg: msg})
+		}
+	}
+	return ps
+}
+
+// fileHardwareProblems checks the physical fields of a wafer file, as
+// written, against limits.
+func fileHardwareProblems(j *jsonSpec) []problem {
+	var ps []problem
+	for _, l := range limits {
+		if msg := l.check(l.file(j)); msg != "" {
+			ps = append(ps, problem{field: l.field, elem: -1, msg: msg})
+		}
+	}
+	return ps
+}
