@@ -25,6 +25,7 @@ HighsInt Highs_passMip(void* highs, const HighsInt num_col, const HighsInt num_r
 HighsInt Highs_setBoolOptionValue(void* highs, const char* option, const HighsInt value);
 HighsInt Highs_setIntOptionValue(void* highs, const char* option, const HighsInt value);
 HighsInt Highs_setDoubleOptionValue(void* highs, const char* option, const double value);
+HighsInt Highs_setStringOptionValue(void* highs, const char* option, const char* value);
 HighsInt Highs_getIntOptionValue(const void* highs, const char* option, HighsInt* value);
 HighsInt Highs_getDoubleOptionValue(const void* highs, const char* option, double* value);
 HighsInt Highs_getModelStatus(const void* highs);
@@ -68,8 +69,9 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 	lo := make([]C.double, nc)
 	hi := make([]C.double, nc)
 	integ := make([]C.HighsInt, nc)
+	scale := costScale(p)
 	for j, c := range p.Cols {
-		cost[j], lo[j], hi[j] = C.double(c.Cost), C.double(c.Lower), C.double(c.Upper)
+		cost[j], lo[j], hi[j] = C.double(c.Cost*scale), C.double(c.Lower), C.double(c.Upper)
 		if c.Integer {
 			integ[j] = 1 // kHighsVarTypeInteger
 		}
@@ -83,12 +85,14 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 		rlo[0], rhi[0] = C.double(math.Inf(-1)), C.double(math.Inf(1))
 	}
 	for i, r := range p.Rows {
-		rlo[i], rhi[i] = C.double(r.Lower), C.double(r.Upper)
+		terms := mergeTerms(r.Terms)
+		k := rowScale(terms)
+		rlo[i], rhi[i] = C.double(r.Lower*k), C.double(r.Upper*k)
 		start[i] = C.HighsInt(len(index))
-		for _, t := range mergeTerms(r.Terms) {
-			if math.Abs(t.Coef) >= smallCoef {
+		for _, t := range terms {
+			if math.Abs(t.Coef*k) >= smallCoef {
 				index = append(index, C.HighsInt(t.Col))
-				value = append(value, C.double(t.Coef))
+				value = append(value, C.double(t.Coef*k))
 			}
 		}
 	}
@@ -96,7 +100,7 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 	index = append(index, 0) // keep the pointers valid when empty
 	value = append(value, 0)
 	st := C.Highs_passMip(h, C.HighsInt(nc), C.HighsInt(rows), C.HighsInt(len(value)-1), hMatrixRowwise,
-		hSenseMinimize, C.double(p.Offset), &cost[0], &lo[0], &hi[0], &rlo[0], &rhi[0], &start[0],
+		hSenseMinimize, C.double(p.Offset*scale), &cost[0], &lo[0], &hi[0], &rlo[0], &rhi[0], &start[0],
 		&index[0], &value[0], &integ[0])
 	if st == hStatusError {
 		return nil, fmt.Errorf("ilp: HiGHS rejected the model %q", p.Name)
@@ -104,7 +108,41 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 	if C.Highs_run(h) == hStatusError {
 		return nil, fmt.Errorf("ilp: HiGHS failed on %q", p.Name)
 	}
-	return capiResult(h, p, nc, rows), nil
+	res := capiResult(h, p, nc, rows)
+	res.Objective /= scale
+	res.DualBound /= scale
+	return res, nil
+}
+
+// rowScale is the power of two that brings a row's largest coefficient
+// near 1, so that HiGHS's absolute feasibility tolerance (1e-7) is relative
+// to the row: a memory row of a small die in GB has coefficients of 1e-4,
+// where an absolute 1e-7 would let an assignment exceed capacity by 0.1%.
+func rowScale(terms []Term) float64 {
+	big := 0.0
+	for _, t := range terms {
+		big = max(big, math.Abs(t.Coef))
+	}
+	if big == 0 {
+		return 1
+	}
+	return math.Ldexp(1, -math.Ilogb(big))
+}
+
+// costScale is the power of two that brings the largest objective
+// coefficient of p near 1. A tiny model's step costs 1e-7 s per option;
+// unscaled, such costs sit below HiGHS's dual feasibility tolerance (1e-7)
+// and the solver stops at assignments up to 1% worse than the optimum. A
+// power of two scales without rounding.
+func costScale(p *Problem) float64 {
+	big := 0.0
+	for _, c := range p.Cols {
+		big = max(big, math.Abs(c.Cost))
+	}
+	if big == 0 || math.IsInf(big, 0) {
+		return 1
+	}
+	return math.Ldexp(1, -math.Ilogb(big))
 }
 
 // smallCoef is HiGHS's default small_matrix_value: smaller coefficients
@@ -134,6 +172,20 @@ func capiOptions(h unsafe.Pointer, o Options) error {
 	}
 	if err := set("mip_rel_gap", func(n *C.char) C.HighsInt { return C.Highs_setDoubleOptionValue(h, n, C.double(o.RelGap)) }); err != nil {
 		return err
+	}
+	// HiGHS's absolute gap (default 1e-6) would stop a MIP whose objective
+	// is 1e-4 s at a 1% relative gap; only the relative gap decides.
+	if err := set("mip_abs_gap", func(n *C.char) C.HighsInt { return C.Highs_setDoubleOptionValue(h, n, 0) }); err != nil {
+		return err
+	}
+	if o.NoPresolve {
+		if err := set("presolve", func(n *C.char) C.HighsInt {
+			var st C.HighsInt
+			named("off", func(v *C.char) { st = C.Highs_setStringOptionValue(h, n, v) })
+			return st
+		}); err != nil {
+			return err
+		}
 	}
 	if o.Threads > 0 {
 		return set("threads", func(n *C.char) C.HighsInt { return C.Highs_setIntOptionValue(h, n, C.HighsInt(o.Threads)) })
@@ -181,6 +233,10 @@ func capiResult(h unsafe.Pointer, p *Problem, nc, nr int) *Result {
 	}
 	if integer {
 		res.DualBound, res.MIPGap = info("mip_dual_bound"), info("mip_gap")
+		if res.Status == Optimal && res.MIPGap > DefaultRelGap {
+			// HiGHS says optimal at the caller's looser gap; say what was proven.
+			res.Status, res.Detail = GapLimit, fmt.Sprintf("stopped at the requested relative gap (%.3g)", res.MIPGap)
+		}
 	} else if res.Status == Optimal {
 		res.DualBound = res.Objective
 	}

@@ -156,15 +156,24 @@ func (f *formulation) name(v Var) string {
 	return "slack"
 }
 
-// layout adds the columns and rows of layout li.
+// layout adds the columns and rows of layout li. The memory row, the
+// transient column and its rows are left out when even the most
+// memory-hungry options fit (worstMem): such a row cannot bind, and its
+// coefficients — a tiny model's activations are 1e-7 GB against a 72 GB
+// capacity — only hurt the solver's numerics.
 func (f *formulation) layout(li, slack int) {
 	t, sp := f.t, f.t.Space
 	ln := sp.Layouts[li].Name()
-	tcol := f.col(Var{Kind: VarTransient, Layout: li}, 0, math.Inf(1), false)
-	mem := Row{Name: "mem[" + ln + "]", Lower: math.Inf(-1), Upper: 0,
-		Terms: []Term{{tcol, 1}, {f.y[li], (t.Fixed[li].Mem.Total() - t.Capacity) / memUnit}}}
-	if slack >= 0 {
-		mem.Terms = append(mem.Terms, Term{slack, -1})
+	binds := f.worstMem(li) > t.Capacity
+	var mem Row
+	tcol := -1
+	if binds {
+		tcol = f.col(Var{Kind: VarTransient, Layout: li}, 0, math.Inf(1), false)
+		mem = Row{Name: "mem[" + ln + "]", Lower: math.Inf(-1), Upper: 0,
+			Terms: []Term{{tcol, 1}, {f.y[li], (t.Fixed[li].Mem.Total() - t.Capacity) / memUnit}}}
+		if slack >= 0 {
+			mem.Terms = append(mem.Terms, Term{slack, -1})
+		}
 	}
 	x := make([][]int, len(sp.Groups)) // column of each valid option, or −1
 	for gi := range sp.Groups {
@@ -183,12 +192,35 @@ func (f *formulation) layout(li, slack int) {
 			mem.Terms = append(mem.Terms, Term{c, o.Price[li].Mem.Acts / memUnit})
 		}
 		f.row(hot)
-		f.row(tr)
+		if binds {
+			f.row(tr)
+		}
 	}
-	f.row(mem)
+	if binds {
+		f.row(mem)
+	}
 	for ei, e := range t.Edges {
 		f.edge(li, ei, e, x)
 	}
+}
+
+// worstMem is the most memory per die any assignment of layout li can
+// need: its static terms, every group's hungriest option's saved
+// activations, and the largest transient buffer of any option.
+func (f *formulation) worstMem(li int) float64 {
+	t := f.t
+	total, transient := t.Fixed[li].Mem.Total(), 0.0
+	for gi := range t.Options {
+		acts := 0.0
+		for _, o := range t.Options[gi] {
+			if o.Valid[li] {
+				acts = max(acts, o.Price[li].Mem.Acts)
+				transient = max(transient, o.Price[li].Mem.Transient)
+			}
+		}
+		total += acts
+	}
+	return total + transient
 }
 
 // edge adds the resharding columns and rows of edge ei in layout li, for

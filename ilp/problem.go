@@ -3,6 +3,7 @@ package ilp
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 )
 
@@ -79,9 +80,13 @@ const (
 	Unbounded
 	// Failed: the solver stopped for another reason (see Result.Detail).
 	Failed
+	// GapLimit: the solver stopped at a relative gap the caller allowed
+	// above DefaultRelGap; the incumbent is within MIPGap of the optimum
+	// but not proven optimal.
+	GapLimit
 )
 
-var statusNames = [...]string{"optimal", "time-limit", "infeasible", "unbounded", "failed"}
+var statusNames = [...]string{"optimal", "time-limit", "infeasible", "unbounded", "failed", "gap-limit"}
 
 func (s Status) String() string { return statusNames[s] }
 
@@ -96,8 +101,14 @@ type Options struct {
 	// RelGap is the relative MIP gap at which the solver may stop and call
 	// the incumbent optimal (0: DefaultRelGap).
 	RelGap float64
-	// Threads is the solver's thread count (0: let the solver decide).
+	// Threads is the solver's thread count (0: let the solver decide). It
+	// is capped at runtime.NumCPU(): more threads than cores only slow a
+	// solve down, and HiGHS aborts the process when it cannot allocate
+	// tens of thousands of them.
 	Threads int
+	// NoPresolve switches HiGHS's presolve off (used to confirm an
+	// infeasibility that presolve declared).
+	NoPresolve bool
 	// Log prints the solver's own progress log to stdout.
 	Log bool
 }
@@ -108,10 +119,14 @@ const (
 	DefaultRelGap    = 1e-6
 )
 
-// Validate rejects negative limits and gaps.
+// Validate rejects negative limits and thread counts and gaps outside
+// [0, 1) (NaN included).
 func (o Options) Validate() error {
-	if o.TimeLimit < 0 || o.RelGap < 0 || o.Threads < 0 {
-		return fmt.Errorf("ilp: time limit %v, gap %g and threads %d must not be negative", o.TimeLimit, o.RelGap, o.Threads)
+	if o.TimeLimit < 0 || o.Threads < 0 {
+		return fmt.Errorf("ilp: time limit %v and threads %d must not be negative", o.TimeLimit, o.Threads)
+	}
+	if !(o.RelGap >= 0 && o.RelGap < 1) {
+		return fmt.Errorf("ilp: relative gap %g must lie in [0, 1)", o.RelGap)
 	}
 	return nil
 }
@@ -123,6 +138,7 @@ func (o Options) withDefaults() Options {
 	if o.RelGap == 0 {
 		o.RelGap = DefaultRelGap
 	}
+	o.Threads = min(o.Threads, runtime.NumCPU())
 	return o
 }
 

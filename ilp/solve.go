@@ -2,6 +2,7 @@ package ilp
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,6 +27,21 @@ func Solve(t *costmodel.Table, cfg Config, s Solver, o Options) (*Solution, erro
 	res, err := s.Solve(&m.Problem, o)
 	if err != nil {
 		return nil, err
+	}
+	if res.Status == Infeasible && !o.NoPresolve {
+		// Presolve's reductions can declare a badly scaled model
+		// infeasible; no "infeasible" is reported without the model
+		// itself, unreduced, agreeing.
+		confirm := o
+		confirm.NoPresolve = true
+		seconds := res.Seconds
+		if res, err = s.Solve(&m.Problem, confirm); err != nil {
+			return nil, err
+		}
+		res.Seconds += seconds
+		if res.HasSolution {
+			res.Detail += " (presolve declared the model infeasible; solved again without presolve)"
+		}
 	}
 	switch {
 	case res.Status == Infeasible:
@@ -78,10 +94,17 @@ func (e *OutOfMemoryError) Error() string {
 		e.Model, e.Need/1e9, e.Wafer, e.Have/1e9, e.Layout, terms[0].name, strings.Join(parts, ", "))
 }
 
-// Explain solves the elastic model — memory rows may exceed capacity by a
-// slack, which is minimised — and returns the resulting *OutOfMemoryError
-// (or a plain error if even that fails).
+// Explain says why no assignment of t exists. When some op group has no
+// runnable scheme in any layout it says which and why (*NoLayoutError);
+// otherwise it solves the elastic model — memory rows may exceed capacity
+// by a slack, which is minimised — and returns the resulting
+// *OutOfMemoryError. If the least memory it finds fits after all, the
+// infeasibility was the solver's, and the error says so rather than
+// blaming memory.
 func Explain(t *costmodel.Table, s Solver, o Options) error {
+	if err := structural(t); err != nil {
+		return err
+	}
 	m := Formulate(t, Config{Elastic: true})
 	res, err := s.Solve(&m.Problem, o)
 	if err != nil {
@@ -95,6 +118,89 @@ func Explain(t *costmodel.Table, s Solver, o Options) error {
 	if err != nil {
 		return err
 	}
+	if b.Fits {
+		return fmt.Errorf("ilp: %s: the solver reported no plan, yet layout %s fits (%.3g of %.3g GB per die): "+
+			"a numerical failure of the solver, not a lack of memory", m.Problem.Name, t.Space.Layouts[a.Layout].Name(),
+			b.Mem.Total()/1e9, t.Capacity/1e9)
+	}
 	return &OutOfMemoryError{Model: t.Space.Graph.Name, Wafer: t.Space.Spec.Name, Need: b.Mem.Total(),
 		Have: t.Capacity, Layout: t.Space.Layouts[a.Layout].Name(), Mem: b.Mem}
+}
+
+// NoLayoutError says that no layout of a space can run every op group:
+// in each, some group has no valid scheme. Group is the group blocked in
+// most layouts; Blocked how many of Layouts block it; MinDies the
+// smallest model-parallel group among those.
+type NoLayoutError struct {
+	Model, Wafer     string
+	Layouts, Blocked int
+	Group            string
+	Heads, Seq       int64
+	MinDies          int
+	Batch, MaxDP     int64
+}
+
+func (e *NoLayoutError) Error() string {
+	if e.Layouts == 0 {
+		return fmt.Sprintf("ilp: %s has no plan on %s: the strategy space has no layout", e.Model, e.Wafer)
+	}
+	if e.Heads == 0 {
+		return fmt.Sprintf("ilp: %s has no plan on %s: %s has no runnable scheme in %d of the %d layouts, and every other layout blocks another group",
+			e.Model, e.Wafer, e.Group, e.Blocked, e.Layouts)
+	}
+	others := ""
+	if e.Blocked < e.Layouts {
+		others = " (the others block another group)"
+	}
+	replicas := "replicas"
+	if e.MaxDP == 1 {
+		replicas = "replica"
+	}
+	return fmt.Sprintf("ilp: %s has no plan on %s: %s cannot run in %d of the %d layouts%s: "+
+		"its schemes split its %d heads or the %d tokens of a sequence over a model-parallel group's dies, and the "+
+		"smallest group there has %d dies, because a batch of %s allows at most %d data-parallel %s (try a larger --batch or --seq)",
+		e.Model, e.Wafer, e.Group, e.Blocked, e.Layouts, others, e.Heads, e.Seq, e.MinDies, plural(e.Batch, "sequence"),
+		e.MaxDP, replicas)
+}
+
+// plural is "1 noun" or "n nouns".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// structural returns a *NoLayoutError when no layout of t can run every
+// op group, and nil otherwise.
+func structural(t *costmodel.Table) error {
+	sp := t.Space
+	blocked := make([]int, len(sp.Groups))
+	minDies := make([]int, len(sp.Groups))
+	var maxDP int64
+	for li := range sp.Layouts {
+		l := &sp.Layouts[li]
+		maxDP = max(maxDP, int64(l.DP))
+		runs := true
+		for gi := range sp.Groups {
+			if !slices.ContainsFunc(t.Options[gi], func(o costmodel.Option) bool { return o.Valid[li] }) {
+				runs = false
+				if blocked[gi] == 0 || l.P() < minDies[gi] {
+					minDies[gi] = l.P()
+				}
+				blocked[gi]++
+			}
+		}
+		if runs {
+			return nil
+		}
+	}
+	e := &NoLayoutError{Model: sp.Graph.Name, Wafer: sp.Spec.Name, Layouts: len(sp.Layouts), Seq: sp.Graph.Seq,
+		Batch: sp.Graph.Batch, MaxDP: maxDP}
+	for gi, n := range blocked {
+		if n > e.Blocked {
+			e.Blocked, e.Group, e.Heads, e.MinDies = n, sp.Groups[gi].Key, sp.Groups[gi].Heads, minDies[gi]
+		}
+	}
+	return e
 }
