@@ -51,6 +51,8 @@ func BenchmarkMulticastBroadcast(b *testing.B) {
 	}
 	for b.Loop() {
 		t, _ := wafer.Merge(routes)
-		m.Multicast([]wafer.Tree{t}, 64<<20)
+		if _, err := m.Multicast([]wafer.Tree{t}, 64<<20); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

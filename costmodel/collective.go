@@ -37,7 +37,11 @@ func (m *Model) steps(rings [][]wafer.DieID, n int, bytes float64) (Cost, error)
 	if err != nil || len(step) == 0 {
 		return Cost{}, err
 	}
-	c := Cost{Seconds: float64(n) * m.Flows(step).Seconds}
+	ld, err := m.PriceFlows(step)
+	if err != nil {
+		return Cost{}, err
+	}
+	c := Cost{Seconds: float64(n) * ld.Seconds}
 	for _, f := range step {
 		c.Flows = append(c.Flows, Flow{Route: f.Route, Bytes: f.Bytes * float64(n)})
 	}
@@ -78,14 +82,19 @@ func ringSize(rings [][]wafer.DieID) int {
 
 // Concurrent prices parts that run at the same time on shared links: the
 // longest part, unless all their bytes together overload a link for longer.
-func (m *Model) Concurrent(parts ...Cost) Cost {
+// It fails when their flows cannot be priced (PriceFlows).
+func (m *Model) Concurrent(parts ...Cost) (Cost, error) {
 	var c Cost
 	for _, p := range parts {
 		c.Seconds = max(c.Seconds, p.Seconds)
 		c.Flows = append(c.Flows, p.Flows...)
 	}
-	c.Seconds = max(c.Seconds, m.Flows(c.Flows).Seconds)
-	return c
+	ld, err := m.PriceFlows(c.Flows)
+	if err != nil {
+		return Cost{}, err
+	}
+	c.Seconds = max(c.Seconds, ld.Seconds)
+	return c, nil
 }
 
 // AllToAll prices an all-to-all in which every die of group sends

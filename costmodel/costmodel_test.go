@@ -162,7 +162,7 @@ func TestConcurrent(t *testing.T) {
 	a := Cost{Seconds: 1e-3, Flows: []Flow{{r, 1e9}}} // 0.25 ms of link time
 	b := Cost{Seconds: 2e-4, Flows: []Flow{{r, 4e9}}} // 1 ms of link time
 	// Together they need 5e9 bytes on one link: 1.25 ms plus a hop.
-	if got := m.Concurrent(a, b).Seconds; !near(got, 5e9/m.Spec.Link.Bandwidth+m.Spec.Link.Latency) {
-		t.Errorf("concurrent %g", got)
+	if got, err := m.Concurrent(a, b); err != nil || !near(got.Seconds, 5e9/m.Spec.Link.Bandwidth+m.Spec.Link.Latency) {
+		t.Errorf("concurrent %g (%v)", got.Seconds, err)
 	}
 }

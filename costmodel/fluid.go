@@ -1,6 +1,7 @@
 package costmodel
 
 import (
+	"fmt"
 	"math"
 	"sort"
 
@@ -17,13 +18,21 @@ import (
 // fixed-point iteration (fairShare) and recomputed whenever a flow ends.
 // capacity gives each link's bandwidth. It returns, per flow, the time its
 // last byte leaves its bottleneck (route latency not included).
-func fluid(s *wafer.Spec, routes [][]wafer.LinkID, bytes []float64, capacity func(wafer.LinkID) float64) []float64 {
+//
+// Every step ends at least one flow, so there are at most as many steps as
+// flows. A step that would not (a rate that is zero, as when a tiny
+// bandwidth underflows, or a time or byte count that is not finite) is an
+// error rather than a loop that never ends.
+func fluid(routes [][]wafer.LinkID, bytes []float64, capacity func(wafer.LinkID) float64) ([]float64, error) {
 	n := len(routes)
 	finish := make([]float64, n)
 	remaining := append([]float64(nil), bytes...)
 	active := make([]bool, n)
 	left := 0
 	for f := range routes {
+		if err := checkFlow(f, routes[f], bytes[f], capacity); err != nil {
+			return nil, err
+		}
 		if remaining[f] > 0 && len(routes[f]) > 0 {
 			active[f] = true
 			left++
@@ -34,11 +43,24 @@ func fluid(s *wafer.Spec, routes [][]wafer.LinkID, bytes []float64, capacity fun
 		rate := fairShare(routes, active, capacity)
 		dt := math.Inf(1)
 		for f := range routes {
-			if active[f] {
-				dt = min(dt, remaining[f]/rate[f])
+			if !active[f] {
+				continue
 			}
+			if !(rate[f] > 0) || math.IsInf(rate[f], 0) {
+				why := ""
+				if rate[f] == 0 {
+					why = " underflows"
+				}
+				return nil, numeric("costmodel: fluid model: flow %d rate is %g (link bandwidth %g B/s%s)",
+					f, rate[f], minCapacity(routes[f], capacity), why)
+			}
+			dt = min(dt, remaining[f]/rate[f])
+		}
+		if !(dt > 0) || math.IsInf(now+dt, 0) {
+			return nil, numeric("costmodel: fluid model: step of %g s at t=%g s is not a positive finite time", dt, now)
 		}
 		now += dt
+		ended := 0
 		for f := range routes {
 			if !active[f] {
 				continue
@@ -48,10 +70,49 @@ func fluid(s *wafer.Spec, routes [][]wafer.LinkID, bytes []float64, capacity fun
 				active[f] = false
 				finish[f] = now
 				left--
+				ended++
 			}
 		}
+		if ended == 0 {
+			return nil, numeric("costmodel: fluid model: no flow ended in the step to t=%g s (%d flows left)", now, left)
+		}
 	}
-	return finish
+	return finish, nil
+}
+
+// numericError is a pattern the model cannot price in finite time: a
+// rate that underflows, a time or size that is not finite. Pricing a
+// layout fails on it (a route that faults block does not: see layout).
+type numericError struct{ msg string }
+
+func (e *numericError) Error() string { return e.msg }
+
+// numeric returns a numericError.
+func numeric(format string, args ...any) error {
+	return &numericError{fmt.Sprintf(format, args...)}
+}
+
+// checkFlow rejects a flow whose bytes are negative or not finite, or that
+// crosses a link whose bandwidth is not a positive finite number.
+func checkFlow(f int, route []wafer.LinkID, bytes float64, capacity func(wafer.LinkID) float64) error {
+	if !(bytes >= 0) || math.IsInf(bytes, 0) {
+		return numeric("costmodel: fluid model: flow %d of %g bytes", f, bytes)
+	}
+	for _, l := range route {
+		if c := capacity(l); !(c > 0) || math.IsInf(c, 0) {
+			return numeric("costmodel: fluid model: flow %d crosses link %d of bandwidth %g B/s", f, l, c)
+		}
+	}
+	return nil
+}
+
+// minCapacity is the least bandwidth on route.
+func minCapacity(route []wafer.LinkID, capacity func(wafer.LinkID) float64) float64 {
+	c := math.Inf(1)
+	for _, l := range route {
+		c = min(c, capacity(l))
+	}
+	return c
 }
 
 // fairShareIterations bounds the fixed-point iteration of fairShare; it

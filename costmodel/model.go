@@ -2,6 +2,7 @@ package costmodel
 
 import (
 	"fmt"
+	"math"
 
 	"tempc/partition"
 	"tempc/wafer"
@@ -96,14 +97,21 @@ type Load struct {
 // max-min fair share of the links it crosses, shares being recomputed as
 // flows finish; a flow ends when its last byte has drained and crossed its
 // route's latency; the set ends with its last flow. Load also reports the
-// link-load bound that this refines: the most loaded link.
+// link-load bound that this refines: the most loaded link. Flows that
+// cannot be priced (see PriceFlows) take for ever: Seconds is +Inf.
 func (m *Model) Flows(flows []Flow) Load {
-	return m.flows(flows, nil)
+	ld, err := m.PriceFlows(flows)
+	if err != nil {
+		ld.Seconds = math.Inf(1)
+	}
+	return ld
 }
 
-// flows is Flows with per-link bandwidths (nil: every link at
-// Link.Bandwidth).
-func (m *Model) flows(flows []Flow, bandwidth []float64) Load {
+// PriceFlows is Flows, failing when the fair-share model cannot drain the
+// flows in finite time: a flow of negative or non-finite bytes, or a link
+// bandwidth so small that a rate underflows to zero (a wafer that passed
+// wafer.Spec.Validate never has one).
+func (m *Model) PriceFlows(flows []Flow) (Load, error) {
 	s := m.Spec
 	ld := Load{LinkBytes: make([]float64, s.NumLinks())}
 	routes := make([][]wafer.LinkID, len(flows))
@@ -120,16 +128,17 @@ func (m *Model) flows(flows []Flow, bandwidth []float64) Load {
 			ld.MaxLink, ld.MaxLinkBytes = wafer.LinkID(l), b
 		}
 	}
-	capacity := func(l wafer.LinkID) float64 {
-		if bandwidth != nil {
-			return bandwidth[l]
-		}
-		return s.Link.Bandwidth
+	finish, err := fluid(routes, bytes, func(wafer.LinkID) float64 { return s.Link.Bandwidth })
+	if err != nil {
+		return ld, err
 	}
-	for i, t := range fluid(s, routes, bytes, capacity) {
+	for i, t := range finish {
 		ld.Seconds = max(ld.Seconds, t+float64(len(routes[i]))*s.Link.Latency)
 	}
-	return ld
+	if math.IsInf(ld.Seconds, 0) || math.IsNaN(ld.Seconds) {
+		return ld, numeric("costmodel: %d flows take %g s", len(flows), ld.Seconds)
+	}
+	return ld, nil
 }
 
 // Route is the model's route between two dies: a fixed one (WithRoutes),

@@ -1,6 +1,10 @@
 package costmodel
 
-import "tempc/wafer"
+import (
+	"math"
+
+	"tempc/wafer"
+)
 
 // MulticastChunk is the largest piece a multicast forwards at once: a
 // die that holds the payload passes each chunk on as soon as it has it,
@@ -21,8 +25,13 @@ func MulticastChunks(bytes float64) int {
 // draining together at their fair shares of the links (Flows) and the
 // longest edge sending its chunks one after another, each paying its
 // latency; the deepest tree adds the pipeline fill of its chain of edges,
-// a chunk's time and latency per edge beyond the first.
-func (m *Model) Multicast(trees []wafer.Tree, bytes float64) Cost {
+// a chunk's time and latency per edge beyond the first. It fails on a
+// payload that is not a finite number of bytes or edges whose flows cannot
+// be priced (PriceFlows).
+func (m *Model) Multicast(trees []wafer.Tree, bytes float64) (Cost, error) {
+	if math.IsNaN(bytes) || math.IsInf(bytes, 0) {
+		return Cost{}, numeric("costmodel: multicast of %g bytes", bytes)
+	}
 	var c Cost
 	for _, t := range trees {
 		for _, e := range t.Edges {
@@ -30,7 +39,7 @@ func (m *Model) Multicast(trees []wafer.Tree, bytes float64) Cost {
 		}
 	}
 	if len(c.Flows) == 0 || bytes <= 0 {
-		return Cost{}
+		return Cost{}, nil
 	}
 	k := MulticastChunks(bytes)
 	chunk := bytes / float64(k)
@@ -53,6 +62,10 @@ func (m *Model) Multicast(trees []wafer.Tree, bytes float64) Cost {
 	// latency; edges that share links drain at their fair shares, and the
 	// gaps one edge's latencies leave, another's chunks fill.
 	serial := float64(k) * (chunk/m.Spec.Link.Bandwidth + float64(hops)*m.Spec.Link.Latency)
-	c.Seconds = max(m.Flows(c.Flows).Seconds, serial) + fill
-	return c
+	ld, err := m.PriceFlows(c.Flows)
+	if err != nil {
+		return Cost{}, err
+	}
+	c.Seconds = max(ld.Seconds, serial) + fill
+	return c, nil
 }

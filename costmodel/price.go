@@ -1,6 +1,8 @@
 package costmodel
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,17 +17,29 @@ import (
 // one training step: forward and backward of every micro-batch of every
 // layer, DP gradient synchronisation and the optimizer.
 func (m *Model) Price(sp *partition.Space) (*Table, error) {
+	return m.PriceContext(context.Background(), sp)
+}
+
+// PriceContext is Price stopping between layouts when ctx is done; its error wraps ctx.Err().
+func (m *Model) PriceContext(ctx context.Context, sp *partition.Space) (*Table, error) {
 	maps := make([]partition.Mapping, len(sp.Layouts))
 	for li := range sp.Layouts {
 		maps[li] = partition.Canonical(sp.Spec, &sp.Layouts[li])
 	}
-	return m.PriceMapped(sp, maps)
+	return m.PriceMappedContext(ctx, sp, maps)
 }
 
 // PriceMapped is Price on the given mapping of each layout. Groups run at
 // once on their own dies, so a stage costs what it costs on the slowest
 // group.
 func (m *Model) PriceMapped(sp *partition.Space, maps []partition.Mapping) (*Table, error) {
+	return m.PriceMappedContext(context.Background(), sp, maps)
+}
+
+// PriceMappedContext is PriceMapped stopping between layouts when ctx is done.
+// It also looks at ctx between the op groups of a layout; its error, once
+// ctx is done, says how many layouts were priced and wraps ctx.Err().
+func (m *Model) PriceMappedContext(ctx context.Context, sp *partition.Space, maps []partition.Mapping) (*Table, error) {
 	t := &Table{Space: sp, Capacity: m.Spec.Die.HBMBytes, ModelFLOPs: sp.Graph.Summary().FLOPs, Mappings: maps}
 	t.Options = make([][]Option, len(sp.Groups))
 	for gi, grp := range sp.Groups {
@@ -40,7 +54,10 @@ func (m *Model) PriceMapped(sp *partition.Space, maps []partition.Mapping) (*Tab
 	t.Fixed = make([]Price, len(sp.Layouts))
 	p := &pricer{sp: sp, g: sp.Graph, cache: map[string]Cost{}}
 	for li := range sp.Layouts {
-		if err := p.priceLayout(m, t, li); err != nil {
+		if err := p.priceLayout(ctx, m, t, li); err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return nil, fmt.Errorf("costmodel: pricing stopped after %d of %d layouts: %w", li, len(sp.Layouts), ctx.Err())
+			}
 			return nil, err
 		}
 	}
@@ -65,16 +82,24 @@ func (m *Model) Reprice(t *Table, li int, mp partition.Mapping) (*Table, error) 
 		c.Edges[ei] = EdgePrice{Edge: e.Edge, Cost: append([][partition.NumActs][partition.NumActs]Price(nil), e.Cost...)}
 	}
 	p := &pricer{sp: t.Space, g: t.Space.Graph, cache: map[string]Cost{}}
-	if err := p.priceLayout(m, &c, li); err != nil {
+	if err := p.priceLayout(context.Background(), m, &c, li); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-func (p *pricer) priceLayout(m *Model, t *Table, li int) error {
+// priceLayout prices layout li into t, looking at ctx before each op
+// group. It fails when ctx is done (wrapping ctx.Err()), when the mapping
+// does not fit the layout, or when a pattern cannot be priced or a price
+// is not finite.
+func (p *pricer) priceLayout(ctx context.Context, m *Model, t *Table, li int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	mp := t.Mappings[li]
+	name := p.sp.Layouts[li].Name()
 	if err := mp.Check(m.Spec, &p.sp.Layouts[li]); err != nil {
-		return fmt.Errorf("costmodel: layout %s: %w", p.sp.Layouts[li].Name(), err)
+		return fmt.Errorf("costmodel: layout %s: %w", name, err)
 	}
 	lc, err := p.layout(m.WithRoutes(mp.Routes), li, mp)
 	if err != nil {
@@ -82,6 +107,9 @@ func (p *pricer) priceLayout(m *Model, t *Table, li int) error {
 	}
 	t.Fixed[li] = lc.fixed()
 	for gi := range p.sp.Groups {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		for oi := range t.Options[gi] {
 			o := &t.Options[gi][oi]
 			o.Price[li], o.Valid[li] = lc.option(gi, o.Scheme)
@@ -89,6 +117,12 @@ func (p *pricer) priceLayout(m *Model, t *Table, li int) error {
 	}
 	for ei := range t.Edges {
 		t.Edges[ei].Cost[li] = lc.edge(p.sp.Edges[ei])
+	}
+	if lc.err != nil {
+		return fmt.Errorf("costmodel: layout %s: %w", name, lc.err)
+	}
+	if err := checkFinite(t, li); err != nil {
+		return fmt.Errorf("costmodel: layout %s: %w", name, err)
 	}
 	return nil
 }
@@ -118,6 +152,20 @@ type layoutCtx struct {
 	// routes that leave their group's tile): those groups contend, so the
 	// pattern is priced on all groups at once.
 	shared map[string]bool
+	// err is the first pattern that could not be priced; the prices that
+	// depend on it are meaningless and the layout fails.
+	err error
+}
+
+// fail records err, keeping the first, when it is numeric: a route
+// that faults block prices as nothing, as it always has (layout has
+// already routed every group), while a rate or time the model cannot
+// compute fails the layout.
+func (lc *layoutCtx) fail(err error) {
+	var ne *numericError
+	if lc.err == nil && errors.As(err, &ne) {
+		lc.err = err
+	}
 }
 
 func (p *pricer) layout(m *Model, li int, mp partition.Mapping) (*layoutCtx, error) {
@@ -202,22 +250,27 @@ func (lc *layoutCtx) collective(kind string, bytes, compute float64) Cost {
 	return worst
 }
 
+// price prices kind on one group's ring or chain, recording a failure.
 func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes, compute float64) Cost {
 	var c Cost
+	var err error
 	rings, chains := [][]wafer.DieID{ring}, [][]wafer.DieID{chain}
 	switch kind {
 	case "ar":
-		c, _ = lc.m.AllReduce(rings, bytes)
+		c, err = lc.m.AllReduce(rings, bytes)
 	case "ag":
-		c, _ = lc.m.AllGather(rings, bytes)
+		c, err = lc.m.AllGather(rings, bytes)
 	case "rs":
-		c, _ = lc.m.ReduceScatter(rings, bytes)
+		c, err = lc.m.ReduceScatter(rings, bytes)
 	case "a2a":
 		c = lc.m.AllToAll(chain, bytes)
 	case "ring":
-		c, _ = lc.m.RingStream(rings, bytes, compute)
+		c, err = lc.m.RingStream(rings, bytes, compute)
 	case "relay":
-		c, _ = lc.m.RelayStream(chains, bytes, compute)
+		c, err = lc.m.RelayStream(chains, bytes, compute)
+	}
+	if err != nil {
+		lc.fail(fmt.Errorf("%s of %g bytes: %w", kind, bytes, err))
 	}
 	return c
 }
@@ -246,7 +299,10 @@ func (lc *layoutCtx) priceAll(kind string, bytes, compute float64) Cost {
 	for g := range rings {
 		parts[g] = lc.price(kind, rings[g], lc.mp.Chains[g], bytes, compute)
 	}
-	c := lc.m.Concurrent(parts...)
+	c, err := lc.m.Concurrent(parts...)
+	if err != nil {
+		lc.fail(fmt.Errorf("%s of %g bytes on all groups: %w", kind, bytes, err))
+	}
 	// Callers take a pattern's flows as one group's traffic (and multiply
 	// by the groups for energy): keep the routes, scaled to a mean group.
 	g := float64(len(rings))

@@ -227,7 +227,10 @@ func (lc *layoutCtx) kvShare(grp *partition.Group) Cost {
 		key := fmt.Sprintf("kv/%d/%d/%d/%g/%s", grp.Heads, grp.KVHeads, grp.HeadDim, bytes, lc.chainShape[g])
 		c, ok := lc.cache[key]
 		if !ok {
-			c = lc.m.Multicast(partition.KVTrees(chain, share), bytes)
+			var err error
+			if c, err = lc.m.Multicast(partition.KVTrees(chain, share), bytes); err != nil {
+				lc.fail(fmt.Errorf("K/V multicast of %g bytes: %w", bytes, err))
+			}
 			lc.cache[key] = c
 		}
 		if c.Seconds >= worst.Seconds {
@@ -306,7 +309,10 @@ func (lc *layoutCtx) fixed() Price {
 	pr := Price{Mem: Mem{Weights: 2 * perDie, Grads: 2 * perDie, OptStates: 12 * perDie / zero}}
 	if lc.l.DP > 1 {
 		dp := lc.mp.DP
-		c, _ := lc.m.AllReduce(dp, 2*perDie)
+		c, err := lc.m.AllReduce(dp, 2*perDie)
+		if err != nil {
+			lc.fail(fmt.Errorf("DP all-reduce of %g bytes: %w", 2*perDie, err))
+		}
 		pr.Seconds, pr.Comm = c.Seconds, c.Seconds
 		pr.Traffic = trafficPerDie(c.Flows, float64(len(dp)*lc.l.DP))
 		pr.Energy = lc.m.Energy(0, 0, c.Flows)

@@ -1,7 +1,12 @@
 package costmodel
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"tempc/frontend"
 	"tempc/partition"
@@ -79,4 +84,95 @@ func rel(a, b float64) float64 {
 		return (a - b) / b
 	}
 	return (b - a) / b
+}
+
+// smallSpace is gpt3-6.7b's strategy space on s with one micro-batch
+// setting, as in TestPriceClosedForms.
+func smallSpace(t *testing.T, s *wafer.Spec) *partition.Space {
+	t.Helper()
+	g, err := frontend.Load("gpt3-6.7b", frontend.Options{Batch: 128, Seq: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{2}, Recompute: []partition.Recompute{partition.Selective}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+// TestPriceTinyBandwidthFails: a whole space priced on a link bandwidth
+// that underflows fails with the layout and the fluid model's error,
+// instead of hanging.
+func TestPriceTinyBandwidthFails(t *testing.T) {
+	s, _ := wafer.Preset("temp48")
+	s.Link.Bandwidth = 1e-300
+	sp := smallSpace(t, s)
+	m, _ := New(s, Params{})
+	err := withinSeconds(t, 60*time.Second, func() error { _, err := m.Price(sp); return err })
+	if err == nil || !strings.Contains(err.Error(), "costmodel: layout ") || !strings.Contains(err.Error(), "rate is 0") {
+		t.Errorf("err = %v, want a layout's fluid model error", err)
+	}
+}
+
+// TestPriceContextCancelled: pricing with a context that is already done
+// stops before the first layout and says so.
+func TestPriceContextCancelled(t *testing.T) {
+	s, _ := wafer.Preset("temp48")
+	sp := smallSpace(t, s)
+	m, _ := New(s, Params{})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	defer cancel2()
+	n := len(sp.Layouts)
+	// priceLayout looks at the context once per layout and once per group.
+	perLayout := 1 + len(sp.Groups)
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		mapped bool
+		target error
+		after  int // layouts priced
+	}{
+		{"cancelled", cancelled, false, context.Canceled, 0},
+		{"deadline", expired, false, context.DeadlineExceeded, 0},
+		{"mapped deadline", expired, true, context.DeadlineExceeded, 0},
+		{"deadline within the first layout", &expiring{Context: context.Background(), left: 2}, false, context.DeadlineExceeded, 0},
+		{"deadline after one layout", &expiring{Context: context.Background(), left: perLayout}, false, context.DeadlineExceeded, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var tab *Table
+			var err error
+			if tc.mapped {
+				maps := make([]partition.Mapping, n)
+				for li := range sp.Layouts {
+					maps[li] = partition.Canonical(s, &sp.Layouts[li])
+				}
+				tab, err = m.PriceMappedContext(tc.ctx, sp, maps)
+			} else {
+				tab, err = m.PriceContext(tc.ctx, sp)
+			}
+			want := fmt.Sprintf("costmodel: pricing stopped after %d of %d layouts: %v", tc.after, n, tc.target)
+			if tab != nil || err == nil || err.Error() != want || !errors.Is(err, tc.target) {
+				t.Errorf("err = %v, want %q wrapping %v", err, want, tc.target)
+			}
+		})
+	}
+}
+
+// expiring is a context whose deadline passes once Err has been asked
+// left times.
+type expiring struct {
+	context.Context
+	left int
+}
+
+func (c *expiring) Err() error {
+	if c.left > 0 {
+		c.left--
+		return nil
+	}
+	return context.DeadlineExceeded
 }

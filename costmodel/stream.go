@@ -16,7 +16,11 @@ func (m *Model) RingStream(rings [][]wafer.DieID, blockBytes, computeSeconds flo
 	if err != nil || len(round) == 0 {
 		return Cost{Seconds: computeSeconds}, err
 	}
-	t := m.Flows(round).Seconds
+	ld, err := m.PriceFlows(round)
+	if err != nil {
+		return Cost{}, err
+	}
+	t := ld.Seconds
 	arrivals := make([]int, p) // blocks arriving in round r
 	for r := 1; r < p; r++ {
 		arrivals[r] = 1
@@ -52,7 +56,11 @@ func (m *Model) RelayStream(chains [][]wafer.DieID, blockBytes, computeSeconds f
 	if len(round) == 0 {
 		return Cost{Seconds: computeSeconds}, nil
 	}
-	t := m.Flows(round).Seconds
+	ld, err := m.PriceFlows(round)
+	if err != nil {
+		return Cost{}, err
+	}
+	t := ld.Seconds
 	var c Cost
 	for i := 0; i < p; i++ {
 		arrivals := make([]int, p)

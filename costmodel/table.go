@@ -1,6 +1,9 @@
 package costmodel
 
 import (
+	"fmt"
+	"math"
+
 	"tempc/partition"
 )
 
@@ -73,4 +76,48 @@ type Table struct {
 	ModelFLOPs float64
 	// Mappings is the mapping each layout was priced on.
 	Mappings []partition.Mapping
+}
+
+// notFinite names the first figure of p that is NaN or infinite, or
+// returns "".
+func (p Price) notFinite() string {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"seconds", p.Seconds}, {"compute", p.Compute}, {"comm", p.Comm}, {"energy", p.Energy}, {"traffic", p.Traffic},
+		{"weights", p.Mem.Weights}, {"gradients", p.Mem.Grads}, {"optimizer states", p.Mem.OptStates},
+		{"activations", p.Mem.Acts}, {"transient", p.Mem.Transient}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Sprintf("%s %g", f.name, f.v)
+		}
+	}
+	return ""
+}
+
+// checkFinite fails when a price of layout li is NaN or infinite (a wafer
+// or model whose figures overflow): a solver cannot use it.
+func checkFinite(t *Table, li int) error {
+	if bad := t.Fixed[li].notFinite(); bad != "" {
+		return fmt.Errorf("fixed price: %s is not finite", bad)
+	}
+	for gi := range t.Options {
+		for _, o := range t.Options[gi] {
+			if !o.Valid[li] {
+				continue
+			}
+			if bad := o.Price[li].notFinite(); bad != "" {
+				return fmt.Errorf("group %s, scheme %v: %s is not finite", t.Space.Groups[gi].Key, o.Scheme, bad)
+			}
+		}
+	}
+	for _, e := range t.Edges {
+		for a := range e.Cost[li] {
+			for b := range e.Cost[li][a] {
+				if bad := e.Cost[li][a][b].notFinite(); bad != "" {
+					return fmt.Errorf("edge %d→%d: %s is not finite", e.Edge.From, e.Edge.To, bad)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -245,7 +245,8 @@ func concurrent(s *wafer.Spec) []Case {
 				if err != nil {
 					return 0, err
 				}
-				return m.Concurrent(st, ar).Seconds, nil
+				c, err := m.Concurrent(st, ar)
+				return c.Seconds, err
 			}})
 	}
 	return cs
@@ -307,7 +308,8 @@ func contended(s *wafer.Spec) []Case {
 							}
 							parts[i] = c
 						}
-						return m.Concurrent(parts...).Seconds, nil
+						c, err := m.Concurrent(parts...)
+						return c.Seconds, err
 					}})
 			}
 		}
@@ -361,7 +363,8 @@ func multicasts(s *wafer.Spec) []Case {
 						}
 					},
 					Analytic: func(m *costmodel.Model) (float64, error) {
-						return m.Multicast(pt.trees, float64(bytes)).Seconds, nil
+						c, err := m.Multicast(pt.trees, float64(bytes))
+						return c.Seconds, err
 					}})
 			}
 		}
@@ -401,7 +404,8 @@ func flowsOf(m *costmodel.Model, dst []int, bytes int64) (float64, error) {
 		}
 		flows = append(flows, costmodel.Flow{Route: r, Bytes: float64(bytes)})
 	}
-	return m.Flows(flows).Seconds, nil
+	ld, err := m.PriceFlows(flows)
+	return ld.Seconds, err
 }
 
 // derangement is a random permutation of 0..n−1 without fixed points.
