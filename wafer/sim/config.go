@@ -17,7 +17,9 @@ type Config struct {
 	BufferPackets int
 	// Routing routes transfers that carry no explicit route (default XY).
 	Routing wafer.Routing
-	// MaxEvents stops a run that processes more events (0: no limit).
+	// MaxEvents bounds the events of a run (0: DefaultMaxEvents). Run
+	// counts them before it starts and refuses a program that needs more
+	// (*LimitError).
 	MaxEvents int64
 }
 
@@ -25,11 +27,28 @@ type Config struct {
 // documentation for its effect on accuracy and speed.
 const DefaultPacketBytes = 64 << 10
 
-// Validate rejects negative settings.
+// DefaultMaxEvents is the default event limit of a run: 2·10⁹ events,
+// some minutes of simulation. The blocks of a whole gpt3-76b plan on
+// temp48 need about 165 million together at the default packet size; a
+// 1 GiB message over 12 hops needs 0.6 million at 64 KiB packets and 40
+// billion at 1-byte packets.
+const DefaultMaxEvents = 2_000_000_000
+
+// maxBufferPackets bounds BufferPackets and BufferFor: a million packets
+// per queue is far beyond any credit round trip at sensible packet sizes.
+const maxBufferPackets = 1 << 20
+
+// Validate rejects negative settings (zero means the default) and buffers
+// beyond a million packets per queue.
 func (c Config) Validate() error {
-	if c.PacketBytes < 0 || c.BufferPackets < 0 || c.MaxEvents < 0 {
-		return fmt.Errorf("sim: packet size %d, buffer %d and event limit %d must not be negative",
-			c.PacketBytes, c.BufferPackets, c.MaxEvents)
+	switch {
+	case c.PacketBytes < 0:
+		return fmt.Errorf("sim: packet size %d bytes must be positive (0 means %d)", c.PacketBytes, DefaultPacketBytes)
+	case c.BufferPackets < 0 || c.BufferPackets > maxBufferPackets:
+		return fmt.Errorf("sim: buffer of %d packets must be between 1 and %d (0 means the credit round trip)",
+			c.BufferPackets, maxBufferPackets)
+	case c.MaxEvents < 0:
+		return fmt.Errorf("sim: event limit %d must be positive (0 means %d)", c.MaxEvents, DefaultMaxEvents)
 	}
 	return nil
 }
@@ -41,14 +60,20 @@ func (c Config) withDefaults(s *wafer.Spec) Config {
 	if c.BufferPackets == 0 {
 		c.BufferPackets = BufferFor(s, c.PacketBytes)
 	}
+	if c.MaxEvents == 0 {
+		c.MaxEvents = DefaultMaxEvents
+	}
 	return c
 }
 
 // BufferFor is the default queue size: the packets in flight during
 // one credit round trip (a packet's head latency plus the credit's return,
 // 2·Latency, at full bandwidth), plus two so that a packet can be received
-// while one is forwarded.
+// while one is forwarded; at most a million packets.
 func BufferFor(s *wafer.Spec, packetBytes int64) int {
 	inFlight := 2 * s.Link.Latency * s.Link.Bandwidth / float64(packetBytes)
-	return int(math.Ceil(inFlight)) + 2
+	if !(inFlight < maxBufferPackets) { // NaN included
+		return maxBufferPackets
+	}
+	return min(int(math.Ceil(inFlight))+2, maxBufferPackets)
 }

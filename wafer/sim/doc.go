@@ -48,4 +48,15 @@
 // ever. When no event is left while tasks remain, Run returns a
 // *DeadlockError naming the links whose packets wait for credits; it never
 // hangs.
+//
+// # Limits
+//
+// Before it starts, Run counts the packets and events the program needs
+// (Measure: exactly 3h+1 events per packet over h hops, one per compute)
+// and refuses, with a *LimitError suggesting a packet size that fits, a
+// run beyond Config.MaxEvents (default DefaultMaxEvents) or one that could
+// hold more than 2²⁵ packets at once in its buffers. Packet counts are
+// int64 throughout. Wafer figures that are not positive and finite are
+// refused, and an event time that overflows (a hand-built wafer whose
+// bandwidth is 1e-300 B/s) ends the run with an error.
 package sim

@@ -13,6 +13,10 @@ const (
 	evCredit                       // a buffer slot credit returns to a link's sender: a = link, b = the queue (output) it frees
 )
 
+// kindNames describe event kinds in messages.
+var kindNames = [...]string{evComputeDone: "a compute task", evPortFree: "a packet's send", evHeadArrive: "a packet's hop",
+	evDelivered: "a packet's delivery", evCredit: "a credit's return"}
+
 // event fires at time t; seq breaks ties in scheduling order, which makes
 // runs deterministic.
 type event struct {

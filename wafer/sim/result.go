@@ -64,7 +64,7 @@ func (r *Result) MaxLink() LinkStats {
 
 func (st *state) result() *Result {
 	r := &Result{Tasks: st.timing, Events: st.nEvents, PeakBufferPackets: st.peakOcc,
-		PeakBufferBytes: int64(st.peakOcc) * st.cfg.PacketBytes, PacketBytes: st.cfg.PacketBytes,
+		PeakBufferBytes: mulSat(int64(st.peakOcc), st.cfg.PacketBytes), PacketBytes: st.cfg.PacketBytes,
 		BufferPackets: st.cfg.BufferPackets}
 	for _, t := range st.timing {
 		r.Makespan = max(r.Makespan, t.End)

@@ -33,7 +33,7 @@ func (st *state) inject(d wafer.DieID, e int) {
 	for msg.injected < msg.packets && st.occ[ip] < st.cfg.BufferPackets {
 		size := st.cfg.PacketBytes
 		if msg.injected == msg.packets-1 {
-			size = msg.bytes - int64(msg.packets-1)*st.cfg.PacketBytes
+			size = msg.bytes - (msg.packets-1)*st.cfg.PacketBytes
 		}
 		p := st.newPacket(m, float64(size))
 		st.voq[q] = append(st.voq[q], p)
@@ -54,6 +54,9 @@ func (st *state) newPacket(m int32, size float64) int32 {
 		st.freePkt = st.freePkt[:n-1]
 		st.pkts[id] = pk
 		return id
+	}
+	if len(st.pkts) >= maxLivePackets {
+		panic("sim: more packets live than checkLimits allows")
 	}
 	st.pkts = append(st.pkts, pk)
 	return int32(len(st.pkts) - 1)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 
 	"tempc/plan"
 	"tempc/wafer"
@@ -12,9 +13,9 @@ type message struct {
 	task      plan.TaskID
 	links     []wafer.LinkID
 	bytes     int64
-	packets   int32
-	injected  int32
-	delivered int32
+	packets   int64
+	injected  int64
+	delivered int64
 }
 
 // packet is one packet of a message; hop is the index in msg.links of the
@@ -74,14 +75,25 @@ type state struct {
 	linkBytes []float64
 	linkBusy  []float64
 	peakOcc   int
+
+	// err stops the run: an event time that is not finite.
+	err error
 }
 
 // Run replays p on s and returns what happened. It fails on an invalid
-// program, a transfer with no fault-free default route, a deadlock
-// (*DeadlockError) or the event limit.
+// configuration, wafer figures it cannot simulate (not positive and
+// finite), an invalid program, a transfer with no fault-free default
+// route, a run larger than its limits (*LimitError, before it starts), an
+// event time that overflows, or a deadlock (*DeadlockError).
 func Run(s *wafer.Spec, p *plan.Program, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if err := checkSpec(s); err != nil {
+		return nil, err
+	}
+	if len(p.Tasks) > math.MaxInt32 {
+		return nil, fmt.Errorf("sim: %d tasks, more than %d", len(p.Tasks), math.MaxInt32)
 	}
 	if err := p.Check(s); err != nil {
 		return nil, err
@@ -90,13 +102,16 @@ func Run(s *wafer.Spec, p *plan.Program, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLimits(s, st.extents(), st.computes(), cfg); err != nil {
+		return nil, err
+	}
 	for i := range p.Tasks {
 		if st.waiting[i] == 0 {
 			st.ready(plan.TaskID(i))
 		}
 	}
-	for len(st.events) > 0 {
-		if cfg.MaxEvents > 0 && st.nEvents >= cfg.MaxEvents {
+	for len(st.events) > 0 && st.err == nil {
+		if st.nEvents >= st.cfg.MaxEvents {
 			return st.result(), fmt.Errorf("sim: stopped after %d events at t=%.6g s with %d of %d tasks done",
 				st.nEvents, st.now, st.done, len(p.Tasks))
 		}
@@ -106,10 +121,59 @@ func Run(s *wafer.Spec, p *plan.Program, cfg Config) (*Result, error) {
 		st.fire(ev)
 	}
 	res := st.result()
+	if st.err != nil {
+		return res, st.err
+	}
 	if st.done < len(p.Tasks) {
 		return res, st.deadlock()
 	}
 	return res, nil
+}
+
+// checkSpec rejects wafer figures the simulator cannot work with: rates
+// that are not positive and finite, a latency that is negative or not
+// finite, no DMA engine, or router tables beyond 2²⁵ queues (a wafer that
+// passed wafer.Spec.Validate never has these).
+func checkSpec(s *wafer.Spec) error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"link bandwidth", s.Link.Bandwidth}, {"peak FLOP/s", s.Die.PeakFLOPS}, {"HBM bandwidth", s.Die.HBMBandwidth}} {
+		if !(f.v > 0) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("sim: wafer %s: %s %g is not a positive finite number", s.Name, f.name, f.v)
+		}
+	}
+	if !(s.Link.Latency >= 0) || math.IsInf(s.Link.Latency, 0) {
+		return fmt.Errorf("sim: wafer %s: link latency %g s is not a finite number of seconds", s.Name, s.Link.Latency)
+	}
+	if s.Rows <= 0 || s.Cols <= 0 || s.Die.DMAEngines < 1 {
+		return fmt.Errorf("sim: wafer %s: %d×%d mesh with %d DMA engines per die", s.Name, s.Rows, s.Cols, s.Die.DMAEngines)
+	}
+	if q := mulSat(int64(s.NumDies()), int64(4*(4+s.Die.DMAEngines))); q > 1<<25 {
+		return fmt.Errorf("sim: wafer %s: %d dies with %d DMA engines need %d router queues, more than %d",
+			s.Name, s.NumDies(), s.Die.DMAEngines, q, 1<<25)
+	}
+	return nil
+}
+
+// extents lists the size of every message of the run.
+func (st *state) extents() []extent {
+	ms := make([]extent, len(st.msgs))
+	for i, m := range st.msgs {
+		ms[i] = extent{m.bytes, len(m.links)}
+	}
+	return ms
+}
+
+// computes counts the compute tasks of the run.
+func (st *state) computes() int {
+	n := 0
+	for i := range st.prog.Tasks {
+		if st.prog.Tasks[i].Kind == plan.Compute {
+			n++
+		}
+	}
+	return n
 }
 
 func newState(s *wafer.Spec, p *plan.Program, cfg Config) (*state, error) {
@@ -155,21 +219,27 @@ func newState(s *wafer.Spec, p *plan.Program, cfg Config) (*state, error) {
 // addMessage prepares the message of transfer t, routing it by default when
 // it carries no route.
 func (st *state) addMessage(t *plan.Task) error {
-	route := t.Route
-	if route == nil {
-		r, err := st.spec.Route(t.Die, t.Dst, st.cfg.Routing)
-		if err != nil {
-			return fmt.Errorf("sim: task %d %q: %w", t.ID, t.Name, err)
-		}
-		route = r
+	route, err := routeOf(st.spec, t, st.cfg.Routing)
+	if err != nil {
+		return err
 	}
-	pk := (t.Bytes + st.cfg.PacketBytes - 1) / st.cfg.PacketBytes
 	st.msgOf[t.ID] = int32(len(st.msgs))
-	st.msgs = append(st.msgs, message{task: t.ID, links: st.spec.Links(route), bytes: t.Bytes, packets: int32(max(pk, 1))})
+	st.msgs = append(st.msgs, message{task: t.ID, links: st.spec.Links(route), bytes: t.Bytes,
+		packets: packetsOf(t.Bytes, st.cfg.PacketBytes)})
 	return nil
 }
 
+// schedule adds an event at time t. A time that is not finite (a packet
+// or compute that takes for ever on absurd wafer figures) stops the run
+// with an error instead.
 func (st *state) schedule(t float64, kind eventKind, a, b int32) {
+	if math.IsInf(t, 0) || math.IsNaN(t) {
+		if st.err == nil {
+			st.err = fmt.Errorf("sim: %s at t=%.6g s would end at t=%g s (link bandwidth %g B/s, latency %g s): not a finite time",
+				kindNames[kind], st.now, t, st.spec.Link.Bandwidth, st.spec.Link.Latency)
+		}
+		return
+	}
 	st.seq++
 	st.events.push(event{t: t, seq: st.seq, kind: kind, a: a, b: b})
 }
