@@ -28,9 +28,14 @@ type Size struct {
 }
 
 // Measure counts the packets and events of a run of p on s under cfg
-// without running it. Counts saturate at math.MaxInt64.
+// without running it (counts saturate at math.MaxInt64). It fails as Run
+// would before starting: on an invalid configuration, wafer or program,
+// and with a *LimitError when the run exceeds its limits.
 func Measure(s *wafer.Spec, p *plan.Program, cfg Config) (Size, error) {
 	if err := cfg.Validate(); err != nil {
+		return Size{}, err
+	}
+	if err := checkSpec(s); err != nil {
 		return Size{}, err
 	}
 	if err := p.Check(s); err != nil {
@@ -40,7 +45,7 @@ func Measure(s *wafer.Spec, p *plan.Program, cfg Config) (Size, error) {
 	if err != nil {
 		return Size{}, err
 	}
-	return measure(s, ms, computes, cfg.withDefaults(s)), nil
+	return measure(s, ms, computes, cfg.withDefaults(s)), checkLimits(s, ms, computes, cfg)
 }
 
 // extent is the size of one message: its bytes and its hops.
