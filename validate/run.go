@@ -56,8 +56,14 @@ type Report struct {
 	WallSeconds float64      `json:"wall_seconds"`
 }
 
-// Run prices and simulates every case of the suite.
+// Run prices and simulates every case of the suite. It checks the options
+// and measures every case's simulation before running any, so that a
+// packet size too small for the simulator's event limit fails at once,
+// naming the case.
 func Run(o Options) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	if o.Suite == "" {
 		o.Suite = "default"
 	}
@@ -68,10 +74,14 @@ func Run(o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	progs, err := build(cases, o)
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	rep := &Report{Suite: o.Suite, Seed: o.Seed}
 	for i, c := range cases {
-		r, err := runCase(c, o)
+		r, err := runCase(c, progs[i], o)
 		if err != nil {
 			return nil, fmt.Errorf("validate: case %s/%s: %w", c.Class, c.Name, err)
 		}
@@ -96,7 +106,14 @@ func Run(o Options) (*Report, error) {
 	return rep, nil
 }
 
-func runCase(c Case, o Options) (CaseResult, error) {
+// simConfig is the simulator's configuration of a run.
+func simConfig(o Options) sim.Config {
+	cfg := o.Sim
+	cfg.Routing = o.Params.Routing
+	return cfg
+}
+
+func runCase(c Case, p *plan.Program, o Options) (CaseResult, error) {
 	m, err := costmodel.New(c.Spec, o.Params)
 	if err != nil {
 		return CaseResult{}, err
@@ -105,11 +122,7 @@ func runCase(c Case, o Options) (CaseResult, error) {
 	if err != nil {
 		return CaseResult{}, err
 	}
-	var p plan.Program
-	c.Build(&p)
-	cfg := o.Sim
-	cfg.Routing = o.Params.Routing
-	res, err := sim.Run(c.Spec, &p, cfg)
+	res, err := sim.Run(c.Spec, p, simConfig(o))
 	if err != nil {
 		return CaseResult{}, err
 	}

@@ -408,8 +408,13 @@ func flowsOf(m *costmodel.Model, dst []int, bytes int64) (float64, error) {
 	return ld.Seconds, err
 }
 
-// derangement is a random permutation of 0..n−1 without fixed points.
+// derangement is a random permutation of 0..n−1 without fixed points,
+// drawn by rejection (a draw succeeds with probability about 1/e); n must
+// be at least 2, as there is none otherwise.
 func derangement(rng *rand.Rand, n int) []int {
+	if n < 2 {
+		panic(fmt.Sprintf("validate: no derangement of %d dies", n))
+	}
 	for {
 		p := rng.Perm(n)
 		ok := true

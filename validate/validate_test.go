@@ -2,7 +2,12 @@ package validate
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
+
+	"tempc/costmodel"
+	"tempc/wafer/sim"
 )
 
 // TestDefaultSuite runs the default suite and holds the cost model to the
@@ -78,5 +83,69 @@ func TestQuantile(t *testing.T) {
 	xs := []float64{1, 2, 3, 4, 5}
 	if quantile(xs, 0.5) != 3 || quantile(xs, 1) != 5 || quantile(xs, 0.95) != 4.8 || quantile([]float64{7}, 0.95) != 7 {
 		t.Error("quantile")
+	}
+}
+
+// TestPacketTooSmall: a packet size that would make a case's simulation
+// exceed the simulator's limits fails before any case runs, naming the
+// case and a packet size that fits (the quick suite at 1-byte packets used
+// to run for ever, its memory growing).
+func TestPacketTooSmall(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		want []string
+	}{
+		{"1-byte packets", Options{Suite: "quick", Sim: sim.Config{PacketBytes: 1}},
+			[]string{"validate: case transfer/", "packet size 1 bytes is too small", "use packets of at least"}},
+		{"1 KiB packets, 10^6 events", Options{Suite: "quick", Sim: sim.Config{PacketBytes: 1 << 10, MaxEvents: 1e6}},
+			[]string{"packet size 1024 bytes is too small: the simulation needs", "above the limit of 1000000"}},
+		{"no packet size fits", Options{Suite: "quick", Sim: sim.Config{MaxEvents: 10}},
+			[]string{"no packet size fits: raise the event limit"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { _, err := Run(tc.o); done <- err }()
+			select {
+			case err := <-done:
+				for _, w := range tc.want {
+					if err == nil || !strings.Contains(err.Error(), w) {
+						t.Errorf("err = %v, want %q", err, w)
+					}
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("still running after 30 s")
+			}
+		})
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"defaults", Options{}, ""},
+		{"negative packet", Options{Sim: sim.Config{PacketBytes: -1}}, "validate: packet size -1 bytes must be positive (0 means 65536)"},
+		{"negative buffer", Options{Sim: sim.Config{BufferPackets: -1}}, "validate: buffer of -1 packets must be positive"},
+		{"huge buffer", Options{Sim: sim.Config{BufferPackets: 1 << 30}}, "validate: sim: buffer of 1073741824 packets must be between 1 and"},
+		{"negative event limit", Options{Sim: sim.Config{MaxEvents: -5}}, "validate: sim: event limit -5 must be positive"},
+		{"unknown suite", Options{Suite: "slow"}, `validate: unknown suite "slow"`},
+		{"efficiency 2", Options{Params: costmodel.Params{ComputeEfficiency: 2}}, "validate: costmodel: efficiency 2 outside"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.o.Validate()
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+			if tc.want != "" {
+				if _, err := Run(tc.o); err == nil {
+					t.Error("Run accepted the options")
+				}
+			}
+		})
 	}
 }
