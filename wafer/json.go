@@ -60,9 +60,16 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+			return nil, unknownField(file, o, strings.TrimSuffix(name, `"`))
+		}
 		return nil, fmt.Errorf("wafer: %w", jsonpos.ErrorList{o.Src.SyntaxError(err, 0)})
 	}
 	e := &jsonpos.Errs{File: file, Prefix: "wafer"}
+	if !o.Has("schema_version") {
+		e.Add(o.Pos, "schema_version", "required field is missing (this tempc reads %d)", SchemaVersion)
+		return nil, e.Err()
+	}
 	if j.SchemaVersion != SchemaVersion {
 		e.Add(o.FieldPos("schema_version"), "schema_version", "unsupported version %d (this tempc reads %d)", j.SchemaVersion, SchemaVersion)
 		return nil, e.Err()
@@ -88,6 +95,24 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 		return nil, e.Err()
 	}
 	return s, nil
+}
+
+// unknownField reports a field the format does not have, at its position:
+// top-level, or in die or link.
+func unknownField(file string, o *jsonpos.Object, name string) error {
+	e := &jsonpos.Errs{File: file, Prefix: "wafer"}
+	pos, field := o.Pos, name
+	if _, ok := o.Fields[name]; ok {
+		pos = o.FieldPos(name)
+	} else {
+		for _, obj := range []string{"die", "link"} {
+			if c := o.Child(&jsonpos.Errs{}, obj); c != nil && c.Fields[name] != nil {
+				pos, field = c.FieldPos(name), obj+"."+name
+			}
+		}
+	}
+	e.Add(pos, field, "unknown field (see wafer.schema.json)")
+	return e.Err()
 }
 
 // requiredFields lists the fields a wafer file must give (wafer.schema.json),
@@ -129,7 +154,7 @@ func coords(e *jsonpos.Errs, o *jsonpos.Object, j *jsonSpec) ([]Coord, []DeadLin
 	var dies []Coord
 	for i, d := range j.DeadDies {
 		if len(d) != 2 {
-			bad("dead_dies", i, "want a [row, col] pair, got %d numbers", len(d))
+			bad("dead_dies", i, "want a [row, col] pair, got %v", d)
 			continue
 		}
 		dies = append(dies, Coord{d[0], d[1]})

@@ -82,11 +82,11 @@ func (l limit) check(v float64) string {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return fmt.Sprintf("%s must be a finite number, got %g", l.field, v)
 	case l.min > 0 && v <= 0:
-		return fmt.Sprintf("%s must be positive, got %.6g", l.field, v)
+		return fmt.Sprintf("%s must be positive, got %.12g", l.field, v)
 	case v < 0:
-		return fmt.Sprintf("%s must not be negative, got %.6g", l.field, v)
+		return fmt.Sprintf("%s must not be negative, got %.12g", l.field, v)
 	case v < l.min || v > l.max:
-		return fmt.Sprintf("%s %.6g %s is outside the plausible range [%g, %g] %s", l.field, v, l.unit, l.min, l.max, l.unit)
+		return fmt.Sprintf("%s %.12g %s is outside the plausible range [%g, %g] %s", l.field, v, l.unit, l.min, l.max, l.unit)
 	}
 	return ""
 }
