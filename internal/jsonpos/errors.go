@@ -65,6 +65,19 @@ func (l ErrorList) Sort() {
 	})
 }
 
+// dedup drops repeats of the same message at the same position, which
+// arise when two derived checks land on one field (GPT-2's n_head is both
+// the query and the key/value head count). l must be sorted.
+func (l ErrorList) dedup() ErrorList {
+	out := l[:0]
+	for i, e := range l {
+		if i == 0 || e.Error() != l[i-1].Error() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // Errs accumulates the problems of one file.
 type Errs struct {
 	// File names the input in positions that lack one.
@@ -85,6 +98,17 @@ func (e *Errs) Add(pos Pos, field, format string, args ...any) {
 // Append records an already positioned problem.
 func (e *Errs) Append(err *Error) { e.List = append(e.List, err) }
 
+// Reported tells whether a problem concerning field was recorded, so that
+// checks derived from a field already at fault can stay quiet.
+func (e *Errs) Reported(field string) bool {
+	for _, x := range e.List {
+		if x.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
 // Len is the number of problems recorded.
 func (e *Errs) Len() int { return len(e.List) }
 
@@ -95,6 +119,7 @@ func (e *Errs) Err() error {
 		return nil
 	}
 	e.List.Sort()
+	e.List = e.List.dedup()
 	if e.Prefix == "" {
 		return e.List
 	}
