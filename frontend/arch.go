@@ -65,9 +65,11 @@ func (a *Arch) Validate() error {
 	return e.Err()
 }
 
-// validate reports problems through e; field maps an Arch field to its
-// config key and position, names maps Arch field names to the config's
-// key names (nil keeps the Arch names).
+// validate reports problems through e; pos maps a config key to its
+// position, names maps Arch field names to the config's key names (nil
+// keeps the Arch names). A field already reported in e (by the reader, or
+// by an earlier check here) is not checked again, nor are the checks
+// derived from it, so each problem is reported once, under its own name.
 func (a *Arch) validate(e *jsonpos.Errs, pos func(key string) jsonpos.Pos, names map[string]string) {
 	key := func(f string) string {
 		if k, ok := names[f]; ok {
@@ -75,53 +77,57 @@ func (a *Arch) validate(e *jsonpos.Errs, pos func(key string) jsonpos.Pos, names
 		}
 		return f
 	}
+	bad := func(fields ...string) bool {
+		for _, f := range fields {
+			if e.Reported(key(f)) {
+				return true
+			}
+		}
+		return false
+	}
+	report := func(f, format string, args ...any) { e.Add(pos(key(f)), key(f), format, args...) }
 	positive := []struct {
 		f string
 		v int64
 	}{{"layers", a.Layers}, {"hidden", a.Hidden}, {"heads", a.Heads}, {"kv_heads", a.KVHeads},
 		{"ffn", a.FFN}, {"vocab", a.Vocab}, {"max_positions", a.MaxPositions}}
-	bad := false
 	for _, p := range positive {
-		if p.v <= 0 {
-			e.Add(pos(key(p.f)), key(p.f), "must be a positive integer, got %d", p.v)
-			bad = true
+		if !bad(p.f) && p.v <= 0 {
+			report(p.f, "must be a positive integer, got %d", p.v)
 		}
 	}
-	if a.EmbedProjDim < 0 {
-		e.Add(pos(key("embed_proj_dim")), key("embed_proj_dim"), "must be positive, got %d", a.EmbedProjDim)
-	}
-	if bad {
-		return
+	if !bad("embed_proj_dim") && a.EmbedProjDim < 0 {
+		report("embed_proj_dim", "must be positive, got %d", a.EmbedProjDim)
 	}
 	for _, l := range archLimits {
-		if v := l.get(a); v > l.max {
-			e.Add(pos(key(l.f)), key(l.f), "%d exceeds tempc's limit of %d", v, l.max)
-			bad = true
+		if l.f == "head_dim" && bad("hidden", "heads") {
+			continue // usually derived from them, so not at fault by itself
+		}
+		if v := l.get(a); !bad(l.f) && v > l.max {
+			report(l.f, "%d exceeds tempc's limit of %d", v, l.max)
 		}
 	}
-	if bad {
-		return
-	}
 	switch {
+	case bad("hidden", "heads", "head_dim"):
 	case a.HeadDim == 0 && a.Hidden%a.Heads != 0:
 		// HeadDim is derived as Hidden/Heads unless given explicitly.
-		e.Add(pos(key("heads")), key("heads"), "%d heads do not divide hidden size %d", a.Heads, a.Hidden)
+		report("heads", "%d heads do not divide hidden size %d", a.Heads, a.Hidden)
 	case a.HeadDim <= 0:
-		e.Add(pos(key("head_dim")), key("head_dim"), "must be a positive integer, got %d", a.HeadDim)
+		report("head_dim", "must be a positive integer, got %d", a.HeadDim)
 	}
-	if a.KVHeads > a.Heads || a.Heads%a.KVHeads != 0 {
-		e.Add(pos(key("kv_heads")), key("kv_heads"), "%d key/value heads do not divide %d attention heads", a.KVHeads, a.Heads)
+	if !bad("heads", "kv_heads") && (a.KVHeads > a.Heads || a.Heads%a.KVHeads != 0) {
+		report("kv_heads", "%d key/value heads do not divide %d attention heads", a.KVHeads, a.Heads)
 	}
 	switch a.Family {
 	case "gpt2", "llama", "opt":
 	default:
-		e.Add(pos(key("family")), key("family"), "unknown family %q", a.Family)
+		report("family", "unknown family %q", a.Family)
 	}
-	if _, ok := normFns[a.Norm]; !ok {
-		e.Add(pos(key("norm")), key("norm"), "unknown norm %q (want layernorm or rmsnorm)", a.Norm)
+	if _, ok := normFns[a.Norm]; !ok && !bad("norm") {
+		report("norm", "unknown norm %q (want layernorm or rmsnorm)", a.Norm)
 	}
-	if _, ok := activationFns[a.Activation]; !ok {
-		e.Add(pos(key("activation")), key("activation"), "unknown activation %q", a.Activation)
+	if _, ok := activationFns[a.Activation]; !ok && !bad("activation") {
+		report("activation", "unknown activation %q", a.Activation)
 	}
 }
 
@@ -134,8 +140,8 @@ var archLimits = []struct {
 	max int64
 	get func(*Arch) int64
 }{
-	{"layers", 4096, func(a *Arch) int64 { return a.Layers }},
-	{"hidden", 1 << 20, func(a *Arch) int64 { return a.Hidden }},
+	{"layers", maxLayers, func(a *Arch) int64 { return a.Layers }},
+	{"hidden", maxHidden, func(a *Arch) int64 { return a.Hidden }},
 	{"heads", 1 << 14, func(a *Arch) int64 { return a.Heads }},
 	{"head_dim", 1 << 14, func(a *Arch) int64 { return a.HeadDim }},
 	{"ffn", 1 << 22, func(a *Arch) int64 { return a.FFN }},
@@ -144,12 +150,11 @@ var archLimits = []struct {
 	{"embed_proj_dim", 1 << 20, func(a *Arch) int64 { return a.EmbedProjDim }},
 }
 
+// maxHidden bounds the residual width.
+const maxHidden = 1 << 20
+
 var normFns = map[string]bool{"layernorm": true, "rmsnorm": true}
 var activationFns = map[string]bool{"gelu": true, "relu": true, "silu": true}
-
-// maxTokens bounds batch·seq (2^30 tokens, 4096× a 128×2048 step) so that
-// activation sizes cannot overflow int64.
-const maxTokens = 1 << 30
 
 // Shape is the size of one training step.
 type Shape struct {
@@ -158,18 +163,22 @@ type Shape struct {
 }
 
 func (s Shape) validate(a *Arch) error {
-	if s.Batch <= 0 {
-		return fmt.Errorf("frontend: batch must be positive, got %d", s.Batch)
+	if err := (Options(s)).Validate(); err != nil {
+		return err
 	}
-	if s.Seq <= 0 {
-		return fmt.Errorf("frontend: sequence length must be positive, got %d", s.Seq)
-	}
-	if s.Batch > maxTokens || s.Seq > maxTokens || s.Batch*s.Seq > maxTokens {
-		return fmt.Errorf("frontend: batch %d × sequence %d exceeds tempc's limit of %d tokens per step", s.Batch, s.Seq, int64(maxTokens))
+	if s.Batch == 0 || s.Seq == 0 {
+		return fmt.Errorf("frontend: batch %d and sequence length %d must be positive", s.Batch, s.Seq)
 	}
 	if a.LearnedPositions && s.Seq > a.MaxPositions {
 		return fmt.Errorf("frontend: sequence length %d exceeds the %d rows of %s's learned position table",
 			s.Seq, a.MaxPositions, a.Name)
+	}
+	// The widest activation is [batch, seq, width]; checking it here names
+	// the cause better than checkSize on the built graph would.
+	width := max(a.Hidden, a.embedDim(), a.FFN, (a.Heads+2*a.KVHeads)*a.HeadDim, a.Vocab)
+	if n := float64(s.Batch) * float64(s.Seq) * float64(width); n > maxElements {
+		return fmt.Errorf("frontend: batch %d × sequence length %d × width %d of %s is %.4g elements, beyond tempc's limit of 2^50 per tensor",
+			s.Batch, s.Seq, width, a.Name, n)
 	}
 	return nil
 }

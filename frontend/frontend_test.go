@@ -1,7 +1,9 @@
 package frontend
 
 import (
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"tempc/ir"
@@ -15,6 +17,24 @@ func within(got, want, rel float64) bool {
 // small is a step size that keeps test graphs cheap; parameter counts do not
 // depend on it.
 var small = Options{Batch: 2, Seq: 64}
+
+// wantErrors checks that err is an ErrorList holding each of want and, when
+// n > 0, exactly n problems.
+func wantErrors(t *testing.T, err error, n int, want ...string) {
+	t.Helper()
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("error %v is not an ErrorList", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not contain %q:\n%v", w, err)
+		}
+	}
+	if n > 0 && len(list) != n {
+		t.Errorf("%d problems, want %d:\n%v", len(list), n, err)
+	}
+}
 
 func mustPreset(t *testing.T, name string, o Options) *ir.Graph {
 	t.Helper()

@@ -41,7 +41,8 @@ func FuzzReadHFConfig(f *testing.F) {
 	})
 }
 
-// FuzzReadGraphJSON: any input gives a verified graph or an error.
+// FuzzReadGraphJSON: any input gives a verified graph within tempc's
+// limits, or an error.
 func FuzzReadGraphJSON(f *testing.F) {
 	addSeeds(f, "graph")
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -51,6 +52,12 @@ func FuzzReadGraphJSON(f *testing.F) {
 		}
 		if err := g.Verify(); err != nil {
 			t.Fatalf("accepted a graph that does not verify: %v", err)
+		}
+		if g.Batch <= 0 || g.Seq <= 0 || g.Batch*g.Seq > maxTokens || g.Layers < 0 || g.Layers > maxLayers {
+			t.Fatalf("accepted batch %d, seq %d, layers %d", g.Batch, g.Seq, g.Layers)
+		}
+		if err := checkSize(g); err != nil {
+			t.Fatalf("accepted a graph beyond the limits: %v", err)
 		}
 		_ = g.Text()
 	})

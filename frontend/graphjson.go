@@ -2,13 +2,10 @@ package frontend
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
-	"tempc/internal/jsonpos"
 	"tempc/ir"
 )
 
@@ -16,17 +13,6 @@ import (
 // WriteGraphJSON and accepted by ReadGraphJSON. The format is described by
 // graph.schema.json next to this file.
 const GraphSchemaVersion = 1
-
-// jsonGraph is the top level of the JSON graph format.
-type jsonGraph struct {
-	SchemaVersion int               `json:"schema_version"`
-	Name          string            `json:"name"`
-	Batch         int64             `json:"batch"`
-	Seq           int64             `json:"seq"`
-	Layers        int               `json:"layers"`
-	Tensors       []json.RawMessage `json:"tensors"`
-	Ops           []json.RawMessage `json:"ops"`
-}
 
 type jsonTensor struct {
 	ID    int     `json:"id"`
@@ -143,128 +129,4 @@ func opJSON(op *ir.Op) jsonOp {
 			HeadDim: a.HeadDim, Causal: a.Causal, Rope: a.Rope}
 	}
 	return j
-}
-
-// ReadGraphJSON parses tempc's JSON graph format and verifies the graph.
-// Every problem is reported with its file position: malformed JSON, unknown
-// fields, unknown kinds or roles, references to missing tensors, and each
-// invariant ir.Verify finds broken (at the op or tensor concerned).
-func ReadGraphJSON(file string, data []byte) (*ir.Graph, error) {
-	o, perr := jsonpos.Parse(file, data)
-	if perr != nil {
-		return nil, fmt.Errorf("frontend: %w", jsonpos.ErrorList{perr})
-	}
-	e := &jsonpos.Errs{File: file, Prefix: "frontend"}
-	var hdr jsonGraph
-	if err := strictDecode(data, &hdr); err != nil {
-		e.Append(o.Src.SyntaxError(err, 0))
-		return nil, e.Err()
-	}
-	if hdr.SchemaVersion != GraphSchemaVersion {
-		e.Add(o.FieldPos("schema_version"), "schema_version", "unsupported version %d (this tempc reads %d)",
-			hdr.SchemaVersion, GraphSchemaVersion)
-		return nil, e.Err()
-	}
-	g := &ir.Graph{Name: hdr.Name, Batch: hdr.Batch, Seq: hdr.Seq, Layers: hdr.Layers}
-	tensorPos := o.Elements(e, "tensors")
-	opPos := o.Elements(e, "ops")
-	for i, raw := range hdr.Tensors {
-		readTensor(e, g, i, raw, tensorPos[i])
-	}
-	for i, raw := range hdr.Ops {
-		readOp(e, g, i, raw, opPos[i])
-	}
-	if e.Len() > 0 {
-		return nil, e.Err()
-	}
-	var ve *ir.VerifyError
-	if err := g.Verify(); errors.As(err, &ve) {
-		for _, p := range ve.Problems {
-			pos, field := o.Pos, ""
-			if p.Op != ir.NoOp && int(p.Op) < len(opPos) {
-				pos, field = opPos[p.Op], fmt.Sprintf("ops[%d]", p.Op)
-			} else if p.Tensor != ir.NoTensor && int(p.Tensor) < len(tensorPos) {
-				pos, field = tensorPos[p.Tensor], fmt.Sprintf("tensors[%d]", p.Tensor)
-			}
-			e.Add(pos, field, "%s", p.Msg)
-		}
-		return nil, e.Err()
-	}
-	return g, nil
-}
-
-func strictDecode(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
-}
-
-func readTensor(e *jsonpos.Errs, g *ir.Graph, i int, raw json.RawMessage, pos jsonpos.Pos) {
-	field := fmt.Sprintf("tensors[%d]", i)
-	var t jsonTensor
-	if err := strictDecode(raw, &t); err != nil {
-		e.Add(pos, field, "%v", err)
-		return
-	}
-	if t.ID != i {
-		e.Add(pos, field+".id", "is %d, want its index %d", t.ID, i)
-	}
-	dt, ok := ir.ParseDType(t.DType)
-	if !ok {
-		e.Add(pos, field+".dtype", "unknown dtype %q (want one of %v)", t.DType, ir.DTypeNames())
-	}
-	role, ok := ir.ParseRole(t.Role)
-	if !ok {
-		e.Add(pos, field+".role", "unknown role %q (want one of %v)", t.Role, ir.RoleNames())
-	}
-	g.AddTensor(t.Name, t.Shape, dt, role, layerOf(t.Layer))
-}
-
-func layerOf(l *int) int {
-	if l == nil {
-		return ir.NoLayer
-	}
-	return *l
-}
-
-func tensorIDs(e *jsonpos.Errs, g *ir.Graph, pos jsonpos.Pos, field string, ids []int) []ir.TensorID {
-	out := make([]ir.TensorID, len(ids))
-	for i, id := range ids {
-		if id < 0 || id >= len(g.Tensors) {
-			e.Add(pos, fmt.Sprintf("%s[%d]", field, i), "tensor %d does not exist (%d tensors)", id, len(g.Tensors))
-		}
-		out[i] = ir.TensorID(id)
-	}
-	return out
-}
-
-func readOp(e *jsonpos.Errs, g *ir.Graph, i int, raw json.RawMessage, pos jsonpos.Pos) {
-	field := fmt.Sprintf("ops[%d]", i)
-	var j jsonOp
-	if err := strictDecode(raw, &j); err != nil {
-		e.Add(pos, field, "%v", err)
-		return
-	}
-	if j.ID != i {
-		e.Add(pos, field+".id", "is %d, want its index %d", j.ID, i)
-	}
-	kind, ok := ir.ParseKind(j.Kind)
-	if !ok {
-		e.Add(pos, field+".kind", "unknown kind %q (want one of %v)", j.Kind, ir.KindNames())
-	}
-	phase, ok := ir.ParsePhase(j.Phase)
-	if !ok {
-		e.Add(pos, field+".phase", "unknown phase %q (want one of %v)", j.Phase, ir.PhaseNames())
-	}
-	op := ir.Op{Name: j.Name, Kind: kind, Phase: phase, Fn: j.Fn, Layer: layerOf(j.Layer), Class: j.Class, Key: j.Key,
-		Inputs: tensorIDs(e, g, pos, field+".inputs", j.Inputs), Outputs: tensorIDs(e, g, pos, field+".outputs", j.Outputs),
-		Updates: tensorIDs(e, g, pos, field+".updates", j.Updates)}
-	if m := j.MatMul; m != nil {
-		op.MatMul = &ir.MatMulAttrs{Batch: m.Batch, M: m.M, N: m.N, K: m.K, TransA: m.TransA, TransB: m.TransB}
-	}
-	if a := j.Attn; a != nil {
-		op.Attn = &ir.AttnAttrs{Batch: a.Batch, SeqQ: a.SeqQ, SeqKV: a.SeqKV, Heads: a.Heads, KVHeads: a.KVHeads,
-			HeadDim: a.HeadDim, Causal: a.Causal, Rope: a.Rope}
-	}
-	g.AddOp(op)
 }

@@ -1,12 +1,14 @@
 package frontend
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"tempc/internal/jsonpos"
 	"tempc/ir"
@@ -25,13 +27,23 @@ type Options struct {
 	Seq int64
 }
 
-// Validate rejects negative sizes.
+// Validate rejects negative sizes, and sizes whose tokens per step
+// (batch·seq) exceed tempc's limit of 2^30; zero means the default.
 func (o Options) Validate() error {
-	if o.Batch < 0 {
-		return fmt.Errorf("frontend: batch must be positive, got %d", o.Batch)
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"batch", o.Batch}, {"sequence length", o.Seq}} {
+		if f.v < 0 {
+			return fmt.Errorf("frontend: %s %d must be positive", f.name, f.v)
+		}
+		if f.v > maxTokens {
+			return fmt.Errorf("frontend: %s %d exceeds tempc's limit of %d tokens per step", f.name, f.v, int64(maxTokens))
+		}
 	}
-	if o.Seq < 0 {
-		return fmt.Errorf("frontend: sequence length must be positive, got %d", o.Seq)
+	if o.Batch*o.Seq > maxTokens { // each is at most 2^30: no overflow
+		return fmt.Errorf("frontend: batch %d × sequence length %d exceeds tempc's limit of %d tokens per step",
+			o.Batch, o.Seq, int64(maxTokens))
 	}
 	return nil
 }
@@ -51,17 +63,9 @@ func Load(model string, opt Options) (*ir.Graph, error) {
 	if a, ok := Preset(model); ok {
 		return Build(&a, opt)
 	}
-	path := model
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		path = filepath.Join(path, "config.json")
-	}
-	data, err := os.ReadFile(path)
+	path, data, err := readModelFile(model)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(model, `/\.`) {
-			return nil, fmt.Errorf("frontend: unknown model %q: not a preset (%s) nor a file",
-				model, strings.Join(PresetNames(), ", "))
-		}
-		return nil, fmt.Errorf("frontend: %w", err)
+		return nil, err
 	}
 	if isGraphJSON(data) {
 		if opt.Batch != 0 || opt.Seq != 0 {
@@ -71,7 +75,10 @@ func Load(model string, opt Options) (*ir.Graph, error) {
 		if err != nil {
 			return nil, err
 		}
-		return trainIfForward(g)
+		if g, err = trainIfForward(g); err != nil {
+			return nil, &fileError{path, err}
+		}
+		return g, nil
 	}
 	a, err := ReadHFConfig(path, data)
 	if err != nil {
@@ -80,12 +87,106 @@ func Load(model string, opt Options) (*ir.Graph, error) {
 	return Build(a, opt)
 }
 
+// maxFileBytes bounds the files Load reads (1 GiB; a generated graph of
+// maxLayers blocks takes a few hundred MB), so that a weights file given
+// by mistake is not read into memory.
+const maxFileBytes = 1 << 30
+
+// readModelFile reads the config.json or graph file that model names: a
+// file, or a folder holding config.json.
+func readModelFile(model string) (string, []byte, error) {
+	path := model
+	fi, err := os.Stat(path)
+	if err == nil && fi.IsDir() {
+		path = filepath.Join(path, "config.json")
+		fi, err = os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", nil, fmt.Errorf("frontend: %s: folder has no config.json (want a Hugging Face model folder)", model)
+		}
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(model, `/\.`):
+		return "", nil, fmt.Errorf("frontend: unknown model %q: not a preset (%s) nor a file",
+			model, strings.Join(PresetNames(), ", "))
+	case err != nil:
+		return "", nil, fmt.Errorf("frontend: %w", err)
+	case fi.Size() > maxFileBytes:
+		return "", nil, fmt.Errorf("frontend: %s: %d bytes is too large for a model config or graph file (limit %d)",
+			path, fi.Size(), int64(maxFileBytes))
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("frontend: %w", err)
+	}
+	return path, data, nil
+}
+
+// fileError names the file whose graph a later step (Train, checkSize)
+// rejected.
+type fileError struct {
+	file string
+	err  error
+}
+
+func (e *fileError) Error() string {
+	return "frontend: " + e.file + ": " + strings.TrimPrefix(e.err.Error(), "frontend: ")
+}
+
+func (e *fileError) Unwrap() error { return e.err }
+
+// utf8BOM is the byte-order mark some editors put at the start of a file.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// parse reads data as one JSON object with positions. A leading byte-order
+// mark is read as three spaces, which keeps byte columns. An empty or
+// binary file is named as such rather than by the JSON decoder's complaint. An empty or binary
+func parse(file string, data []byte) (*jsonpos.Object, error) {
+	if bytes.HasPrefix(data, utf8BOM) {
+		data = append([]byte("   "), data[len(utf8BOM):]...)
+	}
+	o, perr := jsonpos.Parse(file, data)
+	if perr == nil {
+		return o, nil
+	}
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		perr = &jsonpos.Error{Pos: jsonpos.Pos{File: file}, Msg: "empty file, want a JSON object"}
+	case looksBinary(data):
+		perr.Msg += "; the file is binary, not JSON (tempc reads a Hugging Face config.json or a tempc graph JSON, not ONNX, safetensors or other model files)"
+	}
+	return nil, fmt.Errorf("frontend: %w", jsonpos.ErrorList{perr})
+}
+
+// looksBinary tells whether the start of data holds bytes no JSON text
+// has: control characters other than whitespace, or invalid UTF-8.
+func looksBinary(data []byte) bool {
+	head := data[:min(len(data), 512)]
+	for _, c := range head {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
+			return true
+		}
+	}
+	for len(head) > 0 {
+		r, n := utf8.DecodeRune(head)
+		if r == utf8.RuneError && n == 1 && len(head) >= utf8.UTFMax {
+			return true // invalid, not merely a rune cut at 512 bytes
+		}
+		head = head[n:]
+	}
+	return false
+}
+
 // isGraphJSON tells a tempc graph from a model config by its top-level
-// schema_version key; anything unparsable is left to the config reader,
-// which reports the error with its position.
+// schema_version key (even null, which the graph reader then reports);
+// anything unparsable is left to the config reader, which reports the
+// error with its position.
 func isGraphJSON(data []byte) bool {
-	o, err := jsonpos.Parse("", data)
-	return err == nil && o.Has("schema_version")
+	o, err := parse("", data)
+	if err != nil {
+		return false
+	}
+	_, ok := o.Fields["schema_version"]
+	return ok
 }
 
 // Build returns the verified training graph of a for one step of
@@ -99,6 +200,9 @@ func Build(a *Arch, opt Options) (*ir.Graph, error) {
 		s.Seq = a.MaxPositions
 	}
 	g, err := Forward(a, s)
+	if err != nil && opt.Seq == 0 && a.Validate() == nil {
+		return nil, fmt.Errorf("%w (the sequence length defaults to the context length of %s)", err, a.Name)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +218,9 @@ func trainIfForward(g *ir.Graph) (*ir.Graph, error) {
 		if err := Train(g); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkSize(g); err != nil {
+		return nil, err
 	}
 	if err := g.Verify(); err != nil {
 		return nil, fmt.Errorf("frontend: generated graph of %s is invalid (a bug): %w", g.Name, err)

@@ -380,26 +380,3 @@ func (f *Field) IntIn(e *Errs, lo, hi int64) (int64, bool) {
 	}
 	return 0, false
 }
-
-// Elements returns the position of each element of the array under key,
-// reporting a missing key.
-func (o *Object) Elements(e *Errs, key string) []Pos {
-	f, ok := o.Fields[key]
-	if !ok {
-		e.Add(o.Pos, o.path(key), "required field is missing")
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(f.Raw))
-	if _, err := dec.Token(); err != nil {
-		return nil
-	}
-	var pos []Pos
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			break
-		}
-		pos = append(pos, o.Src.Pos(f.At+dec.InputOffset()-int64(len(raw))))
-	}
-	return pos
-}
