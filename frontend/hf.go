@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -39,34 +38,43 @@ var hfRopeTypes = map[string]bool{"default": true, "linear": true, "dynamic": tr
 // hfMoEKeys mark mixture-of-experts configs, which tempc does not model yet.
 var hfMoEKeys = []string{"num_local_experts", "num_experts_per_tok", "num_experts", "n_routed_experts", "moe_intermediate_size"}
 
+// hfMoETypes are mixture-of-experts model types, mapped to the family whose
+// keys their configs share, so that all their problems are reported.
+var hfMoETypes = map[string]string{"mixtral": "llama"}
+
 // ReadHFConfig parses a Hugging Face config.json for the gpt2, llama (Llama 2
 // and 3, grouped-query attention) and opt families. Options it does not
-// model — other model types, mixture of experts, sliding-window attention,
-// cross-attention, post-norm OPT, unknown activations or RoPE variants —
-// are rejected by name. All problems are returned together as an ErrorList
-// with file positions.
+// model — other model types, mixture of experts (each expert field named),
+// sliding-window attention, cross-attention, post-norm OPT, unknown
+// activations or RoPE variants — are rejected by name, as are sizes that
+// are missing, null, not integers, not positive, beyond tempc's limits
+// (archLimits) or inconsistent (heads not dividing the hidden size,
+// key/value heads not dividing the heads). All problems are returned
+// together as an ErrorList with file positions.
 func ReadHFConfig(file string, data []byte) (*Arch, error) {
-	o, perr := jsonpos.Parse(file, data)
-	if perr != nil {
-		return nil, fmt.Errorf("frontend: %w", jsonpos.ErrorList{perr})
+	o, err := parse(file, data)
+	if err != nil {
+		return nil, err
 	}
 	e := &jsonpos.Errs{File: file, Prefix: "frontend"}
 	mt, ok := o.Str(e, "model_type", true)
 	if !ok {
 		return nil, e.Err()
 	}
-	keys, known := hfKeys[mt]
+	rejectUnsupported(e, o)
+	family := mt
+	if base, moe := hfMoETypes[mt]; moe {
+		e.Add(o.FieldPos("model_type"), "model_type",
+			"%q is a mixture-of-experts model, which tempc does not model (supported: gpt2, llama, opt)", mt)
+		family = base // read the rest, to report its other problems too
+	}
+	keys, known := hfKeys[family]
 	if !known {
-		msg := "unknown model_type %q (supported: gpt2, llama, opt)"
-		if mt == "mixtral" {
-			msg = "model_type %q is a mixture of experts, which tempc does not model (supported: gpt2, llama, opt)"
-		}
-		e.Add(o.FieldPos("model_type"), "model_type", msg, mt)
+		e.Add(o.FieldPos("model_type"), "model_type", "unknown model_type %q (supported: gpt2, llama, opt)", mt)
 		return nil, e.Err()
 	}
-	a := &Arch{Name: hfName(o, file), Family: mt}
-	rejectUnsupported(e, o)
-	switch mt {
+	a := &Arch{Name: hfName(o, file), Family: family}
+	switch family {
 	case "gpt2":
 		readGPT2(e, o, a)
 	case "llama":
@@ -74,9 +82,7 @@ func ReadHFConfig(file string, data []byte) (*Arch, error) {
 	case "opt":
 		readOPT(e, o, a)
 	}
-	if e.Len() == 0 {
-		a.validate(e, o.FieldPos, keys)
-	}
+	a.validate(e, o.FieldPos, keys)
 	if err := e.Err(); err != nil {
 		return nil, err
 	}
@@ -142,7 +148,7 @@ func readGPT2(e *jsonpos.Errs, o *jsonpos.Object, a *Arch) {
 	} else {
 		// n_inner null means 4·n_embd; a bad n_embd is reported once, under
 		// its own name, not again through the derived width.
-		a.FFN = 4 * max(a.Hidden, 1)
+		a.FFN = 4 * min(max(a.Hidden, 1), maxHidden)
 	}
 	a.Activation = activation(e, o, "activation_function", "gelu_new")
 	a.Norm, a.LearnedPositions, a.NormBias, a.AttnBias, a.MLPBias = "layernorm", true, true, true, true
@@ -172,13 +178,17 @@ func readLlama(e *jsonpos.Errs, o *jsonpos.Object, a *Arch) {
 		a.HeadDim = hd
 	}
 	if rs := o.Child(e, "rope_scaling"); rs != nil {
-		typ, ok := rs.Str(e, "rope_type", false)
-		if !ok {
-			typ, _ = rs.Str(e, "type", false)
+		key := "rope_type" // older configs call it type
+		if !rs.Has(key) {
+			key = "type"
 		}
-		if !hfRopeTypes[typ] {
-			e.Add(o.FieldPos("rope_scaling"), "rope_scaling", "RoPE variant %q is not supported (supported: %s)",
-				typ, strings.Join(sortedNames(hfRopeTypes), ", "))
+		typ, ok := rs.Str(e, key, false)
+		supported := strings.Join(sortedNames(hfRopeTypes), ", ")
+		switch {
+		case !rs.Has(key):
+			e.Add(o.FieldPos("rope_scaling"), "rope_scaling", "has no rope_type (supported: %s)", supported)
+		case ok && !hfRopeTypes[typ]:
+			e.Add(o.FieldPos("rope_scaling"), "rope_scaling", "RoPE variant %q is not supported (supported: %s)", typ, supported)
 		}
 	}
 	if o.Has("partial_rotary_factor") {
