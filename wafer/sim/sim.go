@@ -235,8 +235,11 @@ func (st *state) addMessage(t *plan.Task) error {
 func (st *state) schedule(t float64, kind eventKind, a, b int32) {
 	if math.IsInf(t, 0) || math.IsNaN(t) {
 		if st.err == nil {
-			st.err = fmt.Errorf("sim: %s at t=%.6g s would end at t=%g s (link bandwidth %g B/s, latency %g s): not a finite time",
-				kindNames[kind], st.now, t, st.spec.Link.Bandwidth, st.spec.Link.Latency)
+			figures := fmt.Sprintf("link bandwidth %g B/s, latency %g s", st.spec.Link.Bandwidth, st.spec.Link.Latency)
+			if kind == evComputeDone {
+				figures = fmt.Sprintf("peak %g FLOP/s, HBM bandwidth %g B/s", st.spec.Die.PeakFLOPS, st.spec.Die.HBMBandwidth)
+			}
+			st.err = fmt.Errorf("sim: %s at t=%.6g s would end at t=%g s (%s): not a finite time", kindNames[kind], st.now, t, figures)
 		}
 		return
 	}
