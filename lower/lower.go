@@ -2,12 +2,15 @@ package lower
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
 
 	"tempc/costmodel"
 	"tempc/ilp"
+	"tempc/ir"
 	"tempc/partition"
 	"tempc/plan"
 	"tempc/wafer"
@@ -31,6 +34,10 @@ import (
 //	                      block backward, layer 0
 //	                      pre-block groups backward
 //	DP gradient all-reduce; optimizer
+//
+// The plan names its graph (batch, seq and graph_sha256) so that
+// CheckWork can hold it to that graph; its ModelSource is the caller's to
+// set.
 func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	sp := t.Space
 	if sp.Config.Unaliased {
@@ -46,7 +53,8 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	l := &sp.Layouts[a.Layout]
 	lw := &lowerer{t: t, a: a, l: l, s: sp.Spec, mp: t.Mappings[a.Layout]}
 	lw.prepare()
-	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: sp.Graph.Name, Wafer: sp.Spec.Name, Layout: l.Name(),
+	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: sp.Graph.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
+		GraphSHA256: graphSHA256(sp.Graph), Wafer: sp.Spec.Name, Layout: l.Name(),
 		StaticBytes:   t.Fixed[a.Layout].Mem.Weights + t.Fixed[a.Layout].Mem.Grads + t.Fixed[a.Layout].Mem.OptStates,
 		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds}
 	var ws bytes.Buffer
@@ -80,6 +88,15 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	p.Steps = []plan.Node{{Name: "micro-batch", Count: int(l.MicroBatches(sp.Graph.Batch)), Body: micro}}
 	p.Steps = append(p.Steps, lw.sync(), lw.optimizer())
 	return p, nil
+}
+
+// graphSHA256 is the hex SHA-256 of the graph's canonical text.
+func graphSHA256(g *ir.Graph) string {
+	h := sha256.New()
+	if err := g.WriteText(h); err != nil {
+		panic(err) // a hash never fails to write
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func count(n plan.Node, c int) plan.Node {

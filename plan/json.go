@@ -20,8 +20,8 @@ func WriteJSON(w io.Writer, p *Plan) error {
 	return bw.Flush()
 }
 
-// ReadJSON parses a plan, rejecting unknown fields and other schema
-// versions; malformed JSON is reported with its position. It does not
+// ReadJSON parses a plan, rejecting unknown fields, data after the plan
+// and other schema versions (version 1 with a hint to recompile); malformed JSON is reported with its position. It does not
 // Verify the plan.
 func ReadJSON(file string, data []byte) (*Plan, error) {
 	var p Plan
@@ -34,7 +34,13 @@ func ReadJSON(file string, data []byte) (*Plan, error) {
 		}
 		return nil, fmt.Errorf("plan: %w", jsonpos.ErrorList{src.Src.SyntaxError(err, 0)})
 	}
-	if p.SchemaVersion != SchemaVersion {
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("plan: %s: data after the plan, at byte %d", file, dec.InputOffset())
+	}
+	switch {
+	case p.SchemaVersion == 1:
+		return nil, fmt.Errorf("plan: %s: schema_version 1 does not say which graph the plan was compiled from; recompile it (this tempc reads %d)", file, SchemaVersion)
+	case p.SchemaVersion != SchemaVersion:
 		return nil, fmt.Errorf("plan: %s: schema_version %d, this tempc reads %d", file, p.SchemaVersion, SchemaVersion)
 	}
 	return &p, nil

@@ -3,12 +3,16 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"tempc/wafer"
 )
 
 // SchemaVersion is the version of the plan JSON format (plan.schema.json).
-const SchemaVersion = 1
+// Version 2 added what rebuilds the graph a plan was compiled from
+// (model_source, batch, seq, graph_sha256); version 1 plans cannot be
+// checked against their graph and are refused.
+const SchemaVersion = 2
 
 // Node is a step of a plan: a block of tasks (Program) or a loop (Body),
 // run Count times.
@@ -31,7 +35,17 @@ type Node struct {
 type Plan struct {
 	SchemaVersion int    `json:"schema_version"`
 	Model         string `json:"model"`
-	Wafer         string `json:"wafer"`
+	// ModelSource is what the model was loaded from — a preset name or a
+	// file path, as given to frontend.Load —, Batch the sequences of the
+	// step and Seq their length: with them the graph the plan was
+	// compiled from can be rebuilt, and GraphSHA256, the hex SHA-256 of
+	// that graph's canonical text (ir.Graph.WriteText), tells whether the
+	// rebuilt graph is the same.
+	ModelSource string `json:"model_source"`
+	Batch       int64  `json:"batch"`
+	Seq         int64  `json:"seq"`
+	GraphSHA256 string `json:"graph_sha256"`
+	Wafer       string `json:"wafer"`
 	// WaferSpec is the wafer the plan was compiled for, in the wafer file
 	// format (dead dies and links included), so that the plan can be
 	// simulated without the file it came from.
@@ -43,7 +57,8 @@ type Plan struct {
 	// (weights, gradients, optimizer states); CapacityBytes its HBM.
 	StaticBytes   float64 `json:"static_bytes_per_die"`
 	CapacityBytes float64 `json:"capacity_bytes_per_die"`
-	// PredictedSeconds is the cost model's step time for this plan.
+	// PredictedSeconds is the cost model's step time for this plan; zero
+	// means no prediction.
 	PredictedSeconds float64 `json:"predicted_step_seconds"`
 	Steps            []Node  `json:"steps"`
 }
@@ -80,16 +95,24 @@ func (p *Plan) Size() (stored, expanded int64) {
 }
 
 // Verify is the plan's independent legality check, against its wafer:
-// every block is a valid program (dependencies acyclic — they point to
-// earlier tasks —, routes of adjacent hops over live links, every receive
-// matched by exactly one send of the same size and endpoints), every block
-// of every op is computed exactly once per run, and no die's live memory
-// ever exceeds its capacity. Errors name the node, die and task.
+// its header is sane (checkHeader); every node runs at least once and at
+// most 2^31 times per step; every block is a valid program (dependencies
+// acyclic — they point to earlier tasks —, sizes finite and not negative,
+// routes of adjacent hops over live links, every receive matched by
+// exactly one send of the same size and endpoints, no message larger than
+// a die's memory); within a block every
+// op's computed blocks are 0..n−1, each exactly once; the step computes
+// at least one op; and no die's live memory ever sinks below zero (a free
+// of bytes not allocated) or exceeds its capacity. Errors name the node,
+// die and task.
+//
+// How many blocks each op has, and that every op of the graph is computed,
+// only the graph knows: lower.CheckWork checks that.
 func (p *Plan) Verify(s *wafer.Spec) error {
-	if p.SchemaVersion != SchemaVersion {
-		return fmt.Errorf("plan: schema version %d, want %d", p.SchemaVersion, SchemaVersion)
+	if err := p.checkHeader(); err != nil {
+		return err
 	}
-	if err := checkCounts(p.Steps); err != nil {
+	if err := checkCounts(p.Steps, 1); err != nil {
 		return err
 	}
 	for _, d := range p.Dies {
@@ -97,6 +120,7 @@ func (p *Plan) Verify(s *wafer.Spec) error {
 			return fmt.Errorf("plan: uses dead or missing die %d", d)
 		}
 	}
+	ops := 0
 	err := p.Walk(func(n *Node, _ int) error {
 		if err := n.Program.Check(s); err != nil {
 			return fmt.Errorf("node %q: %w", n.Name, err)
@@ -104,12 +128,68 @@ func (p *Plan) Verify(s *wafer.Spec) error {
 		if err := n.Program.checkBlocks(s); err != nil {
 			return fmt.Errorf("node %q: %w", n.Name, err)
 		}
+		for i := range n.Program.Tasks {
+			t := &n.Program.Tasks[i]
+			if t.Kind == Compute && t.Op != "" {
+				ops++
+			}
+			if float64(t.Bytes) > p.CapacityBytes {
+				return fmt.Errorf("node %q: plan: die %s, task %d %q: moves %d bytes, more than a die's %.0f", n.Name, dieName(s, t.Die), i, t.Name, t.Bytes, p.CapacityBytes)
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	if ops == 0 {
+		return fmt.Errorf("plan: the step computes no op")
+	}
 	return p.checkMemory(s)
+}
+
+// checkHeader checks the plan's figures: the schema version; the step's
+// batch and sequence length positive; the graph digest 64 hex digits; the
+// static bytes and the predicted step time finite and not negative (zero
+// meaning no prediction), the capacity finite and positive; and at least
+// one step.
+func (p *Plan) checkHeader() error {
+	if p.SchemaVersion != SchemaVersion {
+		return fmt.Errorf("plan: schema version %d, want %d", p.SchemaVersion, SchemaVersion)
+	}
+	if p.Batch <= 0 || p.Seq <= 0 {
+		return fmt.Errorf("plan: batch %d and seq %d must be positive", p.Batch, p.Seq)
+	}
+	if !isSHA256(p.GraphSHA256) {
+		return fmt.Errorf("plan: graph_sha256 %q is not 64 lower-case hex digits", p.GraphSHA256)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"predicted_step_seconds", p.PredictedSeconds}, {"static_bytes_per_die", p.StaticBytes}} {
+		if !(f.v >= 0) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("plan: %s is %g; it must be finite and not negative", f.name, f.v)
+		}
+	}
+	if !(p.CapacityBytes > 0) || math.IsInf(p.CapacityBytes, 0) {
+		return fmt.Errorf("plan: capacity_bytes_per_die is %g; it must be finite and positive", p.CapacityBytes)
+	}
+	if len(p.Steps) == 0 {
+		return fmt.Errorf("plan: steps is empty: the plan does no work")
+	}
+	return nil
+}
+
+func isSHA256(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for _, c := range h {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkBlocks checks that, per op, the computed blocks are 0..n−1, each
@@ -142,18 +222,28 @@ func (prog *Program) checkBlocks(s *wafer.Spec) error {
 	return nil
 }
 
-// checkCounts rejects nodes that run fewer than once or more than 2^31
-// times, and nodes that are both or neither a block and a loop.
-func checkCounts(nodes []Node) error {
+// maxRuns bounds how many times a node may run per step: far above any
+// real plan (a 96-layer model of 1024 micro-batches runs its layer blocks
+// about 10^5 times), low enough that run counts times task counts, bytes
+// and FLOPs stay exact.
+const maxRuns = 1 << 31
+
+// checkCounts rejects nodes that run fewer than once, or more than maxRuns
+// times per step counting the runs of the loops around them (mult), and
+// nodes that are both or neither a block and a loop.
+func checkCounts(nodes []Node, mult int64) error {
 	for i := range nodes {
 		n := &nodes[i]
-		if n.Count <= 0 || n.Count > 1<<31 {
-			return fmt.Errorf("plan: node %q runs %d times", n.Name, n.Count)
+		if n.Count <= 0 || n.Count > maxRuns {
+			return fmt.Errorf("plan: node %q runs %d times; it must run 1 to 2^31 times per step", n.Name, n.Count)
+		}
+		if runs := mult * int64(n.Count); runs > maxRuns {
+			return fmt.Errorf("plan: node %q runs %d times per step with its loops; at most 2^31", n.Name, runs)
 		}
 		if (n.Program != nil) == (len(n.Body) > 0) {
 			return fmt.Errorf("plan: node %q must hold either a program or a body", n.Name)
 		}
-		if err := checkCounts(n.Body); err != nil {
+		if err := checkCounts(n.Body, mult*int64(n.Count)); err != nil {
 			return err
 		}
 	}

@@ -195,26 +195,35 @@ func (t *Task) check(s *wafer.Spec, i TaskID) error {
 	if !s.Alive(t.Die) {
 		return fmt.Errorf("runs on dead or missing die %d", t.Die)
 	}
+	for _, v := range []float64{t.FLOPs, t.HBMBytes, t.Seconds} {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("has size %g; sizes must be finite and not negative", v)
+		}
+	}
+	if t.Bytes < 0 || t.Alloc < 0 || t.Free < 0 || t.Scratch < 0 {
+		return fmt.Errorf("has negative bytes or memory %d, %d/%d/%d", t.Bytes, t.Alloc, t.Free, t.Scratch)
+	}
+	if t.Kind != Compute && (t.FLOPs != 0 || t.HBMBytes != 0 || t.Seconds != 0 || t.Op != "") {
+		return fmt.Errorf("is a %s with FLOPs, HBM bytes, seconds or an op, which only compute tasks have", t.Kind)
+	}
 	switch t.Kind {
 	case Compute:
-		for _, v := range []float64{t.FLOPs, t.HBMBytes, t.Seconds} {
-			if !(v >= 0) || math.IsInf(v, 0) {
-				return fmt.Errorf("has size %g; sizes must be finite and not negative", v)
-			}
+		if t.Block < 0 {
+			return fmt.Errorf("computes block %d of %s; blocks are numbered from 0", t.Block, t.Op)
 		}
 	case Recv:
 		if !s.Alive(t.Peer) {
 			return fmt.Errorf("receives from dead or missing die %d", t.Peer)
 		}
-		if t.Bytes < 0 {
-			return fmt.Errorf("receives %d bytes", t.Bytes)
+		if t.Peer == t.Die {
+			return fmt.Errorf("receives from itself")
 		}
 	case Transfer, Send:
 		if !s.Alive(t.Dst) {
 			return fmt.Errorf("sends to dead or missing die %d", t.Dst)
 		}
-		if t.Bytes < 0 {
-			return fmt.Errorf("sends %d bytes", t.Bytes)
+		if t.Dst == t.Die {
+			return fmt.Errorf("sends to itself")
 		}
 		if t.Route != nil {
 			if len(t.Route) == 0 || t.Route[0] != t.Die || t.Route[len(t.Route)-1] != t.Dst {
@@ -226,9 +235,6 @@ func (t *Task) check(s *wafer.Spec, i TaskID) error {
 		}
 	default:
 		return fmt.Errorf("has unknown kind %d", t.Kind)
-	}
-	if t.Alloc < 0 || t.Free < 0 || t.Scratch < 0 {
-		return fmt.Errorf("has negative memory %d/%d/%d", t.Alloc, t.Free, t.Scratch)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func TestCheck(t *testing.T) {
 		{"route ends", func(p *Program) { p.Transfer("x", 0, 5, 1, wafer.Route{0, 1}) }, "does not join die 0 to die 5"},
 		{"empty route", func(p *Program) { p.Transfer("x", 0, 5, 1, wafer.Route{}) }, "does not join"},
 		{"dead dst", func(p *Program) { p.Transfer("x", 0, 15, 1, nil) }, "sends to dead or missing die 15"},
-		{"negative bytes", func(p *Program) { p.Transfer("x", 0, 1, -1, nil) }, "sends -1 bytes"},
+		{"negative bytes", func(p *Program) { p.Transfer("x", 0, 1, -1, nil) }, "has negative bytes or memory -1"},
 		{"recv without send", func(p *Program) {
 			p.add(Task{Kind: Recv, Name: "r", Die: 1, Peer: 0, Bytes: 8, Tag: 7})
 		}, "receive of tag 7 from (0,0) has no matching send"},
