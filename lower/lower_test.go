@@ -2,21 +2,102 @@ package lower
 
 import (
 	"math"
-	"tempc/partition"
+	"math/rand/v2"
 	"testing"
 
+	"tempc/costmodel"
+	"tempc/frontend"
+	"tempc/ilp"
+	"tempc/partition"
 	"tempc/plan"
 	"tempc/wafer"
 	"tempc/wafer/sim"
 )
 
-func spec(t *testing.T, name string) *wafer.Spec {
+func spec(t testing.TB, name string) *wafer.Spec {
 	t.Helper()
 	s, ok := wafer.Preset(name)
 	if !ok {
 		t.Fatal(name)
 	}
 	return s
+}
+
+// priced loads model (a preset or a file) for batch sequences of seq
+// tokens (zero: the defaults, or the graph file's), builds its strategy
+// space on a wafer preset under cfg, and prices it on canonical mappings.
+func priced(t testing.TB, model, waferName string, batch, seq int64, cfg partition.Config) *costmodel.Table {
+	t.Helper()
+	g, err := frontend.Load(model, frontend.Options{Batch: batch, Seq: seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := spec(t, waferName)
+	sp, err := partition.Build(g, s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := costmodel.New(s, costmodel.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := m.Price(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// optimum is the global level's choice for the table (HiGHS).
+func optimum(t testing.TB, tab *costmodel.Table) ilp.Assignment {
+	t.Helper()
+	sol, err := ilp.Solve(tab, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sol.Assignment
+}
+
+// sampled draws n assignments that fit in memory, each of a random layout
+// and a random valid option per group (seeded: the same every run).
+func sampled(tab *costmodel.Table, n int, seed uint64) []ilp.Assignment {
+	rng := rand.New(rand.NewPCG(seed, 0))
+	sp := tab.Space
+	var out []ilp.Assignment
+	for try := 0; try < 50*n && len(out) < n; try++ {
+		a := ilp.Assignment{Layout: rng.IntN(len(sp.Layouts)), Options: make([]int, len(sp.Groups))}
+		ok := true
+		for gi := range sp.Groups {
+			var valid []int
+			for oi, o := range tab.Options[gi] {
+				if o.Valid[a.Layout] {
+					valid = append(valid, oi)
+				}
+			}
+			if len(valid) == 0 {
+				ok = false
+				break
+			}
+			a.Options[gi] = valid[rng.IntN(len(valid))]
+		}
+		if b, err := ilp.Evaluate(tab, a); ok && err == nil && b.Fits {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// lowered lowers an assignment into a plan that passes Verify.
+func lowered(t testing.TB, tab *costmodel.Table, a ilp.Assignment) *plan.Plan {
+	t.Helper()
+	p, err := Lower(tab, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Verify(tab.Space.Spec); err != nil {
+		t.Fatalf("%s: %v", tab.Space.Layouts[a.Layout].Name(), err)
+	}
+	return p
 }
 
 // line returns a 1×n wafer with temp48's dies: a straight chain of n dies.

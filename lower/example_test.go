@@ -1,0 +1,70 @@
+package lower_test
+
+import (
+	"fmt"
+	"log"
+
+	"tempc/costmodel"
+	"tempc/frontend"
+	"tempc/ilp"
+	"tempc/lower"
+	"tempc/partition"
+	"tempc/plan"
+	"tempc/wafer"
+)
+
+// compile lowers the global level's choice for gpt2 on mesh4x4.
+func compile() *plan.Plan {
+	g, err := frontend.Load("gpt2", frontend.Options{Batch: 16, Seq: 512})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, _ := wafer.Preset("mesh4x4")
+	sp, err := partition.Build(g, s, partition.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := costmodel.New(s, costmodel.Params{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	t, err := m.Price(sp)
+	if err != nil {
+		log.Fatal(err)
+	}
+	sol, err := ilp.Solve(t, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := lower.Lower(t, sol.Assignment)
+	if err != nil {
+		log.Fatal(err)
+	}
+	p.ModelSource = "gpt2"
+	return p
+}
+
+// A plan read back is checked against its graph, rebuilt from what the
+// plan names: the model and the step's batch and sequence length, and the
+// wafer it was compiled for.
+func ExampleCheckWork() {
+	p := compile()
+	g, err := frontend.Load(p.ModelSource, frontend.Options{Batch: p.Batch, Seq: p.Seq})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := wafer.ReadJSON("wafer_spec", p.WaferSpec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	sp, err := partition.Build(g, s, partition.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(lower.CheckWork(p, sp))
+	p.Steps = p.Steps[:len(p.Steps)-1] // the optimizer step dropped
+	fmt.Println(lower.CheckWork(p, sp))
+	// Output:
+	// <nil>
+	// lower: plan computes 0 of the 1.74e+09 FLOPs of adam per step
+}
