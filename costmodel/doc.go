@@ -24,4 +24,11 @@
 //   - energy: FLOPs/(FLOPS per watt) + D2D bits·hops·J/bit + HBM bits·J/bit.
 //
 // Every parameter that is not physics is a field of Params.
+//
+// Invariants: every loop ends. A pattern the fair-share model cannot drain
+// in finite time (a rate that underflows on figures no validated wafer
+// has, bytes that are not finite) is an error naming the flow, not a loop;
+// pricing a strategy space fails on it and on any price that is not
+// finite, and PriceContext stops between layouts and op groups once its
+// context is done.
 package costmodel
