@@ -79,14 +79,7 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 	if e.Len() > 0 {
 		return nil, e.Err()
 	}
-	s := &Spec{Name: j.Name, Rows: j.Rows, Cols: j.Cols,
-		Die: Die{PeakFLOPS: j.Die.PeakTFLOPS * tera, HBMBytes: j.Die.HBMGB * giga, HBMBandwidth: j.Die.HBMTBps * tera,
-			SRAMBytes: j.Die.SRAMMB * mega, DMAEngines: j.Die.DMAEngines},
-		Link:            Link{Bandwidth: j.Link.BandwidthTBps * tera, Latency: fromNano(j.Link.LatencyNs), JoulesPerBit: fromPico(j.Link.PJPerBit)},
-		HBMJoulesPerBit: fromPico(j.HBMPJPerBit), FLOPSPerWatt: j.TFLOPSPerWatt * tera, DeadDies: dies, DeadLinks: links}
-	if s.Name == "" {
-		s.Name = strings.TrimSuffix(file, ".json")
-	}
+	s := j.spec(file, dies, links)
 	for _, p := range s.problems(fileHardwareProblems(&j)) {
 		pos, field := p.pos(e, o)
 		e.Add(pos, field, "%s", p.msg)
@@ -95,6 +88,20 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 		return nil, e.Err()
 	}
 	return s, nil
+}
+
+// spec converts j to SI units, naming the wafer after its file when it
+// has no name.
+func (j *jsonSpec) spec(file string, dies []Coord, links []DeadLink) *Spec {
+	s := &Spec{Name: j.Name, Rows: j.Rows, Cols: j.Cols,
+		Die: Die{PeakFLOPS: j.Die.PeakTFLOPS * tera, HBMBytes: j.Die.HBMGB * giga, HBMBandwidth: j.Die.HBMTBps * tera,
+			SRAMBytes: j.Die.SRAMMB * mega, DMAEngines: j.Die.DMAEngines},
+		Link:            Link{Bandwidth: j.Link.BandwidthTBps * tera, Latency: fromNano(j.Link.LatencyNs), JoulesPerBit: fromPico(j.Link.PJPerBit)},
+		HBMJoulesPerBit: fromPico(j.HBMPJPerBit), FLOPSPerWatt: j.TFLOPSPerWatt * tera, DeadDies: dies, DeadLinks: links}
+	if s.Name == "" {
+		s.Name = strings.TrimSuffix(file, ".json")
+	}
+	return s
 }
 
 // unknownField reports a field the format does not have, at its position:
