@@ -1,9 +1,11 @@
 package driver
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"tempc/lower"
@@ -26,6 +28,11 @@ type CompileOptions struct {
 // lowering, verification — writes the plan, and prints its summary.
 func Compile(w io.Writer, o CompileOptions) error {
 	start := time.Now()
+	for _, path := range []string{o.Output, o.Trace, o.DOT} {
+		if err := writable(path); err != nil {
+			return err
+		}
+	}
 	sv, err := solveAll(o.PlanOptions)
 	if err != nil {
 		return err
@@ -114,14 +121,53 @@ func writePlan(stdout io.Writer, path string, p *plan.Plan) error {
 	return writeFile(path, func(f io.Writer) error { return plan.WriteJSON(f, p) })
 }
 
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
+// writeFile writes path atomically: into a temporary file in the same
+// directory, renamed over path only when write and close succeed, so a
+// failed or interrupted run leaves the previous file whole.
+func writeFile(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("driver: %w", err)
 	}
-	if err := write(f); err != nil {
-		f.Close()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	if err := write(bw); err != nil {
 		return err
 	}
-	return f.Close()
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("driver: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("driver: %w", err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("driver: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("driver: %w", err)
+	}
+	return nil
+}
+
+// writable checks, before any work, that path ("" and "-" need no check)
+// can be written: not a directory, in a directory where a file can be
+// created.
+func writable(path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("driver: cannot write %s: it is a directory", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("driver: cannot write %s: %w", path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }

@@ -44,6 +44,11 @@ func Gap(w io.Writer, o GapOptions) error {
 	}
 	sv, err := solveAll(o.PlanOptions)
 	if err != nil {
+		if o.JSON {
+			if werr := writeJSON(w, failure(o.PlanOptions, err)); werr != nil {
+				return werr
+			}
+		}
 		return err
 	}
 	p, sol := sv.priced, sv.sol

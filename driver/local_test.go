@@ -57,7 +57,7 @@ func TestMappingsVerifyOnFaultyWafers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(res.rep.RelErr) > 0.05 {
+			if math.Abs(*res.rep.RelErr) > 0.05 {
 				t.Errorf("seed %d %s: simulated %g, predicted %g", seed, mapper, res.rep.Simulated, res.rep.Predicted)
 			}
 		}
@@ -203,7 +203,7 @@ func TestGQAMulticast(t *testing.T) {
 	if kinds["multicast"] == 0 || kinds["reduce"] == 0 {
 		t.Errorf("plan has %d multicast and %d reduce transfers, want both", kinds["multicast"], kinds["reduce"])
 	}
-	if math.Abs(res.rep.RelErr) > 0.01 {
+	if math.Abs(*res.rep.RelErr) > 0.01 {
 		t.Errorf("simulated %g, predicted %g", res.rep.Simulated, res.rep.Predicted)
 	}
 }

@@ -29,7 +29,9 @@ type SimulateReport struct {
 	Wafer     string  `json:"wafer"`
 	Simulated float64 `json:"simulated_step_seconds"`
 	Predicted float64 `json:"predicted_step_seconds"`
-	RelErr    float64 `json:"rel_err"`
+	// RelErr is (simulated − predicted) / predicted; null when the plan
+	// carries no prediction (predicted_step_seconds 0).
+	RelErr *float64 `json:"rel_err"`
 	// ExposedComm is the time the busiest compute engine waits: the step
 	// minus its compute time.
 	ExposedComm     float64 `json:"exposed_comm_seconds"`
@@ -130,7 +132,8 @@ func simulate(p *plan.Plan, s *wafer.Spec, progress io.Writer) (*simResult, erro
 		return nil, err
 	}
 	if r.Predicted > 0 {
-		r.RelErr = (r.Simulated - r.Predicted) / r.Predicted
+		e := (r.Simulated - r.Predicted) / r.Predicted
+		r.RelErr = &e
 	}
 	var uses []LinkUse
 	for l := range linkBytes {
@@ -167,15 +170,7 @@ func Simulate(w io.Writer, o SimulateOptions) error {
 	if err != nil {
 		return err
 	}
-	var s *wafer.Spec
-	switch {
-	case o.Wafer != "":
-		s, err = wafer.Load(o.Wafer)
-	case len(p.WaferSpec) > 0:
-		s, err = wafer.ReadJSON(o.Plan+": wafer_spec", p.WaferSpec)
-	default:
-		s, err = wafer.Load(p.Wafer)
-	}
+	s, err := planWafer(p, o.Plan, o.Wafer)
 	if err != nil {
 		return err
 	}
@@ -190,4 +185,44 @@ func Simulate(w io.Writer, o SimulateOptions) error {
 		return writeJSON(w, res.rep)
 	}
 	return res.rep.WriteText(w, s)
+}
+
+// planWafer is the wafer a plan runs on: the one it carries (wafer_spec),
+// else the preset it names; override, when set, replaces it but must have
+// the same mesh shape and the same live dies — a plan's die numbers and
+// routes mean nothing on another mesh. (Its figures — bandwidths,
+// latencies, capacities — may differ: that is what an override is for.)
+func planWafer(p *plan.Plan, file, override string) (*wafer.Spec, error) {
+	var own *wafer.Spec
+	var err error
+	switch {
+	case len(p.WaferSpec) > 0:
+		own, err = wafer.ReadJSON(file+": wafer_spec", p.WaferSpec)
+	case override == "":
+		own, err = wafer.Load(p.Wafer)
+	}
+	if err != nil || override == "" {
+		return own, err
+	}
+	s, err := wafer.Load(override)
+	if err != nil {
+		return nil, err
+	}
+	if own == nil { // a plan without its wafer: compare with the preset it names, if there is one
+		if own, err = wafer.Load(p.Wafer); err != nil {
+			return s, nil
+		}
+	}
+	if s.Rows != own.Rows || s.Cols != own.Cols {
+		return nil, fmt.Errorf("driver: --wafer %s is a %d×%d mesh; the plan %s was compiled for %s, a %d×%d mesh",
+			override, s.Rows, s.Cols, file, own.Name, own.Rows, own.Cols)
+	}
+	for d := range wafer.DieID(s.NumDies()) {
+		if s.Alive(d) != own.Alive(d) {
+			state := map[bool]string{true: "live", false: "dead"}
+			return nil, fmt.Errorf("driver: --wafer %s: die %s is %s there but %s on %s, the wafer the plan %s was compiled for",
+				override, s.Coord(d), state[s.Alive(d)], state[own.Alive(d)], own.Name, file)
+		}
+	}
+	return s, nil
 }

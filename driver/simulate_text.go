@@ -11,7 +11,11 @@ import (
 // predicted, the blocks, the busiest links, and a die grid of idle time.
 func (r *SimulateReport) WriteText(w io.Writer, s *wafer.Spec) error {
 	fmt.Fprintf(w, "%s on %s\n", r.Model, r.Wafer)
-	fmt.Fprintf(w, "step        simulated %.4f s, predicted %.4f s (%+.2f%%)\n", r.Simulated, r.Predicted, 100*r.RelErr)
+	if r.RelErr != nil {
+		fmt.Fprintf(w, "step        simulated %.4f s, predicted %.4f s (%+.2f%%)\n", r.Simulated, r.Predicted, 100**r.RelErr)
+	} else {
+		fmt.Fprintf(w, "step        simulated %.4f s (the plan carries no prediction)\n", r.Simulated)
+	}
 	fmt.Fprintf(w, "exposed     %.4f s of waiting for data on the busiest compute engine\n", r.ExposedComm)
 	fmt.Fprintf(w, "method      %s\n", r.Method)
 	fmt.Fprintf(w, "simulated   %d blocks, %d events in %.1f s\n", r.BlocksSimulated, r.Events, r.WallSeconds)

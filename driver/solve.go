@@ -1,6 +1,8 @@
 package driver
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -53,8 +55,34 @@ func (o PlanOptions) say(format string, args ...any) {
 	}
 }
 
-// price loads the model and wafer and prices the strategy space.
-func price(o PlanOptions) (*priced, error) {
+// budget is the planning deadline: Solver.TimeLimit (default
+// ilp.DefaultTimeLimit) from now. It bounds the whole of planning —
+// loading, pricing, every solve of the dual-level loop and the mapper —
+// and each HiGHS solve is given the time left.
+func (o PlanOptions) budget() (context.Context, context.CancelFunc) {
+	limit := o.Solver.TimeLimit
+	if limit <= 0 {
+		limit = ilp.DefaultTimeLimit
+	}
+	return context.WithTimeout(context.Background(), limit)
+}
+
+// timeUp turns a planning deadline hit during stage into an error that
+// says what ran out and what to do.
+func (o PlanOptions) timeUp(stage string, err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	limit := o.Solver.TimeLimit
+	if limit <= 0 {
+		limit = ilp.DefaultTimeLimit
+	}
+	return fmt.Errorf("driver: time limit %v reached while %s (%w); raise --time-limit or shrink the space (--max-group, --micro-batches, --recompute, or without --unaliased)", limit, stage, err)
+}
+
+// price loads the model and wafer and prices the strategy space before
+// ctx's deadline.
+func price(ctx context.Context, o PlanOptions) (*priced, error) {
 	start := time.Now()
 	g, err := frontend.Load(o.Model, frontend.Options{Batch: o.Batch, Seq: o.Seq})
 	if err != nil {
@@ -81,12 +109,12 @@ func price(o PlanOptions) (*priced, error) {
 	}
 	var t *costmodel.Table
 	if _, ok := mapper.(heuristics.TEMP); ok {
-		t, err = m.Price(sp) // canonical mappings; the dual-level loop refines the chosen one
+		t, err = m.PriceContext(ctx, sp) // canonical mappings; the dual-level loop refines the chosen one
 	} else {
-		t, err = heuristics.MapAll(m, sp, mapper)
+		t, err = heuristics.MapAll(ctx, m, sp, mapper)
 	}
 	if err != nil {
-		return nil, err
+		return nil, o.timeUp("pricing", err)
 	}
 	o.say("priced in %.2f s", time.Since(start).Seconds())
 	return &priced{table: t, spec: s, model: m, mapper: mapper, prepared: time.Since(start)}, nil
@@ -105,13 +133,24 @@ type solved struct {
 // solveAll solves the global level; with the temp mapper it runs the
 // dual-level loop, re-pricing chosen layouts on their refined mappings.
 func solveAll(o PlanOptions) (*solved, error) {
-	p, err := price(o)
+	ctx, cancel := o.budget()
+	defer cancel()
+	p, err := price(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	r := &solved{priced: p}
+	deadline, _ := ctx.Deadline()
 	solve := func(t *costmodel.Table) (*ilp.Solution, error) {
-		sol, err := ilp.Solve(t, ilp.Config{Objective: o.Objective}, ilp.HiGHS{}, o.Solver)
+		so := o.Solver
+		if so.TimeLimit = time.Until(deadline); so.TimeLimit <= 0 {
+			return nil, o.timeUp("solving", context.DeadlineExceeded)
+		}
+		so.Deadline = deadline
+		sol, err := ilp.Solve(t, ilp.Config{Objective: o.Objective}, ilp.HiGHS{}, so)
+		if err != nil && time.Until(deadline) < 100*time.Millisecond { // HiGHS stopped at the time left
+			return nil, o.timeUp("solving", fmt.Errorf("%v: %w", err, context.DeadlineExceeded))
+		}
 		if err == nil {
 			r.solveSeconds += sol.Result.Seconds
 			o.say("solved: %s, objective %.6g", t.Space.Layouts[sol.Assignment.Layout].Name(), sol.Result.Objective)
@@ -119,7 +158,7 @@ func solveAll(o PlanOptions) (*solved, error) {
 		return sol, err
 	}
 	if _, ok := p.mapper.(heuristics.TEMP); ok {
-		r.sol, p.table, r.iterations, r.reports, err = heuristics.DualLevel(p.model, p.table, p.mapper, solve, o.Objective, o.Iterations)
+		r.sol, p.table, r.iterations, r.reports, err = heuristics.DualLevel(ctx, p.model, p.table, p.mapper, solve, o.Objective, o.Iterations)
 	} else {
 		r.sol, err = solve(p.table)
 	}
@@ -141,6 +180,11 @@ func Solve(w io.Writer, o SolveOptions) error {
 	start := time.Now()
 	sv, err := solveAll(o.PlanOptions)
 	if err != nil {
+		if o.JSON {
+			if werr := writeJSON(w, failure(o.PlanOptions, err)); werr != nil {
+				return werr
+			}
+		}
 		return err
 	}
 	r := report(sv, o.PlanOptions, time.Since(start))
@@ -148,4 +192,41 @@ func Solve(w io.Writer, o SolveOptions) error {
 		return writeJSON(w, r)
 	}
 	return r.WriteText(w)
+}
+
+// FailureReport is what `--json` prints when no plan comes out, so that a
+// script reads why from stdout (the command still exits 1). Status is
+// "infeasible" (no assignment fits, or no layout can run every op group),
+// "time-limit" (the planning deadline ended it) or "error".
+type FailureReport struct {
+	Status      string `json:"status"`
+	Model       string `json:"model"`
+	Wafer       string `json:"wafer"`
+	Explanation string `json:"explanation"`
+	// For an out-of-memory infeasibility: the least memory per die any
+	// assignment needs, the capacity, and the layout that needs least, by
+	// term.
+	NeedBytesPerDie     float64        `json:"need_bytes_per_die,omitempty"`
+	CapacityBytesPerDie float64        `json:"capacity_bytes_per_die,omitempty"`
+	BestLayout          string         `json:"best_layout,omitempty"`
+	Memory              *costmodel.Mem `json:"memory_bytes_per_die,omitempty"`
+}
+
+func failure(o PlanOptions, err error) *FailureReport {
+	r := &FailureReport{Status: "error", Model: o.Model, Wafer: o.Wafer, Explanation: err.Error()}
+	if o.Spec != nil {
+		r.Wafer = o.Spec.Name
+	}
+	var oom *ilp.OutOfMemoryError
+	var nl *ilp.NoLayoutError
+	switch {
+	case errors.As(err, &oom):
+		r.Status, r.Model, r.Wafer = "infeasible", oom.Model, oom.Wafer
+		r.NeedBytesPerDie, r.CapacityBytesPerDie, r.BestLayout, r.Memory = oom.Need, oom.Have, oom.Layout, &oom.Mem
+	case errors.As(err, &nl):
+		r.Status, r.Model, r.Wafer = "infeasible", nl.Model, nl.Wafer
+	case errors.Is(err, context.DeadlineExceeded):
+		r.Status = "time-limit"
+	}
+	return r
 }

@@ -1,6 +1,8 @@
 package heuristics
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -19,6 +21,8 @@ type Iteration struct {
 	// Declined says the solve ended above the one before it, so its
 	// mapping was not kept (the loop returns the solve before).
 	Declined bool `json:"declined,omitempty"`
+	// TimeUp says the planning deadline ended the loop after this solve.
+	TimeUp bool `json:"time_up,omitempty"`
 }
 
 // DefaultIterations caps the dual-level loop.
@@ -34,9 +38,12 @@ const DefaultIterations = 8
 // re-solve ends above the previous objective is not taken —
 // the layout keeps the mapping it was priced on, the solve is recorded,
 // and the report says so — so the objective never rises from one solve to
-// the next. It returns the kept solution, the table it was solved on, the
-// iterations and the mapper's reports.
-func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*costmodel.Table) (*ilp.Solution, error),
+// the next. When ctx is done the loop stops and keeps the solution it has
+// (the last iteration says TimeUp), as does a later solve failing with
+// ctx's deadline; only the first solve's failure is an error. It returns
+// the kept solution, the table it was solved on, the iterations and the
+// mapper's reports.
+func DualLevel(ctx context.Context, m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*costmodel.Table) (*ilp.Solution, error),
 	obj ilp.Objective, maxIter int) (*ilp.Solution, *costmodel.Table, []Iteration, []Report, error) {
 	if maxIter <= 0 {
 		maxIter = DefaultIterations
@@ -52,6 +59,10 @@ func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*co
 	for len(its) < maxIter {
 		li := sol.Assignment.Layout
 		if mapped[li] {
+			break
+		}
+		if ctx.Err() != nil {
+			its[len(its)-1].TimeUp = true
 			break
 		}
 		mpg, rep, err := Judged(mp, m, t, sol.Assignment, obj).Map(m, t.Space, li)
@@ -74,7 +85,14 @@ func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*co
 				return nil, nil, nil, nil, err
 			}
 			cs, err := solve(ct)
+			if err != nil && stopped(err) && ns == nil {
+				its[len(its)-1].TimeUp = true
+				return sol, t, its, reps, nil
+			}
 			if err != nil {
+				if ns != nil && stopped(err) {
+					break // the first candidate was solved; keep it
+				}
 				return nil, nil, nil, nil, err
 			}
 			if ns == nil || cs.Result.Objective < ns.Result.Objective {
@@ -100,6 +118,11 @@ func DualLevel(m *costmodel.Model, t *costmodel.Table, mp Mapper, solve func(*co
 	return sol, t, its, reps, nil
 }
 
+// stopped reports whether err says a context ended the work.
+func stopped(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
 // Judged returns mp with, if it is the temp mapper, a Judge pricing a
 // mapping of assignment a's layout by a's objective on table t re-priced
 // on it.
@@ -121,14 +144,18 @@ func Judged(mp Mapper, m *costmodel.Model, t *costmodel.Table, a ilp.Assignment,
 
 // MapAll maps every layout of a space with mp (for the cheap baseline
 // mappers) and prices the space on those mappings.
-func MapAll(m *costmodel.Model, sp *partition.Space, mp Mapper) (*costmodel.Table, error) {
+// It stops with an error wrapping ctx.Err() when ctx is done.
+func MapAll(ctx context.Context, m *costmodel.Model, sp *partition.Space, mp Mapper) (*costmodel.Table, error) {
 	maps := make([]partition.Mapping, len(sp.Layouts))
 	for li := range sp.Layouts {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("heuristics: mapping stopped after %d of %d layouts: %w", li, len(sp.Layouts), err)
+		}
 		mpg, _, err := mp.Map(m, sp, li)
 		if err != nil {
 			return nil, fmt.Errorf("heuristics: mapping %s: %w", sp.Layouts[li].Name(), err)
 		}
 		maps[li] = mpg
 	}
-	return m.PriceMapped(sp, maps)
+	return m.PriceMappedContext(ctx, sp, maps)
 }

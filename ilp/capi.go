@@ -38,6 +38,7 @@ import "C"
 import (
 	"fmt"
 	"math"
+	"time"
 	"unsafe"
 )
 
@@ -104,6 +105,17 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 		&index[0], &value[0], &integ[0])
 	if st == hStatusError {
 		return nil, fmt.Errorf("ilp: HiGHS rejected the model %q", p.Name)
+	}
+	if !o.Deadline.IsZero() {
+		left := time.Until(o.Deadline)
+		if left <= 0 {
+			return &Result{Status: TimeLimit, Detail: "time limit reached before the solve started"}, nil
+		}
+		if left < o.TimeLimit {
+			if err := capiOptions(h, Options{TimeLimit: left, RelGap: o.RelGap, Threads: o.Threads, Log: o.Log, NoPresolve: o.NoPresolve}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if C.Highs_run(h) == hStatusError {
 		return nil, fmt.Errorf("ilp: HiGHS failed on %q", p.Name)

@@ -106,6 +106,10 @@ type Options struct {
 	// solve down, and HiGHS aborts the process when it cannot allocate
 	// tens of thousands of them.
 	Threads int
+	// Deadline, when set, also ends the solve: HiGHS is given the time
+	// left when it starts (at most TimeLimit), so a caller's budget covers
+	// formulating and loading the model too.
+	Deadline time.Time
 	// NoPresolve switches HiGHS's presolve off (used to confirm an
 	// infeasibility that presolve declared).
 	NoPresolve bool

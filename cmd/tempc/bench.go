@@ -15,7 +15,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := pf.finish(stderr); err != nil {
+	if err := pf.finish(fs, stderr); err != nil {
 		return err
 	}
 	o.PlanOptions = pf.o

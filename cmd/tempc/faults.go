@@ -21,8 +21,11 @@ func runFaults(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := pf.finish(stderr); err != nil {
+	if err := pf.finish(fs, stderr); err != nil {
 		return err
+	}
+	if o.Seeds < 1 {
+		return usageError{fmt.Sprintf("--seeds %d: want at least one fault map per point", o.Seeds)}
 	}
 	var err error
 	if o.DieRates, err = rates("--die-rate", *dies); err != nil {

@@ -19,5 +19,8 @@ func runGraph(args []string, stdout, stderr io.Writer) error {
 	if o.Model == "" {
 		return usageError{"--model is required"}
 	}
+	if err := positive(fs, "batch", "seq"); err != nil {
+		return err
+	}
 	return driver.Graph(stdout, o)
 }

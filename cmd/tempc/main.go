@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 )
 
@@ -107,4 +108,38 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	return nil
+}
+
+// given returns the names of the flags set on the command line.
+func given(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// positive rejects each named flag that was given a value below 1: for
+// flags whose zero value means "the default", an explicit 0 (or a
+// negative) is a mistake, not a request for the default.
+func positive(fs *flag.FlagSet, names ...string) error {
+	set := given(fs)
+	for _, name := range names {
+		if !set[name] {
+			continue
+		}
+		f := fs.Lookup(name)
+		v, err := parseNumber(f.Value.String())
+		if err != nil || v < 1 {
+			return usageError{fmt.Sprintf("--%s %s: want a positive whole number", name, f.Value)}
+		}
+	}
+	return nil
+}
+
+// parseNumber reads a flag's value back as a number.
+func parseNumber(s string) (float64, error) {
+	var v float64
+	if _, err := fmt.Sscan(s, &v); err != nil || math.IsNaN(v) {
+		return 0, fmt.Errorf("not a number: %q", s)
+	}
+	return v, nil
 }

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -32,19 +34,31 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&pf.o.Space.MaxGroupDies, "max-group", 0, "largest model-parallel group in dies (default: the whole wafer)")
 	fs.StringVar(&pf.mbs, "micro-batches", "1,2,4,8", "micro-batch sizes to consider")
 	fs.StringVar(&pf.rcs, "recompute", "none,selective,full", "recomputation modes to consider")
-	fs.DurationVar(&pf.timeLimit, "time-limit", ilp.DefaultTimeLimit, "solver time limit")
-	fs.IntVar(&pf.o.Solver.Threads, "threads", 0, "solver threads (0: HiGHS decides)")
-	fs.Float64Var(&pf.o.Solver.RelGap, "gap", ilp.DefaultRelGap, "relative MIP gap at which the solver stops")
+	fs.DurationVar(&pf.timeLimit, "time-limit", ilp.DefaultTimeLimit, "bound on planning: loading, pricing, every solve and the mapper")
+	fs.IntVar(&pf.o.Solver.Threads, "threads", 0, fmt.Sprintf("solver threads (0: HiGHS decides; capped at the CPU count, %d here)", runtime.NumCPU()))
+	fs.Float64Var(&pf.o.Solver.RelGap, "gap", ilp.DefaultRelGap, "relative MIP gap in (0, 1) at which the solver stops; status is optimal only at the default")
 	fs.BoolVar(&pf.progress, "progress", false, "report pipeline stages on stderr")
 	fs.StringVar(&pf.o.Mapper, "mapper", "temp", "local level: temp (traffic-conscious, with the dual-level loop), smap or gmap")
 	fs.Uint64Var(&pf.o.Seed, "seed", 1, "seed of the temp mapper's annealing")
 	fs.IntVar(&pf.o.Iterations, "iterations", 0, "cap on the dual-level loop's solves (default 8)")
 }
 
-// finish turns the parsed strings into options.
-func (pf *planFlags) finish(stderr io.Writer) error {
+// finish checks the parsed flags and turns the strings into options.
+func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 	if pf.o.Model == "" {
 		return usageError{"--model is required"}
+	}
+	if err := positive(fs, "batch", "seq", "max-group", "iterations"); err != nil {
+		return err
+	}
+	if pf.timeLimit <= 0 {
+		return usageError{fmt.Sprintf("--time-limit %v: want a positive duration such as 60s", pf.timeLimit)}
+	}
+	if g := pf.o.Solver.RelGap; math.IsNaN(g) || g <= 0 || g >= 1 {
+		return usageError{fmt.Sprintf("--gap %g: want a relative gap in (0, 1), such as 1e-6 (the default) or 0.01", g)}
+	}
+	if pf.o.Solver.Threads < 0 {
+		return usageError{fmt.Sprintf("--threads %d: want 0 (HiGHS decides) or a positive count", pf.o.Solver.Threads)}
 	}
 	switch pf.objective {
 	case "time":
@@ -57,8 +71,8 @@ func (pf *planFlags) finish(stderr io.Writer) error {
 	pf.o.Space.Family = partition.Family(pf.strategy)
 	for _, s := range strings.Split(pf.mbs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return usageError{fmt.Sprintf("--micro-batches: %q is not a number", s)}
+		if err != nil || n < 1 {
+			return usageError{fmt.Sprintf("--micro-batches: %q is not a positive whole number", s)}
 		}
 		pf.o.Space.MicroBatches = append(pf.o.Space.MicroBatches, n)
 	}
@@ -86,7 +100,7 @@ func runSolve(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := pf.finish(stderr); err != nil {
+	if err := pf.finish(fs, stderr); err != nil {
 		return err
 	}
 	o.PlanOptions = pf.o
@@ -103,7 +117,7 @@ func runGap(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := pf.finish(stderr); err != nil {
+	if err := pf.finish(fs, stderr); err != nil {
 		return err
 	}
 	o.PlanOptions = pf.o

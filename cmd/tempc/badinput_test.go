@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBadFlags: values that used to be silently replaced by a default or
+// ignored are usage errors (exit 2) naming the flag.
+func TestBadFlags(t *testing.T) {
+	solve := []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4"}
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"batch zero", append(solve, "--batch", "0"), "--batch 0: want a positive whole number"},
+		{"seq zero", append(solve, "--seq", "0"), "--seq 0: want a positive whole number"},
+		{"batch negative", append(solve, "--batch", "-2"), "--batch -2"},
+		{"graph batch zero", []string{"graph", "--model", "gpt2", "--batch", "0"}, "--batch 0"},
+		{"graph seq negative", []string{"graph", "--model", "gpt2", "--seq", "-8"}, "--seq -8"},
+		{"time limit zero", append(solve, "--time-limit", "0s"), "--time-limit 0s: want a positive duration"},
+		{"time limit negative", append(solve, "--time-limit", "-5s"), "--time-limit -5s"},
+		{"iterations zero", append(solve, "--iterations", "0"), "--iterations 0"},
+		{"iterations negative", append(solve, "--iterations", "-3"), "--iterations -3"},
+		{"gap NaN", append(solve, "--gap", "NaN"), "--gap NaN: want a relative gap in (0, 1)"},
+		{"gap Inf", append(solve, "--gap", "Inf"), "--gap +Inf"},
+		{"gap one", append(solve, "--gap", "1"), "--gap 1:"},
+		{"gap negative", append(solve, "--gap", "-0.1"), "--gap -0.1"},
+		{"threads negative", append(solve, "--threads", "-1"), "--threads -1"},
+		{"max group zero", append(solve, "--max-group", "0"), "--max-group 0"},
+		{"micro-batch zero", append(solve, "--micro-batches", "1,0"), `--micro-batches: "0" is not a positive`},
+		{"faults seeds zero", []string{"faults", "--model", "gpt2", "--seeds", "0"}, "--seeds 0: want at least one"},
+		{"faults seeds negative", []string{"faults", "--model", "gpt2", "--seeds", "-2"}, "--seeds -2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(tc.args, &out, &errb); code != 2 {
+				t.Fatalf("exit %d, want 2; stderr: %s", code, errb.String())
+			}
+			if !strings.Contains(errb.String(), tc.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.stderr, errb.String())
+			}
+		})
+	}
+}
+
+// TestLooseGapReportedHonestly: --gap 0.5 stops early; the status says
+// gap-limit, not optimal, and the gap is reported.
+func TestLooseGapReportedHonestly(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--gap", "0.5", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var got struct {
+		Status string  `json:"status"`
+		Gap    float64 `json:"mip_gap"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Gap > 1e-6 && got.Status == "optimal" || got.Gap > 0.5 {
+		t.Errorf("status %q with gap %g", got.Status, got.Gap)
+	}
+}
+
+// TestInfeasibleJSON: `solve --json` on a model that does not fit prints
+// a JSON object with status infeasible and the explanation, and exits 1.
+func TestInfeasibleJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"solve", "--model", "gpt3-175b", "--wafer", "temp32", "--json"}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, errb.String())
+	}
+	var got struct {
+		Status      string  `json:"status"`
+		Explanation string  `json:"explanation"`
+		Need        float64 `json:"need_bytes_per_die"`
+		Have        float64 `json:"capacity_bytes_per_die"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out.String())
+	}
+	if got.Status != "infeasible" || !strings.Contains(got.Explanation, "optimizer states dominate") || got.Need <= got.Have {
+		t.Errorf("got %+v", got)
+	}
+}
+
+// TestTimeLimitCoversPricing: a time limit too short for pricing ends
+// the command with a time-limit error that says where it stopped, rather
+// than pricing on and then giving HiGHS its full limit.
+func TestTimeLimitCoversPricing(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"solve", "--model", "gpt3-6.7b", "--unaliased", "--time-limit", "50ms", "--json"}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "time limit 50ms reached while pricing") {
+		t.Fatalf("exit %d; stderr: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), `"status": "time-limit"`) {
+		t.Errorf("stdout: %s", out.String())
+	}
+}
+
+// TestCompileOutputAtomic: a compile that fails leaves the previous plan
+// file whole, and an unwritable -o fails before the pipeline runs (the
+// model named here does not exist, so a pipeline run would fail on it
+// instead).
+func TestCompileOutputAtomic(t *testing.T) {
+	dir := t.TempDir()
+	planFile := filepath.Join(dir, "plan.json")
+	if err := os.WriteFile(planFile, []byte("previous plan"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"compile", "--model", "gpt3-175b", "--wafer", "temp32", "-o", planFile}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if b, _ := os.ReadFile(planFile); string(b) != "previous plan" {
+		t.Errorf("a failed compile changed the plan file to %.40q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("temporary files left behind: %v", ents)
+	}
+	for _, bad := range []string{filepath.Join(dir, "missing", "plan.json"), dir} {
+		errb.Reset()
+		code := run([]string{"compile", "--model", "no-such-model", "-o", bad}, &out, &errb)
+		if code != 1 || !strings.Contains(errb.String(), "cannot write "+bad) {
+			t.Errorf("-o %s: exit %d, stderr %s", bad, code, errb.String())
+		}
+	}
+}
+
+// TestSimulateWaferOverride: --wafer must have the plan's mesh shape and
+// live dies; a plan compiled for mesh4x4 is not simulated on temp48 or on
+// mesh4x4 with a dead die.
+func TestSimulateWaferOverride(t *testing.T) {
+	dir := t.TempDir()
+	planFile := filepath.Join(dir, "plan.json")
+	var out, errb bytes.Buffer
+	if code := run([]string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", planFile}, &out, &errb); code != 0 {
+		t.Fatalf("compile: exit %d: %s", code, errb.String())
+	}
+	out.Reset()
+	if code := run([]string{"wafer", "--wafer", "mesh4x4", "--json"}, &out, &errb); code != 0 {
+		t.Fatal(errb.String())
+	}
+	var w map[string]any
+	if err := json.Unmarshal(out.Bytes(), &w); err != nil {
+		t.Fatal(err)
+	}
+	w["dead_dies"] = [][2]int{{1, 1}}
+	deadFile := filepath.Join(dir, "dead.json")
+	b, _ := json.Marshal(w)
+	if err := os.WriteFile(deadFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ wafer, want string }{
+		{"temp48", "is a 6×8 mesh; the plan"},
+		{deadFile, "die (1,1) is dead there but live on mesh4x4"},
+	} {
+		errb.Reset()
+		if code := run([]string{"simulate", planFile, "--wafer", tc.wafer}, &out, &errb); code != 1 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("--wafer %s: exit %d, stderr %s", tc.wafer, code, errb.String())
+		}
+	}
+	errb.Reset()
+	if code := run([]string{"simulate", planFile, "--wafer", "mesh4x4"}, &out, &errb); code != 0 {
+		t.Errorf("--wafer mesh4x4 (the plan's own): exit %d, %s", code, errb.String())
+	}
+}
