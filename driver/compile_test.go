@@ -1,8 +1,8 @@
 package driver
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"path/filepath"
