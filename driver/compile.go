@@ -44,8 +44,12 @@ func Compile(w io.Writer, o CompileOptions) error {
 	if err != nil {
 		return err
 	}
+	pl.ModelSource = o.Model
 	if err := pl.Verify(p.spec); err != nil {
 		return fmt.Errorf("driver: the lowered plan does not verify (a bug): %w", err)
+	}
+	if err := lower.CheckWork(pl, p.table.Space); err != nil {
+		return fmt.Errorf("driver: the lowered plan does not do the graph's work (a bug): %w", err)
 	}
 	lowering := time.Since(lowerStart)
 	o.say("lowered and verified in %.2f s", lowering.Seconds())

@@ -6,9 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"time"
 
+	"tempc/frontend"
+	"tempc/lower"
+	"tempc/partition"
 	"tempc/plan"
 	"tempc/wafer"
 	"tempc/wafer/sim"
@@ -16,10 +21,12 @@ import (
 
 // SimulateOptions are the options of `tempc simulate`.
 type SimulateOptions struct {
-	// Plan is the plan file; Wafer overrides the wafer it names.
-	Plan, Wafer string
-	JSON        bool
-	Progress    io.Writer
+	// Plan is the plan file; Wafer overrides the wafer it names; Model
+	// overrides where the model it was compiled from is read (its
+	// model_source), to check the plan computes that graph's work.
+	Plan, Wafer, Model string
+	JSON               bool
+	Progress           io.Writer
 }
 
 // SimulateReport compares a plan's simulated step with its predicted one.
@@ -177,6 +184,9 @@ func Simulate(w io.Writer, o SimulateOptions) error {
 	if err := p.Verify(s); err != nil {
 		return err
 	}
+	if err := checkWork(p, s, o.Plan, o.Model); err != nil {
+		return err
+	}
 	res, err := simulate(p, s, o.Progress)
 	if err != nil {
 		return err
@@ -226,3 +236,38 @@ func planWafer(p *plan.Plan, file, override string) (*wafer.Spec, error) {
 	}
 	return s, nil
 }
+
+// checkWork rebuilds the graph a plan names — from model (or, when empty,
+// the plan's model_source) at the plan's batch and sequence — and its
+// strategy space on s, and holds the plan to that graph's work
+// (lower.CheckWork): a plan missing blocks, ops or the optimizer is
+// rejected rather than simulated faster.
+func checkWork(p *plan.Plan, s *wafer.Spec, file, model string) error {
+	if model == "" {
+		model = p.ModelSource
+	}
+	if model == "" {
+		return fmt.Errorf("driver: %s has no model_source: pass --model with the model it was compiled from", file)
+	}
+	g, err := frontend.Load(model, frontend.Options{Batch: p.Batch, Seq: p.Seq})
+	if err != nil {
+		return fmt.Errorf("driver: reading the model %s was compiled from (pass --model if it moved): %w", file, err)
+	}
+	m := layoutMicroBatch.FindStringSubmatch(p.Layout)
+	if m == nil {
+		return fmt.Errorf("driver: %s: layout %q does not name its micro-batch", file, p.Layout)
+	}
+	mb, _ := strconv.Atoi(m[1])
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{mb}})
+	if err != nil {
+		return fmt.Errorf("driver: %s: %w", file, err)
+	}
+	if err := lower.CheckWork(p, sp); err != nil {
+		return fmt.Errorf("driver: %s: %w", file, err)
+	}
+	return nil
+}
+
+// layoutMicroBatch finds the micro-batch in a layout's name
+// (partition.Layout.Name: "dp4-1x4-mb2-none-zero").
+var layoutMicroBatch = regexp.MustCompile(`-mb(\d+)-`)

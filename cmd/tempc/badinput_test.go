@@ -171,3 +171,48 @@ func TestSimulateWaferOverride(t *testing.T) {
 		t.Errorf("--wafer mesh4x4 (the plan's own): exit %d, %s", code, errb.String())
 	}
 }
+
+// TestSimulateRejectsMissingWork: a plan whose last step (the optimizer)
+// is removed, or whose model_source is gone, is not simulated.
+func TestSimulateRejectsMissingWork(t *testing.T) {
+	dir := t.TempDir()
+	planFile := filepath.Join(dir, "plan.json")
+	var out, errb bytes.Buffer
+	if code := run([]string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", planFile}, &out, &errb); code != 0 {
+		t.Fatalf("compile: exit %d: %s", code, errb.String())
+	}
+	data, _ := os.ReadFile(planFile)
+	var p map[string]any
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, edit func(map[string]any)) string {
+		q := map[string]any{}
+		for k, v := range p {
+			q[k] = v
+		}
+		edit(q)
+		b, _ := json.Marshal(q)
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	steps := p["steps"].([]any)
+	noOpt := write("no-opt.json", func(q map[string]any) { q["steps"] = steps[:len(steps)-1] })
+	moved := write("moved.json", func(q map[string]any) { q["model_source"] = filepath.Join(dir, "gone", "config.json") })
+	for _, tc := range []struct{ file, want string }{
+		{noOpt, "adam"},
+		{moved, "pass --model if it moved"},
+	} {
+		errb.Reset()
+		if code := run([]string{"simulate", tc.file}, &out, &errb); code != 1 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%s: exit %d, stderr %s", filepath.Base(tc.file), code, errb.String())
+		}
+	}
+	errb.Reset()
+	if code := run([]string{"simulate", moved, "--model", "gpt2"}, &out, &errb); code != 0 {
+		t.Errorf("--model gpt2 on the moved plan: exit %d, %s", code, errb.String())
+	}
+}

@@ -28,6 +28,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("simulate", stderr)
 	var o driver.SimulateOptions
 	fs.StringVar(&o.Wafer, "wafer", "", "wafer preset or file (default: the one the plan names)")
+	fs.StringVar(&o.Model, "model", "", "the model the plan was compiled from, if not where its model_source says")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	progress := fs.Bool("progress", false, "report each block on stderr as it is simulated")
 	// The plan file may come before or after the flags.
