@@ -32,7 +32,7 @@ func Build(g *ir.Graph, s *wafer.Spec, cfg Config) (*Space, error) {
 	b.work()
 	b.sp.Layouts = layouts(s, g.Batch, cfg)
 	if len(b.sp.Layouts) == 0 {
-		return nil, fmt.Errorf("partition: no layout of %s fits batch %d (no group shape tiles the healthy dies)", s.Name, g.Batch)
+		return nil, noLayout(s, g.Batch, cfg)
 	}
 	return b.sp, nil
 }

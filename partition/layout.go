@@ -234,3 +234,28 @@ func HealthyChain(s *wafer.Spec, t wafer.Rect) ([]wafer.DieID, bool) {
 	}
 	return nil, false
 }
+
+// noLayout explains why layouts found none: no group shape within
+// MaxGroupDies tiles the healthy dies into between 1 and batch groups, or
+// every micro-batch size asked for exceeds the sequences a group gets.
+func noLayout(s *wafer.Spec, batch int64, cfg Config) error {
+	var most int64 // the most sequences any DP group of a possible shape gets
+	for r := 1; r <= s.Rows; r++ {
+		for c := 1; c <= s.Cols; c++ {
+			if s.Rows%r != 0 || s.Cols%c != 0 || r*c > cfg.MaxGroupDies {
+				continue
+			}
+			tiles, used := healthyTiles(s, r, c)
+			d := int64(len(tiles) + len(irregularGroups(s, used, r*c)))
+			if d > 0 && d <= batch {
+				most = max(most, (batch+d-1)/d)
+			}
+		}
+	}
+	if most == 0 {
+		return fmt.Errorf("partition: no layout of %s fits batch %d: no group shape of at most %d dies tiles its %d healthy dies "+
+			"into at most %d data-parallel groups (raise --batch or --max-group)", s.Name, batch, cfg.MaxGroupDies, s.NumHealthy(), batch)
+	}
+	return fmt.Errorf("partition: no layout of %s fits batch %d: every micro-batch size asked for (%v) exceeds the %d sequences "+
+		"a data-parallel group gets at most", s.Name, batch, cfg.MicroBatches, most)
+}

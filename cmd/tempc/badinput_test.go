@@ -36,6 +36,16 @@ func TestBadFlags(t *testing.T) {
 		{"micro-batch zero", append(solve, "--micro-batches", "1,0"), `--micro-batches: "0" is not a positive`},
 		{"faults seeds zero", []string{"faults", "--model", "gpt2", "--seeds", "0"}, "--seeds 0: want at least one"},
 		{"faults seeds negative", []string{"faults", "--model", "gpt2", "--seeds", "-2"}, "--seeds -2"},
+		{"faults rate NaN", []string{"faults", "--model", "gpt2", "--die-rate", "NaN"}, `--die-rate: "NaN" is not a fraction`},
+		{"wafer rate above one", []string{"wafer", "--link-rate", "2"}, "--link-rate 2: want a fraction in [0, 1]"},
+		{"strategy empty", append(solve, "--strategy", ""), "--strategy is empty"},
+		{"mapper empty", append(solve, "--mapper", ""), "--mapper is empty"},
+		{"graph format empty", []string{"graph", "--model", "gpt2", "--format", ""}, "--format is empty"},
+		{"validate suite empty", []string{"validate", "--suite", ""}, "--suite is empty"},
+		{"validate packet zero", []string{"validate", "--packet", "0"}, "--packet 0: want a positive whole number"},
+		{"gap max-enumerate NaN", []string{"gap", "--model", "gpt2", "--max-enumerate", "NaN"}, "--max-enumerate NaN"},
+		{"compile unaliased", []string{"compile", "--model", "gpt2", "--unaliased"}, "--unaliased: plans are lowered from aliased spaces"},
+		{"simulate model empty", []string{"simulate", "plan.json", "--model", ""}, "--model is empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,5 +224,28 @@ func TestSimulateRejectsMissingWork(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"simulate", moved, "--model", "gpt2"}, &out, &errb); code != 0 {
 		t.Errorf("--model gpt2 on the moved plan: exit %d, %s", code, errb.String())
+	}
+}
+
+// TestNoLayoutReasons: when no layout exists the message says why — the
+// micro-batch sizes asked for, or the group shapes — not a generic "no
+// group shape tiles the healthy dies".
+func TestNoLayoutReasons(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"micro-batch above the batch", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "64",
+			"--micro-batches", "1000000"}, "every micro-batch size asked for ([1000000]) exceeds the 16 sequences"},
+		{"groups too small for the batch", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "2", "--seq", "64",
+			"--max-group", "4"}, "no group shape of at most 4 dies tiles its 16 healthy dies into at most 2 data-parallel groups"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(tc.args, &out, &errb); code != 1 || !strings.Contains(errb.String(), tc.want) {
+				t.Errorf("exit %d, stderr %s", code, errb.String())
+			}
+		})
 	}
 }

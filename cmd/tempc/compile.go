@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"io"
 
 	"tempc/driver"
@@ -20,6 +22,9 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	if err := pf.finish(fs, stderr); err != nil {
 		return err
 	}
+	if pf.o.Space.Unaliased {
+		return usageError{"--unaliased: plans are lowered from aliased spaces (identical layers share one program); use it with solve or gap"}
+	}
 	o.PlanOptions = pf.o
 	return driver.Compile(stdout, o)
 }
@@ -37,7 +42,13 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		file, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
 		return usageError{err.Error()}
+	}
+	if err := nonEmpty(fs, "wafer", "model"); err != nil {
+		return err
 	}
 	switch {
 	case file == "" && fs.NArg() == 1:

@@ -42,7 +42,7 @@ func rates(flag, list string) ([]float64, error) {
 	var out []float64
 	for _, s := range strings.Split(list, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || v < 0 || v >= 1 {
+		if err != nil || !(v >= 0 && v < 1) {
 			return nil, usageError{fmt.Sprintf("%s: %q is not a fraction in [0, 1)", flag, s)}
 		}
 		out = append(out, v)

@@ -22,5 +22,8 @@ func runGraph(args []string, stdout, stderr io.Writer) error {
 	if err := positive(fs, "batch", "seq"); err != nil {
 		return err
 	}
+	if err := nonEmpty(fs, "format"); err != nil {
+		return err
+	}
 	return driver.Graph(stdout, o)
 }

@@ -143,3 +143,16 @@ func parseNumber(s string) (float64, error) {
 	}
 	return v, nil
 }
+
+// nonEmpty rejects each named string flag that was given an empty value:
+// an empty --strategy or --format would otherwise silently mean the
+// default.
+func nonEmpty(fs *flag.FlagSet, names ...string) error {
+	set := given(fs)
+	for _, name := range names {
+		if set[name] && fs.Lookup(name).Value.String() == "" {
+			return usageError{fmt.Sprintf("--%s is empty", name)}
+		}
+	}
+	return nil
+}

@@ -32,7 +32,7 @@ func TestGraphCommand(t *testing.T) {
 		{"wafer json", []string{"wafer", "--wafer", "mesh4x4", "--json"}, 0, `"bandwidth_tbps": 4`, ""},
 		{"wafer unknown", []string{"wafer", "--wafer", "temp99"}, 1, "", "not a preset"},
 		{"wafer random faults", []string{"wafer", "--wafer", "temp48", "--die-rate", "0.25", "--link-rate", "0.1", "--seed", "3"}, 0, "36 healthy dies, 8 dead links", ""},
-		{"wafer bad rate", []string{"wafer", "--die-rate", "NaN"}, 1, "", "must lie in [0, 1]"},
+		{"wafer bad rate", []string{"wafer", "--die-rate", "NaN"}, 2, "", "--die-rate NaN: want a fraction in [0, 1]"},
 		{"solve", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512"}, 0, "strategies (per step", ""},
 		{"solve json", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--json", "--objective", "energy"}, 0, `"objective_kind": "energy"`, ""},
 		{"solve oom", []string{"solve", "--model", "gpt3-175b", "--wafer", "temp32"}, 1, "", "optimizer states dominate"},

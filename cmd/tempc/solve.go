@@ -51,6 +51,9 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 	if err := positive(fs, "batch", "seq", "max-group", "iterations"); err != nil {
 		return err
 	}
+	if err := nonEmpty(fs, "wafer", "strategy", "mapper"); err != nil {
+		return err
+	}
 	if pf.timeLimit <= 0 {
 		return usageError{fmt.Sprintf("--time-limit %v: want a positive duration such as 60s", pf.timeLimit)}
 	}
@@ -116,6 +119,9 @@ func runGap(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.MaxEnumerate, "max-enumerate", 2e6, "enumerate every assignment when there are at most this many")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if !(o.MaxEnumerate >= 1) || math.IsInf(o.MaxEnumerate, 0) {
+		return usageError{fmt.Sprintf("--max-enumerate %g: want a count of assignments of at least 1", o.MaxEnumerate)}
 	}
 	if err := pf.finish(fs, stderr); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"tempc/driver"
@@ -16,6 +17,17 @@ func runWafer(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the random fault map")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if err := nonEmpty(fs, "wafer"); err != nil {
+		return err
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"die-rate", o.DieRate}, {"link-rate", o.LinkRate}} {
+		if !(r.v >= 0 && r.v <= 1) {
+			return usageError{fmt.Sprintf("--%s %g: want a fraction in [0, 1]", r.name, r.v)}
+		}
 	}
 	return driver.Wafer(stdout, o)
 }
