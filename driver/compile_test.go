@@ -190,7 +190,7 @@ func TestPlanJSON(t *testing.T) {
 	if err := back.Verify(s); err != nil {
 		t.Error(err)
 	}
-	if _, err := plan.ReadJSON("p.json", []byte(`{"schema_version": 1, "steps": [], "bogus": 1}`)); err == nil {
+	if _, err := plan.ReadJSON("p.json", []byte(`{"schema_version": 2, "steps": [], "bogus": 1}`)); err == nil {
 		t.Error("unknown field accepted")
 	}
 }
