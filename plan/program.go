@@ -123,7 +123,8 @@ func (p *Program) add(t Task) TaskID {
 
 // Check validates the program against a wafer: IDs match indexes,
 // dependencies point to earlier tasks, dies are healthy, sizes are finite
-// and not negative, and explicit routes join Die to Dst over live links.
+// and not negative, and explicit routes are paths (no die twice) joining
+// Die to Dst over live links.
 // The error names the task.
 func (p *Program) Check(s *wafer.Spec) error {
 	for i := range p.Tasks {
@@ -231,6 +232,13 @@ func (t *Task) check(s *wafer.Spec, i TaskID) error {
 			}
 			if err := s.CheckRoute(t.Route); err != nil {
 				return err
+			}
+			seen := make(map[wafer.DieID]bool, len(t.Route))
+			for _, d := range t.Route {
+				if seen[d] {
+					return fmt.Errorf("route %v visits die %s twice; a route is a path", t.Route, dieName(s, d))
+				}
+				seen[d] = true
 			}
 		}
 	default:
