@@ -21,20 +21,23 @@ type problem struct {
 // Validate checks the mesh size, the physical fields against their
 // plausible ranges (see limit: NaN, infinities and values beyond them are
 // rejected), the DMA engines and the faults (on the mesh, between
-// neighbours, each listed once), and prepares the fault tables. It returns
-// every problem found, naming the field, die or link at fault.
+// neighbours), and prepares the fault tables. It returns every problem
+// found, naming the field, die or link at fault. A fault listed twice is
+// harmless here, where code adds faults to a wafer that has some; ReadJSON
+// rejects it in a file, where it is a slip.
 func (s *Spec) Validate() error {
 	var errs []error
-	for _, p := range s.problems(s.hardwareProblems()) {
+	for _, p := range s.problems(s.hardwareProblems(), false) {
 		errs = append(errs, fmt.Errorf("wafer %s: %s", s.Name, p.msg))
 	}
 	return errors.Join(errs...)
 }
 
 // problems returns hw, the problems of the physical fields, followed by
-// those of the mesh, the DMA engines and the faults. The faults are not
-// checked when the mesh is invalid.
-func (s *Spec) problems(hw []problem) []problem {
+// those of the mesh, the DMA engines and the faults, including faults
+// listed twice when dups is set. The faults are not checked when the mesh
+// is invalid.
+func (s *Spec) problems(hw []problem, dups bool) []problem {
 	ps := hw
 	if p, ok := s.meshProblem(); !ok {
 		return append(ps, p)
@@ -43,7 +46,11 @@ func (s *Spec) problems(hw []problem) []problem {
 		ps = append(ps, problem{"die.dma_engines", -1,
 			fmt.Sprintf("die.dma_engines must be between 1 and %d, got %d", maxDMAEngines, n)})
 	}
-	ps = append(ps, s.markFaults()...)
+	faults, twice := s.markFaults()
+	ps = append(ps, faults.list()...)
+	if dups {
+		ps = append(ps, twice.list()...)
+	}
 	if len(ps) == 0 && s.NumHealthy() == 0 {
 		ps = append(ps, problem{"dead_dies", -1, fmt.Sprintf("no healthy die: all %d dies are dead", s.NumDies())})
 	}
@@ -69,62 +76,71 @@ func (s *Spec) meshProblem() (problem, bool) {
 }
 
 // markFaults fills the fault tables from DeadDies and DeadLinks, reporting
-// dies off the mesh, links between dies that are not neighbours, and
-// faults listed twice (a link in either orientation).
-func (s *Spec) markFaults() []problem {
-	var ps []problem
-	bad := func(field string, i int, format string, args ...any) {
-		ps = append(ps, problem{field, i, fmt.Sprintf(format, args...)})
-	}
+// dies off the mesh and links between dies that are not neighbours, and
+// apart the faults listed twice (a link in either orientation).
+func (s *Spec) markFaults() (bad, again *faultProblems) {
+	bad, again = &faultProblems{}, &faultProblems{}
 	s.dead = make([]bool, s.NumDies())
 	s.deadLink = make([]bool, s.NumLinks())
+	// first and firstLink hold the index of a die's or link's first entry.
+	first := make([]int, s.NumDies())
 	for i, c := range s.DeadDies {
 		switch {
 		case !s.In(c):
-			bad("dead_dies", i, "dead die %v is outside the %d×%d mesh", c, s.Rows, s.Cols)
+			bad.add("dead_dies", i, "dead die %v is outside the %d×%d mesh", c, s.Rows, s.Cols)
 		case s.dead[s.ID(c)]:
-			bad("dead_dies", i, "dead die %v is listed twice (first as dead_dies[%d])", c, s.firstDeadDie(c))
+			again.add("dead_dies", i, "dead die %v is listed twice (first as dead_dies[%d])", c, first[s.ID(c)])
 		default:
 			s.dead[s.ID(c)] = true
+			first[s.ID(c)] = i
 		}
 	}
+	firstLink := make([]int, s.NumLinks())
 	for i, l := range s.DeadLinks {
 		if !s.In(l.A) || !s.In(l.B) {
-			bad("dead_links", i, "dead link %v–%v is outside the %d×%d mesh", l.A, l.B, s.Rows, s.Cols)
+			bad.add("dead_links", i, "dead link %v–%v is outside the %d×%d mesh", l.A, l.B, s.Rows, s.Cols)
 			continue
 		}
 		ab, ok := s.LinkBetween(s.ID(l.A), s.ID(l.B))
 		if !ok {
-			bad("dead_links", i, "dead link %v–%v joins dies that are not neighbours", l.A, l.B)
+			bad.add("dead_links", i, "dead link %v–%v joins dies that are not neighbours", l.A, l.B)
 			continue
 		}
 		if s.deadLink[ab] {
-			bad("dead_links", i, "dead link %v–%v is listed twice (first as dead_links[%d])", l.A, l.B, s.firstDeadLink(l))
+			again.add("dead_links", i, "dead link %v–%v is listed twice (first as dead_links[%d])", l.A, l.B, firstLink[ab])
 			continue
 		}
 		ba, _ := s.LinkBetween(s.ID(l.B), s.ID(l.A))
 		s.deadLink[ab], s.deadLink[ba] = true, true
+		firstLink[ab], firstLink[ba] = i, i
 	}
-	return ps
+	return bad, again
 }
 
-// firstDeadDie is the index of c's first entry in DeadDies.
-func (s *Spec) firstDeadDie(c Coord) int {
-	for i, d := range s.DeadDies {
-		if d == c {
-			return i
-		}
-	}
-	return -1
+// maxFaultProblems bounds the problems of the faults reported, so that a
+// file listing a million bad faults gets a short answer quickly.
+const maxFaultProblems = 100
+
+// faultProblems collects the first maxFaultProblems problems of one kind
+// of the faults and counts the others.
+type faultProblems struct {
+	ps   []problem
+	more int
 }
 
-// firstDeadLink is the index of l's first entry in DeadLinks, in either
-// orientation.
-func (s *Spec) firstDeadLink(l DeadLink) int {
-	for i, d := range s.DeadLinks {
-		if d == l || d == (DeadLink{l.B, l.A}) {
-			return i
-		}
+func (f *faultProblems) add(field string, i int, format string, args ...any) {
+	if len(f.ps) == maxFaultProblems {
+		f.more++
+		return
 	}
-	return -1
+	f.ps = append(f.ps, problem{field, i, fmt.Sprintf(format, args...)})
+}
+
+// list returns the problems, the last saying how many more there are.
+func (f *faultProblems) list() []problem {
+	if f.more == 0 {
+		return f.ps
+	}
+	last := f.ps[len(f.ps)-1]
+	return append(f.ps, problem{last.field, last.elem, fmt.Sprintf("and %d more problems of the faults", f.more)})
 }

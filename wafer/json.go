@@ -75,13 +75,14 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 		return nil, e.Err()
 	}
 	checkRequired(e, o)
-	dies, links := coords(e, o, &j)
+	w := &where{o: o, elems: map[string][]jsonpos.Pos{}}
+	dies, links := coords(e, w, &j)
 	if e.Len() > 0 {
 		return nil, e.Err()
 	}
 	s := j.spec(file, dies, links)
-	for _, p := range s.problems(fileHardwareProblems(&j)) {
-		pos, field := p.pos(e, o)
+	for _, p := range s.problems(fileHardwareProblems(&j), true) {
+		pos, field := w.problem(p)
 		e.Add(pos, field, "%s", p.msg)
 	}
 	if e.Len() > 0 {
@@ -154,10 +155,18 @@ func checkRequired(e *jsonpos.Errs, o *jsonpos.Object) {
 
 // coords converts the dead dies and links of j, reporting coordinates that
 // are not [row, col] pairs and links that are not pairs of coordinates.
-func coords(e *jsonpos.Errs, o *jsonpos.Object, j *jsonSpec) ([]Coord, []DeadLink) {
+func coords(e *jsonpos.Errs, w *where, j *jsonSpec) ([]Coord, []DeadLink) {
+	n := 0
 	bad := func(key string, i int, format string, args ...any) {
-		e.Add(elementPos(o, key, i), fmt.Sprintf("%s[%d]", key, i), format, args...)
+		if n++; n <= maxFaultProblems {
+			e.Add(w.element(key, i), fmt.Sprintf("%s[%d]", key, i), format, args...)
+		}
 	}
+	defer func() {
+		if n > maxFaultProblems {
+			e.Add(jsonpos.Pos{}, "", "and %d more malformed faults", n-maxFaultProblems)
+		}
+	}()
 	var dies []Coord
 	for i, d := range j.DeadDies {
 		if len(d) != 2 {
@@ -177,46 +186,65 @@ func coords(e *jsonpos.Errs, o *jsonpos.Object, j *jsonSpec) ([]Coord, []DeadLin
 	return dies, links
 }
 
-// pos is where p is in the file o, and the field to name in the message
-// when p's message does not (an element of a list).
-func (p problem) pos(e *jsonpos.Errs, o *jsonpos.Object) (jsonpos.Pos, string) {
-	if p.field == "" {
-		return jsonpos.Pos{File: e.File}, ""
-	}
-	if obj, key, ok := strings.Cut(p.field, "."); ok {
-		if c := o.Child(e, obj); c != nil {
-			return c.FieldPos(key), ""
-		}
-		return o.FieldPos(obj), ""
-	}
-	if p.elem >= 0 {
-		return elementPos(o, p.field, p.elem), fmt.Sprintf("%s[%d]", p.field, p.elem)
-	}
-	return o.FieldPos(p.field), ""
+// where finds positions in a wafer file, decoding each list once (a file
+// may list a million faults).
+type where struct {
+	o     *jsonpos.Object
+	elems map[string][]jsonpos.Pos
 }
 
-// elementPos is the position of element i of the array under key, or of
-// key when there is no such element.
-func elementPos(o *jsonpos.Object, key string, i int) jsonpos.Pos {
+// problem is where p is in the file, and the field to name in the message
+// when p's message does not (an element of a list).
+func (w *where) problem(p problem) (jsonpos.Pos, string) {
+	if p.field == "" {
+		return jsonpos.Pos{}, "" // the whole file
+	}
+	if obj, key, ok := strings.Cut(p.field, "."); ok {
+		if c := w.o.Child(&jsonpos.Errs{}, obj); c != nil {
+			return c.FieldPos(key), ""
+		}
+		return w.o.FieldPos(obj), ""
+	}
+	if p.elem >= 0 {
+		return w.element(p.field, p.elem), fmt.Sprintf("%s[%d]", p.field, p.elem)
+	}
+	return w.o.FieldPos(p.field), ""
+}
+
+// element is the position of element i of the array under key, or of key
+// when there is no such element.
+func (w *where) element(key string, i int) jsonpos.Pos {
+	ps, ok := w.elems[key]
+	if !ok {
+		ps = elements(w.o, key)
+		w.elems[key] = ps
+	}
+	if i < len(ps) {
+		return ps[i]
+	}
+	return w.o.FieldPos(key)
+}
+
+// elements lists the positions of the elements of the array under key.
+func elements(o *jsonpos.Object, key string) []jsonpos.Pos {
 	f, ok := o.Fields[key]
 	if !ok {
-		return o.Pos
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(f.Raw))
 	if _, err := dec.Token(); err != nil {
-		return f.Pos
+		return nil
 	}
-	for k := 0; dec.More(); k++ {
+	var ps []jsonpos.Pos
+	for dec.More() {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			break
 		}
-		if k == i {
-			// The element ends at the offset and starts len(raw) before.
-			return o.Src.Pos(f.At + dec.InputOffset() - int64(len(raw)))
-		}
+		// The element ends at the offset and starts len(raw) before.
+		ps = append(ps, o.Src.Pos(f.At+dec.InputOffset()-int64(len(raw))))
 	}
-	return f.Pos
+	return ps
 }
 
 // Load returns the preset called name, or reads the wafer file at that path.
@@ -234,7 +262,8 @@ func Load(name string) (*Spec, error) {
 	return ReadJSON(name, data)
 }
 
-// WriteJSON writes s in the wafer file format.
+// WriteJSON writes s in the wafer file format, each fault once (the file
+// format rejects repeats; a Spec may carry them).
 func WriteJSON(w io.Writer, s *Spec) error {
 	j := jsonSpec{SchemaVersion: SchemaVersion, Name: s.Name, Rows: s.Rows, Cols: s.Cols,
 		Die: jsonDie{PeakTFLOPS: s.Die.PeakFLOPS / tera, HBMGB: s.Die.HBMBytes / giga, HBMTBps: s.Die.HBMBandwidth / tera,
@@ -242,11 +271,19 @@ func WriteJSON(w io.Writer, s *Spec) error {
 		Link:        jsonLink{BandwidthTBps: s.Link.Bandwidth / tera, LatencyNs: toNano(s.Link.Latency), PJPerBit: toPico(s.Link.JoulesPerBit)},
 		HBMPJPerBit: toPico(s.HBMJoulesPerBit), TFLOPSPerWatt: s.FLOPSPerWatt / tera,
 		DeadDies: [][]int{}, DeadLinks: [][][]int{}}
+	seenDie := map[Coord]bool{}
 	for _, d := range s.DeadDies {
-		j.DeadDies = append(j.DeadDies, []int{d.R, d.C})
+		if !seenDie[d] {
+			seenDie[d] = true
+			j.DeadDies = append(j.DeadDies, []int{d.R, d.C})
+		}
 	}
+	seenLink := map[DeadLink]bool{}
 	for _, l := range s.DeadLinks {
-		j.DeadLinks = append(j.DeadLinks, [][]int{{l.A.R, l.A.C}, {l.B.R, l.B.C}})
+		if !seenLink[l] {
+			seenLink[l], seenLink[DeadLink{l.B, l.A}] = true, true
+			j.DeadLinks = append(j.DeadLinks, [][]int{{l.A.R, l.A.C}, {l.B.R, l.B.C}})
+		}
 	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)

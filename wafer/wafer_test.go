@@ -3,6 +3,7 @@ package wafer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"tempc/internal/jsonpos"
 )
 
 func mustPreset(t *testing.T, name string) *Spec {
@@ -166,11 +169,6 @@ func TestValidateRejects(t *testing.T) {
 		// Rows·Cols wraps round to 0 in int.
 		{"mesh product overflows", func(s *Spec) { s.Rows, s.Cols = math.MaxInt/2+1, 4 }, "exceeds 65536 dies"},
 		{"mesh 300×300", func(s *Spec) { s.Rows, s.Cols = 300, 300 }, "mesh 300×300 exceeds 65536 dies"},
-		{"duplicate dead die", func(s *Spec) { s.DeadDies = []Coord{{1, 1}, {2, 2}, {1, 1}} }, "dead die (1,1) is listed twice (first as dead_dies[0])"},
-		{"duplicate dead link", func(s *Spec) { s.DeadLinks = []DeadLink{{Coord{0, 0}, Coord{0, 1}}, {Coord{0, 0}, Coord{0, 1}}} },
-			"dead link (0,0)–(0,1) is listed twice (first as dead_links[0])"},
-		{"duplicate dead link reversed", func(s *Spec) { s.DeadLinks = []DeadLink{{Coord{2, 1}, Coord{2, 2}}, {Coord{2, 2}, Coord{2, 1}}} },
-			"dead link (2,2)–(2,1) is listed twice (first as dead_links[0])"},
 		{"fault outside", func(s *Spec) { s.DeadDies = []Coord{{4, 0}} }, "dead die (4,0) is outside the 4×4 mesh"},
 		{"link outside", func(s *Spec) { s.DeadLinks = []DeadLink{{Coord{3, 3}, Coord{3, 4}}} }, "outside the 4×4 mesh"},
 		{"link not adjacent", func(s *Spec) { s.DeadLinks = []DeadLink{{Coord{0, 0}, Coord{1, 1}}} }, "not neighbours"},
@@ -188,6 +186,33 @@ func TestValidateRejects(t *testing.T) {
 				t.Errorf("Validate = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestValidateAcceptsRepeatedFaults: code that adds random faults to a
+// wafer that has some may repeat one; the fault tables are the same.
+func TestValidateAcceptsRepeatedFaults(t *testing.T) {
+	s := mustPreset(t, "mesh4x4")
+	s.DeadDies = []Coord{{1, 1}, {2, 2}, {1, 1}}
+	s.DeadLinks = []DeadLink{{Coord{0, 0}, Coord{0, 1}}, {Coord{0, 1}, Coord{0, 0}}}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := s.LinkBetween(s.ID(Coord{0, 0}), s.ID(Coord{0, 1}))
+	if s.NumHealthy() != 14 || s.LinkAlive(l) {
+		t.Errorf("%d healthy dies, link (0,0)→(0,1) alive %v", s.NumHealthy(), s.LinkAlive(l))
+	}
+	// Written, each fault appears once, so the file reads back.
+	var b bytes.Buffer
+	if err := WriteJSON(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadJSON("w.json", b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.DeadDies) != 2 || len(back.DeadLinks) != 1 {
+		t.Errorf("read back %v and %v", back.DeadDies, back.DeadLinks)
 	}
 }
 
@@ -323,6 +348,34 @@ func TestReadJSONBadValues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestManyBadFaults: a file listing a hundred thousand faults twice, or
+// malformed, gets the first hundred problems and a count of the rest.
+func TestManyBadFaults(t *testing.T) {
+	for _, tc := range []struct{ name, elem, want string }{
+		{"repeated", "[1, 1]", "and 99900 more problems of the faults"},
+		{"malformed", "[1, 1, 1]", "and 99900 more malformed faults"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// 100,000 entries, then the die once more: each entry is a
+			// problem (a repeat of the first, or malformed) bar the first.
+			list := "[" + strings.Repeat(tc.elem+", ", 100000) + "[1, 1]]"
+			_, err := ReadJSON("w.json", []byte(waferFile(t, "[[0, 1]]", list)))
+			var l jsonpos.ErrorList
+			if !errors.As(err, &l) || len(l) != 101 || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%d problems, err ends %q", len(l), tail(err))
+			}
+		})
+	}
+}
+
+func tail(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	return s[max(0, len(s)-200):]
 }
 
 // TestLimitsMatchSchema: the plausible ranges of wafer.schema.json are
