@@ -17,7 +17,8 @@ import (
 // checks every plan against its graph. The models cover direct and
 // streamed schemes, replicated pointwise work, padded micro-batches (13
 // and 7 sequences), uneven head splits (6 heads) and sequence splits (500
-// and 250 tokens), GQA, and the three recomputation modes.
+// and 250 tokens), GQA, the three recomputation modes, and groups shifted
+// or made irregular by faults.
 func TestCheckWorkAcceptsValidPlans(t *testing.T) {
 	models := []struct {
 		model, wafer string
@@ -29,6 +30,7 @@ func TestCheckWorkAcceptsValidPlans(t *testing.T) {
 		{"gpt2", "mesh4x4", 13, 500, 40, false},
 		{"testdata/tiny-llama.json", "mesh4x4", 12, 256, 40, false},
 		{"testdata/tiny-llama.json", "mesh4x4", 7, 250, 40, false},
+		{"gpt2", "mesh4x4-faulty", 16, 512, 40, false},
 		{"llama2-7b", "mesh4x4", 12, 1000, 4, true},
 		{"gpt3-6.7b", "temp48", 128, 2048, 4, true},
 	}
