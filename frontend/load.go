@@ -68,12 +68,14 @@ func Load(model string, opt Options) (*ir.Graph, error) {
 		return nil, err
 	}
 	if isGraphJSON(data) {
-		if opt.Batch != 0 || opt.Seq != 0 {
-			return nil, fmt.Errorf("frontend: %s: batch and sequence are fixed by a graph file; do not set them", path)
-		}
 		g, err := ReadGraphJSON(path, data)
 		if err != nil {
 			return nil, err
+		}
+		// A graph file fixes its batch and sequence; asking for the same
+		// ones (as a plan naming the file does) is fine.
+		if opt.Batch != 0 && opt.Batch != g.Batch || opt.Seq != 0 && opt.Seq != g.Seq {
+			return nil, fmt.Errorf("frontend: %s: batch and sequence are fixed by a graph file (%d × %d); do not set others", path, g.Batch, g.Seq)
 		}
 		if g, err = trainIfForward(g); err != nil {
 			return nil, &fileError{path, err}

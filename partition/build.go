@@ -53,6 +53,18 @@ type builder struct {
 	producers []ir.OpID
 }
 
+// opKey is what identifies an op within its class and layer: its Key, or
+// its Name when it has none (a JSON graph need not give keys). The
+// frontend derives backward ops' keys the same way, so "up.dX" finds the
+// forward op "up" either way; without the fallback every key-less GEMM
+// shared the group "/" and their backward ops were given to no group.
+func opKey(op *ir.Op) string {
+	if op.Key == "" {
+		return op.Name
+	}
+	return op.Key
+}
+
 func (b *builder) key(op *ir.Op, base string) string {
 	k := op.Class + "/" + base
 	if b.cfg.Unaliased && op.Layer != ir.NoLayer {
@@ -87,7 +99,7 @@ func (b *builder) forward() error {
 }
 
 func (b *builder) addToGroup(op *ir.Op) error {
-	base := op.Key
+	base := opKey(op)
 	if op.Kind == ir.Embedding {
 		base = "embedding"
 	}
@@ -219,7 +231,7 @@ func (b *builder) backward() {
 	for i := range b.g.Ops {
 		op := &b.g.Ops[i]
 		if op.Phase == ir.Forward {
-			byKey[fmt.Sprintf("%s/%d/%s", op.Class, op.Layer, op.Key)] = op.ID
+			byKey[fmt.Sprintf("%s/%d/%s", op.Class, op.Layer, opKey(op))] = op.ID
 		}
 	}
 	for i := range b.g.Ops {

@@ -249,3 +249,19 @@ func TestNoLayoutReasons(t *testing.T) {
 		})
 	}
 }
+
+// TestKeylessGraphCompiles: a JSON graph whose ops carry no keys (keys are
+// optional in the format) gets one op group per GEMM and every backward op
+// in its group — before, both GEMMs shared one group and half of the
+// step's work was planned by nobody — and the plan it compiles to passes
+// the work check in compile and again in simulate.
+func TestKeylessGraphCompiles(t *testing.T) {
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	var out, errb bytes.Buffer
+	if code := run([]string{"compile", "--model", "../../frontend/testdata/graph/tiny-forward.json", "--wafer", "mesh4x4", "-o", planFile}, &out, &errb); code != 0 {
+		t.Fatalf("compile: exit %d: %s", code, errb.String())
+	}
+	if code := run([]string{"simulate", planFile}, &out, &errb); code != 0 {
+		t.Fatalf("simulate: exit %d: %s", code, errb.String())
+	}
+}
