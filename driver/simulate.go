@@ -207,7 +207,9 @@ func planWafer(p *plan.Plan, file, override string) (*wafer.Spec, error) {
 	var err error
 	switch {
 	case len(p.WaferSpec) > 0:
-		own, err = wafer.ReadJSON(file+": wafer_spec", p.WaferSpec)
+		if own, err = wafer.ReadJSON(file+": wafer_spec", p.WaferSpec); err == nil && own.Name != p.Wafer {
+			return nil, fmt.Errorf("driver: %s names wafer %q but carries %q in wafer_spec", file, p.Wafer, own.Name)
+		}
 	case override == "":
 		own, err = wafer.Load(p.Wafer)
 	}

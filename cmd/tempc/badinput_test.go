@@ -212,8 +212,10 @@ func TestSimulateRejectsMissingWork(t *testing.T) {
 	steps := p["steps"].([]any)
 	noOpt := write("no-opt.json", func(q map[string]any) { q["steps"] = steps[:len(steps)-1] })
 	moved := write("moved.json", func(q map[string]any) { q["model_source"] = filepath.Join(dir, "gone", "config.json") })
+	renamed := write("renamed.json", func(q map[string]any) { q["wafer"] = "temp48" })
 	for _, tc := range []struct{ file, want string }{
 		{noOpt, "adam"},
+		{renamed, `names wafer "temp48" but carries "mesh4x4"`},
 		{moved, "pass --model if it moved"},
 	} {
 		errb.Reset()
