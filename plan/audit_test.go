@@ -147,8 +147,14 @@ func TestReadVerifyAdversarial(t *testing.T) {
 			d := edit(t, valid, task(0, "alloc"), 0)
 			d = edit(t, d, task(0, "free"), 1e14)
 			return edit(t, d, task(4, "alloc"), 1e14)
-		}, `task 0 "a", run 1 of 2 of "loop", run 1 of 3 of "b": frees 100000000000000 bytes, more than the 0`},
-		{"alloc of int64 max", set(task(0, "alloc"), json.Number("9223372036854775807")), "plan: die (0,0) holds 55340232221.13 GB"}, // 6 runs
+		}, `task 0 "a": a buffer of 100000000000000 bytes (alloc/free/scratch 0/100000000000000/0), more than a die's`},
+		{"free of nothing, then most of the memory", func(t *testing.T) []byte {
+			d := edit(t, valid, task(0, "alloc"), 0)
+			d = edit(t, d, task(0, "free"), 6e8)
+			return edit(t, d, task(4, "alloc"), 9e8)
+		}, `task 0 "a", run 1 of 2 of "loop", run 1 of 3 of "b": frees 600000000 bytes, more than the 0`},
+		{"alloc of int64 max", set(task(0, "alloc"), json.Number("9223372036854775807")), `task 0 "a": a buffer of 9223372036854775807 bytes`},
+		{"allocs summing past capacity", set(task(0, "alloc"), 4e8), "plan: die (0,0) holds 2.40 GB"}, // 6 runs
 		{"message above memory", func(t *testing.T) []byte {
 			return edit(t, edit(t, valid, task(1, "bytes"), 1e18), task(2, "bytes"), 1e18)
 		}, `task 1 "x": moves 1000000000000000000 bytes, more than a die's`},

@@ -104,7 +104,7 @@ func (p *Plan) overFree(s *wafer.Spec, d wafer.DieID) error {
 	for {
 		n, k, start, ok := firstBelow(nodes, d, level)
 		if !ok {
-			panic("plan: live bytes sink below zero, but in no node") // usage and overFree disagree: a bug
+			return fmt.Errorf("plan: die %s: live bytes sink below zero, but no node shows where", dieName(s, d))
 		}
 		if n.Count > 1 {
 			run += fmt.Sprintf(", run %d of %d of %q", k+1, n.Count, n.Name)
@@ -124,7 +124,7 @@ func (p *Plan) overFree(s *wafer.Spec, d wafer.DieID) error {
 					dieName(s, d), n.Name, i, t.Name, run, t.Free, held)
 			}
 		}
-		panic("plan: live bytes sink below zero, but at no task") // a bug
+		return fmt.Errorf("plan: die %s, node %q%s: live bytes sink below zero, but at no task", dieName(s, d), n.Name, run)
 	}
 }
 

@@ -136,6 +136,12 @@ func (p *Plan) Verify(s *wafer.Spec) error {
 			if float64(t.Bytes) > p.CapacityBytes {
 				return fmt.Errorf("node %q: plan: die %s, task %d %q: moves %d bytes, more than a die's %.0f", n.Name, dieName(s, t.Die), i, t.Name, t.Bytes, p.CapacityBytes)
 			}
+			// Bounding every buffer by the capacity also keeps the memory
+			// sums exact: they stay far below 2^53.
+			if big := max(t.Alloc, t.Free, t.Scratch); float64(big) > p.CapacityBytes {
+				return fmt.Errorf("node %q: plan: die %s, task %d %q: a buffer of %d bytes (alloc/free/scratch %d/%d/%d), more than a die's %.0f",
+					n.Name, dieName(s, t.Die), i, t.Name, big, t.Alloc, t.Free, t.Scratch, p.CapacityBytes)
+			}
 		}
 		return nil
 	})

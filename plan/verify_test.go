@@ -57,13 +57,20 @@ func TestVerifyRejects(t *testing.T) {
 	}{
 		{"valid", func(p *Plan) {}, nil},
 		{"no prediction", func(p *Plan) { p.PredictedSeconds = 0 }, nil},
-		// The free of 100 TB nothing allocated used to drive the live
-		// bytes to −100 TB, so that the next task's 100 TB fitted.
+		// Buffers above the capacity are refused before the memory sums,
+		// whose rounding above 2^53 once made Verify panic (alloc 2^53+2,
+		// then alloc 1 and free 2^53+4).
+		{"buffer above memory", func(p *Plan) { block(p).Tasks[0].Alloc, block(p).Tasks[3].Free = 1<<53+2, 1<<53+4 },
+			[]string{`task 0 "a": a buffer of 9007199254740994 bytes`}},
+		// A free of what nothing allocated used to drive the live bytes
+		// negative, so that a later allocation above the capacity fitted
+		// (the audit's case was 100 TB; buffers above the capacity are now
+		// refused on their own, so this one stays below it).
 		{"free before alloc", func(p *Plan) {
 			b := block(p)
-			b.Tasks[0].Alloc, b.Tasks[0].Free = 0, 100e12
-			b.Tasks[4].Alloc, b.Tasks[4].Free = 100e12, 0
-		}, []string{`plan: die (0,0), node "b" task 0 "a", run 1 of 2 of "loop", run 1 of 3 of "b": frees 100000000000000 bytes, more than the 0 it has allocated and not freed`}},
+			b.Tasks[0].Alloc, b.Tasks[0].Free = 0, 600e6
+			b.Tasks[4].Alloc, b.Tasks[4].Free = 900e6, 0
+		}, []string{`plan: die (0,0), node "b" task 0 "a", run 1 of 2 of "loop", run 1 of 3 of "b": frees 600000000 bytes, more than the 0 it has allocated and not freed`}},
 		// Each run of the block frees 500 bytes more than it allocates:
 		// the 1000 bytes the block before allocates last two runs.
 		{"free across loop runs", func(p *Plan) {
@@ -83,8 +90,8 @@ func TestVerifyRejects(t *testing.T) {
 		// Memory was checked only on the dies the plan lists.
 		{"unlisted die over capacity", func(p *Plan) {
 			p.Dies = nil
-			block(p).Tasks[0].Scratch = 100e12
-		}, []string{"plan: die (0,0) holds 100000.00 GB", `node "b" task 0 "a"`, "above its 1.00 GB"}},
+			block(p).Tasks[0].Scratch = 999_500_000
+		}, []string{"plan: die (0,0) holds 1.00 GB", `node "b" task 0 "a"`, "above its 1.00 GB"}},
 		{"negative alloc", func(p *Plan) { block(p).Tasks[0].Alloc = -1 }, []string{`node "b": plan: die (0,0), task 0 "a": has negative bytes or memory 0, -1/0/0`}},
 		{"negative free", func(p *Plan) { block(p).Tasks[4].Free = -1 }, []string{"has negative bytes or memory 0, 0/-1/0"}},
 		{"negative scratch", func(p *Plan) { block(p).Tasks[0].Scratch = -5 }, []string{"has negative bytes or memory 0, 1000/0/-5"}},
