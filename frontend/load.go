@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -116,9 +117,19 @@ func readModelFile(model string) (string, []byte, error) {
 		return "", nil, fmt.Errorf("frontend: %s: %d bytes is too large for a model config or graph file (limit %d)",
 			path, fi.Size(), int64(maxFileBytes))
 	}
-	data, err := os.ReadFile(path)
+	// A device or pipe reports size 0: read at most one byte past the
+	// limit whatever the size says.
+	f, err := os.Open(path)
 	if err != nil {
 		return "", nil, fmt.Errorf("frontend: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return "", nil, fmt.Errorf("frontend: %w", err)
+	}
+	if len(data) > maxFileBytes {
+		return "", nil, fmt.Errorf("frontend: %s: more than %d bytes is too large for a model config or graph file", path, int64(maxFileBytes))
 	}
 	return path, data, nil
 }
@@ -141,7 +152,7 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 
 // parse reads data as one JSON object with positions. A leading byte-order
 // mark is read as three spaces, which keeps byte columns. An empty or
-// binary file is named as such rather than by the JSON decoder's complaint. An empty or binary
+// binary file is named as such rather than by the JSON decoder's complaint.
 func parse(file string, data []byte) (*jsonpos.Object, error) {
 	if bytes.HasPrefix(data, utf8BOM) {
 		data = append([]byte("   "), data[len(utf8BOM):]...)
