@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"tempc/frontend"
 	"tempc/lower"
 	"tempc/plan"
 	"tempc/wafer"
@@ -44,7 +45,7 @@ func Compile(w io.Writer, o CompileOptions) error {
 	if err != nil {
 		return err
 	}
-	pl.ModelSource = o.Model
+	pl.ModelSource = modelSource(o.Model)
 	if err := pl.Verify(p.spec); err != nil {
 		return fmt.Errorf("driver: the lowered plan does not verify (a bug): %w", err)
 	}
@@ -125,10 +126,32 @@ func writePlan(stdout io.Writer, path string, p *plan.Plan) error {
 	return writeFile(path, func(f io.Writer) error { return plan.WriteJSON(f, p) })
 }
 
+// modelSource is what a plan records as its model_source: a preset's
+// name, or a model file's absolute path, so that the plan can be
+// simulated from any directory.
+func modelSource(model string) string {
+	if _, ok := frontend.Preset(model); ok {
+		return model
+	}
+	if abs, err := filepath.Abs(model); err == nil {
+		return abs
+	}
+	return model
+}
+
 // writeFile writes path atomically: into a temporary file in the same
 // directory, renamed over path only when write and close succeed, so a
-// failed or interrupted run leaves the previous file whole.
+// failed or interrupted run leaves the previous file whole. A symbolic
+// link is written through (its target replaced), and an existing file
+// keeps its permissions.
 func writeFile(path string, write func(io.Writer) error) (err error) {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("driver: %w", err)
@@ -149,7 +172,7 @@ func writeFile(path string, write func(io.Writer) error) (err error) {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("driver: %w", err)
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
+	if err := os.Chmod(f.Name(), mode); err != nil {
 		return fmt.Errorf("driver: %w", err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {

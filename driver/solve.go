@@ -55,16 +55,22 @@ func (o PlanOptions) say(format string, args ...any) {
 	}
 }
 
-// budget is the planning deadline: Solver.TimeLimit (default
-// ilp.DefaultTimeLimit) from now. It bounds the whole of planning —
-// loading, pricing, every solve of the dual-level loop and the mapper —
-// and each HiGHS solve is given the time left.
-func (o PlanOptions) budget() (context.Context, context.CancelFunc) {
-	limit := o.Solver.TimeLimit
-	if limit <= 0 {
-		limit = ilp.DefaultTimeLimit
+// limit is the planning time limit: Solver.TimeLimit, or
+// ilp.DefaultTimeLimit.
+func (o PlanOptions) limit() time.Duration {
+	if o.Solver.TimeLimit <= 0 {
+		return ilp.DefaultTimeLimit
 	}
-	return context.WithTimeout(context.Background(), limit)
+	return o.Solver.TimeLimit
+}
+
+// budget is the planning deadline, the time limit from now. Loading,
+// pricing and the dual-level loop check it between their steps (one
+// layout priced, one mapping, one solve: a mapping and its re-pricing run
+// to their end, well under a second on temp48), and each HiGHS solve is
+// given the time left.
+func (o PlanOptions) budget() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), o.limit())
 }
 
 // timeUp turns a planning deadline hit during stage into an error that
@@ -73,10 +79,7 @@ func (o PlanOptions) timeUp(stage string, err error) error {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	limit := o.Solver.TimeLimit
-	if limit <= 0 {
-		limit = ilp.DefaultTimeLimit
-	}
+	limit := o.limit()
 	return fmt.Errorf("driver: time limit %v reached while %s (%w); raise --time-limit or shrink the space (--max-group, --micro-batches, --recompute, or without --unaliased)", limit, stage, err)
 }
 
@@ -148,8 +151,8 @@ func solveAll(o PlanOptions) (*solved, error) {
 		}
 		so.Deadline = deadline
 		sol, err := ilp.Solve(t, ilp.Config{Objective: o.Objective}, ilp.HiGHS{}, so)
-		if err != nil && time.Until(deadline) < 100*time.Millisecond { // HiGHS stopped at the time left
-			return nil, o.timeUp("solving", fmt.Errorf("%v: %w", err, context.DeadlineExceeded))
+		if errors.Is(err, ilp.ErrTimeLimit) { // HiGHS stopped at the time left
+			return nil, o.timeUp("solving", fmt.Errorf("%w: %w", err, context.DeadlineExceeded))
 		}
 		if err == nil {
 			r.solveSeconds += sol.Result.Seconds

@@ -77,36 +77,16 @@ func DualLevel(ctx context.Context, m *costmodel.Model, t *costmodel.Table, mp M
 		if rep.refined != nil && !reflect.DeepEqual(*rep.refined, mpg) {
 			cands = append(cands, *rep.refined)
 		}
-		var nt *costmodel.Table
-		var ns *ilp.Solution
-		for k, c := range cands {
-			ct, err := m.Reprice(t, li, c)
-			if err != nil {
-				return nil, nil, nil, nil, err
-			}
-			cs, err := solve(ct)
-			if err != nil && stopped(err) && ns == nil {
-				its[len(its)-1].TimeUp = true
-				return sol, t, its, reps, nil
-			}
-			if err != nil {
-				if ns != nil && stopped(err) {
-					break // the first candidate was solved; keep it
-				}
-				return nil, nil, nil, nil, err
-			}
-			if ns == nil || cs.Result.Objective < ns.Result.Objective {
-				nt, ns = ct, cs
-				if k > 0 { // the report describes the mapping kept
-					if sc, err := score(m, t.Space, li, c); err == nil {
-						after := report(rep.Mapper, scoreT{}, sc)
-						rep.After, rep.MaxLinkAfter, rep.GroupAfter, rep.GroupMaxLinkAfter = after.After, after.MaxLinkAfter, after.GroupAfter, after.GroupMaxLinkAfter
-					}
-				}
-			}
+		nt, ns, late, err := bestCandidate(m, t, li, cands, solve, &rep)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if ns == nil { // the deadline stopped the first candidate's solve
+			its[len(its)-1].TimeUp = true
+			break
 		}
 		its = append(its, Iteration{Layout: t.Space.Layouts[ns.Assignment.Layout].Name(), Objective: ns.Result.Objective,
-			Mapped: mapped[ns.Assignment.Layout]})
+			Mapped: mapped[ns.Assignment.Layout], TimeUp: late})
 		rep.Applied = ns.Result.Objective <= sol.Result.Objective*(1+1e-12)
 		reps = append(reps, rep)
 		if !rep.Applied {
@@ -114,8 +94,42 @@ func DualLevel(ctx context.Context, m *costmodel.Model, t *costmodel.Table, mp M
 			break
 		}
 		t, sol = nt, ns
+		if late {
+			break
+		}
 	}
 	return sol, t, its, reps, nil
+}
+
+// bestCandidate re-prices layout li of t on each candidate mapping, solves
+// each, and returns the better solve with its table; rep then describes
+// the mapping kept. late says the deadline stopped a solve: the candidates
+// solved before it are kept, and with none ns is nil.
+func bestCandidate(m *costmodel.Model, t *costmodel.Table, li int, cands []partition.Mapping,
+	solve func(*costmodel.Table) (*ilp.Solution, error), rep *Report) (nt *costmodel.Table, ns *ilp.Solution, late bool, err error) {
+	for k, c := range cands {
+		ct, err := m.Reprice(t, li, c)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		cs, err := solve(ct)
+		if err != nil && stopped(err) {
+			return nt, ns, true, nil
+		}
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if ns == nil || cs.Result.Objective < ns.Result.Objective {
+			nt, ns = ct, cs
+			if k > 0 { // the report describes the mapping kept
+				if sc, err := score(m, t.Space, li, c); err == nil {
+					after := report(rep.Mapper, scoreT{}, sc)
+					rep.After, rep.MaxLinkAfter, rep.GroupAfter, rep.GroupMaxLinkAfter = after.After, after.MaxLinkAfter, after.GroupAfter, after.GroupMaxLinkAfter
+				}
+			}
+		}
+	}
+	return nt, ns, false, nil
 }
 
 // stopped reports whether err says a context ended the work.

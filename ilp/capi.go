@@ -112,7 +112,9 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 			return &Result{Status: TimeLimit, Detail: "time limit reached before the solve started"}, nil
 		}
 		if left < o.TimeLimit {
-			if err := capiOptions(h, Options{TimeLimit: left, RelGap: o.RelGap, Threads: o.Threads, Log: o.Log, NoPresolve: o.NoPresolve}); err != nil {
+			short := o
+			short.TimeLimit = left
+			if err := capiOptions(h, short); err != nil {
 				return nil, err
 			}
 		}
@@ -135,7 +137,7 @@ func rowScale(terms []Term) float64 {
 	for _, t := range terms {
 		big = max(big, math.Abs(t.Coef))
 	}
-	if big == 0 {
+	if !(big > 0 && big < math.Inf(1)) {
 		return 1
 	}
 	return math.Ldexp(1, -math.Ilogb(big))
@@ -151,7 +153,7 @@ func costScale(p *Problem) float64 {
 	for _, c := range p.Cols {
 		big = max(big, math.Abs(c.Cost))
 	}
-	if big == 0 || math.IsInf(big, 0) {
+	if !(big > 0 && big < math.Inf(1)) { // zero, infinite or NaN: leave as is
 		return 1
 	}
 	return math.Ldexp(1, -math.Ilogb(big))

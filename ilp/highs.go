@@ -43,22 +43,30 @@ func (HiGHS) Solve(p *Problem, o Options) (*Result, error) {
 // limit, 35 s in randomized rounding under 20 s). The abandoned solve
 // finishes on its own goroutine and frees its HiGHS instance when HiGHS
 // stops; the caller gets a time-limit result without an incumbent.
+//
+// HiGHS runs one at a time in the process (highsRuns): its task scheduler
+// is shared by all instances, and instances solving at once on different
+// threads are not safe. A solve queued behind an abandoned one starts
+// with the time its own deadline leaves, or not at all.
 func runBounded(p *Problem, o Options) (*Result, error) {
+	deadline := time.Now().Add(o.TimeLimit)
+	if !o.Deadline.IsZero() && o.Deadline.Before(deadline) {
+		deadline = o.Deadline
+	}
+	o.Deadline = deadline
 	type outcome struct {
 		res *Result
 		err error
 	}
 	done := make(chan outcome, 1)
 	go func() {
+		highsRuns <- struct{}{}
+		defer func() { <-highsRuns }()
 		res, err := capiRun(p, o)
 		done <- outcome{res, err}
 	}()
-	limit := o.TimeLimit
-	if !o.Deadline.IsZero() {
-		limit = min(limit, time.Until(o.Deadline))
-	}
-	grace := time.Second + limit/20
-	timer := time.NewTimer(max(limit, 0) + grace)
+	grace := time.Second + o.TimeLimit/20
+	timer := time.NewTimer(time.Until(deadline) + grace)
 	defer timer.Stop()
 	select {
 	case out := <-done:
@@ -67,3 +75,7 @@ func runBounded(p *Problem, o Options) (*Result, error) {
 		return &Result{Status: TimeLimit, Detail: fmt.Sprintf("HiGHS had not stopped %v after its time limit; abandoned without an incumbent", grace.Round(time.Millisecond))}, nil
 	}
 }
+
+// highsRuns holds a token while a HiGHS solve runs: the one piece of
+// process-wide state, because HiGHS's own scheduler is process-wide.
+var highsRuns = make(chan struct{}, 1)

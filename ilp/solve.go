@@ -1,6 +1,7 @@
 package ilp
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -46,6 +47,8 @@ func Solve(t *costmodel.Table, cfg Config, s Solver, o Options) (*Solution, erro
 	switch {
 	case res.Status == Infeasible:
 		return nil, Explain(t, s, o)
+	case !res.HasSolution && res.Status == TimeLimit:
+		return nil, fmt.Errorf("ilp: %s: %w (%s) after %.1f s", m.Problem.Name, ErrTimeLimit, res.Detail, res.Seconds)
 	case !res.HasSolution:
 		return nil, fmt.Errorf("ilp: %s: solver stopped (%s) after %.1f s without a feasible plan", m.Problem.Name, res.Detail, res.Seconds)
 	}
@@ -56,6 +59,10 @@ func Solve(t *costmodel.Table, cfg Config, s Solver, o Options) (*Solution, erro
 	}
 	return &Solution{Result: res, Assignment: a, Breakdown: b}, nil
 }
+
+// ErrTimeLimit is wrapped by the errors of solves that the time limit
+// stopped before any feasible assignment was found.
+var ErrTimeLimit = errors.New("time limit reached without a feasible plan")
 
 // LPRelaxation solves the model with integrality dropped: a lower bound on
 // the optimum.
@@ -109,6 +116,9 @@ func Explain(t *costmodel.Table, s Solver, o Options) error {
 	res, err := s.Solve(&m.Problem, o)
 	if err != nil {
 		return err
+	}
+	if !res.HasSolution && res.Status == TimeLimit {
+		return fmt.Errorf("ilp: %s: no plan fits, and explaining why %w (%s)", m.Problem.Name, ErrTimeLimit, res.Detail)
 	}
 	if !res.HasSolution {
 		return fmt.Errorf("ilp: %s: no plan exists and the memory relaxation found none either (%s)", m.Problem.Name, res.Detail)

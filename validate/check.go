@@ -20,12 +20,6 @@ func (o Options) Validate() error {
 	if err := o.Params.Validate(); err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
-	if o.Sim.PacketBytes < 0 {
-		return fmt.Errorf("validate: packet size %d bytes must be positive (0 means %d)", o.Sim.PacketBytes, sim.DefaultPacketBytes)
-	}
-	if o.Sim.BufferPackets < 0 {
-		return fmt.Errorf("validate: buffer of %d packets must be positive (0 means the credit round trip)", o.Sim.BufferPackets)
-	}
 	if err := o.Sim.Validate(); err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}

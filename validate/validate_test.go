@@ -128,8 +128,8 @@ func TestOptionsValidate(t *testing.T) {
 		want string
 	}{
 		{"defaults", Options{}, ""},
-		{"negative packet", Options{Sim: sim.Config{PacketBytes: -1}}, "validate: packet size -1 bytes must be positive (0 means 65536)"},
-		{"negative buffer", Options{Sim: sim.Config{BufferPackets: -1}}, "validate: buffer of -1 packets must be positive"},
+		{"negative packet", Options{Sim: sim.Config{PacketBytes: -1}}, "validate: sim: packet size -1 bytes must be positive (0 means 65536)"},
+		{"negative buffer", Options{Sim: sim.Config{BufferPackets: -1}}, "validate: sim: buffer of -1 packets must be between 1 and"},
 		{"huge buffer", Options{Sim: sim.Config{BufferPackets: 1 << 30}}, "validate: sim: buffer of 1073741824 packets must be between 1 and"},
 		{"negative event limit", Options{Sim: sim.Config{MaxEvents: -5}}, "validate: sim: event limit -5 must be positive"},
 		{"unknown suite", Options{Suite: "slow"}, `validate: unknown suite "slow"`},

@@ -157,14 +157,16 @@ func checkRequired(e *jsonpos.Errs, o *jsonpos.Object) {
 // are not [row, col] pairs and links that are not pairs of coordinates.
 func coords(e *jsonpos.Errs, w *where, j *jsonSpec) ([]Coord, []DeadLink) {
 	n := 0
+	var last jsonpos.Pos // of the last problem reported, where the count of the rest goes
 	bad := func(key string, i int, format string, args ...any) {
 		if n++; n <= maxFaultProblems {
-			e.Add(w.element(key, i), fmt.Sprintf("%s[%d]", key, i), format, args...)
+			last = w.element(key, i)
+			e.Add(last, fmt.Sprintf("%s[%d]", key, i), format, args...)
 		}
 	}
 	defer func() {
 		if n > maxFaultProblems {
-			e.Add(jsonpos.Pos{}, "", "and %d more malformed faults", n-maxFaultProblems)
+			e.Add(last, "", "and %d more malformed faults", n-maxFaultProblems)
 		}
 	}()
 	var dies []Coord

@@ -93,21 +93,21 @@ func (l limit) check(v float64) string {
 
 // hardwareProblems checks the physical fields of s against limits.
 func (s *Spec) hardwareProblems() []problem {
-	var ps []problem
-	for _, l := range limits {
-		if msg := l.check(l.spec(s)); msg != "" {
-			ps = append(ps, problem{field: l.field, elem: -1, msg: msg})
-		}
-	}
-	return ps
+	return limitProblems(func(l *limit) float64 { return l.spec(s) })
 }
 
 // fileHardwareProblems checks the physical fields of a wafer file, as
 // written, against limits.
 func fileHardwareProblems(j *jsonSpec) []problem {
+	return limitProblems(func(l *limit) float64 { return l.file(j) })
+}
+
+// limitProblems checks the value of every limit's field, read by value.
+func limitProblems(value func(*limit) float64) []problem {
 	var ps []problem
-	for _, l := range limits {
-		if msg := l.check(l.file(j)); msg != "" {
+	for i := range limits {
+		l := &limits[i]
+		if msg := l.check(value(l)); msg != "" {
 			ps = append(ps, problem{field: l.field, elem: -1, msg: msg})
 		}
 	}

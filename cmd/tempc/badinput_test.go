@@ -74,7 +74,8 @@ func TestLooseGapReportedHonestly(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Gap > 1e-6 && got.Status == "optimal" || got.Gap > 0.5 {
+	// Measured: this solve stops at a 36% gap.
+	if got.Status != "gap-limit" || got.Gap <= 1e-6 || got.Gap > 0.5 {
 		t.Errorf("status %q with gap %g", got.Status, got.Gap)
 	}
 }
@@ -265,5 +266,29 @@ func TestKeylessGraphCompiles(t *testing.T) {
 	}
 	if code := run([]string{"simulate", planFile}, &out, &errb); code != 0 {
 		t.Fatalf("simulate: exit %d: %s", code, errb.String())
+	}
+}
+
+// TestCompileOutputKeepsFile: writing over an existing plan keeps its
+// permissions, and a symbolic link is written through, not replaced.
+func TestCompileOutputKeepsFile(t *testing.T) {
+	dir := t.TempDir()
+	target, link := filepath.Join(dir, "target.json"), filepath.Join(dir, "link.json")
+	if err := os.WriteFile(target, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", link}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi.Mode(), err)
+	}
+	fi, err := os.Stat(target)
+	if b, _ := os.ReadFile(target); err != nil || fi.Mode().Perm() != 0o600 || !bytes.HasPrefix(b, []byte(`{"schema_version"`)) {
+		t.Errorf("target: mode %v, starts %.20q, %v", fi.Mode(), b, err)
 	}
 }

@@ -34,7 +34,7 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&pf.o.Space.MaxGroupDies, "max-group", 0, "largest model-parallel group in dies (default: the whole wafer)")
 	fs.StringVar(&pf.mbs, "micro-batches", "1,2,4,8", "micro-batch sizes to consider")
 	fs.StringVar(&pf.rcs, "recompute", "none,selective,full", "recomputation modes to consider")
-	fs.DurationVar(&pf.timeLimit, "time-limit", ilp.DefaultTimeLimit, "bound on planning: loading, pricing, every solve and the mapper")
+	fs.DurationVar(&pf.timeLimit, "time-limit", ilp.DefaultTimeLimit, "bound on planning: loading, pricing, every solve and round of the dual-level loop")
 	fs.IntVar(&pf.o.Solver.Threads, "threads", 0, fmt.Sprintf("solver threads (0: HiGHS decides; capped at the CPU count, %d here)", runtime.NumCPU()))
 	fs.Float64Var(&pf.o.Solver.RelGap, "gap", ilp.DefaultRelGap, "relative MIP gap in (0, 1) at which the solver stops; status is optimal only at the default")
 	fs.BoolVar(&pf.progress, "progress", false, "report pipeline stages on stderr")
