@@ -105,16 +105,25 @@ func BruteForce(t *costmodel.Table, o Objective) (Assignment, Breakdown, bool) {
 	var best Assignment
 	var bestB Breakdown
 	found := false
+	enumerate(t, func(a Assignment) {
+		b, err := Evaluate(t, a)
+		if err == nil && b.Fits && (!found || b.Value(o) < bestB.Value(o)) {
+			best = Assignment{Layout: a.Layout, Options: append([]int(nil), a.Options...)}
+			bestB, found = b, true
+		}
+	})
+	return best, bestB, found
+}
+
+// enumerate calls f with every assignment of t: every layout and every
+// combination of options valid in it. f must not keep a.Options.
+func enumerate(t *costmodel.Table, f func(a Assignment)) {
 	for li := range t.Space.Layouts {
 		a := Assignment{Layout: li, Options: make([]int, len(t.Space.Groups))}
 		var rec func(g int)
 		rec = func(g int) {
 			if g == len(a.Options) {
-				b, err := Evaluate(t, a)
-				if err == nil && b.Fits && (!found || b.Value(o) < bestB.Value(o)) {
-					best = Assignment{Layout: li, Options: append([]int(nil), a.Options...)}
-					bestB, found = b, true
-				}
+				f(a)
 				return
 			}
 			for oi, opt := range t.Options[g] {
@@ -126,7 +135,6 @@ func BruteForce(t *costmodel.Table, o Objective) (Assignment, Breakdown, bool) {
 		}
 		rec(0)
 	}
-	return best, bestB, found
 }
 
 // Combinations counts the assignments BruteForce would evaluate.

@@ -45,25 +45,11 @@ func minMemory(t *costmodel.Table) (float64, bool) {
 	c := *t
 	c.Capacity = 1e300
 	least, found := 0.0, false
-	for li := range c.Space.Layouts {
-		a := Assignment{Layout: li, Options: make([]int, len(c.Space.Groups))}
-		var rec func(g int)
-		rec = func(g int) {
-			if g == len(a.Options) {
-				if b, err := Evaluate(&c, a); err == nil && (!found || b.Mem.Total() < least) {
-					least, found = b.Mem.Total(), true
-				}
-				return
-			}
-			for oi, o := range c.Options[g] {
-				if o.Valid[li] {
-					a.Options[g] = oi
-					rec(g + 1)
-				}
-			}
+	enumerate(&c, func(a Assignment) {
+		if b, err := Evaluate(&c, a); err == nil && (!found || b.Mem.Total() < least) {
+			least, found = b.Mem.Total(), true
 		}
-		rec(0)
-	}
+	})
 	return least, found
 }
 
