@@ -44,6 +44,7 @@ func Wafer(w io.Writer, o WaferOptions) error {
 	fmt.Fprintf(w, "link      %.2f TB/s per direction, %.0f ns per hop, %.2f pJ/bit\n",
 		s.Link.Bandwidth/1e12, s.Link.Latency*1e9, s.Link.JoulesPerBit*1e12)
 	fmt.Fprintf(w, "energy    %.2f TFLOPS/W, HBM %.2f pJ/bit\n", s.FLOPSPerWatt/1e12, s.HBMJoulesPerBit*1e12)
+	fmt.Fprintf(w, "static    %.0f W per die, %.0f W per link direction: %.0f W for the wafer\n", s.Die.StaticWatts, s.Link.StaticWatts, s.StaticWatts())
 	for r := 0; r < s.Rows; r++ {
 		row := make([]byte, 0, 2*s.Cols)
 		for c := 0; c < s.Cols; c++ {

@@ -15,7 +15,7 @@ import (
 
 // SchemaVersion is the version of the wafer file format written by
 // WriteJSON and read by ReadJSON (wafer.schema.json).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 type jsonSpec struct {
 	SchemaVersion int      `json:"schema_version"`
@@ -38,12 +38,14 @@ type jsonDie struct {
 	HBMTBps    float64 `json:"hbm_tbps"`
 	SRAMMB     float64 `json:"sram_mb"`
 	DMAEngines int     `json:"dma_engines"`
+	StaticW    float64 `json:"static_w"`
 }
 
 type jsonLink struct {
 	BandwidthTBps float64 `json:"bandwidth_tbps"`
 	LatencyNs     float64 `json:"latency_ns"`
 	PJPerBit      float64 `json:"pj_per_bit"`
+	StaticW       float64 `json:"static_w"`
 }
 
 // ReadJSON parses a wafer file and validates it (Spec.Validate; the
@@ -71,7 +73,11 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 		return nil, e.Err()
 	}
 	if j.SchemaVersion != SchemaVersion {
-		e.Add(o.FieldPos("schema_version"), "schema_version", "unsupported version %d (this tempc reads %d)", j.SchemaVersion, SchemaVersion)
+		hint := ""
+		if j.SchemaVersion == 1 {
+			hint = "; version 2 adds die.static_w and link.static_w, the idle power of a die and of a link direction"
+		}
+		e.Add(o.FieldPos("schema_version"), "schema_version", "unsupported version %d (this tempc reads %d%s)", j.SchemaVersion, SchemaVersion, hint)
 		return nil, e.Err()
 	}
 	checkRequired(e, o)
@@ -96,8 +102,9 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 func (j *jsonSpec) spec(file string, dies []Coord, links []DeadLink) *Spec {
 	s := &Spec{Name: j.Name, Rows: j.Rows, Cols: j.Cols,
 		Die: Die{PeakFLOPS: j.Die.PeakTFLOPS * tera, HBMBytes: j.Die.HBMGB * giga, HBMBandwidth: j.Die.HBMTBps * tera,
-			SRAMBytes: j.Die.SRAMMB * mega, DMAEngines: j.Die.DMAEngines},
-		Link:            Link{Bandwidth: j.Link.BandwidthTBps * tera, Latency: fromNano(j.Link.LatencyNs), JoulesPerBit: fromPico(j.Link.PJPerBit)},
+			SRAMBytes: j.Die.SRAMMB * mega, DMAEngines: j.Die.DMAEngines, StaticWatts: j.Die.StaticW},
+		Link: Link{Bandwidth: j.Link.BandwidthTBps * tera, Latency: fromNano(j.Link.LatencyNs), JoulesPerBit: fromPico(j.Link.PJPerBit),
+			StaticWatts: j.Link.StaticW},
 		HBMJoulesPerBit: fromPico(j.HBMPJPerBit), FLOPSPerWatt: j.TFLOPSPerWatt * tera, DeadDies: dies, DeadLinks: links}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(file, ".json")
@@ -130,8 +137,8 @@ var requiredFields = []struct {
 	keys   []string
 }{
 	{"", []string{"rows", "cols", "die", "link", "hbm_pj_per_bit", "tflops_per_watt"}},
-	{"die", []string{"peak_tflops", "hbm_gb", "hbm_tbps", "sram_mb", "dma_engines"}},
-	{"link", []string{"bandwidth_tbps", "latency_ns", "pj_per_bit"}},
+	{"die", []string{"peak_tflops", "hbm_gb", "hbm_tbps", "sram_mb", "dma_engines", "static_w"}},
+	{"link", []string{"bandwidth_tbps", "latency_ns", "pj_per_bit", "static_w"}},
 }
 
 // checkRequired reports the required fields that are missing or null
@@ -269,8 +276,9 @@ func Load(name string) (*Spec, error) {
 func WriteJSON(w io.Writer, s *Spec) error {
 	j := jsonSpec{SchemaVersion: SchemaVersion, Name: s.Name, Rows: s.Rows, Cols: s.Cols,
 		Die: jsonDie{PeakTFLOPS: s.Die.PeakFLOPS / tera, HBMGB: s.Die.HBMBytes / giga, HBMTBps: s.Die.HBMBandwidth / tera,
-			SRAMMB: s.Die.SRAMBytes / mega, DMAEngines: s.Die.DMAEngines},
-		Link:        jsonLink{BandwidthTBps: s.Link.Bandwidth / tera, LatencyNs: toNano(s.Link.Latency), PJPerBit: toPico(s.Link.JoulesPerBit)},
+			SRAMMB: s.Die.SRAMBytes / mega, DMAEngines: s.Die.DMAEngines, StaticW: s.Die.StaticWatts},
+		Link: jsonLink{BandwidthTBps: s.Link.Bandwidth / tera, LatencyNs: toNano(s.Link.Latency), PJPerBit: toPico(s.Link.JoulesPerBit),
+			StaticW: s.Link.StaticWatts},
 		HBMPJPerBit: toPico(s.HBMJoulesPerBit), TFLOPSPerWatt: s.FLOPSPerWatt / tera,
 		DeadDies: [][]int{}, DeadLinks: [][][]int{}}
 	seenDie := map[Coord]bool{}

@@ -22,12 +22,21 @@ func toPico(x float64) float64   { return x * 1e12 }
 // of HBM bandwidth instead of 1. DMAEngines is not given by the paper; 8
 // lets a die drive all four links with two concurrent messages each (a
 // TATP relay sends two per round, a concurrent DP all-reduce more).
+//
+// Static power is not given by the paper either; both figures are stated
+// assumptions, not measurements, and easy to override in a wafer file:
+//   - a die draws 90 W idle, 10% of its 900 W of compute at peak (1800
+//     TFLOPS at 2 TFLOPS/W) — the share of board power current
+//     accelerators draw idle (an H100 SXM idles near 70 W of its 700 W);
+//   - a link direction draws 16 W idle, 10% of its 160 W at full use
+//     (4 TB/s at 5 pJ/bit), for PHYs that are not power-gated.
 func temp(name string, rows, cols int) Spec {
 	return Spec{
 		Name: name, Rows: rows, Cols: cols,
 		Die: Die{PeakFLOPS: 1800 * tera, HBMBytes: 72 * giga, HBMBandwidth: 1 * tera,
-			SRAMBytes: 80 * mega, DMAEngines: 8},
-		Link:            Link{Bandwidth: 4 * tera, Latency: fromNano(200), JoulesPerBit: fromPico(5.0)},
+			SRAMBytes: 80 * mega, DMAEngines: 8, StaticWatts: 90},
+		Link: Link{Bandwidth: 4 * tera, Latency: fromNano(200), JoulesPerBit: fromPico(5.0),
+			StaticWatts: 16},
 		HBMJoulesPerBit: fromPico(6.0),
 		FLOPSPerWatt:    2 * tera,
 	}

@@ -13,6 +13,9 @@ type Die struct {
 	SRAMBytes float64
 	// DMAEngines is how many messages a die can inject concurrently.
 	DMAEngines int
+	// StaticWatts is what a healthy die draws whether or not it computes:
+	// leakage, clocks, HBM refresh, SRAM retention.
+	StaticWatts float64
 }
 
 // Link is the hardware of one direction of a D2D link.
@@ -24,6 +27,9 @@ type Link struct {
 	Latency float64
 	// JoulesPerBit is the energy of moving one bit over one hop.
 	JoulesPerBit float64
+	// StaticWatts is what one direction of a live link draws whether or
+	// not it carries data (PHY and router idle power).
+	StaticWatts float64
 }
 
 // Coord is a die position: row R, column C, from the top-left corner.
@@ -67,6 +73,19 @@ func (s *Spec) NumHealthy() int {
 		}
 	}
 	return n
+}
+
+// StaticWatts is the idle power of the whole wafer: every healthy die and
+// every live link direction draws its static power for the whole step,
+// whether a plan uses it or not — no power gating is assumed.
+func (s *Spec) StaticWatts() float64 {
+	links := 0
+	for l := range LinkID(s.NumLinks()) {
+		if s.LinkAlive(l) {
+			links++
+		}
+	}
+	return float64(s.NumHealthy())*s.Die.StaticWatts + float64(links)*s.Link.StaticWatts
 }
 
 // ComputeSeconds is the roofline time of a slice on one die:

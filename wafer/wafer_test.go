@@ -252,12 +252,12 @@ func TestJSONRoundTripAndSchema(t *testing.T) {
 
 func TestReadJSONErrors(t *testing.T) {
 	tests := []struct{ name, src, want string }{
-		{"truncated", "{\n  \"schema_version\": 1,\n  \"rows\": 4,", "w.json:3:13: malformed JSON: unexpected end"},
-		{"wrong type", "{\"schema_version\": 1, \"rows\": \"four\"}", "rows: want int"},
-		{"unknown field", `{"schema_version": 1, "rowz": 4}`, `w.json:1:23: rowz: unknown field`},
+		{"truncated", "{\n  \"schema_version\": 2,\n  \"rows\": 4,", "w.json:3:13: malformed JSON: unexpected end"},
+		{"wrong type", "{\"schema_version\": 2, \"rows\": \"four\"}", "rows: want int"},
+		{"unknown field", `{"schema_version": 2, "rowz": 4}`, `w.json:1:23: rowz: unknown field`},
 		{"version", `{"schema_version": 9}`, "w.json:1:2: schema_version: unsupported version 9"},
-		{"values", `{"schema_version": 1, "rows": 2, "cols": 2, "die": {"peak_tflops": 1, "hbm_gb": 1, "hbm_tbps": 1, "sram_mb": 1, "dma_engines": 1},
-		  "link": {"bandwidth_tbps": 0, "latency_ns": 1, "pj_per_bit": 1}, "hbm_pj_per_bit": 1, "tflops_per_watt": 1, "dead_dies": [[5, 5]]}`,
+		{"values", `{"schema_version": 2, "rows": 2, "cols": 2, "die": {"peak_tflops": 1, "hbm_gb": 1, "hbm_tbps": 1, "sram_mb": 1, "dma_engines": 1, "static_w": 1},
+		  "link": {"bandwidth_tbps": 0, "latency_ns": 1, "pj_per_bit": 1, "static_w": 1}, "hbm_pj_per_bit": 1, "tflops_per_watt": 1, "dead_dies": [[5, 5]]}`,
 			"link.bandwidth_tbps must be positive"},
 	}
 	for _, tc := range tests {
@@ -278,10 +278,10 @@ func TestReadJSONErrors(t *testing.T) {
 // replaced by new.
 func waferFile(t *testing.T, old, new string) string {
 	t.Helper()
-	const src = `{"schema_version": 1, "rows": 2, "cols": 2,
+	const src = `{"schema_version": 2, "rows": 2, "cols": 2,
 "die": {"peak_tflops": 1800, "hbm_gb": 72, "hbm_tbps": 1,
-"sram_mb": 80, "dma_engines": 8},
-"link": {"bandwidth_tbps": 4, "latency_ns": 200, "pj_per_bit": 5},
+"sram_mb": 80, "dma_engines": 8, "static_w": 90},
+"link": {"bandwidth_tbps": 4, "latency_ns": 200, "pj_per_bit": 5, "static_w": 16},
 "hbm_pj_per_bit": 6, "tflops_per_watt": 2,
 "dead_dies": [[0, 1]],
 "dead_links": [[[1, 0], [1, 1]]]}`
@@ -325,8 +325,13 @@ func TestReadJSONBadValues(t *testing.T) {
 		{"missing latency", `"latency_ns": 200, `, ``, "w.json:4:9: link.latency_ns: required field is missing"},
 		{"unknown field", `"hbm_pj_per_bit": 6`, `"hbm_pj_per_bit": 6, "static_w": 3`, "w.json:5:22: static_w: unknown field"},
 		{"unknown die field", `"sram_mb": 80`, `"sram_mb": 80, "l2_mb": 3`, "w.json:3:16: die.l2_mb: unknown field"},
-		{"missing version", `"schema_version": 1, `, ``, "w.json:1:1: schema_version: required field is missing (this tempc reads 1)"},
-		{"missing link", `"link": {"bandwidth_tbps": 4, "latency_ns": 200, "pj_per_bit": 5},`, ``, "w.json:1:1: link: required field is missing"},
+		{"missing version", `"schema_version": 2, `, ``, "w.json:1:1: schema_version: required field is missing (this tempc reads 2)"},
+		{"version 1", `"schema_version": 2`, `"schema_version": 1`, "w.json:1:2: schema_version: unsupported version 1 (this tempc reads 2; version 2 adds die.static_w and link.static_w"},
+		{"missing link", `"link": {"bandwidth_tbps": 4, "latency_ns": 200, "pj_per_bit": 5, "static_w": 16},`, ``, "w.json:1:1: link: required field is missing"},
+		{"missing die static power", `, "static_w": 90}`, `}`, "w.json:2:8: die.static_w: required field is missing"},
+		{"zero die static power", `"static_w": 90`, `"static_w": 0`, "w.json:3:34: die.static_w must be positive, got 0"},
+		{"negative link static power", `"static_w": 16`, `"static_w": -16`, "w.json:4:67: link.static_w must be positive, got -16"},
+		{"link static power 1e6", `"static_w": 16`, `"static_w": 1e6`, "w.json:4:67: link.static_w 1000000 W is outside the plausible range [0.001, 100000] W"},
 		{"null rows", `"rows": 2`, `"rows": null`, "rows: "},
 		{"rows as string", `"rows": 2`, `"rows": "2"`, "rows: want int"},
 		{"rows 1e6", `"rows": 2`, `"rows": 1e6`, "rows: want int"},
@@ -470,5 +475,21 @@ func TestConnected(t *testing.T) {
 	}
 	if in[0] || in[15] || n != 14 {
 		t.Errorf("connected part has %d dies, (0,0) %v, (3,3) %v; want 14 without both", n, in[0], in[15])
+	}
+}
+
+// TestStaticWatts: temp48 has 48 dies and 2·(6·7 + 5·8) = 164 link
+// directions; a dead die takes its own power and its links' with it.
+func TestStaticWatts(t *testing.T) {
+	s, _ := Preset("temp48")
+	if got, want := s.StaticWatts(), 48*90.0+164*16.0; got != want {
+		t.Errorf("temp48: %v W, want %v", got, want)
+	}
+	s.DeadDies = []Coord{{2, 3}} // an inner die: 4 links, 8 directions
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.StaticWatts(), 47*90.0+156*16.0; got != want {
+		t.Errorf("one dead die: %v W, want %v", got, want)
 	}
 }
