@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"tempc/plan"
 	"tempc/wafer"
 )
 
@@ -49,7 +50,22 @@ type Result struct {
 	// PacketBytes and BufferPackets are the settings the run used.
 	PacketBytes   int64 `json:"packet_bytes"`
 	BufferPackets int   `json:"buffer_packets"`
+	// Energy is what the run consumed, from what it did: the FLOPs and
+	// HBM bytes of the compute tasks it ran, the bytes each link carried,
+	// and the wafer's static power over the makespan.
+	Energy Energy `json:"energy_joules"`
 }
+
+// Energy is a run's energy in joules by where it went.
+type Energy struct {
+	Compute float64 `json:"compute"` // FLOPs at the die's FLOP per joule
+	HBM     float64 `json:"hbm"`     // HBM bits read and written
+	D2D     float64 `json:"d2d"`     // bits carried, per link crossed
+	Static  float64 `json:"static"`  // every healthy die and live link, idle or not, for the makespan
+}
+
+// Total is the sum of the parts.
+func (e Energy) Total() float64 { return e.Compute + e.HBM + e.D2D + e.Static }
 
 // MaxLink returns the link that carried the most bytes.
 func (r *Result) MaxLink() LinkStats {
@@ -84,7 +100,26 @@ func (st *state) result() *Result {
 		r.Dies = append(r.Dies, DieStats{Die: wafer.DieID(d), BusySeconds: st.dieBusy[d],
 			IdleSeconds: r.Makespan - st.dieBusy[d]})
 	}
+	r.Energy = st.energy(r)
 	return r
+}
+
+// energy sums what the run did: every compute task ran (a finished run),
+// each link carried its bytes once per hop.
+func (st *state) energy(r *Result) Energy {
+	s := st.spec
+	var e Energy
+	for i := range st.prog.Tasks {
+		if t := &st.prog.Tasks[i]; t.Kind == plan.Compute {
+			e.Compute += t.FLOPs / s.FLOPSPerWatt
+			e.HBM += 8 * t.HBMBytes * s.HBMJoulesPerBit
+		}
+	}
+	for _, l := range r.Links {
+		e.D2D += 8 * l.Bytes * s.Link.JoulesPerBit
+	}
+	e.Static = s.StaticWatts() * r.Makespan
+	return e
 }
 
 // DeadlockError reports a run that stopped with tasks left and nothing

@@ -228,3 +228,25 @@ func TestSendRecv(t *testing.T) {
 		t.Errorf("recv ends %g (send %g), want 1e-3", r.Tasks[2].End, r.Tasks[1].End)
 	}
 }
+
+// TestEnergy: a 5-hop transfer of 1 MiB and a compute slice of 1e12 FLOPs
+// and 1 GB of HBM on temp48 consume, from closed forms, 8·2^20·5 bits ×
+// 5 pJ, 1e12 / 2e12 J, 8e9 bits × 6 pJ, and the wafer's static 6944 W
+// over the makespan.
+func TestEnergy(t *testing.T) {
+	s := preset(t, "temp48")
+	var p plan.Program
+	p.Transfer("x", 0, s.ID(wafer.Coord{R: 0, C: 5}), 1<<20, nil)
+	p.Compute("c", 9, 1e12, 1e9)
+	r := run(t, s, &p, Config{})
+	want := Energy{Compute: 0.5, HBM: 8e9 * 6e-12, D2D: 8 * (1 << 20) * 5 * 5e-12, Static: (48*90 + 164*16) * r.Makespan}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{{"compute", r.Energy.Compute, want.Compute}, {"hbm", r.Energy.HBM, want.HBM}, {"d2d", r.Energy.D2D, want.D2D},
+		{"static", r.Energy.Static, want.Static}, {"total", r.Energy.Total(), want.Total()}} {
+		if relErr(c.got, c.want) > 1e-12 {
+			t.Errorf("%s: %.9g J, want %.9g J", c.name, c.got, c.want)
+		}
+	}
+}
