@@ -152,13 +152,40 @@ func (m *Model) Route(a, b wafer.DieID) (wafer.Route, error) {
 	return r, nil
 }
 
-// Energy is the energy in joules of flops FLOPs, hbmBytes of HBM traffic
+// Joules is energy by where it goes: compute, HBM traffic, D2D traffic,
+// and the wafer's static power over the time priced.
+type Joules struct {
+	Compute float64 `json:"compute"`
+	HBM     float64 `json:"hbm"`
+	D2D     float64 `json:"d2d"`
+	Static  float64 `json:"static"`
+}
+
+// Total is the sum of the parts.
+func (j Joules) Total() float64 { return j.Compute + j.HBM + j.D2D + j.Static }
+
+// Add is the part-wise sum.
+func (j Joules) Add(o Joules) Joules {
+	return Joules{j.Compute + o.Compute, j.HBM + o.HBM, j.D2D + o.D2D, j.Static + o.Static}
+}
+
+// Scale multiplies every part by k.
+func (j Joules) Scale(k float64) Joules {
+	return Joules{j.Compute * k, j.HBM * k, j.D2D * k, j.Static * k}
+}
+
+// EnergyOf is the dynamic energy of flops FLOPs, hbmBytes of HBM traffic
 // and the D2D traffic of flows (each byte paying once per hop).
-func (m *Model) Energy(flops, hbmBytes float64, flows []Flow) float64 {
+func (m *Model) EnergyOf(flops, hbmBytes float64, flows []Flow) Joules {
 	s := m.Spec
-	e := flops/s.FLOPSPerWatt + 8*hbmBytes*s.HBMJoulesPerBit
+	j := Joules{Compute: flops / s.FLOPSPerWatt, HBM: 8 * hbmBytes * s.HBMJoulesPerBit}
 	for _, f := range flows {
-		e += 8 * f.Bytes * float64(len(f.Route)-1) * s.Link.JoulesPerBit
+		j.D2D += 8 * f.Bytes * float64(len(f.Route)-1) * s.Link.JoulesPerBit
 	}
-	return e
+	return j
+}
+
+// Energy is EnergyOf's total.
+func (m *Model) Energy(flops, hbmBytes float64, flows []Flow) float64 {
+	return m.EnergyOf(flops, hbmBytes, flows).Total()
 }

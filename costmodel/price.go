@@ -121,10 +121,35 @@ func (p *pricer) priceLayout(ctx context.Context, m *Model, t *Table, li int) er
 	if lc.err != nil {
 		return fmt.Errorf("costmodel: layout %s: %w", name, lc.err)
 	}
+	addStatic(t, li, m.Spec.StaticWatts())
 	if err := checkFinite(t, li); err != nil {
 		return fmt.Errorf("costmodel: layout %s: %w", name, err)
 	}
 	return nil
+}
+
+// addStatic charges every price of layout li the wafer's static power
+// (watts) over its seconds, and sets its Energy to the parts' total: the
+// step's static energy is the static power times the step time, which is
+// the sum of the prices' seconds.
+func addStatic(t *Table, li int, watts float64) {
+	static := func(p *Price) {
+		p.Parts.Static = watts * p.Seconds
+		p.Energy = p.Parts.Total()
+	}
+	static(&t.Fixed[li])
+	for gi := range t.Options {
+		for oi := range t.Options[gi] {
+			static(&t.Options[gi][oi].Price[li])
+		}
+	}
+	for ei := range t.Edges {
+		for a := range t.Edges[ei].Cost[li] {
+			for b := range t.Edges[ei].Cost[li][a] {
+				static(&t.Edges[ei].Cost[li][a][b])
+			}
+		}
+	}
 }
 
 type pricer struct {

@@ -113,7 +113,7 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 	flows := append(fwd.flows, bwd.flows...)
 	pr.Traffic = trafficPerDie(flows, lc.P) * reps
 	pr.Mem = lc.mem(grp, gr, s, per)
-	pr.Energy = lc.energy(gr, s, flows, reps)
+	pr.Parts = lc.energy(gr, s, flows, reps)
 	return pr, true
 }
 
@@ -248,14 +248,14 @@ func KVSlice(tokens float64, grp *partition.Group, P float64) float64 {
 
 // energy of a group's step: its FLOPs (pointwise work repeated on every die
 // when replicated), HBM traffic, and D2D traffic on every group.
-func (lc *layoutCtx) energy(gr *partition.Work, s partition.Scheme, flows []Flow, reps float64) float64 {
+func (lc *layoutCtx) energy(gr *partition.Work, s partition.Scheme, flows []Flow, reps float64) Joules {
 	rep := 1.0
 	if s.Out() == partition.Rep {
 		rep = lc.P
 	}
 	flops := gr.FwdFLOPs + gr.BwdFLOPs + rep*(gr.PwFwdFLOPs+gr.PwBwdFLOPs)
 	hbm := gr.FwdHBM + gr.BwdHBM + rep*(gr.PwFwdHBM+gr.PwBwdHBM)
-	return lc.m.Energy(flops, hbm, nil) + lc.m.Energy(0, 0, flows)*reps*float64(lc.l.DP)
+	return lc.m.EnergyOf(flops, hbm, nil).Add(lc.m.EnergyOf(0, 0, flows).Scale(reps * float64(lc.l.DP)))
 }
 
 func trafficPerDie(flows []Flow, P float64) float64 {
@@ -291,7 +291,7 @@ func (lc *layoutCtx) edge(e partition.Edge) [partition.NumActs][partition.NumAct
 			}
 			out[a][b] = Price{Seconds: c.Seconds * reps, Comm: c.Seconds * reps,
 				Traffic: trafficPerDie(c.Flows, lc.P) * reps,
-				Energy:  lc.m.Energy(0, 0, c.Flows) * reps * float64(lc.l.DP)}
+				Parts:   lc.m.EnergyOf(0, 0, c.Flows).Scale(reps * float64(lc.l.DP))}
 		}
 	}
 	return out
@@ -315,12 +315,12 @@ func (lc *layoutCtx) fixed() Price {
 		}
 		pr.Seconds, pr.Comm = c.Seconds, c.Seconds
 		pr.Traffic = trafficPerDie(c.Flows, float64(len(dp)*lc.l.DP))
-		pr.Energy = lc.m.Energy(0, 0, c.Flows)
+		pr.Parts = lc.m.EnergyOf(0, 0, c.Flows)
 	}
 	share := lc.P * zero // the optimizer's work per die is 1/(P·ZeRO) of the total
 	opt := lc.m.Compute(lc.sp.AdamFLOPs/share, lc.sp.AdamHBM/share)
 	pr.Seconds += opt
 	pr.Compute += opt
-	pr.Energy += lc.m.Energy(lc.sp.AdamFLOPs, lc.sp.AdamHBM, nil)
+	pr.Parts = pr.Parts.Add(lc.m.EnergyOf(lc.sp.AdamFLOPs, lc.sp.AdamHBM, nil))
 	return pr
 }

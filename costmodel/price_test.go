@@ -176,3 +176,45 @@ func (c *expiring) Err() error {
 	}
 	return context.DeadlineExceeded
 }
+
+// TestPriceStaticEnergy: every price charges the wafer's static power over
+// its seconds (temp48: 48·90 + 164·16 W), its energy is the parts' total,
+// and the dynamic parts do not depend on static power (pricing with ten
+// times the static power changes only the static part).
+func TestPriceStaticEnergy(t *testing.T) {
+	s, _ := wafer.Preset("temp48")
+	m, _ := New(s, Params{})
+	tab, err := m.Price(smallSpace(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hot := *s
+	hot.Die.StaticWatts, hot.Link.StaticWatts = 10*s.Die.StaticWatts, 10*s.Link.StaticWatts
+	mh, _ := New(&hot, Params{})
+	tabHot, err := mh.Price(smallSpace(t, &hot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const watts = 48*90 + 164*16
+	check := func(what string, p, q Price) {
+		t.Helper()
+		if rel(p.Parts.Static, watts*p.Seconds) > 1e-12 || rel(p.Energy, p.Parts.Total()) > 1e-12 {
+			t.Errorf("%s: static %g J over %g s, energy %g J of parts %+v", what, p.Parts.Static, p.Seconds, p.Energy, p.Parts)
+		}
+		dyn := p.Parts
+		dyn.Static, q.Parts.Static = 0, 0
+		if dyn != q.Parts || rel(q.Energy-p.Energy, 9*p.Parts.Static) > 1e-9 {
+			t.Errorf("%s: dynamic parts %+v and %+v differ, or energy %g → %g", what, dyn, q.Parts, p.Energy, q.Energy)
+		}
+	}
+	for li := range tab.Space.Layouts {
+		check("fixed", tab.Fixed[li], tabHot.Fixed[li])
+		for gi := range tab.Options {
+			for oi, o := range tab.Options[gi] {
+				if o.Valid[li] {
+					check(tab.Space.Groups[gi].Key, o.Price[li], tabHot.Options[gi][oi].Price[li])
+				}
+			}
+		}
+	}
+}

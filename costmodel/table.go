@@ -34,8 +34,11 @@ type Price struct {
 	// Seconds is its contribution to the step time; Compute and Comm split
 	// it into compute and exposed communication.
 	Seconds, Compute, Comm float64
-	// Energy in joules over the whole wafer.
+	// Energy in joules over the whole wafer: Parts' total, static power
+	// over Seconds included (so the energy objective sees that a slower
+	// plan leaks longer).
 	Energy float64
+	Parts  Joules
 	// Traffic is the D2D bytes it sends per die.
 	Traffic float64
 	// Mem is what it keeps per die.

@@ -38,8 +38,8 @@ func compilePlan(t testing.TB, model, waferName string, batch, seq int64) (*plan
 }
 
 // TestBenchmarkModelsVerifyAndAgree: the plans of the six benchmark models
-// on temp48 pass Verify, and the simulator's step is within 10% of the
-// predicted one.
+// on temp48 pass Verify, and the simulator's step and energy are within
+// 10% of the predicted ones.
 func TestBenchmarkModelsVerifyAndAgree(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates six whole plans")
@@ -57,7 +57,13 @@ func TestBenchmarkModelsVerifyAndAgree(t *testing.T) {
 			if math.Abs(*res.rep.RelErr) > 0.10 {
 				t.Errorf("simulated %.4f s, predicted %.4f s (%+.1f%%)", res.rep.Simulated, res.rep.Predicted, 100**res.rep.RelErr)
 			}
-			t.Logf("simulated %.4f s, predicted %.4f s (%+.3f%%), %d events", res.rep.Simulated, res.rep.Predicted, 100**res.rep.RelErr, res.rep.Events)
+			// Energy: the simulator counts what ran and what links carried,
+			// and charges static power over its own step time.
+			if e := res.rep.EnergyRelErr; e == nil || math.Abs(*e) > 0.10 {
+				t.Errorf("simulated energy %.0f J, predicted %.0f J", res.rep.EnergyJoules, res.rep.PredictedEnergy)
+			}
+			t.Logf("simulated %.4f s, predicted %.4f s (%+.3f%%), %d events; energy %.0f J, predicted %.0f J",
+				res.rep.Simulated, res.rep.Predicted, 100**res.rep.RelErr, res.rep.Events, res.rep.EnergyJoules, res.rep.PredictedEnergy)
 		})
 	}
 }

@@ -28,19 +28,24 @@ type SolveReport struct {
 	ModelCols        int     `json:"model_cols"`
 	ModelNonzeros    int     `json:"model_nonzeros"`
 	// Predicted figures of the plan.
-	StepSeconds           float64       `json:"step_seconds"`
-	ComputeSeconds        float64       `json:"compute_seconds"`
-	CommSeconds           float64       `json:"comm_seconds"`
-	ReshardSeconds        float64       `json:"reshard_seconds"`
-	SyncOptimizerSeconds  float64       `json:"dp_sync_and_optimizer_seconds"`
-	TokensPerSecond       float64       `json:"tokens_per_second"`
-	MFU                   float64       `json:"mfu"`
-	EnergyJoulesPerStep   float64       `json:"energy_joules_per_step"`
-	PeakMemoryBytesPerDie float64       `json:"peak_memory_bytes_per_die"`
-	CapacityBytesPerDie   float64       `json:"capacity_bytes_per_die"`
-	Memory                costmodel.Mem `json:"memory_bytes_per_die"`
-	Layout                LayoutReport  `json:"layout"`
-	Strategies            []Strategy    `json:"strategies"`
+	StepSeconds          float64 `json:"step_seconds"`
+	ComputeSeconds       float64 `json:"compute_seconds"`
+	CommSeconds          float64 `json:"comm_seconds"`
+	ReshardSeconds       float64 `json:"reshard_seconds"`
+	SyncOptimizerSeconds float64 `json:"dp_sync_and_optimizer_seconds"`
+	TokensPerSecond      float64 `json:"tokens_per_second"`
+	MFU                  float64 `json:"mfu"`
+	EnergyJoulesPerStep  float64 `json:"energy_joules_per_step"`
+	// EnergyBreakdown splits the step's energy; AveragePower is it over
+	// the step time, TokensPerJoule the tokens of a step over it.
+	EnergyBreakdown       costmodel.Joules `json:"energy_breakdown_joules"`
+	AveragePower          float64          `json:"average_power_watts"`
+	TokensPerJoule        float64          `json:"tokens_per_joule"`
+	PeakMemoryBytesPerDie float64          `json:"peak_memory_bytes_per_die"`
+	CapacityBytesPerDie   float64          `json:"capacity_bytes_per_die"`
+	Memory                costmodel.Mem    `json:"memory_bytes_per_die"`
+	Layout                LayoutReport     `json:"layout"`
+	Strategies            []Strategy       `json:"strategies"`
 	// Mapper is the local level; DualLevel the dual-level loop's solves
 	// (temp only) and MapperReports what the mapper did to each layout it
 	// mapped.
@@ -98,6 +103,8 @@ func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
 		SyncOptimizerSeconds: b.Fixed.Seconds, EnergyJoulesPerStep: b.Energy, PeakMemoryBytesPerDie: b.Mem.Total(),
 		CapacityBytesPerDie: t.Capacity, Memory: b.Mem}
 	r.TokensPerSecond = float64(sp.Graph.Batch*sp.Graph.Seq) / b.Seconds
+	r.EnergyBreakdown, r.AveragePower = b.Parts, b.Energy/b.Seconds
+	r.TokensPerJoule = float64(sp.Graph.Batch*sp.Graph.Seq) / b.Energy
 	used := l.DP * l.P()
 	r.MFU = t.ModelFLOPs / b.Seconds / (p.spec.Die.PeakFLOPS * float64(used))
 	r.Layout = LayoutReport{Name: l.Name(), DP: l.DP, Group: fmt.Sprintf("%dx%d", l.Shape.Rows, l.Shape.Cols),

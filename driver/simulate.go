@@ -39,6 +39,18 @@ type SimulateReport struct {
 	// RelErr is (simulated − predicted) / predicted; null when the plan
 	// carries no prediction (predicted_step_seconds 0).
 	RelErr *float64 `json:"rel_err"`
+	// EnergyBreakdown is the simulated step's energy by part (the
+	// simulator's own count of what ran, was carried, and for how long);
+	// AveragePower is it over the simulated step; TokensPerJoule the
+	// step's tokens over it.
+	EnergyBreakdown sim.Energy `json:"energy_breakdown_joules"`
+	EnergyJoules    float64    `json:"energy_joules_per_step"`
+	// PredictedEnergy is the plan's predicted_energy_joules; EnergyRelErr
+	// the simulated energy's relative error against it (null without one).
+	PredictedEnergy float64  `json:"predicted_energy_joules"`
+	EnergyRelErr    *float64 `json:"energy_rel_err"`
+	AveragePower    float64  `json:"average_power_watts"`
+	TokensPerJoule  float64  `json:"tokens_per_joule"`
 	// ExposedComm is the time the busiest compute engine waits: the step
 	// minus its compute time.
 	ExposedComm     float64 `json:"exposed_comm_seconds"`
@@ -120,6 +132,11 @@ func simulate(p *plan.Plan, s *wafer.Spec, progress io.Writer) (*simResult, erro
 		}
 		k := float64(runs)
 		r.Simulated += sr.Makespan * k
+		e := &r.EnergyBreakdown
+		e.Compute += sr.Energy.Compute * k
+		e.HBM += sr.Energy.HBM * k
+		e.D2D += sr.Energy.D2D * k
+		e.Static += sr.Energy.Static * k
 		r.Blocks = append(r.Blocks, BlockSim{Name: n.Name, Runs: runs, Tasks: len(n.Program.Tasks), Seconds: sr.Makespan})
 		for _, l := range sr.Links {
 			linkBytes[l.Link] += l.Bytes * k
@@ -141,6 +158,17 @@ func simulate(p *plan.Plan, s *wafer.Spec, progress io.Writer) (*simResult, erro
 	if r.Predicted > 0 {
 		e := (r.Simulated - r.Predicted) / r.Predicted
 		r.RelErr = &e
+	}
+	r.EnergyJoules, r.PredictedEnergy = r.EnergyBreakdown.Total(), p.PredictedEnergy
+	if p.PredictedEnergy > 0 {
+		e := (r.EnergyJoules - p.PredictedEnergy) / p.PredictedEnergy
+		r.EnergyRelErr = &e
+	}
+	if r.Simulated > 0 {
+		r.AveragePower = r.EnergyJoules / r.Simulated
+	}
+	if r.EnergyJoules > 0 {
+		r.TokensPerJoule = float64(p.Batch*p.Seq) / r.EnergyJoules
 	}
 	var uses []LinkUse
 	for l := range linkBytes {

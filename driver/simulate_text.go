@@ -17,6 +17,13 @@ func (r *SimulateReport) WriteText(w io.Writer, s *wafer.Spec) error {
 		fmt.Fprintf(w, "step        simulated %.4f s (the plan carries no prediction)\n", r.Simulated)
 	}
 	fmt.Fprintf(w, "exposed     %.4f s of waiting for data on the busiest compute engine\n", r.ExposedComm)
+	e := r.EnergyBreakdown
+	fmt.Fprintf(w, "energy      simulated %.0f J per step", r.EnergyJoules)
+	if r.EnergyRelErr != nil {
+		fmt.Fprintf(w, ", predicted %.0f J (%+.2f%%)", r.PredictedEnergy, 100**r.EnergyRelErr)
+	}
+	fmt.Fprintf(w, "; %.1f kW on average, %.1f tokens/J: compute %.0f, HBM %.0f, D2D %.0f, static %.0f J\n",
+		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.D2D, e.Static)
 	fmt.Fprintf(w, "method      %s\n", r.Method)
 	fmt.Fprintf(w, "simulated   %d blocks, %d events in %.1f s\n", r.BlocksSimulated, r.Events, r.WallSeconds)
 	fmt.Fprintln(w, "\nblocks:")

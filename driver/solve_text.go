@@ -25,6 +25,9 @@ func (r *SolveReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "step       %.4f s  (compute %.4f, exposed comm %.4f of which resharding %.4f, DP sync + optimizer %.4f)\n",
 		r.StepSeconds, r.ComputeSeconds, r.CommSeconds, r.ReshardSeconds, r.SyncOptimizerSeconds)
 	fmt.Fprintf(w, "throughput %.0f tokens/s, MFU %.1f%%, energy %.0f J per step\n", r.TokensPerSecond, 100*r.MFU, r.EnergyJoulesPerStep)
+	e := r.EnergyBreakdown
+	fmt.Fprintf(w, "power      %.1f kW on average, %.1f tokens/J; energy: compute %.0f, HBM %.0f, D2D %.0f, static %.0f J\n",
+		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.D2D, e.Static)
 	m := r.Memory
 	fmt.Fprintf(w, "memory     %.1f of %.1f GB per die: weights %.1f, gradients %.1f, optimizer states %.1f, activations %.1f, transient %.1f\n",
 		r.PeakMemoryBytesPerDie/gb, r.CapacityBytesPerDie/gb, m.Weights/gb, m.Grads/gb, m.OptStates/gb, m.Acts/gb, m.Transient/gb)

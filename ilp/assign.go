@@ -16,8 +16,9 @@ type Assignment struct {
 // Breakdown is an assignment priced by the cost model, independently of
 // any solver: the figures a plan reports.
 type Breakdown struct {
-	// Seconds and Energy of one step.
+	// Seconds and Energy of one step; Parts splits Energy.
 	Seconds, Energy float64
+	Parts           costmodel.Joules
 	// Compute and Comm split Seconds (fixed DP and optimizer time included).
 	Compute, Comm float64
 	// Reshard is the resharding time between groups.
@@ -41,7 +42,7 @@ func Evaluate(t *costmodel.Table, a Assignment) (Breakdown, error) {
 	}
 	li := a.Layout
 	fixed := t.Fixed[li]
-	b := Breakdown{Fixed: fixed, Seconds: fixed.Seconds, Energy: fixed.Energy, Compute: fixed.Compute,
+	b := Breakdown{Fixed: fixed, Seconds: fixed.Seconds, Energy: fixed.Energy, Parts: fixed.Parts, Compute: fixed.Compute,
 		Comm: fixed.Comm, Mem: fixed.Mem}
 	for gi, oi := range a.Options {
 		if oi < 0 || oi >= len(t.Options[gi]) || !t.Options[gi][oi].Valid[li] {
@@ -51,6 +52,7 @@ func Evaluate(t *costmodel.Table, a Assignment) (Breakdown, error) {
 		b.Groups = append(b.Groups, p)
 		b.Seconds += p.Seconds
 		b.Energy += p.Energy
+		b.Parts = b.Parts.Add(p.Parts)
 		b.Compute += p.Compute
 		b.Comm += p.Comm
 		b.Mem = b.Mem.Add(p.Mem)
@@ -65,6 +67,7 @@ func Evaluate(t *costmodel.Table, a Assignment) (Breakdown, error) {
 		p := e.Cost[li][from.Out()][side]
 		b.Seconds += p.Seconds
 		b.Energy += p.Energy
+		b.Parts = b.Parts.Add(p.Parts)
 		b.Comm += p.Comm
 		b.Reshard += p.Seconds
 	}

@@ -56,7 +56,7 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: sp.Graph.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
 		GraphSHA256: graphSHA256(sp.Graph), Wafer: sp.Spec.Name, Layout: l.Name(),
 		StaticBytes:   t.Fixed[a.Layout].Mem.Weights + t.Fixed[a.Layout].Mem.Grads + t.Fixed[a.Layout].Mem.OptStates,
-		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds}
+		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds, PredictedEnergy: b.Energy}
 	var ws bytes.Buffer
 	if err := wafer.WriteJSON(&ws, sp.Spec); err != nil {
 		return nil, fmt.Errorf("lower: %w", err)

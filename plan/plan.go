@@ -60,7 +60,10 @@ type Plan struct {
 	// PredictedSeconds is the cost model's step time for this plan; zero
 	// means no prediction.
 	PredictedSeconds float64 `json:"predicted_step_seconds"`
-	Steps            []Node  `json:"steps"`
+	// PredictedEnergy is the cost model's energy per step in joules,
+	// static power included; zero means no prediction.
+	PredictedEnergy float64 `json:"predicted_energy_joules,omitempty"`
+	Steps           []Node  `json:"steps"`
 }
 
 // Walk calls f for every block of the plan in execution order, with the
@@ -172,7 +175,7 @@ func (p *Plan) checkHeader() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"predicted_step_seconds", p.PredictedSeconds}, {"static_bytes_per_die", p.StaticBytes}} {
+	}{{"predicted_step_seconds", p.PredictedSeconds}, {"predicted_energy_joules", p.PredictedEnergy}, {"static_bytes_per_die", p.StaticBytes}} {
 		if !(f.v >= 0) || math.IsInf(f.v, 0) {
 			return fmt.Errorf("plan: %s is %g; it must be finite and not negative", f.name, f.v)
 		}

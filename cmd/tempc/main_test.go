@@ -107,7 +107,7 @@ func TestSolveJSONFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"status", "objective", "dual_bound", "mip_gap", "solve_seconds", "step_seconds",
-		"tokens_per_second", "peak_memory_bytes_per_die", "layout", "strategies", "mfu", "energy_joules_per_step",
+		"tokens_per_second", "peak_memory_bytes_per_die", "layout", "strategies", "mfu", "energy_joules_per_step", "energy_breakdown_joules", "average_power_watts", "tokens_per_joule",
 		"memory_bytes_per_die", "model_rows", "model_cols", "model_nonzeros", "formulate_seconds"} {
 		if _, ok := got[f]; !ok {
 			t.Errorf("JSON lacks field %q", f)
@@ -137,7 +137,8 @@ func TestCompileThenSimulate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"simulated_step_seconds", "predicted_step_seconds", "max_link_bytes", "max_link_utilization",
-		"exposed_comm_seconds", "events", "method", "top_links", "die_idle", "blocks"} {
+		"exposed_comm_seconds", "events", "method", "top_links", "die_idle", "blocks", "energy_breakdown_joules",
+		"energy_joules_per_step", "predicted_energy_joules", "energy_rel_err", "average_power_watts", "tokens_per_joule"} {
 		if _, ok := got[f]; !ok {
 			t.Errorf("JSON lacks field %q", f)
 		}
