@@ -1,9 +1,11 @@
 package driver
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
+	"time"
 
 	"tempc/ilp"
 )
@@ -53,7 +55,11 @@ func Gap(w io.Writer, o GapOptions) error {
 	}
 	p, sol := sv.priced, sv.sol
 	cfg := ilp.Config{Objective: o.Objective}
-	lp, err := ilp.LPRelaxation(p.table, cfg, ilp.HiGHS{}, o.Solver)
+	so := o.Solver // the LP bound shares the planning budget
+	if so.TimeLimit, so.Deadline = time.Until(sv.deadline), sv.deadline; so.TimeLimit <= 0 {
+		return o.timeUp("computing the LP bound", context.DeadlineExceeded)
+	}
+	lp, err := ilp.LPRelaxation(p.table, cfg, ilp.HiGHS{}, so)
 	if err != nil {
 		return err
 	}

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"sort"
-	"strconv"
 	"time"
 
 	"tempc/frontend"
@@ -283,12 +281,7 @@ func checkWork(p *plan.Plan, s *wafer.Spec, file, model string) error {
 	if err != nil {
 		return fmt.Errorf("driver: reading the model %s was compiled from (pass --model if it moved): %w", file, err)
 	}
-	m := layoutMicroBatch.FindStringSubmatch(p.Layout)
-	if m == nil {
-		return fmt.Errorf("driver: %s: layout %q does not name its micro-batch", file, p.Layout)
-	}
-	mb, _ := strconv.Atoi(m[1])
-	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{mb}})
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{p.MicroBatch}})
 	if err != nil {
 		return fmt.Errorf("driver: %s: %w", file, err)
 	}
@@ -297,7 +290,3 @@ func checkWork(p *plan.Plan, s *wafer.Spec, file, model string) error {
 	}
 	return nil
 }
-
-// layoutMicroBatch finds the micro-batch in a layout's name
-// (partition.Layout.Name: "dp4-1x4-mb2-none-zero").
-var layoutMicroBatch = regexp.MustCompile(`-mb(\d+)-`)

@@ -131,6 +131,8 @@ type solved struct {
 	iterations   []heuristics.Iteration
 	reports      []heuristics.Report
 	solveSeconds float64 // all solves
+	// deadline is the end of the planning budget (PlanOptions.budget).
+	deadline time.Time
 }
 
 // solveAll solves the global level; with the temp mapper it runs the
@@ -142,8 +144,8 @@ func solveAll(o PlanOptions) (*solved, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &solved{priced: p}
 	deadline, _ := ctx.Deadline()
+	r := &solved{priced: p, deadline: deadline}
 	solve := func(t *costmodel.Table) (*ilp.Solution, error) {
 		so := o.Solver
 		if so.TimeLimit = time.Until(deadline); so.TimeLimit <= 0 {

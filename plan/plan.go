@@ -50,9 +50,12 @@ type Plan struct {
 	// format (dead dies and links included), so that the plan can be
 	// simulated without the file it came from.
 	WaferSpec json.RawMessage `json:"wafer_spec,omitempty"`
-	// Layout names the global level's layout; Dies lists the dies used.
-	Layout string        `json:"layout"`
-	Dies   []wafer.DieID `json:"dies"`
+	// Layout names the global level's layout, MicroBatch its sequences
+	// per micro-batch (what the strategy space must offer for the layout
+	// to be found again); Dies lists the dies used.
+	Layout     string        `json:"layout"`
+	MicroBatch int           `json:"micro_batch"`
+	Dies       []wafer.DieID `json:"dies"`
 	// StaticBytes is each used die's memory held for the whole step
 	// (weights, gradients, optimizer states); CapacityBytes its HBM.
 	StaticBytes   float64 `json:"static_bytes_per_die"`
@@ -168,6 +171,9 @@ func (p *Plan) checkHeader() error {
 	}
 	if p.Batch <= 0 || p.Seq <= 0 {
 		return fmt.Errorf("plan: batch %d and seq %d must be positive", p.Batch, p.Seq)
+	}
+	if p.MicroBatch <= 0 || int64(p.MicroBatch) > p.Batch {
+		return fmt.Errorf("plan: micro_batch %d must lie in [1, batch %d]", p.MicroBatch, p.Batch)
 	}
 	if !isSHA256(p.GraphSHA256) {
 		return fmt.Errorf("plan: graph_sha256 %q is not 64 lower-case hex digits", p.GraphSHA256)

@@ -29,7 +29,7 @@ func validPlan() *Plan {
 	opt.Compute("adam", 0, 1e6, 0)
 	opt.Tasks[0].Op = "adam"
 	return &Plan{SchemaVersion: SchemaVersion, Model: "m", ModelSource: "m", Batch: 8, Seq: 128, GraphSHA256: testSHA,
-		Wafer: "mesh4x4", Layout: "l", Dies: []wafer.DieID{0, 1}, StaticBytes: 1e6, CapacityBytes: 1e9,
+		Wafer: "mesh4x4", Layout: "l", MicroBatch: 1, Dies: []wafer.DieID{0, 1}, StaticBytes: 1e6, CapacityBytes: 1e9,
 		PredictedSeconds: 1, Steps: []Node{
 			{Name: "loop", Count: 2, Body: []Node{{Name: "b", Count: 3, Program: &q}}},
 			{Name: "optimizer", Count: 1, Program: &opt}}}
@@ -57,6 +57,8 @@ func TestVerifyRejects(t *testing.T) {
 	}{
 		{"valid", func(p *Plan) {}, nil},
 		{"no prediction", func(p *Plan) { p.PredictedSeconds = 0 }, nil},
+		{"micro-batch zero", func(p *Plan) { p.MicroBatch = 0 }, []string{"plan: micro_batch 0 must lie in [1, batch 8]"}},
+		{"micro-batch above the batch", func(p *Plan) { p.MicroBatch = 9 }, []string{"plan: micro_batch 9 must lie in [1, batch 8]"}},
 		// Buffers above the capacity are refused before the memory sums,
 		// whose rounding above 2^53 once made Verify panic (alloc 2^53+2,
 		// then alloc 1 and free 2^53+4).
