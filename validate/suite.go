@@ -24,7 +24,7 @@ type Case struct {
 }
 
 // Classes lists the case classes in report order.
-var Classes = []string{"transfer", "collective", "stream", "concurrent", "contended", "multicast", "permutation", "hotspot"}
+var Classes = []string{"transfer", "collective", "stream", "concurrent", "contended", "multicast", "permutation", "hotspot", "reshard"}
 
 const (
 	kib = 1 << 10
@@ -47,11 +47,12 @@ func Suite(name string, seed uint64) ([]Case, error) {
 		cs = append(cs, multicasts(w48)...)
 		cs = append(cs, permutations(w48, seed)...)
 		cs = append(cs, hotspots(w48)...)
+		cs = append(cs, reshards(w48)...)
 		return cs, nil
 	case "quick":
 		w16, _ := wafer.Preset("mesh4x4")
 		var cs []Case
-		for _, c := range [][]Case{transfers(w16), collectives(w16), streams(w16), concurrent(w48), contended(w16), multicasts(w16), permutations(w16, seed), hotspots(w16)} {
+		for _, c := range [][]Case{transfers(w16), collectives(w16), streams(w16), concurrent(w48), contended(w16), multicasts(w16), permutations(w16, seed), hotspots(w16), reshards(w16)} {
 			cs = append(cs, c[0], c[len(c)-1])
 		}
 		return cs, nil
@@ -457,6 +458,29 @@ func hotspots(s *wafer.Spec) []Case {
 				}
 			},
 			Analytic: func(m *costmodel.Model) (float64, error) { return flowsOf(m, dst, bytes) }})
+	}
+	return cs
+}
+
+// reshards: the all-to-all that switches an activation's split dimension
+// between two op groups (costmodel's "a2a" edge price: the link-load
+// bound on the group's chain), on groups of 4 to 48 dies, 4 MiB to 1 GiB
+// per die.
+func reshards(s *wafer.Spec) []Case {
+	shapes := []wafer.Rect{{Rows: 1, Cols: 4}, {Rows: 2, Cols: 2}, {Rows: 2, Cols: 4}, {Rows: 4, Cols: 4}, {Rows: 3, Cols: 8}, {Rows: 6, Cols: 8}}
+	var cs []Case
+	for i, r := range shapes {
+		if !s.Contains(r) {
+			continue
+		}
+		chain := s.Snake(r)
+		for _, bytes := range []int64{4 * mib, []int64{64 * mib, 1 * gib}[i%2]} {
+			cs = append(cs, Case{Class: "reshard", Name: fmt.Sprintf("alltoall-%dx%d-%s", r.Rows, r.Cols, size(bytes)), Spec: s,
+				Build: func(p *plan.Program) { lower.AllToAll(p, [][]wafer.DieID{chain}, bytes) },
+				Analytic: func(m *costmodel.Model) (float64, error) {
+					return m.AllToAll(chain, float64(bytes)).Seconds, nil
+				}})
+		}
 	}
 	return cs
 }

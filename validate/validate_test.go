@@ -16,8 +16,14 @@ import (
 // agreement on the closed-form classes, and a p95 bound per class a little
 // above what it measures (concurrent 6.5%, contended 9.0%, hotspot 1.7%,
 // permutation 20.8%, multicast 17.5% — the contended multicasts of several
-// trees at once, whose order the simulator's arbitration decides). These
-// are accuracy figures of deterministic runs, not timings.
+// trees at once, whose order the simulator's arbitration decides —, and
+// reshard 42.9%: the link-load bound the ILP prices resharding all-to-alls
+// with is up to 47% optimistic for 64 MiB–1 GiB on 16–48 dies, where the
+// simulator's FIFO queues block behind congested hops, and up to 32%
+// pessimistic for 4 MiB on short chains, where it adds the longest route's
+// latency to the busiest link's time though the two overlap). These are
+// accuracy figures of deterministic runs, not timings; the reshard bound
+// records a known gap of the model, not a target.
 func TestDefaultSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the default suite takes a few seconds")
@@ -35,7 +41,7 @@ func TestDefaultSuite(t *testing.T) {
 	if rep.Median > 0.03 {
 		t.Errorf("median %.2f%%: above 3%%", 100*rep.Median)
 	}
-	bound := map[string]float64{"concurrent": 0.10, "contended": 0.10, "hotspot": 0.05, "permutation": 0.25, "multicast": 0.25}
+	bound := map[string]float64{"concurrent": 0.10, "contended": 0.10, "hotspot": 0.05, "permutation": 0.25, "multicast": 0.25, "reshard": 0.50}
 	for _, c := range rep.Classes {
 		t.Logf("%-12s %2d cases: median %.2f%% p95 %.2f%% max %.2f%%", c.Class, c.Cases, 100*c.Median, 100*c.P95, 100*c.Max)
 	}
