@@ -70,31 +70,52 @@ func (l *Layout) Name() string {
 // step waits for the larger.
 func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
 	var out []Layout
+	for _, g := range groupings(s, batch, cfg) {
+		d := g.dp()
+		local := (batch + int64(d) - 1) / int64(d)
+		for _, mb := range cfg.MicroBatches {
+			if int64(mb) > local {
+				continue
+			}
+			for _, rc := range cfg.Recompute {
+				for _, z := range cfg.ZeRO {
+					if z && d == 1 {
+						continue // nothing to shard across
+					}
+					out = append(out, Layout{Shape: g.shape, Tiles: g.tiles, Extra: g.extra,
+						DP: d, MicroBatch: mb, Recompute: rc, ZeRO: z})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// grouping is one way to cut the healthy dies into model-parallel groups
+// of one shape: rectangular tiles and irregular groups of as many dies.
+type grouping struct {
+	shape wafer.Rect
+	tiles []wafer.Rect
+	extra [][]wafer.DieID
+}
+
+func (g grouping) dp() int { return len(g.tiles) + len(g.extra) }
+
+// groupings lists, for every group rectangle whose sides divide the
+// mesh's and that has at most MaxGroupDies dies, its tiles packed on the
+// healthy dies (healthyTiles, irregularGroups) — those that give between
+// 1 and batch groups.
+func groupings(s *wafer.Spec, batch int64, cfg Config) []grouping {
+	var out []grouping
 	for r := 1; r <= s.Rows; r++ {
 		for c := 1; c <= s.Cols; c++ {
 			if s.Rows%r != 0 || s.Cols%c != 0 || r*c > cfg.MaxGroupDies {
 				continue
 			}
 			tiles, used := healthyTiles(s, r, c)
-			extra := irregularGroups(s, used, r*c)
-			d := len(tiles) + len(extra)
-			if d == 0 || int64(d) > batch {
-				continue
-			}
-			local := (batch + int64(d) - 1) / int64(d)
-			for _, mb := range cfg.MicroBatches {
-				if int64(mb) > local {
-					continue
-				}
-				for _, rc := range cfg.Recompute {
-					for _, z := range cfg.ZeRO {
-						if z && d == 1 {
-							continue // nothing to shard across
-						}
-						out = append(out, Layout{Shape: wafer.Rect{Rows: r, Cols: c}, Tiles: tiles, Extra: extra,
-							DP: d, MicroBatch: mb, Recompute: rc, ZeRO: z})
-					}
-				}
+			g := grouping{shape: wafer.Rect{Rows: r, Cols: c}, tiles: tiles, extra: irregularGroups(s, used, r*c)}
+			if d := g.dp(); d > 0 && int64(d) <= batch {
+				out = append(out, g)
 			}
 		}
 	}
@@ -240,17 +261,9 @@ func HealthyChain(s *wafer.Spec, t wafer.Rect) ([]wafer.DieID, bool) {
 // every micro-batch size asked for exceeds the sequences a group gets.
 func noLayout(s *wafer.Spec, batch int64, cfg Config) error {
 	var most int64 // the most sequences any DP group of a possible shape gets
-	for r := 1; r <= s.Rows; r++ {
-		for c := 1; c <= s.Cols; c++ {
-			if s.Rows%r != 0 || s.Cols%c != 0 || r*c > cfg.MaxGroupDies {
-				continue
-			}
-			tiles, used := healthyTiles(s, r, c)
-			d := int64(len(tiles) + len(irregularGroups(s, used, r*c)))
-			if d > 0 && d <= batch {
-				most = max(most, (batch+d-1)/d)
-			}
-		}
+	for _, g := range groupings(s, batch, cfg) {
+		d := int64(g.dp())
+		most = max(most, (batch+d-1)/d)
 	}
 	if most == 0 {
 		return fmt.Errorf("partition: no layout of %s fits batch %d: no group shape of at most %d dies tiles its %d healthy dies "+

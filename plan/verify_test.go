@@ -47,6 +47,15 @@ func mesh(t *testing.T) *wafer.Spec {
 // block returns the program of the loop's block.
 func block(p *Plan) *Program { return p.Steps[0].Body[0].Program }
 
+// prepend puts a block before the plan's steps in which die 0 computes op
+// "pre" and allocates alloc bytes it never frees.
+func prepend(p *Plan, alloc int64) {
+	var pre Program
+	pre.Compute("pre", 0, 1, 0)
+	pre.Tasks[0].Alloc, pre.Tasks[0].Op = alloc, "pre"
+	p.Steps = append([]Node{{Name: "pre", Count: 1, Program: &pre}}, p.Steps...)
+}
+
 // TestVerifyRejects breaks the valid plan one way per case; every error
 // names what is wrong (and, for a task, the node, die and task).
 func TestVerifyRejects(t *testing.T) {
@@ -77,17 +86,11 @@ func TestVerifyRejects(t *testing.T) {
 		// the 1000 bytes the block before allocates last two runs.
 		{"free across loop runs", func(p *Plan) {
 			block(p).Tasks[4].Free = 1500
-			var pre Program
-			pre.Compute("pre", 0, 1, 0)
-			pre.Tasks[0].Alloc, pre.Tasks[0].Op = 1000, "pre"
-			p.Steps = append([]Node{{Name: "pre", Count: 1, Program: &pre}}, p.Steps...)
+			prepend(p, 1000)
 		}, []string{`plan: die (0,0), node "b" task 4 "c", run 1 of 2 of "loop", run 3 of 3 of "b": frees 1500 bytes, more than the 1000 it has allocated and not freed`}},
 		{"free across outer loop runs", func(p *Plan) {
 			block(p).Tasks[4].Free = 1001
-			var pre Program
-			pre.Compute("pre", 0, 1, 0)
-			pre.Tasks[0].Alloc, pre.Tasks[0].Op = 4, "pre"
-			p.Steps = append([]Node{{Name: "pre", Count: 1, Program: &pre}}, p.Steps...)
+			prepend(p, 4)
 		}, []string{`run 2 of 2 of "loop", run 2 of 3 of "b": frees 1001 bytes, more than the 1000 it has allocated`}},
 		// Memory was checked only on the dies the plan lists.
 		{"unlisted die over capacity", func(p *Plan) {

@@ -150,10 +150,8 @@ func TestCompileOutputAtomic(t *testing.T) {
 func TestSimulateWaferOverride(t *testing.T) {
 	dir := t.TempDir()
 	planFile := filepath.Join(dir, "plan.json")
+	compileGPT2(t, planFile)
 	var out, errb bytes.Buffer
-	if code := run([]string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", planFile}, &out, &errb); code != 0 {
-		t.Fatalf("compile: exit %d: %s", code, errb.String())
-	}
 	out.Reset()
 	if code := run([]string{"wafer", "--wafer", "mesh4x4", "--json"}, &out, &errb); code != 0 {
 		t.Fatal(errb.String())
@@ -188,10 +186,8 @@ func TestSimulateWaferOverride(t *testing.T) {
 func TestSimulateRejectsMissingWork(t *testing.T) {
 	dir := t.TempDir()
 	planFile := filepath.Join(dir, "plan.json")
+	compileGPT2(t, planFile)
 	var out, errb bytes.Buffer
-	if code := run([]string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", planFile}, &out, &errb); code != 0 {
-		t.Fatalf("compile: exit %d: %s", code, errb.String())
-	}
 	data, _ := os.ReadFile(planFile)
 	var p map[string]any
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -280,15 +276,22 @@ func TestCompileOutputKeepsFile(t *testing.T) {
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
-	var out, errb bytes.Buffer
-	if code := run([]string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", link}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
+	compileGPT2(t, link)
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("the link was replaced: %v %v", fi.Mode(), err)
 	}
 	fi, err := os.Stat(target)
 	if b, _ := os.ReadFile(target); err != nil || fi.Mode().Perm() != 0o600 || !bytes.HasPrefix(b, []byte(`{"schema_version"`)) {
 		t.Errorf("target: mode %v, starts %.20q, %v", fi.Mode(), b, err)
+	}
+}
+
+// compileGPT2 compiles gpt2 at batch 16, sequence 512 for mesh4x4 to path:
+// the small plan the simulate and output tests start from.
+func compileGPT2(t *testing.T, path string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := run([]string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", path}, &out, &errb); code != 0 {
+		t.Fatalf("compile: exit %d: %s", code, errb.String())
 	}
 }
