@@ -16,7 +16,7 @@ func FuzzReadPlan(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b.Bytes())
-	f.Add([]byte(`{"schema_version":2,"steps":[{"name":"x","count":1,"program":{"tasks":[{"id":0,"kind":"recv","die":99,"deps":[5]}]}}]}`))
+	f.Add([]byte(`{"schema_version":3,"steps":[{"name":"x","count":1,"program":{"tasks":[{"id":0,"kind":"recv","die":99,"deps":[5]}]}}]}`))
 	s, _ := wafer.Preset("mesh4x4")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ReadJSON("fuzz.json", data)

@@ -40,6 +40,8 @@ func ReadJSON(file string, data []byte) (*Plan, error) {
 	switch {
 	case p.SchemaVersion == 1:
 		return nil, fmt.Errorf("plan: %s: schema_version 1 does not say which graph the plan was compiled from; recompile it (this tempc reads %d)", file, SchemaVersion)
+	case p.SchemaVersion == 2:
+		return nil, fmt.Errorf("plan: %s: schema_version 2 does not say where data lives (SRAM or HBM); recompile it (this tempc reads %d)", file, SchemaVersion)
 	case p.SchemaVersion != SchemaVersion:
 		return nil, fmt.Errorf("plan: %s: schema_version %d, this tempc reads %d", file, p.SchemaVersion, SchemaVersion)
 	}

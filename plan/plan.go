@@ -11,8 +11,11 @@ import (
 // SchemaVersion is the version of the plan JSON format (plan.schema.json).
 // Version 2 added what rebuilds the graph a plan was compiled from
 // (model_source, batch, seq, graph_sha256); version 1 plans cannot be
-// checked against their graph and are refused.
-const SchemaVersion = 2
+// checked against their graph and are refused. Version 3 added where data
+// lives (a compute task's sram_bytes and efficiency; a transfer's
+// src_sram, dst_sram and reduce): version 2 plans moved every byte
+// through HBM implicitly, with roofline compute, and are refused.
+const SchemaVersion = 3
 
 // Node is a step of a plan: a block of tasks (Program) or a loop (Body),
 // run Count times.

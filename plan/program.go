@@ -47,12 +47,17 @@ type Task struct {
 	// or send.
 	Die wafer.DieID `json:"die"`
 
-	// FLOPs and HBMBytes size a compute task; its time is the roofline
-	// max(FLOPs/peak, HBMBytes/HBM bandwidth) unless Seconds is positive,
-	// which then fixes it.
-	FLOPs    float64 `json:"flops,omitempty"`
-	HBMBytes float64 `json:"hbm_bytes,omitempty"`
-	Seconds  float64 `json:"seconds,omitempty"`
+	// FLOPs, HBMBytes and SRAMBytes size a compute task: the bytes it
+	// reads and writes in its die's HBM, and those it reads from blocks
+	// that DMA left in SRAM (a streamed block). Efficiency is the fraction
+	// of the die's peak its kernel sustains (0 means 1). How long it takes
+	// — next to the DMA traffic that shares the HBM port — is the
+	// simulator's to find out; Seconds, when positive, fixes it instead.
+	FLOPs      float64 `json:"flops,omitempty"`
+	HBMBytes   float64 `json:"hbm_bytes,omitempty"`
+	SRAMBytes  float64 `json:"sram_bytes,omitempty"`
+	Efficiency float64 `json:"efficiency,omitempty"`
+	Seconds    float64 `json:"seconds,omitempty"`
 
 	// Dst and Bytes describe a transfer or send (Peer and Bytes a
 	// receive). Route lists the dies it visits, Die first and Dst last; nil
@@ -63,6 +68,16 @@ type Task struct {
 	Route wafer.Route `json:"route,omitempty"`
 	// Tag pairs a Send with its Recv.
 	Tag int64 `json:"tag,omitempty"`
+	// Where a transfer's or send's payload lives: by default it is read
+	// from the source's HBM and written to the destination's. SrcSRAM
+	// reads it from the source's SRAM (a block received there); DstSRAM
+	// lands it in the destination's SRAM, where the tasks that depend on
+	// its arrival read it (a streamed block), if there is room. Reduce
+	// adds it into the destination's own copy: the destination also reads
+	// as many bytes of its own from HBM.
+	SrcSRAM bool `json:"src_sram,omitempty"`
+	DstSRAM bool `json:"dst_sram,omitempty"`
+	Reduce  bool `json:"reduce,omitempty"`
 
 	// Op and Block identify what a compute task computes: block Block of
 	// the work Op (blocks of one op are numbered from 0).
@@ -196,16 +211,22 @@ func (t *Task) check(s *wafer.Spec, i TaskID) error {
 	if !s.Alive(t.Die) {
 		return fmt.Errorf("runs on dead or missing die %d", t.Die)
 	}
-	for _, v := range []float64{t.FLOPs, t.HBMBytes, t.Seconds} {
+	for _, v := range []float64{t.FLOPs, t.HBMBytes, t.SRAMBytes, t.Seconds} {
 		if !(v >= 0) || math.IsInf(v, 0) {
 			return fmt.Errorf("has size %g; sizes must be finite and not negative", v)
 		}
 	}
+	if !(t.Efficiency >= 0 && t.Efficiency <= 1) {
+		return fmt.Errorf("has efficiency %g; it must be in (0, 1] (0 means 1)", t.Efficiency)
+	}
 	if t.Bytes < 0 || t.Alloc < 0 || t.Free < 0 || t.Scratch < 0 {
 		return fmt.Errorf("has negative bytes or memory %d, %d/%d/%d", t.Bytes, t.Alloc, t.Free, t.Scratch)
 	}
-	if t.Kind != Compute && (t.FLOPs != 0 || t.HBMBytes != 0 || t.Seconds != 0 || t.Op != "") {
-		return fmt.Errorf("is a %s with FLOPs, HBM bytes, seconds or an op, which only compute tasks have", t.Kind)
+	if t.Kind != Compute && (t.FLOPs != 0 || t.HBMBytes != 0 || t.SRAMBytes != 0 || t.Efficiency != 0 || t.Seconds != 0 || t.Op != "") {
+		return fmt.Errorf("is a %s with FLOPs, memory bytes, an efficiency, seconds or an op, which only compute tasks have", t.Kind)
+	}
+	if t.Kind != Transfer && t.Kind != Send && (t.SrcSRAM || t.DstSRAM || t.Reduce) {
+		return fmt.Errorf("is a %s with a payload placement (src_sram, dst_sram, reduce), which only transfers and sends have", t.Kind)
 	}
 	switch t.Kind {
 	case Compute:

@@ -46,6 +46,10 @@ func (s *Spec) problems(hw []problem, dups bool) []problem {
 		ps = append(ps, problem{"die.dma_engines", -1,
 			fmt.Sprintf("die.dma_engines must be between 1 and %d, got %d", maxDMAEngines, n)})
 	}
+	if n := s.Kernel.ArrayTile; n < 1 || n > maxArrayTile {
+		ps = append(ps, problem{"kernel.array_tile", -1,
+			fmt.Sprintf("kernel.array_tile must be between 1 and %d elements, got %d", maxArrayTile, n)})
+	}
 	faults, twice := s.markFaults()
 	ps = append(ps, faults.list()...)
 	if dups {

@@ -15,17 +15,19 @@ import (
 
 // SchemaVersion is the version of the wafer file format written by
 // WriteJSON and read by ReadJSON (wafer.schema.json).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 type jsonSpec struct {
-	SchemaVersion int      `json:"schema_version"`
-	Name          string   `json:"name"`
-	Rows          int      `json:"rows"`
-	Cols          int      `json:"cols"`
-	Die           jsonDie  `json:"die"`
-	Link          jsonLink `json:"link"`
-	HBMPJPerBit   float64  `json:"hbm_pj_per_bit"`
-	TFLOPSPerWatt float64  `json:"tflops_per_watt"`
+	SchemaVersion int        `json:"schema_version"`
+	Name          string     `json:"name"`
+	Rows          int        `json:"rows"`
+	Cols          int        `json:"cols"`
+	Die           jsonDie    `json:"die"`
+	Link          jsonLink   `json:"link"`
+	HBMPJPerBit   float64    `json:"hbm_pj_per_bit"`
+	SRAMPJPerBit  float64    `json:"sram_pj_per_bit"`
+	TFLOPSPerWatt float64    `json:"tflops_per_watt"`
+	Kernel        jsonKernel `json:"kernel"`
 	// DeadDies and DeadLinks are read as slices, not [2]int arrays, which
 	// would silently drop a third coordinate or zero a missing one.
 	DeadDies  [][]int   `json:"dead_dies"`
@@ -39,6 +41,13 @@ type jsonDie struct {
 	SRAMMB     float64 `json:"sram_mb"`
 	DMAEngines int     `json:"dma_engines"`
 	StaticW    float64 `json:"static_w"`
+}
+
+type jsonKernel struct {
+	GEMMEfficiency      float64 `json:"gemm_efficiency"`
+	AttentionEfficiency float64 `json:"attention_efficiency"`
+	ArrayTile           int     `json:"array_tile"`
+	GEMMSRAMFraction    float64 `json:"gemm_sram_fraction"`
 }
 
 type jsonLink struct {
@@ -74,8 +83,11 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 	}
 	if j.SchemaVersion != SchemaVersion {
 		hint := ""
-		if j.SchemaVersion == 1 {
-			hint = "; version 2 adds die.static_w and link.static_w, the idle power of a die and of a link direction"
+		switch j.SchemaVersion {
+		case 1:
+			hint = "; version 2 added die.static_w and link.static_w, the idle power of a die and of a link direction; version 3 sram_pj_per_bit and kernel"
+		case 2:
+			hint = "; version 3 adds sram_pj_per_bit and the kernel object (gemm_efficiency, attention_efficiency, array_tile, gemm_sram_fraction): `tempc wafer --wafer temp48` prints them"
 		}
 		e.Add(o.FieldPos("schema_version"), "schema_version", "unsupported version %d (this tempc reads %d%s)", j.SchemaVersion, SchemaVersion, hint)
 		return nil, e.Err()
@@ -105,7 +117,10 @@ func (j *jsonSpec) spec(file string, dies []Coord, links []DeadLink) *Spec {
 			SRAMBytes: j.Die.SRAMMB * mega, DMAEngines: j.Die.DMAEngines, StaticWatts: j.Die.StaticW},
 		Link: Link{Bandwidth: j.Link.BandwidthTBps * tera, Latency: fromNano(j.Link.LatencyNs), JoulesPerBit: fromPico(j.Link.PJPerBit),
 			StaticWatts: j.Link.StaticW},
-		HBMJoulesPerBit: fromPico(j.HBMPJPerBit), FLOPSPerWatt: j.TFLOPSPerWatt * tera, DeadDies: dies, DeadLinks: links}
+		HBMJoulesPerBit: fromPico(j.HBMPJPerBit), SRAMJoulesPerBit: fromPico(j.SRAMPJPerBit), FLOPSPerWatt: j.TFLOPSPerWatt * tera,
+		Kernel: Kernel{GEMMEfficiency: j.Kernel.GEMMEfficiency, AttentionEfficiency: j.Kernel.AttentionEfficiency,
+			ArrayTile: j.Kernel.ArrayTile, GEMMSRAMFraction: j.Kernel.GEMMSRAMFraction},
+		DeadDies: dies, DeadLinks: links}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(file, ".json")
 	}
@@ -120,7 +135,7 @@ func unknownField(file string, o *jsonpos.Object, name string) error {
 	if _, ok := o.Fields[name]; ok {
 		pos = o.FieldPos(name)
 	} else {
-		for _, obj := range []string{"die", "link"} {
+		for _, obj := range []string{"die", "link", "kernel"} {
 			if c := o.Child(&jsonpos.Errs{}, obj); c != nil && c.Fields[name] != nil {
 				pos, field = c.FieldPos(name), obj+"."+name
 			}
@@ -136,9 +151,10 @@ var requiredFields = []struct {
 	object string
 	keys   []string
 }{
-	{"", []string{"rows", "cols", "die", "link", "hbm_pj_per_bit", "tflops_per_watt"}},
+	{"", []string{"rows", "cols", "die", "link", "hbm_pj_per_bit", "sram_pj_per_bit", "tflops_per_watt", "kernel"}},
 	{"die", []string{"peak_tflops", "hbm_gb", "hbm_tbps", "sram_mb", "dma_engines", "static_w"}},
 	{"link", []string{"bandwidth_tbps", "latency_ns", "pj_per_bit", "static_w"}},
+	{"kernel", []string{"gemm_efficiency", "attention_efficiency", "array_tile", "gemm_sram_fraction"}},
 }
 
 // checkRequired reports the required fields that are missing or null
@@ -279,7 +295,9 @@ func WriteJSON(w io.Writer, s *Spec) error {
 			SRAMMB: s.Die.SRAMBytes / mega, DMAEngines: s.Die.DMAEngines, StaticW: s.Die.StaticWatts},
 		Link: jsonLink{BandwidthTBps: s.Link.Bandwidth / tera, LatencyNs: toNano(s.Link.Latency), PJPerBit: toPico(s.Link.JoulesPerBit),
 			StaticW: s.Link.StaticWatts},
-		HBMPJPerBit: toPico(s.HBMJoulesPerBit), TFLOPSPerWatt: s.FLOPSPerWatt / tera,
+		HBMPJPerBit: toPico(s.HBMJoulesPerBit), SRAMPJPerBit: toPico(s.SRAMJoulesPerBit), TFLOPSPerWatt: s.FLOPSPerWatt / tera,
+		Kernel: jsonKernel{GEMMEfficiency: s.Kernel.GEMMEfficiency, AttentionEfficiency: s.Kernel.AttentionEfficiency,
+			ArrayTile: s.Kernel.ArrayTile, GEMMSRAMFraction: s.Kernel.GEMMSRAMFraction},
 		DeadDies: [][]int{}, DeadLinks: [][][]int{}}
 	seenDie := map[Coord]bool{}
 	for _, d := range s.DeadDies {

@@ -20,7 +20,11 @@ import (
 //	die.peak_tflops       TFLOPS     0.1     1e7     100–2,500 (dense bf16)
 //	die.hbm_gb            GB         0.01    1e6     16–192
 //	die.hbm_tbps          TB/s       0.001   1e4     0.5–8
-//	die.sram_mb           MB         0       1e7     0–1,000
+//	die.sram_mb           MB         0.001   1e7     1–1,000
+//	sram_pj_per_bit       pJ/bit     0       1e4     0.05–2
+//	kernel.gemm_efficiency       —   0.01    1       0.6–0.85
+//	kernel.attention_efficiency  —   0.01    1       0.4–0.75
+//	kernel.gemm_sram_fraction    —   0.01    0.99    (a design choice)
 //	die.dma_engines       engines    1       64      1–16
 //	link.bandwidth_tbps   TB/s       1e-4    1e4     0.1–10 per direction
 //	link.latency_ns       ns         0       1e6     1–1,000 per hop
@@ -29,6 +33,10 @@ import (
 //	tflops_per_watt       TFLOPS/W   0.001   1e4     0.5–5
 //	rows, cols            dies       1       65536   a few to a few tens
 //	rows × cols           dies       1       65536   a few tens to a few hundred
+//
+// The kernel fractions are shares, not magnitudes: bounded by (0, 1]
+// (the GEMM's share of SRAM below 1, so that streams keep some).
+// kernel.array_tile (1–65,536 elements) is checked as an integer.
 //
 // die.dma_engines and the mesh size are counts rather than physics: the
 // simulator keeps a queue per engine at every router, so they bound its
@@ -53,7 +61,7 @@ var limits = []limit{
 		func(s *Spec) float64 { return s.Die.HBMBytes / giga }, func(j *jsonSpec) float64 { return j.Die.HBMGB }},
 	{"die.hbm_tbps", "TB/s", 1e-3, 1e4,
 		func(s *Spec) float64 { return s.Die.HBMBandwidth / tera }, func(j *jsonSpec) float64 { return j.Die.HBMTBps }},
-	{"die.sram_mb", "MB", 0, 1e7,
+	{"die.sram_mb", "MB", 1e-3, 1e7,
 		func(s *Spec) float64 { return s.Die.SRAMBytes / mega }, func(j *jsonSpec) float64 { return j.Die.SRAMMB }},
 	{"die.static_w", "W", 1e-3, 1e5,
 		func(s *Spec) float64 { return s.Die.StaticWatts }, func(j *jsonSpec) float64 { return j.Die.StaticW }},
@@ -69,6 +77,14 @@ var limits = []limit{
 		func(s *Spec) float64 { return toPico(s.HBMJoulesPerBit) }, func(j *jsonSpec) float64 { return j.HBMPJPerBit }},
 	{"tflops_per_watt", "TFLOPS/W", 1e-3, 1e4,
 		func(s *Spec) float64 { return s.FLOPSPerWatt / tera }, func(j *jsonSpec) float64 { return j.TFLOPSPerWatt }},
+	{"sram_pj_per_bit", "pJ/bit", 0, 1e4,
+		func(s *Spec) float64 { return toPico(s.SRAMJoulesPerBit) }, func(j *jsonSpec) float64 { return j.SRAMPJPerBit }},
+	{"kernel.gemm_efficiency", "", 0.01, 1,
+		func(s *Spec) float64 { return s.Kernel.GEMMEfficiency }, func(j *jsonSpec) float64 { return j.Kernel.GEMMEfficiency }},
+	{"kernel.attention_efficiency", "", 0.01, 1,
+		func(s *Spec) float64 { return s.Kernel.AttentionEfficiency }, func(j *jsonSpec) float64 { return j.Kernel.AttentionEfficiency }},
+	{"kernel.gemm_sram_fraction", "", 0.01, 0.99,
+		func(s *Spec) float64 { return s.Kernel.GEMMSRAMFraction }, func(j *jsonSpec) float64 { return j.Kernel.GEMMSRAMFraction }},
 }
 
 // Bounds of the integer fields (see limit).
@@ -77,6 +93,8 @@ const (
 	maxDies = 1 << 16
 	// maxDMAEngines bounds die.dma_engines.
 	maxDMAEngines = 64
+	// maxArrayTile bounds kernel.array_tile.
+	maxArrayTile = 1 << 16
 )
 
 // check reports v (in the limit's unit) when it is not a finite number in
@@ -90,6 +108,9 @@ func (l limit) check(v float64) string {
 	case v < 0:
 		return fmt.Sprintf("%s must not be negative, got %.12g", l.field, v)
 	case v < l.min || v > l.max:
+		if l.unit == "" {
+			return fmt.Sprintf("%s %.12g is outside the plausible range [%g, %g]", l.field, v, l.min, l.max)
+		}
 		return fmt.Sprintf("%s %.12g %s is outside the plausible range [%g, %g] %s", l.field, v, l.unit, l.min, l.max, l.unit)
 	}
 	return ""

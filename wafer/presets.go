@@ -30,6 +30,22 @@ func toPico(x float64) float64   { return x * 1e12 }
 //     accelerators draw idle (an H100 SXM idles near 70 W of its 700 W);
 //   - a link direction draws 16 W idle, 10% of its 160 W at full use
 //     (4 TB/s at 5 pJ/bit), for PHYs that are not power-gated.
+//
+// The kernel figures and SRAM energy are not given by the paper either;
+// they are stated assumptions from published measurements of other chips:
+//   - GEMM efficiency 0.8: large bf16 GEMMs sustain 70–80% of dense peak
+//     on current accelerators (vendor cuBLAS figures for an H100 SXM are
+//     in that band); the top of it, for a compiler-scheduled engine.
+//   - attention efficiency 0.6: FlashAttention-2 (Dao, 2023) reaches
+//     50–73% of A100 peak forward and less backward.
+//   - array tile 128: a 128×128 matrix engine, as a TPU's MXU (Jouppi et
+//     al., 2017); the paper does not describe the die's engine.
+//   - half of SRAM for GEMM tiles: output-stationary tiles of side 3,072
+//     (37.7 MB of fp32 accumulators), the other 40 MB for streamed blocks
+//     and DMA staging.
+//   - SRAM 0.5 pJ/bit: a 64-bit access to a 1 MB SRAM costs about 100 pJ
+//     at 45 nm (Horowitz, ISSCC 2014), 1.6 pJ/bit, taken about 3× lower at
+//     a current node.
 func temp(name string, rows, cols int) Spec {
 	return Spec{
 		Name: name, Rows: rows, Cols: cols,
@@ -37,8 +53,11 @@ func temp(name string, rows, cols int) Spec {
 			SRAMBytes: 80 * mega, DMAEngines: 8, StaticWatts: 90},
 		Link: Link{Bandwidth: 4 * tera, Latency: fromNano(200), JoulesPerBit: fromPico(5.0),
 			StaticWatts: 16},
-		HBMJoulesPerBit: fromPico(6.0),
-		FLOPSPerWatt:    2 * tera,
+		HBMJoulesPerBit:  fromPico(6.0),
+		SRAMJoulesPerBit: fromPico(0.5),
+		FLOPSPerWatt:     2 * tera,
+		Kernel: Kernel{GEMMEfficiency: 0.8, AttentionEfficiency: 0.6, ArrayTile: 128,
+			GEMMSRAMFraction: 0.5},
 	}
 }
 

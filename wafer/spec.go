@@ -1,6 +1,9 @@
 package wafer
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Die is the hardware of one die; every healthy die of a wafer is alike.
 type Die struct {
@@ -16,6 +19,43 @@ type Die struct {
 	// StaticWatts is what a healthy die draws whether or not it computes:
 	// leakage, clocks, HBM refresh, SRAM retention.
 	StaticWatts float64
+}
+
+// Kernel describes how well the die's kernels use it: what the cost model
+// and the simulator both take as given about code they do not model
+// cycle by cycle. Every preset states the source of its figures.
+type Kernel struct {
+	// GEMMEfficiency is the fraction of PeakFLOPS a large GEMM's inner
+	// loop sustains (instruction issue, pipeline bubbles, clock under
+	// load), before tile quantisation.
+	GEMMEfficiency float64
+	// AttentionEfficiency is the same for fused (flash-style) attention:
+	// its softmax and masking run beside the matrix engine.
+	AttentionEfficiency float64
+	// ArrayTile is the granularity of the matrix engine: a GEMM's M and N
+	// are computed in multiples of it, so that a dimension of 130 costs
+	// as much as one of 256 when it is 128.
+	ArrayTile int
+	// GEMMSRAMFraction is the share of SRAM a GEMM's output tile and its
+	// operand panels take; the rest holds streamed blocks and DMA staging
+	// buffers.
+	GEMMSRAMFraction float64
+}
+
+// GEMMTile is the side of the square output tile a GEMM keeps in SRAM:
+// fp32 accumulators of side t take 4t² bytes of the GEMM's share of SRAM,
+// rounded down to a multiple of the array tile (at least one array tile).
+func (s *Spec) GEMMTile() float64 {
+	k := s.Kernel
+	t := math.Sqrt(s.Die.SRAMBytes * k.GEMMSRAMFraction / 4)
+	a := float64(max(k.ArrayTile, 1))
+	return max(a, math.Floor(t/a)*a)
+}
+
+// StreamSRAM is the SRAM a die keeps for streamed blocks and DMA staging:
+// what GEMM tiles leave.
+func (s *Spec) StreamSRAM() float64 {
+	return s.Die.SRAMBytes * (1 - s.Kernel.GEMMSRAMFraction)
 }
 
 // Link is the hardware of one direction of a D2D link.
@@ -48,8 +88,12 @@ type Spec struct {
 	Rows, Cols int
 	Die        Die
 	Link       Link
-	// HBMJoulesPerBit is the energy of reading or writing one HBM bit.
-	HBMJoulesPerBit float64
+	// HBMJoulesPerBit is the energy of reading or writing one HBM bit,
+	// SRAMJoulesPerBit one SRAM bit.
+	HBMJoulesPerBit  float64
+	SRAMJoulesPerBit float64
+	// Kernel is how well kernels use a die.
+	Kernel Kernel
 	// FLOPSPerWatt is the compute energy efficiency (FLOP/s per W, i.e.
 	// FLOP per joule).
 	FLOPSPerWatt float64
@@ -86,10 +130,4 @@ func (s *Spec) StaticWatts() float64 {
 		}
 	}
 	return float64(s.NumHealthy())*s.Die.StaticWatts + float64(links)*s.Link.StaticWatts
-}
-
-// ComputeSeconds is the roofline time of a slice on one die:
-// max(FLOPs / peak, HBM bytes / HBM bandwidth).
-func (s *Spec) ComputeSeconds(flops, hbmBytes float64) float64 {
-	return max(flops/s.Die.PeakFLOPS, hbmBytes/s.Die.HBMBandwidth)
 }

@@ -161,7 +161,10 @@ func TestValidateRejects(t *testing.T) {
 		{"latency 1e300", func(s *Spec) { s.Link.Latency = fromNano(1e300) }, "link.latency_ns 1e+300 ns is outside the plausible range [0, 1e+06] ns"},
 		{"hbm bandwidth 1e-300", func(s *Spec) { s.Die.HBMBandwidth = 1e-300 * tera }, "die.hbm_tbps 1e-300 TB/s is outside"},
 		{"hbm 1e12 GB", func(s *Spec) { s.Die.HBMBytes = 1e12 * giga }, "die.hbm_gb 1e+12 GB is outside"},
-		{"sram negative", func(s *Spec) { s.Die.SRAMBytes = -1 }, "die.sram_mb must not be negative"},
+		{"sram negative", func(s *Spec) { s.Die.SRAMBytes = -1 }, "die.sram_mb must be positive"},
+		{"sram zero", func(s *Spec) { s.Die.SRAMBytes = 0 }, "die.sram_mb must be positive"},
+		{"gemm efficiency NaN", func(s *Spec) { s.Kernel.GEMMEfficiency = math.NaN() }, "kernel.gemm_efficiency must be a finite number"},
+		{"array tile negative", func(s *Spec) { s.Kernel.ArrayTile = -1 }, "kernel.array_tile must be between 1 and 65536"},
 		{"link energy 1e5", func(s *Spec) { s.Link.JoulesPerBit = fromPico(1e5) }, "link.pj_per_bit 100000 pJ/bit is outside"},
 		{"hbm energy NaN", func(s *Spec) { s.HBMJoulesPerBit = math.NaN() }, "hbm_pj_per_bit must be a finite number"},
 		{"efficiency 1e-9", func(s *Spec) { s.FLOPSPerWatt = 1e-9 * tera }, "tflops_per_watt 1e-09 TFLOPS/W is outside"},
@@ -252,12 +255,13 @@ func TestJSONRoundTripAndSchema(t *testing.T) {
 
 func TestReadJSONErrors(t *testing.T) {
 	tests := []struct{ name, src, want string }{
-		{"truncated", "{\n  \"schema_version\": 2,\n  \"rows\": 4,", "w.json:3:13: malformed JSON: unexpected end"},
-		{"wrong type", "{\"schema_version\": 2, \"rows\": \"four\"}", "rows: want int"},
-		{"unknown field", `{"schema_version": 2, "rowz": 4}`, `w.json:1:23: rowz: unknown field`},
+		{"truncated", "{\n  \"schema_version\": 3,\n  \"rows\": 4,", "w.json:3:13: malformed JSON: unexpected end"},
+		{"wrong type", "{\"schema_version\": 3, \"rows\": \"four\"}", "rows: want int"},
+		{"unknown field", `{"schema_version": 3, "rowz": 4}`, `w.json:1:23: rowz: unknown field`},
 		{"version", `{"schema_version": 9}`, "w.json:1:2: schema_version: unsupported version 9"},
-		{"values", `{"schema_version": 2, "rows": 2, "cols": 2, "die": {"peak_tflops": 1, "hbm_gb": 1, "hbm_tbps": 1, "sram_mb": 1, "dma_engines": 1, "static_w": 1},
-		  "link": {"bandwidth_tbps": 0, "latency_ns": 1, "pj_per_bit": 1, "static_w": 1}, "hbm_pj_per_bit": 1, "tflops_per_watt": 1, "dead_dies": [[5, 5]]}`,
+		{"values", `{"schema_version": 3, "rows": 2, "cols": 2, "die": {"peak_tflops": 1, "hbm_gb": 1, "hbm_tbps": 1, "sram_mb": 1, "dma_engines": 1, "static_w": 1},
+		  "link": {"bandwidth_tbps": 0, "latency_ns": 1, "pj_per_bit": 1, "static_w": 1}, "hbm_pj_per_bit": 1, "tflops_per_watt": 1, "sram_pj_per_bit": 1,
+		  "kernel": {"gemm_efficiency": 1, "attention_efficiency": 1, "array_tile": 1, "gemm_sram_fraction": 0.5}, "dead_dies": [[5, 5]]}`,
 			"link.bandwidth_tbps must be positive"},
 	}
 	for _, tc := range tests {
@@ -278,11 +282,11 @@ func TestReadJSONErrors(t *testing.T) {
 // replaced by new.
 func waferFile(t *testing.T, old, new string) string {
 	t.Helper()
-	const src = `{"schema_version": 2, "rows": 2, "cols": 2,
+	const src = `{"schema_version": 3, "rows": 2, "cols": 2,
 "die": {"peak_tflops": 1800, "hbm_gb": 72, "hbm_tbps": 1,
 "sram_mb": 80, "dma_engines": 8, "static_w": 90},
 "link": {"bandwidth_tbps": 4, "latency_ns": 200, "pj_per_bit": 5, "static_w": 16},
-"hbm_pj_per_bit": 6, "tflops_per_watt": 2,
+"hbm_pj_per_bit": 6, "tflops_per_watt": 2, "sram_pj_per_bit": 0.5, "kernel": {"gemm_efficiency": 0.8, "attention_efficiency": 0.6, "array_tile": 128, "gemm_sram_fraction": 0.5},
 "dead_dies": [[0, 1]],
 "dead_links": [[[1, 0], [1, 1]]]}`
 	if !strings.Contains(src, old) {
@@ -325,8 +329,19 @@ func TestReadJSONBadValues(t *testing.T) {
 		{"missing latency", `"latency_ns": 200, `, ``, "w.json:4:9: link.latency_ns: required field is missing"},
 		{"unknown field", `"hbm_pj_per_bit": 6`, `"hbm_pj_per_bit": 6, "static_w": 3`, "w.json:5:22: static_w: unknown field"},
 		{"unknown die field", `"sram_mb": 80`, `"sram_mb": 80, "l2_mb": 3`, "w.json:3:16: die.l2_mb: unknown field"},
-		{"missing version", `"schema_version": 2, `, ``, "w.json:1:1: schema_version: required field is missing (this tempc reads 2)"},
-		{"version 1", `"schema_version": 2`, `"schema_version": 1`, "w.json:1:2: schema_version: unsupported version 1 (this tempc reads 2; version 2 adds die.static_w and link.static_w"},
+		{"missing version", `"schema_version": 3, `, ``, "w.json:1:1: schema_version: required field is missing (this tempc reads 3)"},
+		{"version 1", `"schema_version": 3`, `"schema_version": 1`, "w.json:1:2: schema_version: unsupported version 1 (this tempc reads 3; version 2 added die.static_w and link.static_w"},
+		{"version 2", `"schema_version": 3`, `"schema_version": 2`, "w.json:1:2: schema_version: unsupported version 2 (this tempc reads 3; version 3 adds sram_pj_per_bit and the kernel object"},
+		{"zero sram", `"sram_mb": 80`, `"sram_mb": 0`, "w.json:3:1: die.sram_mb must be positive, got 0"},
+		{"negative sram", `"sram_mb": 80`, `"sram_mb": -80`, "die.sram_mb must be positive, got -80"},
+		{"negative sram energy", `"sram_pj_per_bit": 0.5`, `"sram_pj_per_bit": -0.5`, "sram_pj_per_bit must not be negative, got -0.5"},
+		{"zero gemm efficiency", `"gemm_efficiency": 0.8`, `"gemm_efficiency": 0`, "kernel.gemm_efficiency must be positive, got 0"},
+		{"gemm efficiency above 1", `"gemm_efficiency": 0.8`, `"gemm_efficiency": 1.2`, "kernel.gemm_efficiency 1.2 is outside the plausible range [0.01, 1]"},
+		{"negative attention efficiency", `"attention_efficiency": 0.6`, `"attention_efficiency": -1`, "kernel.attention_efficiency must be positive, got -1"},
+		{"all SRAM to GEMMs", `"gemm_sram_fraction": 0.5`, `"gemm_sram_fraction": 1`, "kernel.gemm_sram_fraction 1 is outside the plausible range [0.01, 0.99]"},
+		{"zero array tile", `"array_tile": 128`, `"array_tile": 0`, "kernel.array_tile must be between 1 and 65536 elements, got 0"},
+		{"missing kernel field", `"array_tile": 128, `, ``, "kernel.array_tile: required field is missing"},
+		{"unknown kernel field", `"array_tile": 128`, `"array_tile": 128, "warp": 32`, "kernel.warp: unknown field"},
 		{"missing link", `"link": {"bandwidth_tbps": 4, "latency_ns": 200, "pj_per_bit": 5, "static_w": 16},`, ``, "w.json:1:1: link: required field is missing"},
 		{"missing die static power", `, "static_w": 90}`, `}`, "w.json:2:8: die.static_w: required field is missing"},
 		{"zero die static power", `"static_w": 90`, `"static_w": 0`, "w.json:3:34: die.static_w must be positive, got 0"},
@@ -419,14 +434,20 @@ func TestLimitsMatchSchema(t *testing.T) {
 	check("cols", 1, maxDies)
 }
 
-func TestComputeSeconds(t *testing.T) {
+// TestGEMMTile: temp48's half of 80 MB holds fp32 tiles of side
+// √(40e6/4) = 3162, rounded down to 24 array tiles of 128; a die too small
+// for one array tile still gets one.
+func TestGEMMTile(t *testing.T) {
 	s := mustPreset(t, "temp48")
-	// Compute-bound: 1.8e15 FLOPs at 1.8e15 FLOP/s = 1 s; memory-bound: 2e12 B at 1e12 B/s = 2 s.
-	if got := s.ComputeSeconds(1.8e15, 1e9); got != 1 {
-		t.Errorf("compute-bound %g", got)
+	if got := s.GEMMTile(); got != 3072 {
+		t.Errorf("tile side %g, want 3072", got)
 	}
-	if got := s.ComputeSeconds(1e12, 2e12); got != 2 {
-		t.Errorf("memory-bound %g", got)
+	if got := s.StreamSRAM(); got != 40e6 {
+		t.Errorf("stream SRAM %g, want 4e7", got)
+	}
+	s.Die.SRAMBytes = 1000
+	if got := s.GEMMTile(); got != 128 {
+		t.Errorf("tiny SRAM: tile side %g, want 128", got)
 	}
 }
 

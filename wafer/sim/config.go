@@ -17,6 +17,11 @@ type Config struct {
 	BufferPackets int
 	// Routing routes transfers that carry no explicit route (default XY).
 	Routing wafer.Routing
+	// NetworkOnly moves payloads between ideal buffers: transfers and
+	// sends neither read nor write HBM nor take SRAM, whatever their
+	// placement says, so that a run measures the links alone (validate's
+	// network classes). Compute tasks still use the HBM port.
+	NetworkOnly bool
 	// MaxEvents bounds the events of a run (0: DefaultMaxEvents). Run
 	// counts them before it starts and refuses a program that needs more
 	// (*LimitError).
@@ -29,9 +34,10 @@ const DefaultPacketBytes = 64 << 10
 
 // DefaultMaxEvents is the default event limit of a run: 2·10⁹ events,
 // some minutes of simulation. The blocks of a whole gpt3-76b plan on
-// temp48 need about 165 million together at the default packet size; a
-// 1 GiB message over 12 hops needs 0.6 million at 64 KiB packets and 40
-// billion at 1-byte packets.
+// temp48 need some 10⁸ together at the default packet size (165 million
+// for their packets' hops alone; HBM accesses add up to two per packet); a
+// 1 GiB message from HBM to HBM over 12 hops needs 0.64 million at 64 KiB
+// packets (39 per packet) and 42 billion at 1-byte packets.
 const DefaultMaxEvents = 2_000_000_000
 
 // maxBufferPackets bounds BufferPackets and BufferFor: a million packets

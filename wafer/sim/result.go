@@ -25,11 +25,21 @@ type LinkStats struct {
 	Utilization float64 `json:"utilization"`
 }
 
-// DieStats is how one die's compute engine spent the run.
+// DieStats is how one die's compute engine and memories spent the run.
 type DieStats struct {
-	Die         wafer.DieID `json:"die"`
-	BusySeconds float64     `json:"busy_seconds"`
-	IdleSeconds float64     `json:"idle_seconds"`
+	Die wafer.DieID `json:"die"`
+	// BusySeconds is the time the compute engine held a task (from its
+	// start to its end, stalls on HBM included); IdleSeconds the rest of
+	// the makespan.
+	BusySeconds float64 `json:"busy_seconds"`
+	IdleSeconds float64 `json:"idle_seconds"`
+	// HBMBytes is what went through the die's HBM port (compute loads and
+	// stores, DMA reads, arriving writes, reductions' reads), and
+	// HBMBusySeconds the time the port spent serving it.
+	HBMBytes       float64 `json:"hbm_bytes"`
+	HBMBusySeconds float64 `json:"hbm_busy_seconds"`
+	// PeakSRAMBytes is the most stream SRAM arriving blocks held at once.
+	PeakSRAMBytes float64 `json:"peak_sram_bytes"`
 }
 
 // Result is the outcome of a run.
@@ -50,22 +60,29 @@ type Result struct {
 	// PacketBytes and BufferPackets are the settings the run used.
 	PacketBytes   int64 `json:"packet_bytes"`
 	BufferPackets int   `json:"buffer_packets"`
-	// Energy is what the run consumed, from what it did: the FLOPs and
-	// HBM bytes of the compute tasks it ran, the bytes each link carried,
-	// and the wafer's static power over the makespan.
+	// SpilledMessages counts the DstSRAM messages that found no room in
+	// their destination's stream SRAM and landed in its HBM, and
+	// SpilledBytes their bytes.
+	SpilledMessages int   `json:"spilled_messages"`
+	SpilledBytes    int64 `json:"spilled_bytes"`
+	// Energy is what the run consumed, from what it did: the FLOPs of the
+	// compute tasks it ran, the bytes through every HBM port and in SRAM,
+	// the bytes each link carried, and the wafer's static power over the
+	// makespan.
 	Energy Energy `json:"energy_joules"`
 }
 
 // Energy is a run's energy in joules by where it went.
 type Energy struct {
 	Compute float64 `json:"compute"` // FLOPs at the die's FLOP per joule
-	HBM     float64 `json:"hbm"`     // HBM bits read and written
+	HBM     float64 `json:"hbm"`     // bits through every HBM port: compute, DMA and spills
+	SRAM    float64 `json:"sram"`    // streamed bits read by compute and DMA, or written by arriving messages
 	D2D     float64 `json:"d2d"`     // bits carried, per link crossed
 	Static  float64 `json:"static"`  // every healthy die and live link, idle or not, for the makespan
 }
 
 // Total is the sum of the parts.
-func (e Energy) Total() float64 { return e.Compute + e.HBM + e.D2D + e.Static }
+func (e Energy) Total() float64 { return e.Compute + e.HBM + e.SRAM + e.D2D + e.Static }
 
 // MaxLink returns the link that carried the most bytes.
 func (r *Result) MaxLink() LinkStats {
@@ -81,7 +98,7 @@ func (r *Result) MaxLink() LinkStats {
 func (st *state) result() *Result {
 	r := &Result{Tasks: st.timing, Events: st.nEvents, PeakBufferPackets: st.peakOcc,
 		PeakBufferBytes: mulSat(int64(st.peakOcc), st.cfg.PacketBytes), PacketBytes: st.cfg.PacketBytes,
-		BufferPackets: st.cfg.BufferPackets}
+		BufferPackets: st.cfg.BufferPackets, SpilledMessages: st.spilledMsgs, SpilledBytes: st.spilledBytes}
 	for _, t := range st.timing {
 		r.Makespan = max(r.Makespan, t.End)
 	}
@@ -98,23 +115,28 @@ func (st *state) result() *Result {
 	}
 	for d := range st.spec.NumDies() {
 		r.Dies = append(r.Dies, DieStats{Die: wafer.DieID(d), BusySeconds: st.dieBusy[d],
-			IdleSeconds: r.Makespan - st.dieBusy[d]})
+			IdleSeconds: r.Makespan - st.dieBusy[d], HBMBytes: st.hbm[d].bytes, HBMBusySeconds: st.hbm[d].served,
+			PeakSRAMBytes: st.peakSRAM[d]})
 	}
 	r.Energy = st.energy(r)
 	return r
 }
 
 // energy sums what the run did: every compute task ran (a finished run),
-// each link carried its bytes once per hop.
+// each HBM port moved its bytes, SRAM was read and written as counted,
+// and each link carried its bytes once per hop.
 func (st *state) energy(r *Result) Energy {
 	s := st.spec
 	var e Energy
 	for i := range st.prog.Tasks {
 		if t := &st.prog.Tasks[i]; t.Kind == plan.Compute {
 			e.Compute += t.FLOPs / s.FLOPSPerWatt
-			e.HBM += 8 * t.HBMBytes * s.HBMJoulesPerBit
 		}
 	}
+	for _, d := range r.Dies {
+		e.HBM += 8 * d.HBMBytes * s.HBMJoulesPerBit
+	}
+	e.SRAM = 8 * st.sramBytes * s.SRAMJoulesPerBit
 	for _, l := range r.Links {
 		e.D2D += 8 * l.Bytes * s.Link.JoulesPerBit
 	}

@@ -16,11 +16,14 @@ func (st *state) nextMessage(d wafer.DieID, e int) {
 	st.dmaQ[d] = st.dmaQ[d][1:]
 	st.dmaMsg[d][e] = m
 	st.timing[st.msgs[m].task].Start = st.now
+	st.take(m)
 	st.inject(d, e)
 }
 
 // inject moves packets of engine e's message into its input buffer while
-// there is room, then offers them to the first link.
+// there is room, then offers them to the first link. A packet read from
+// HBM takes its slot at once and joins the queue when its read is done
+// (read); one read from SRAM joins at once.
 func (st *state) inject(d wafer.DieID, e int) {
 	m := st.dmaMsg[d][e]
 	if m < 0 {
@@ -36,15 +39,26 @@ func (st *state) inject(d wafer.DieID, e int) {
 			size = msg.bytes - (msg.packets-1)*st.cfg.PacketBytes
 		}
 		p := st.newPacket(m, float64(size))
-		st.voq[q] = append(st.voq[q], p)
 		st.occ[ip]++
 		st.peakOcc = max(st.peakOcc, st.occ[ip])
 		msg.injected++
+		if msg.srcHBM {
+			st.access(d, dmaReads, float64(size), evRead, p, int32(q))
+			continue
+		}
+		st.sramBytes += float64(size)
+		st.voq[q] = append(st.voq[q], p)
 	}
 	st.tryPort(first)
 	if msg.injected == msg.packets {
 		st.nextMessage(d, e)
 	}
+}
+
+// read: packet p has been read from its source's HBM into DMA queue q.
+func (st *state) read(p int32, q int) {
+	st.voq[q] = append(st.voq[q], p)
+	st.tryPort(st.msgs[st.pkts[p].msg].links[0])
 }
 
 func (st *state) newPacket(m int32, size float64) int32 {
@@ -112,8 +126,8 @@ func (st *state) send(l wafer.LinkID, p int32, ip int) {
 	st.portFrom[l] = int32(ip)
 	st.linkBytes[l] += pk.size
 	st.linkBusy[l] += dur
-	st.schedule(st.now+dur, evPortFree, int32(l), 0)
-	st.schedule(st.now+st.spec.Link.Latency, evHeadArrive, p, int32(l))
+	st.schedule(dur, evPortFree, int32(l), 0)
+	st.schedule(st.spec.Link.Latency, evHeadArrive, p, int32(l))
 }
 
 // portFree ends a packet's transmission on l: its slot in the input buffer
@@ -128,7 +142,7 @@ func (st *state) portFree(l wafer.LinkID) {
 		// The slot was in the queue for l of the buffer fed by the link
 		// entering d in direction ip; its credit goes back to that link.
 		up := st.upstream(d, wafer.Dir(ip))
-		st.schedule(st.now+st.spec.Link.Latency, evCredit, int32(up), int32(l%4))
+		st.schedule(st.spec.Link.Latency, evCredit, int32(up), int32(l%4))
 	} else {
 		st.inject(d, ip-4)
 	}
@@ -157,7 +171,7 @@ func (st *state) headArrive(p int32, l wafer.LinkID) {
 	st.occ[ip]++
 	st.peakOcc = max(st.peakOcc, st.occ[ip])
 	if int(pk.hop) == len(msg.links)-1 {
-		st.schedule(st.now+pk.size/st.spec.Link.Bandwidth, evDelivered, p, int32(l))
+		st.schedule(pk.size/st.spec.Link.Bandwidth, evDelivered, p, int32(l))
 		return
 	}
 	next := msg.links[pk.hop+1]
@@ -166,13 +180,37 @@ func (st *state) headArrive(p int32, l wafer.LinkID) {
 	st.tryPort(next)
 }
 
-// delivered: packet p's tail has reached its destination over link l.
+// delivered: packet p's tail has reached its destination over link l. A
+// payload that lands in SRAM is there; one that lands in HBM, or is added
+// to the destination's own copy there, goes through the HBM port first,
+// keeping its ejection slot until it is done (ejected).
 func (st *state) delivered(p int32, l wafer.LinkID) {
+	pk := &st.pkts[p]
+	msg := &st.msgs[pk.msg]
+	var bytes float64
+	if msg.dstHBM {
+		bytes += pk.size
+	} else {
+		st.sramBytes += pk.size
+	}
+	if msg.reduce {
+		bytes += pk.size
+	}
+	if msg.dstHBM || msg.reduce {
+		_, n := st.spec.LinkEnds(l)
+		st.access(n, arrivals, bytes, evWritten, p, int32(l))
+		return
+	}
+	st.ejected(p, l)
+}
+
+// ejected: packet p, delivered over link l, leaves its ejection slot.
+func (st *state) ejected(p int32, l wafer.LinkID) {
 	pk := st.pkts[p]
 	st.freePkt = append(st.freePkt, p)
 	_, n := st.spec.LinkEnds(l)
 	st.occ[st.inPort(n, int(l%4))]--
-	st.schedule(st.now+st.spec.Link.Latency, evCredit, int32(l), eject)
+	st.schedule(st.spec.Link.Latency, evCredit, int32(l), eject)
 	msg := &st.msgs[pk.msg]
 	msg.delivered++
 	if msg.delivered == msg.packets {

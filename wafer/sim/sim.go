@@ -8,14 +8,26 @@ import (
 	"tempc/wafer"
 )
 
-// message is one transfer in flight.
+// message is one transfer in flight. Where its payload lives is decided
+// when a DMA engine takes it (see take).
 type message struct {
-	task      plan.TaskID
+	task plan.TaskID
+	// arrival is the task whose dependents read the payload: the transfer
+	// itself, or a send's receive.
+	arrival   plan.TaskID
 	links     []wafer.LinkID
 	bytes     int64
 	packets   int64
 	injected  int64
 	delivered int64
+	// srcHBM: packets are read from the source's HBM; dstHBM: written to
+	// the destination's; reduce: the destination also reads its own copy.
+	srcHBM, dstHBM, reduce bool
+	// reserved: the payload holds stream SRAM at its destination until
+	// holders (the arrival task's dependents still running or to run)
+	// drop to zero; spilled: it did not fit and lands in HBM.
+	reserved, spilled bool
+	holders           int32
 }
 
 // packet is one packet of a message; hop is the index in msg.links of the
@@ -33,7 +45,7 @@ type state struct {
 	cfg  Config
 
 	now     float64
-	events  eventHeap
+	events  agenda
 	seq     uint64
 	nEvents int64
 
@@ -42,17 +54,29 @@ type state struct {
 	dependents [][]plan.TaskID
 	timing     []TaskTiming
 	done       int
-	msgOf      []int32 // message of each transfer or send task, or −1
+	msgOf      []int32       // message of each transfer or send task, or −1
+	payload    []plan.TaskID // see payloads
 	// Receives: the task of each tag, whether its message has arrived, and
 	// whether the receive's own dependencies are done.
 	recvOf    map[int64]plan.TaskID
 	arrived   map[int64]bool
 	recvReady []bool
 
-	// Compute engines.
-	computeQ    [][]plan.TaskID
-	computeBusy []bool
-	dieBusy     []float64
+	// Compute engines, and how long each ran tasks.
+	computeQ [][]plan.TaskID
+	eng      []engine
+	dieBusy  []float64
+
+	// Memories: the HBM port of each die, the stream SRAM each has
+	// reserved (and the most it did), the bytes read or written in SRAM,
+	// and the messages that spilled.
+	hbm          []hbmPort
+	streamSRAM   float64
+	sramUsed     []float64
+	peakSRAM     []float64
+	sramBytes    float64
+	spilledMsgs  int
+	spilledBytes int64
 
 	// DMA engines: the message each engine injects (−1: idle), and the
 	// queue of messages waiting for an engine.
@@ -102,7 +126,7 @@ func Run(s *wafer.Spec, p *plan.Program, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkLimits(s, st.extents(), st.computes(), cfg); err != nil {
+	if err := checkLimits(s, st.work(), cfg); err != nil {
 		return nil, err
 	}
 	for i := range p.Tasks {
@@ -110,7 +134,7 @@ func Run(s *wafer.Spec, p *plan.Program, cfg Config) (*Result, error) {
 			st.ready(plan.TaskID(i))
 		}
 	}
-	for len(st.events) > 0 && st.err == nil {
+	for st.events.len() > 0 && st.err == nil {
 		if st.nEvents >= st.cfg.MaxEvents {
 			return st.result(), fmt.Errorf("sim: stopped after %d events at t=%.6g s with %d of %d tasks done",
 				st.nEvents, st.now, st.done, len(p.Tasks))
@@ -132,16 +156,25 @@ func Run(s *wafer.Spec, p *plan.Program, cfg Config) (*Result, error) {
 
 // checkSpec rejects wafer figures the simulator cannot work with: rates
 // that are not positive and finite, a latency that is negative or not
+// finite, no stream SRAM (SRAM that is not positive and finite, or a GEMM
+// share of it outside [0, 1)), an SRAM energy that is negative or not
 // finite, no DMA engine, or router tables beyond 2²⁵ queues (a wafer that
 // passed wafer.Spec.Validate never has these).
 func checkSpec(s *wafer.Spec) error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"link bandwidth", s.Link.Bandwidth}, {"peak FLOP/s", s.Die.PeakFLOPS}, {"HBM bandwidth", s.Die.HBMBandwidth}} {
+	}{{"link bandwidth", s.Link.Bandwidth}, {"peak FLOP/s", s.Die.PeakFLOPS}, {"HBM bandwidth", s.Die.HBMBandwidth},
+		{"SRAM bytes", s.Die.SRAMBytes}} {
 		if !(f.v > 0) || math.IsInf(f.v, 0) {
 			return fmt.Errorf("sim: wafer %s: %s %g is not a positive finite number", s.Name, f.name, f.v)
 		}
+	}
+	if f := s.Kernel.GEMMSRAMFraction; !(f >= 0 && f < 1) {
+		return fmt.Errorf("sim: wafer %s: GEMM SRAM fraction %g is not in [0, 1): no SRAM is left for streamed blocks", s.Name, f)
+	}
+	if !(s.SRAMJoulesPerBit >= 0) || math.IsInf(s.SRAMJoulesPerBit, 0) {
+		return fmt.Errorf("sim: wafer %s: SRAM energy %g J/bit is not a finite number", s.Name, s.SRAMJoulesPerBit)
 	}
 	if !(s.Link.Latency >= 0) || math.IsInf(s.Link.Latency, 0) {
 		return fmt.Errorf("sim: wafer %s: link latency %g s is not a finite number of seconds", s.Name, s.Link.Latency)
@@ -156,24 +189,18 @@ func checkSpec(s *wafer.Spec) error {
 	return nil
 }
 
-// extents lists the size of every message of the run.
-func (st *state) extents() []extent {
-	ms := make([]extent, len(st.msgs))
+// work is what the run must do, as Measure counts it.
+func (st *state) work() work {
+	w := work{msgs: make([]extent, len(st.msgs))}
 	for i, m := range st.msgs {
-		ms[i] = extent{m.bytes, len(m.links)}
+		w.msgs[i] = extentOf(st.prog, st.payload, &st.prog.Tasks[m.task], len(m.links))
 	}
-	return ms
-}
-
-// computes counts the compute tasks of the run.
-func (st *state) computes() int {
-	n := 0
 	for i := range st.prog.Tasks {
-		if st.prog.Tasks[i].Kind == plan.Compute {
-			n++
+		if t := &st.prog.Tasks[i]; t.Kind == plan.Compute {
+			w.computeEvents = addSat(w.computeEvents, computeEventsOf(st.prog, st.payload, t))
 		}
 	}
-	return n
+	return w
 }
 
 func newState(s *wafer.Spec, p *plan.Program, cfg Config) (*state, error) {
@@ -182,16 +209,20 @@ func newState(s *wafer.Spec, p *plan.Program, cfg Config) (*state, error) {
 		waiting: make([]int32, len(p.Tasks)), dependents: make([][]plan.TaskID, len(p.Tasks)),
 		timing: make([]TaskTiming, len(p.Tasks)), msgOf: make([]int32, len(p.Tasks)),
 		recvOf: map[int64]plan.TaskID{}, arrived: map[int64]bool{}, recvReady: make([]bool, len(p.Tasks)),
-		computeQ: make([][]plan.TaskID, n), computeBusy: make([]bool, n), dieBusy: make([]float64, n),
+		payload:  payloads(p),
+		computeQ: make([][]plan.TaskID, n), eng: make([]engine, n), dieBusy: make([]float64, n),
+		hbm: make([]hbmPort, n), streamSRAM: s.StreamSRAM(), sramUsed: make([]float64, n), peakSRAM: make([]float64, n),
 		dmaMsg: make([][]int32, n), dmaQ: make([][]int32, n),
 		credits: make([]int, 5*nl), portBusy: make([]bool, nl), portFrom: make([]int32, nl), rr: make([]int32, nl),
 		linkBytes: make([]float64, nl), linkBusy: make([]float64, nl)}
+	st.events.delays = [2]float64{s.Link.Latency, float64(cfg.PacketBytes) / s.Link.Bandwidth}
 	st.voq = make([][]int32, n*st.nIn*4)
 	st.occ = make([]int, n*st.nIn)
 	for l := range st.credits {
 		st.credits[l] = cfg.BufferPackets
 	}
 	for d := range st.dmaMsg {
+		st.eng[d].task = -1
 		st.dmaMsg[d] = make([]int32, s.Die.DMAEngines)
 		for e := range st.dmaMsg[d] {
 			st.dmaMsg[d][e] = -1
@@ -213,6 +244,11 @@ func newState(s *wafer.Spec, p *plan.Program, cfg Config) (*state, error) {
 			st.recvOf[t.Tag] = t.ID
 		}
 	}
+	for i := range st.msgs {
+		if t := &p.Tasks[st.msgs[i].task]; t.Kind == plan.Send {
+			st.msgs[i].arrival = st.recvOf[t.Tag]
+		}
+	}
 	return st, nil
 }
 
@@ -224,33 +260,70 @@ func (st *state) addMessage(t *plan.Task) error {
 		return err
 	}
 	st.msgOf[t.ID] = int32(len(st.msgs))
-	st.msgs = append(st.msgs, message{task: t.ID, links: st.spec.Links(route), bytes: t.Bytes,
+	st.msgs = append(st.msgs, message{task: t.ID, arrival: t.ID, links: st.spec.Links(route), bytes: t.Bytes,
 		packets: packetsOf(t.Bytes, st.cfg.PacketBytes)})
 	return nil
 }
 
-// schedule adds an event at time t. A time that is not finite (a packet
-// or compute that takes for ever on absurd wafer figures) stops the run
-// with an error instead.
-func (st *state) schedule(t float64, kind eventKind, a, b int32) {
+// schedule adds an event delay seconds from now. A time that is not
+// finite (a packet, an HBM access or a compute that takes for ever on
+// absurd wafer figures) stops the run with an error instead.
+func (st *state) schedule(delay float64, kind eventKind, a, b int32) {
+	t := st.now + delay
 	if math.IsInf(t, 0) || math.IsNaN(t) {
 		if st.err == nil {
-			figures := fmt.Sprintf("link bandwidth %g B/s, latency %g s", st.spec.Link.Bandwidth, st.spec.Link.Latency)
-			if kind == evComputeDone {
-				figures = fmt.Sprintf("peak %g FLOP/s, HBM bandwidth %g B/s", st.spec.Die.PeakFLOPS, st.spec.Die.HBMBandwidth)
-			}
-			st.err = fmt.Errorf("sim: %s at t=%.6g s would end at t=%g s (%s): not a finite time", kindNames[kind], st.now, t, figures)
+			st.err = st.overflow(t, kind, a)
 		}
 		return
 	}
 	st.seq++
-	st.events.push(event{t: t, seq: st.seq, kind: kind, a: a, b: b})
+	st.events.push(event{t: t, seq: st.seq, kind: kind, a: a, b: b}, delay)
+}
+
+// overflow describes an event of kind (with first argument a) that would
+// fire at a time t that is not finite. An HBM access is described by the
+// request it serves; a compute task's, by the task.
+func (st *state) overflow(t float64, kind eventKind, a int32) error {
+	s := st.spec
+	var die wafer.DieID
+	if kind == evHBMDone {
+		die = wafer.DieID(a)
+		r := st.hbm[a].cur
+		kind, a = r.kind, r.a
+	}
+	what := kindNames[kind]
+	figures := fmt.Sprintf("link bandwidth %g B/s, latency %g s", s.Link.Bandwidth, s.Link.Latency)
+	switch kind {
+	case evComputeDone, evTileLoaded, evTileDone:
+		id := plan.TaskID(a)
+		if kind != evComputeDone {
+			id = st.eng[a].task
+		}
+		task := &st.prog.Tasks[id]
+		what = fmt.Sprintf("compute task %d %q on die %s", id, task.Name, s.Coord(task.Die))
+		figures = fmt.Sprintf("%g FLOPs at peak %g FLOP/s × efficiency %g, %g HBM bytes at %g B/s",
+			task.FLOPs, s.Die.PeakFLOPS, efficiency(task), task.HBMBytes, s.Die.HBMBandwidth)
+	case evRead, evWritten:
+		what += " on die " + s.Coord(die).String()
+		figures = fmt.Sprintf("HBM bandwidth %g B/s", s.Die.HBMBandwidth)
+	}
+	return fmt.Errorf("sim: %s at t=%.6g s would end at t=%g s (%s): not a finite time", what, st.now, t, figures)
 }
 
 func (st *state) fire(ev event) {
 	switch ev.kind {
 	case evComputeDone:
 		st.computeDone(plan.TaskID(ev.a))
+	case evTileLoaded:
+		st.tileLoaded(wafer.DieID(ev.a))
+	case evTileDone:
+		st.tileDone(wafer.DieID(ev.a))
+	case evRead:
+		st.read(ev.a, int(ev.b))
+	case evWritten:
+		st.ejected(ev.a, wafer.LinkID(ev.b))
+	case evHBMDone:
+		st.hbmDone(wafer.DieID(ev.a))
 	case evPortFree:
 		st.portFree(wafer.LinkID(ev.a))
 	case evHeadArrive:
@@ -269,7 +342,7 @@ func (st *state) ready(id plan.TaskID) {
 	st.timing[id].Ready = st.now
 	if t.Kind == plan.Compute {
 		st.computeQ[t.Die] = append(st.computeQ[t.Die], id)
-		if !st.computeBusy[t.Die] {
+		if st.eng[t.Die].task < 0 {
 			st.startCompute(t.Die)
 		}
 		return
@@ -297,34 +370,12 @@ func (st *state) ready(id plan.TaskID) {
 	}
 }
 
-func (st *state) startCompute(d wafer.DieID) {
-	q := st.computeQ[d]
-	id := q[0]
-	st.computeQ[d] = q[1:]
-	t := &st.prog.Tasks[id]
-	dur := t.Seconds
-	if dur <= 0 {
-		dur = st.spec.ComputeSeconds(t.FLOPs, t.HBMBytes)
-	}
-	st.computeBusy[d] = true
-	st.dieBusy[d] += dur
-	st.timing[id].Start = st.now
-	st.schedule(st.now+dur, evComputeDone, int32(id), 0)
-}
-
-func (st *state) computeDone(id plan.TaskID) {
-	d := st.prog.Tasks[id].Die
-	st.computeBusy[d] = false
-	st.complete(id)
-	if len(st.computeQ[d]) > 0 && !st.computeBusy[d] {
-		st.startCompute(d)
-	}
-}
-
 // arrive completes the transfer or send id whose bytes have all arrived,
-// and its receive if that is waiting for them.
+// and its receive if that is waiting for them. If no task depends on
+// their arrival, bytes that landed in SRAM leave it at once.
 func (st *state) arrive(id plan.TaskID) {
 	st.complete(id)
+	st.release(st.msgOf[id], false)
 	t := &st.prog.Tasks[id]
 	if t.Kind != plan.Send {
 		return
@@ -335,10 +386,12 @@ func (st *state) arrive(id plan.TaskID) {
 	}
 }
 
-// complete marks a task done now and readies the tasks waiting on it.
+// complete marks a task done now, releases the SRAM of the blocks it was
+// the last to need, and readies the tasks waiting on it.
 func (st *state) complete(id plan.TaskID) {
 	st.timing[id].End = st.now
 	st.done++
+	st.ended(id)
 	for _, dep := range st.dependents[id] {
 		st.waiting[dep]--
 		if st.waiting[dep] == 0 {
