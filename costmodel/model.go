@@ -11,9 +11,9 @@ import (
 // Params holds the model's non-physical parameters. The zero value means
 // defaults.
 type Params struct {
-	// ComputeEfficiency is the fraction of peak FLOPS a compute slice
-	// achieves (0: 1, the roofline itself; measured GEMM kernels reach
-	// 0.6–0.8 of peak, which a calibrated model would set here).
+	// ComputeEfficiency scales every kernel's efficiency (0: 1). The
+	// kernels' own efficiencies are the wafer's (wafer.Kernel); this is a
+	// knob for what-if studies, not a calibration.
 	ComputeEfficiency float64
 	// HBMEfficiency is the fraction of HBM bandwidth memory-bound work
 	// achieves (0: 1).
@@ -152,26 +152,27 @@ func (m *Model) Route(a, b wafer.DieID) (wafer.Route, error) {
 	return r, nil
 }
 
-// Joules is energy by where it goes: compute, HBM traffic, D2D traffic,
+// Joules is energy by where it goes: compute, HBM and SRAM traffic, D2D traffic,
 // and the wafer's static power over the time priced.
 type Joules struct {
 	Compute float64 `json:"compute"`
 	HBM     float64 `json:"hbm"`
+	SRAM    float64 `json:"sram"`
 	D2D     float64 `json:"d2d"`
 	Static  float64 `json:"static"`
 }
 
 // Total is the sum of the parts.
-func (j Joules) Total() float64 { return j.Compute + j.HBM + j.D2D + j.Static }
+func (j Joules) Total() float64 { return j.Compute + j.HBM + j.SRAM + j.D2D + j.Static }
 
 // Add is the part-wise sum.
 func (j Joules) Add(o Joules) Joules {
-	return Joules{j.Compute + o.Compute, j.HBM + o.HBM, j.D2D + o.D2D, j.Static + o.Static}
+	return Joules{j.Compute + o.Compute, j.HBM + o.HBM, j.SRAM + o.SRAM, j.D2D + o.D2D, j.Static + o.Static}
 }
 
 // Scale multiplies every part by k.
 func (j Joules) Scale(k float64) Joules {
-	return Joules{j.Compute * k, j.HBM * k, j.D2D * k, j.Static * k}
+	return Joules{j.Compute * k, j.HBM * k, j.SRAM * k, j.D2D * k, j.Static * k}
 }
 
 // EnergyOf is the dynamic energy of flops FLOPs, hbmBytes of HBM traffic

@@ -242,12 +242,12 @@ func (lc *layoutCtx) crosses(groups [][]wafer.DieID, closed bool) bool {
 // Groups whose routes have the same shape cost the same, so each shape is
 // priced once. When groups' routes share links the pattern runs on all
 // groups at once and is priced so, contention included.
-func (lc *layoutCtx) collective(kind string, bytes, compute float64) Cost {
+func (lc *layoutCtx) collective(kind string, bytes float64, compute ...float64) Cost {
 	if lc.shared[patternOf(kind)] {
-		key := fmt.Sprintf("%s/%g/%g/all@%d", kind, bytes, compute, lc.li)
+		key := fmt.Sprintf("%s/%g/%v/all@%d", kind, bytes, compute, lc.li)
 		c, ok := lc.cache[key]
 		if !ok {
-			c = lc.priceAll(kind, bytes, compute)
+			c = lc.priceAll(kind, bytes, compute...)
 			lc.cache[key] = c
 		}
 		return c
@@ -257,15 +257,15 @@ func (lc *layoutCtx) collective(kind string, bytes, compute float64) Cost {
 		ring, chain := lc.mp.Rings[g], lc.mp.Chains[g]
 		shape := lc.ringShape[g]
 		switch kind {
-		case "relay":
+		case "relay", "relay/paced":
 			shape = lc.chainShape[g]
 		case "a2a":
 			shape = lc.pairShape[g]
 		}
-		key := fmt.Sprintf("%s/%g/%g/%s", kind, bytes, compute, shape)
+		key := fmt.Sprintf("%s/%g/%v/%s", kind, bytes, compute, shape)
 		c, ok := lc.cache[key]
 		if !ok {
-			c = lc.price(kind, ring, chain, bytes, compute)
+			c = lc.price(kind, ring, chain, bytes, compute...)
 			lc.cache[key] = c
 		}
 		if c.Seconds >= worst.Seconds {
@@ -275,8 +275,9 @@ func (lc *layoutCtx) collective(kind string, bytes, compute float64) Cost {
 	return worst
 }
 
-// price prices kind on one group's ring or chain, recording a failure.
-func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes, compute float64) Cost {
+// price prices kind on one group's ring or chain, recording a failure; a
+// stream's compute is its own round's time and every other round's.
+func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes float64, compute ...float64) Cost {
 	var c Cost
 	var err error
 	rings, chains := [][]wafer.DieID{ring}, [][]wafer.DieID{chain}
@@ -289,10 +290,10 @@ func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes, comput
 		c, err = lc.m.ReduceScatter(rings, bytes)
 	case "a2a":
 		c = lc.m.AllToAll(chain, bytes)
-	case "ring":
-		c, err = lc.m.RingStream(rings, bytes, compute)
-	case "relay":
-		c, err = lc.m.RelayStream(chains, bytes, compute)
+	case "ring", "ring/paced":
+		c, err = lc.m.StreamRounds(rings, false, kind == "ring/paced", bytes, compute[0], compute[1])
+	case "relay", "relay/paced":
+		c, err = lc.m.StreamRounds(chains, true, kind == "relay/paced", bytes, compute[0], compute[1])
 	}
 	if err != nil {
 		lc.fail(fmt.Errorf("%s of %g bytes: %w", kind, bytes, err))
@@ -303,7 +304,7 @@ func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes, comput
 // patternOf is the routes a kind of collective runs on.
 func patternOf(kind string) string {
 	switch kind {
-	case "relay":
+	case "relay", "relay/paced":
 		return "chain"
 	case "a2a":
 		return "pair"
@@ -318,11 +319,11 @@ func patternOf(kind string) string {
 // lockstep instead would charge every step the contended time, while the
 // groups drift out of phase and overlap less: pessimistic against the
 // simulator's "contended" validation class.)
-func (lc *layoutCtx) priceAll(kind string, bytes, compute float64) Cost {
+func (lc *layoutCtx) priceAll(kind string, bytes float64, compute ...float64) Cost {
 	rings := lc.mp.Rings
 	parts := make([]Cost, len(rings))
 	for g := range rings {
-		parts[g] = lc.price(kind, rings[g], lc.mp.Chains[g], bytes, compute)
+		parts[g] = lc.price(kind, rings[g], lc.mp.Chains[g], bytes, compute...)
 	}
 	c, err := lc.m.Concurrent(parts...)
 	if err != nil {

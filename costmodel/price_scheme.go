@@ -7,42 +7,50 @@ import (
 )
 
 // phase is the time of one pass (forward or backward) of one layer of one
-// micro-batch, and the traffic it puts on the group's links.
+// micro-batch, the traffic it puts on the group's links, and the bytes a
+// die moves in HBM (kernels and DMA) and SRAM.
 type phase struct {
 	compute, comm, total float64
+	hbm, sram            float64
 	flows                []Flow
 }
 
-// serial is compute then communication (a blocking collective).
-func serial(compute float64, cs ...Cost) phase {
-	ph := phase{compute: compute, total: compute}
-	for _, c := range cs {
-		ph.comm += c.Seconds
-		ph.total += c.Seconds
-		ph.flows = append(ph.flows, c.Flows...)
-	}
-	return ph
+// plus is p followed by q on the same dies.
+func (p phase) plus(q phase) phase {
+	return phase{compute: p.compute + q.compute, comm: p.comm + q.comm, total: p.total + q.total,
+		hbm: p.hbm + q.hbm, sram: p.sram + q.sram, flows: append(append([]Flow(nil), p.flows...), q.flows...)}
 }
 
-// overlapped is compute hidden behind (or hiding) communication, as when
-// FSDP prefetches the next weight gather.
-func overlapped(compute float64, cs ...Cost) phase {
-	ph := serial(compute, cs...)
-	ph.total = max(compute, ph.comm)
-	ph.comm = ph.total - compute
-	return ph
+// RoundSeconds is the compute time of stream st's rounds on a group of P
+// dies: the die's own round, which loads what later rounds may find in
+// SRAM and shares the HBM port with the read of its own block, and each
+// round on an arriving block, sharing the port with that round's share of
+// the rest of the stream's DMA (the arrival written and the block read to
+// be forwarded, when blocks land in HBM). The stream pricers take both.
+func (m *Model) RoundSeconds(st Stream, P float64, resident bool) (own, round float64) {
+	dma := st.Comm.DMAHBM(P, resident)
+	var ownDMA float64
+	if !st.Comm.Reduce && P > 1 {
+		ownDMA = min(dma, st.Comm.Bytes) // the own block's first send reads it from HBM
+	}
+	own = m.KernelSeconds(st.Own, ownDMA)
+	round = own
+	if P > 1 {
+		round = m.KernelSeconds(st.Round, (dma-ownDMA)/(P-1))
+	}
+	return own, round
 }
 
-// streamed is a stream whose rounds overlap compute; its exposed
-// communication is what exceeds the compute.
-func streamed(compute float64, cs ...Cost) phase {
-	ph := phase{compute: compute}
-	for _, c := range cs {
-		ph.total += c.Seconds
-		ph.flows = append(ph.flows, c.Flows...)
+// KernelSeconds is the time of kernel k on one die while the die's DMA
+// moves dma more bytes through the same HBM port: the engine's time at the
+// kernel's efficiency, or the port's time for both, whichever is longer.
+func (m *Model) KernelSeconds(k Kernel, dma float64) float64 {
+	s := m.Spec
+	var flops float64
+	if k.FLOPs > 0 {
+		flops = k.FLOPs / (s.Die.PeakFLOPS * k.Efficiency * m.Params.ComputeEfficiency)
 	}
-	ph.comm = max(0, ph.total-compute)
-	return ph
+	return max(flops, (k.HBM()+dma)/(s.Die.HBMBandwidth*m.Params.HBMEfficiency))
 }
 
 // split is the divisor of an activation's size per die in a layout.
@@ -68,13 +76,6 @@ func (lc *layoutCtx) valid(grp *partition.Group, s partition.Scheme) bool {
 	return true
 }
 
-// imbalance is how much longer the busiest die works than an even share
-// when n heads or tokens are dealt to the group's dies: ⌈n/P⌉/(n/P).
-func (lc *layoutCtx) imbalance(n int64) float64 {
-	P := int64(lc.P)
-	return float64((n+P-1)/P*P) / float64(n)
-}
-
 // option prices scheme s of group gi for the whole step.
 func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 	grp := &lc.sp.Groups[gi]
@@ -84,83 +85,128 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 	gr := &grp.Work
 	layers := float64(grp.Mult)
 	per := lc.frac / layers // one layer, one micro-batch
-	fwd, bwd := lc.scheme(grp, gr, s, per)
+	mv := SchemeMove(lc.m.Spec, grp, s, lc.P, per, lc.tokens, lc.pricer.g.Seq)
+	fwd, bwd := lc.pass(grp, &mv, mv.Fwd), lc.pass(grp, &mv, mv.Bwd)
 	// Pointwise ops run in the group's output layout: replicated work is
 	// done by every die.
 	k := per / lc.split(s.Out())
-	pwF := lc.m.Compute(gr.PwFwdFLOPs*k, gr.PwFwdHBM*k)
-	pwB := lc.m.Compute(gr.PwBwdFLOPs*k, gr.PwBwdHBM*k)
-	fwd.compute += pwF
-	fwd.total += pwF
-	bwd.compute += pwB
-	bwd.total += pwB
+	pwF := lc.pointwise(gr.PwFwdFLOPs*k, gr.PwFwdHBM*k)
+	pwB := lc.pointwise(gr.PwBwdFLOPs*k, gr.PwBwdHBM*k)
 	// Recomputation repeats forward work in the backward pass.
 	switch lc.l.Recompute {
 	case partition.Selective:
-		bwd.compute += pwF
-		bwd.total += pwF
+		bwd = bwd.plus(pwF)
 	case partition.Full:
 		if gr.Block {
-			bwd.compute += fwd.compute
-			bwd.comm += fwd.comm
-			bwd.total += fwd.total
-			bwd.flows = append(bwd.flows, fwd.flows...)
+			bwd = bwd.plus(fwd)
 		}
 	}
+	fwd, bwd = fwd.plus(pwF), bwd.plus(pwB)
 	reps := layers * lc.microBatches
 	pr := Price{Seconds: (fwd.total + bwd.total) * reps, Compute: (fwd.compute + bwd.compute) * reps,
-		Comm: (fwd.comm + bwd.comm) * reps}
+		Comm: (fwd.comm + bwd.comm) * reps, HBM: (fwd.hbm + bwd.hbm) * reps, SRAM: (fwd.sram + bwd.sram) * reps}
 	flows := append(fwd.flows, bwd.flows...)
 	pr.Traffic = trafficPerDie(flows, lc.P) * reps
 	pr.Mem = lc.mem(grp, gr, s, per)
-	pr.Parts = lc.energy(gr, s, flows, reps)
+	pr.Parts = lc.energy(gr, s, &mv, pr, flows, reps)
 	return pr, true
 }
 
-// scheme returns one layer's forward and backward pass of one micro-batch.
-func (lc *layoutCtx) scheme(grp *partition.Group, gr *partition.Work, s partition.Scheme, per float64) (phase, phase) {
-	P := lc.P
-	cf := lc.m.Compute(gr.FwdFLOPs*per/P, gr.FwdHBM*per/P)
-	cb := lc.m.Compute(gr.BwdFLOPs*per/P, gr.BwdHBM*per/P)
-	T := lc.tokens
-	x := 2 * T * float64(grp.K)       // input activation bytes
-	y := 2 * T * float64(grp.N)       // output activation bytes
-	w := 2 * float64(grp.WeightElems) // weight bytes
-	c := lc.collective
-	switch s {
-	case partition.MegatronCol:
-		return serial(cf), serial(cb, c("ar", x, 0))
-	case partition.MegatronRow:
-		return serial(cf, c("ar", y, 0)), serial(cb)
-	case partition.SPCol:
-		return serial(cf, c("ag", x, 0)), serial(cb, c("ag", x, 0), c("rs", x, 0))
-	case partition.SPRow:
-		return serial(cf, c("rs", y, 0)), serial(cb, c("ag", y, 0))
-	case partition.FSDP:
-		return overlapped(cf, c("ag", w, 0)), overlapped(cb, c("ag", w, 0), c("rs", w, 0))
-	case partition.RingW, partition.RelayW:
-		k := kindOf(s)
-		return streamed(cf, c(k, w/P, cf/P)), streamed(cb, c(k, w/P, cb/(2*P)), c(k, w/P, cb/(2*P)))
-	case partition.RingX, partition.RelayX:
-		k := kindOf(s)
-		return streamed(cf, c(k, x/P, cf/P)), streamed(cb, c(k, x/P, cb/(2*P)), c(k, x/P, cb/(2*P)))
-	case partition.Heads:
-		// Dies whose query heads read KV heads held by other dies get those
-		// K and V slices by multicast before the attention, in both passes,
-		// and send the slices' gradients back by the reverse reduction.
-		k := lc.imbalance(grp.Heads)
-		kv := lc.kvShare(grp)
-		return serial(cf*k, kv), serial(cb*k, kv, kv)
-	case partition.RingSeq:
-		k := lc.imbalance(lc.pricer.g.Seq)
-		kv := 2 * (T / P) * k * 2 * float64(grp.KVHeads*grp.HeadDim) // K and V of ⌈S/P⌉ tokens
-		return streamed(cf*k, c("ring", kv, cf*k/P)), streamed(cb*k, c("ring", kv, cb*k/(2*P)), c("ring", kv, cb*k/(2*P)))
-	case partition.Vocab:
-		return serial(cf, c("ar", y, 0)), serial(cb)
-	case partition.VocabSP:
-		return serial(cf, c("rs", y, 0)), serial(cb, c("ag", y, 0))
+// pointwise is a memory-bound kernel of the graph's FLOPs and bytes.
+func (lc *layoutCtx) pointwise(flops, hbm float64) phase {
+	t := lc.m.KernelSeconds(Kernel{FLOPs: flops, Efficiency: 1, HBMRead: hbm}, 0)
+	return phase{compute: t, total: t, hbm: hbm}
+}
+
+// pass prices one pass of a scheme from its data movement (SchemeMove):
+// collectives are serial after (or before) the kernels and last as long
+// as their links or their HBM traffic at both ends; FSDP's gathers
+// overlap its kernels; streams overlap their rounds' kernels, each round
+// sharing the HBM port with the DMA of its block.
+func (lc *layoutCtx) pass(grp *partition.Group, mv *Move, ps Pass) phase {
+	k := ps.Kernel
+	compute := lc.m.KernelSeconds(k, 0)
+	ph := phase{compute: compute, total: compute, hbm: k.HBM(), sram: k.SRAM}
+	var dma float64
+	for _, c := range ps.Comms {
+		dma += c.DMAHBM(lc.P, false)
 	}
-	panic("costmodel: unpriced scheme " + s.String())
+	for _, st := range ps.Streams {
+		dma += st.Comm.DMAHBM(lc.P, mv.Resident)
+		ph.sram += st.Comm.DMASRAM(lc.P, mv.Resident)
+	}
+	ph.hbm += dma
+	if ps.KV > 0 { // heads: K/V slices, and in the backward pass their gradients
+		kv := lc.kvShare(grp)
+		ph.hbm += float64(ps.KV) * 2 * KVSlice(lc.tokens, grp, lc.P)
+		for range ps.KV {
+			ph.comm += kv.Seconds
+			ph.total += kv.Seconds
+			ph.flows = append(ph.flows, kv.Flows...)
+		}
+		return ph
+	}
+	switch {
+	case len(ps.Streams) > 0:
+		// Each round's kernel shares the port with the DMA of that round's
+		// blocks (the stream's DMA bytes spread over its P rounds).
+		ph.total = 0
+		for _, st := range ps.Streams {
+			// A die forwards blocks no faster than it computes: in SRAM
+			// because lowering paces them so (three buffers), in HBM because
+			// the forward's read shares the die's port with its kernels and
+			// arrivals, and leaves at about the end of the die's round.
+			kind := st.Comm.Kind + "/paced"
+			own, round := lc.m.RoundSeconds(st, lc.P, mv.Resident)
+			cs := lc.collective(kind, st.Comm.Bytes, own, round)
+			ph.total += cs.Seconds
+			ph.flows = append(ph.flows, cs.Flows...)
+		}
+		ph.comm = max(0, ph.total-compute)
+	default:
+		cs := make([]Cost, len(ps.Comms))
+		dmas := make([]float64, len(ps.Comms))
+		for i, c := range ps.Comms {
+			cs[i], dmas[i] = lc.collective(c.Kind, c.Bytes), c.DMAHBM(lc.P, false)
+			ph.flows = append(ph.flows, cs[i].Flows...)
+		}
+		if ps.Overlap { // FSDP prefetches the gathered weight while the kernels run
+			ph.total = lc.m.Overlap(k, cs, dmas)
+		} else {
+			ph.total = lc.m.Serial(k, cs, dmas)
+		}
+		ph.comm = ph.total - compute
+	}
+	return ph
+}
+
+// CollectiveSeconds is the time of collective c, whose links take
+// c.Seconds, moving dma bytes through each die's HBM port: the slower of
+// the two.
+func (m *Model) CollectiveSeconds(c Cost, dma float64) float64 {
+	return max(c.Seconds, dma/(m.Spec.Die.HBMBandwidth*m.Params.HBMEfficiency))
+}
+
+// Serial is kernel k followed (or preceded) by collectives cs, one after
+// the other, the i-th moving dma[i] bytes through each die's HBM port.
+func (m *Model) Serial(k Kernel, cs []Cost, dma []float64) float64 {
+	t := m.KernelSeconds(k, 0)
+	for i, c := range cs {
+		t += m.CollectiveSeconds(c, dma[i])
+	}
+	return t
+}
+
+// Overlap is kernel k beside collectives cs that run one after the other:
+// the longer of the two, or of the HBM port's time for the kernel's bytes
+// and all the collectives' DMA bytes.
+func (m *Model) Overlap(k Kernel, cs []Cost, dma []float64) float64 {
+	var comm, all float64
+	for i, c := range cs {
+		comm += m.CollectiveSeconds(c, dma[i])
+		all += dma[i]
+	}
+	return max(m.KernelSeconds(k, all), comm)
 }
 
 func kindOf(s partition.Scheme) string {
@@ -195,16 +241,15 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, s partition.S
 		tr = 2 * T * float64(grp.N)
 	case partition.FSDP:
 		tr = 2 * 2 * float64(grp.WeightElems) // the gathered weight and its full gradient
-	case partition.RingW:
-		tr = 2 * 2 * float64(grp.WeightElems) / P // double-buffered weight block
-	case partition.RelayW:
-		tr = 4 * 2 * float64(grp.WeightElems) / P // both directions
-	case partition.RingX:
-		tr = 2 * 2 * T * float64(grp.K) / P
-	case partition.RelayX:
-		tr = 4 * 2 * T * float64(grp.K) / P
-	case partition.RingSeq:
-		tr = 2 * 2 * (T / P) * 2 * float64(grp.KVHeads*grp.HeadDim)
+	// A stream's blocks in flight: in SRAM, three (six for a relay, both
+	// ways; see Resident) — the HBM keeps the die's own; landing in HBM,
+	// forwarded as soon as they arrive, up to all P.
+	case partition.RingW, partition.RelayW, partition.RingX, partition.RelayX, partition.RingSeq:
+		mv := SchemeMove(lc.m.Spec, grp, s, P, per, T, lc.pricer.g.Seq)
+		tr = mv.Block
+		if !mv.Resident {
+			tr *= P
+		}
 	case partition.Heads:
 		if partition.KVShare(grp.Heads, grp.KVHeads, grp.HeadDim, int64(P)) != nil {
 			tr = 2 * 2 * T * float64(grp.HeadDim*partition.KVNeeded(grp.Heads, grp.KVHeads, int64(P))) // whole K and V heads
@@ -247,15 +292,18 @@ func KVSlice(tokens float64, grp *partition.Group, P float64) float64 {
 }
 
 // energy of a group's step: its FLOPs (pointwise work repeated on every die
-// when replicated), HBM traffic, and D2D traffic on every group.
-func (lc *layoutCtx) energy(gr *partition.Work, s partition.Scheme, flows []Flow, reps float64) Joules {
+// when replicated), the HBM and SRAM bytes its dies move (pr's, which are
+// the busiest die's, over the imbalance), and D2D traffic on every group.
+func (lc *layoutCtx) energy(gr *partition.Work, s partition.Scheme, mv *Move, pr Price, flows []Flow, reps float64) Joules {
 	rep := 1.0
 	if s.Out() == partition.Rep {
 		rep = lc.P
 	}
 	flops := gr.FwdFLOPs + gr.BwdFLOPs + rep*(gr.PwFwdFLOPs+gr.PwBwdFLOPs)
-	hbm := gr.FwdHBM + gr.BwdHBM + rep*(gr.PwFwdHBM+gr.PwBwdHBM)
-	return lc.m.EnergyOf(flops, hbm, nil).Add(lc.m.EnergyOf(0, 0, flows).Scale(reps * float64(lc.l.DP)))
+	dies := lc.P * float64(lc.l.DP) / mv.Imbalance
+	j := lc.m.EnergyOf(flops, pr.HBM*dies, nil).Add(lc.m.EnergyOf(0, 0, flows).Scale(reps * float64(lc.l.DP)))
+	j.SRAM = 8 * pr.SRAM * dies * lc.m.Spec.SRAMJoulesPerBit
+	return j
 }
 
 func trafficPerDie(flows []Flow, P float64) float64 {
@@ -280,18 +328,22 @@ func (lc *layoutCtx) edge(e partition.Edge) [partition.NumActs][partition.NumAct
 	for a := partition.Act(0); a < partition.NumActs; a++ {
 		for b := partition.Act(0); b < partition.NumActs; b++ {
 			var c Cost
+			var hbm float64 // per die, through HBM at both ends
 			switch {
 			case a == b:
 				continue
 			case a == partition.Rep || b == partition.Rep:
-				c = lc.collective("ag", bytes, 0)
+				cm := Comm{Kind: "ag", Bytes: bytes}
+				c, hbm = lc.collective(cm.Kind, bytes), cm.DMAHBM(lc.P, false)
+				c.Seconds = lc.m.CollectiveSeconds(c, hbm)
 			default:
-				c = lc.collective("a2a", bytes, 0)
-				c = Cost{Seconds: 2 * c.Seconds, Flows: append(append([]Flow(nil), c.Flows...), c.Flows...)}
+				cm := Comm{Kind: "a2a", Bytes: bytes}
+				c, hbm = lc.collective(cm.Kind, bytes), 2*cm.DMAHBM(lc.P, false)
+				c = Cost{Seconds: 2 * lc.m.CollectiveSeconds(c, hbm/2), Flows: append(append([]Flow(nil), c.Flows...), c.Flows...)}
 			}
 			out[a][b] = Price{Seconds: c.Seconds * reps, Comm: c.Seconds * reps,
-				Traffic: trafficPerDie(c.Flows, lc.P) * reps,
-				Parts:   lc.m.EnergyOf(0, 0, c.Flows).Scale(reps * float64(lc.l.DP))}
+				Traffic: trafficPerDie(c.Flows, lc.P) * reps, HBM: hbm * reps,
+				Parts: lc.m.EnergyOf(0, hbm*lc.P*float64(lc.l.DP), c.Flows).Scale(reps * float64(lc.l.DP))}
 		}
 	}
 	return out
@@ -313,14 +365,17 @@ func (lc *layoutCtx) fixed() Price {
 		if err != nil {
 			lc.fail(fmt.Errorf("DP all-reduce of %g bytes: %w", 2*perDie, err))
 		}
-		pr.Seconds, pr.Comm = c.Seconds, c.Seconds
+		hbm := Comm{Kind: "ar", Bytes: 2 * perDie}.DMAHBM(float64(lc.l.DP), false)
+		pr.Seconds = lc.m.CollectiveSeconds(c, hbm)
+		pr.Comm, pr.HBM = pr.Seconds, hbm
 		pr.Traffic = trafficPerDie(c.Flows, float64(len(dp)*lc.l.DP))
-		pr.Parts = lc.m.EnergyOf(0, 0, c.Flows)
+		pr.Parts = lc.m.EnergyOf(0, hbm*lc.P*float64(lc.l.DP), c.Flows)
 	}
 	share := lc.P * zero // the optimizer's work per die is 1/(P·ZeRO) of the total
 	opt := lc.m.Compute(lc.sp.AdamFLOPs/share, lc.sp.AdamHBM/share)
 	pr.Seconds += opt
 	pr.Compute += opt
+	pr.HBM += lc.sp.AdamHBM / share
 	pr.Parts = pr.Parts.Add(lc.m.EnergyOf(lc.sp.AdamFLOPs, lc.sp.AdamHBM, nil))
 	return pr
 }

@@ -11,23 +11,50 @@ import "tempc/wafer"
 // flows (one hop on a Hamiltonian cycle, the wrap-around route on a path,
 // which then paces every round).
 func (m *Model) RingStream(rings [][]wafer.DieID, blockBytes, computeSeconds float64) (Cost, error) {
+	return m.ringStream(rings, blockBytes, computeSeconds, computeSeconds, false)
+}
+
+// StreamRounds prices a ring stream on groups (their rings), or with relay
+// a relay stream (their chains), whose own round takes own and every
+// other round round. Paced, a die forwards a block only once it has
+// computed the blocks before (lower's streams with blocks in SRAM: three
+// stream buffers, six for a relay, bound how far blocks run ahead).
+func (m *Model) StreamRounds(groups [][]wafer.DieID, relay, paced bool, blockBytes, own, round float64) (Cost, error) {
+	if relay {
+		return m.relayStream(groups, blockBytes, own, round, paced)
+	}
+	return m.ringStream(groups, blockBytes, own, round, paced)
+}
+
+func (m *Model) ringStream(rings [][]wafer.DieID, blockBytes, own, computeSeconds float64, paced bool) (Cost, error) {
 	p := ringSize(rings)
 	round, err := m.ringStep(rings, blockBytes)
 	if err != nil || len(round) == 0 {
-		return Cost{Seconds: computeSeconds}, err
+		return Cost{Seconds: own}, err
 	}
 	ld, err := m.PriceFlows(round)
 	if err != nil {
 		return Cost{}, err
 	}
 	t := ld.Seconds
-	arrivals := make([]int, p) // blocks arriving in round r
+	// Every die alike: block r (r ≥ 1) arrives at a, is computed by f. Its
+	// predecessor forwarded it once it had arrived there and the forward
+	// of block r−1 had been received — and, paced, once block r−2 was
+	// computed there (fPrev).
+	a, fPrev, f := t, 0.0, own
 	for r := 1; r < p; r++ {
-		arrivals[r] = 1
+		if r >= 2 {
+			next := a
+			if paced {
+				next = max(next, fPrev)
+			}
+			a = next + t
+		}
+		fPrev, f = f, max(f, a)+computeSeconds
 	}
-	c := Cost{Seconds: finish(arrivals, t, computeSeconds)}
-	for _, f := range round {
-		c.Flows = append(c.Flows, Flow{Route: f.Route, Bytes: f.Bytes * float64(p-1)})
+	c := Cost{Seconds: f}
+	for _, fl := range round {
+		c.Flows = append(c.Flows, Flow{Route: fl.Route, Bytes: fl.Bytes * float64(p-1)})
 	}
 	return c, nil
 }
@@ -40,6 +67,10 @@ func (m *Model) RingStream(rings [][]wafer.DieID, blockBytes, computeSeconds flo
 // block, then arriving blocks in order; the end dies, which receive one
 // block per round for P−1 rounds, finish last.
 func (m *Model) RelayStream(chains [][]wafer.DieID, blockBytes, computeSeconds float64) (Cost, error) {
+	return m.relayStream(chains, blockBytes, computeSeconds, computeSeconds, false)
+}
+
+func (m *Model) relayStream(chains [][]wafer.DieID, blockBytes, own, computeSeconds float64, paced bool) (Cost, error) {
 	var round []Flow // round 1: every link of every chain, both ways
 	for _, ch := range chains {
 		for i := 1; i < len(ch); i++ {
@@ -54,26 +85,13 @@ func (m *Model) RelayStream(chains [][]wafer.DieID, blockBytes, computeSeconds f
 	}
 	p := ringSize(chains)
 	if len(round) == 0 {
-		return Cost{Seconds: computeSeconds}, nil
+		return Cost{Seconds: own}, nil
 	}
 	ld, err := m.PriceFlows(round)
 	if err != nil {
 		return Cost{}, err
 	}
-	t := ld.Seconds
-	var c Cost
-	for i := 0; i < p; i++ {
-		arrivals := make([]int, p)
-		for r := 1; r < p; r++ {
-			if i-r >= 0 {
-				arrivals[r]++
-			}
-			if i+r < p {
-				arrivals[r]++
-			}
-		}
-		c.Seconds = max(c.Seconds, finish(arrivals, t, computeSeconds))
-	}
+	c := Cost{Seconds: relayFinish(p, ld.Seconds, own, computeSeconds, paced)}
 	// Traffic: the link between chain positions i and i+1 carries, to the
 	// right, the blocks of dies 0..i (i+1 blocks) and, to the left, those of
 	// dies i+1..P−1.
@@ -89,14 +107,58 @@ func (m *Model) RelayStream(chains [][]wafer.DieID, blockBytes, computeSeconds f
 	return c, nil
 }
 
-// finish is when a die that computes its own block at time 0 and then
-// arrivals[r] blocks arriving at r·round, each taking compute, is done.
-func finish(arrivals []int, round, compute float64) float64 {
-	f := compute
-	for r, n := range arrivals {
-		for range n {
-			f = max(f, float64(r)*round) + compute
-		}
+// relayFinish is when the last die of a relay on a chain of p dies is
+// done, every hop taking t, its own block own and every other compute:
+// die i computes its own block at time 0, then in round r the block from its left (of die i−r),
+// then the one from its right (of die i+r), each once it has arrived. It
+// relays each onward when it has arrived and its previous relay that way
+// has been received — and, paced, when it has computed the rounds before.
+func relayFinish(p int, t, own, compute float64, paced bool) float64 {
+	// fromLeft[i] / fromRight[i]: when the block die i gets this round
+	// from its left / right arrives (meaningful where it gets one).
+	fromLeft, fromRight := make([]float64, p), make([]float64, p)
+	nextLeft, nextRight := make([]float64, p), make([]float64, p)
+	f := make([]float64, p)
+	for i := range p {
+		f[i] = own
+		fromLeft[i], fromRight[i] = t, t // the neighbours' own blocks, sent at once
 	}
-	return f
+	for r := 1; r < p; r++ {
+		for i := range p {
+			prev := f[i]
+			if i-r >= 0 {
+				f[i] = max(f[i], fromLeft[i]) + compute
+				if i+1 < p {
+					start := fromLeft[i]
+					if r >= 2 {
+						start = max(start, fromLeft[i+1]) // its previous relay right was received
+					}
+					if paced {
+						start = max(start, prev)
+					}
+					nextLeft[i+1] = start + t
+				}
+			}
+			if i+r < p {
+				f[i] = max(f[i], fromRight[i]) + compute
+				if i > 0 {
+					start := fromRight[i]
+					if r >= 2 {
+						start = max(start, fromRight[i-1])
+					}
+					if paced {
+						start = max(start, prev)
+					}
+					nextRight[i-1] = start + t
+				}
+			}
+		}
+		fromLeft, nextLeft = nextLeft, fromLeft
+		fromRight, nextRight = nextRight, fromRight
+	}
+	var last float64
+	for _, x := range f {
+		last = max(last, x)
+	}
+	return last
 }

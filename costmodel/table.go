@@ -39,8 +39,10 @@ type Price struct {
 	// plan leaks longer).
 	Energy float64
 	Parts  Joules
-	// Traffic is the D2D bytes it sends per die.
-	Traffic float64
+	// Traffic is the D2D bytes it sends per die; HBM and SRAM the bytes
+	// the busiest die moves in its HBM (kernels and DMA) and SRAM.
+	Traffic   float64
+	HBM, SRAM float64
 	// Mem is what it keeps per die.
 	Mem Mem
 }

@@ -79,10 +79,15 @@ type Strategy struct {
 	Seconds        float64 `json:"seconds"`
 	ComputeSeconds float64 `json:"compute_seconds"`
 	CommSeconds    float64 `json:"comm_seconds"`
-	// TrafficBytesPerDie is the D2D traffic the scheme sends per die per step.
-	TrafficBytesPerDie float64 `json:"traffic_bytes_per_die"`
-	ActivationBytes    float64 `json:"activation_bytes_per_die"`
-	TransientBytes     float64 `json:"transient_bytes_per_die"`
+	// Per step, on the busiest die of the group: LinkBytesPerDie is the D2D
+	// traffic the scheme sends, HBMBytesPerDie what its kernels and DMA
+	// read and write in HBM, SRAMBytesPerDie what they read and write in
+	// SRAM (streamed blocks) (costmodel.SchemeMove).
+	LinkBytesPerDie float64 `json:"link_bytes_per_die"`
+	HBMBytesPerDie  float64 `json:"hbm_bytes_per_die"`
+	SRAMBytesPerDie float64 `json:"sram_bytes_per_die"`
+	ActivationBytes float64 `json:"activation_bytes_per_die"`
+	TransientBytes  float64 `json:"transient_bytes_per_die"`
 }
 
 // report assembles a SolveReport from a solved space; total is the wall
@@ -115,7 +120,8 @@ func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
 		pr := b.Groups[gi]
 		r.Strategies = append(r.Strategies, Strategy{Group: sp.Groups[gi].Key, Layers: sp.Groups[gi].Mult,
 			Scheme: opt.Scheme.String(), In: opt.Scheme.In().String(), Out: opt.Scheme.Out().String(),
-			Seconds: pr.Seconds, ComputeSeconds: pr.Compute, CommSeconds: pr.Comm, TrafficBytesPerDie: pr.Traffic,
+			Seconds: pr.Seconds, ComputeSeconds: pr.Compute, CommSeconds: pr.Comm, LinkBytesPerDie: pr.Traffic,
+			HBMBytesPerDie: pr.HBM, SRAMBytesPerDie: pr.SRAM,
 			ActivationBytes: pr.Mem.Acts, TransientBytes: pr.Mem.Transient})
 	}
 	return r

@@ -133,6 +133,7 @@ func simulate(p *plan.Plan, s *wafer.Spec, progress io.Writer) (*simResult, erro
 		e := &r.EnergyBreakdown
 		e.Compute += sr.Energy.Compute * k
 		e.HBM += sr.Energy.HBM * k
+		e.SRAM += sr.Energy.SRAM * k
 		e.D2D += sr.Energy.D2D * k
 		e.Static += sr.Energy.Static * k
 		r.Blocks = append(r.Blocks, BlockSim{Name: n.Name, Runs: runs, Tasks: len(n.Program.Tasks), Seconds: sr.Makespan})

@@ -22,8 +22,8 @@ func (r *SimulateReport) WriteText(w io.Writer, s *wafer.Spec) error {
 	if r.EnergyRelErr != nil {
 		fmt.Fprintf(w, ", predicted %.0f J (%+.2f%%)", r.PredictedEnergy, 100**r.EnergyRelErr)
 	}
-	fmt.Fprintf(w, "; %.1f kW on average, %.1f tokens/J: compute %.0f, HBM %.0f, D2D %.0f, static %.0f J\n",
-		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.D2D, e.Static)
+	fmt.Fprintf(w, "; %.1f kW on average, %.1f tokens/J: compute %.0f, HBM %.0f, SRAM %.0f, D2D %.0f, static %.0f J\n",
+		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.SRAM, e.D2D, e.Static)
 	fmt.Fprintf(w, "method      %s\n", r.Method)
 	fmt.Fprintf(w, "simulated   %d blocks, %d events in %.1f s\n", r.BlocksSimulated, r.Events, r.WallSeconds)
 	fmt.Fprintln(w, "\nblocks:")

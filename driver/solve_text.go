@@ -26,17 +26,18 @@ func (r *SolveReport) WriteText(w io.Writer) error {
 		r.StepSeconds, r.ComputeSeconds, r.CommSeconds, r.ReshardSeconds, r.SyncOptimizerSeconds)
 	fmt.Fprintf(w, "throughput %.0f tokens/s, MFU %.1f%%, energy %.0f J per step\n", r.TokensPerSecond, 100*r.MFU, r.EnergyJoulesPerStep)
 	e := r.EnergyBreakdown
-	fmt.Fprintf(w, "power      %.1f kW on average, %.1f tokens/J; energy: compute %.0f, HBM %.0f, D2D %.0f, static %.0f J\n",
-		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.D2D, e.Static)
+	fmt.Fprintf(w, "power      %.1f kW on average, %.1f tokens/J; energy: compute %.0f, HBM %.0f, SRAM %.0f, D2D %.0f, static %.0f J\n",
+		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.SRAM, e.D2D, e.Static)
 	m := r.Memory
 	fmt.Fprintf(w, "memory     %.1f of %.1f GB per die: weights %.1f, gradients %.1f, optimizer states %.1f, activations %.1f, transient %.1f\n",
 		r.PeakMemoryBytesPerDie/gb, r.CapacityBytesPerDie/gb, m.Weights/gb, m.Grads/gb, m.OptStates/gb, m.Acts/gb, m.Transient/gb)
 	fmt.Fprintln(w, "\nstrategies (per step, all layers of a group):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  group\tlayers\tscheme\tin→out\ttime s\tcompute s\tcomm s\ttraffic GB/die\tactivations GB\ttransient GB")
+	fmt.Fprintln(tw, "  group\tlayers\tscheme\tin→out\ttime s\tcompute s\tcomm s\tHBM GB/die\tSRAM GB/die\tlink GB/die\tactivations GB\ttransient GB")
 	for _, s := range r.Strategies {
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s→%s\t%.4f\t%.4f\t%.4f\t%.2f\t%.2f\t%.2f\n", s.Group, s.Layers, s.Scheme, s.In, s.Out,
-			s.Seconds, s.ComputeSeconds, s.CommSeconds, s.TrafficBytesPerDie/gb, s.ActivationBytes/gb, s.TransientBytes/gb)
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s→%s\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\n", s.Group, s.Layers, s.Scheme, s.In, s.Out,
+			s.Seconds, s.ComputeSeconds, s.CommSeconds, s.HBMBytesPerDie/gb, s.SRAMBytesPerDie/gb, s.LinkBytesPerDie/gb,
+			s.ActivationBytes/gb, s.TransientBytes/gb)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "  (layouts: R replicated, S split by tokens, C split by columns/heads)\n")

@@ -43,7 +43,10 @@ func Wafer(w io.Writer, o WaferOptions) error {
 		s.Die.PeakFLOPS/1e12, s.Die.HBMBytes/1e9, s.Die.HBMBandwidth/1e12, s.Die.SRAMBytes/1e6, s.Die.DMAEngines)
 	fmt.Fprintf(w, "link      %.2f TB/s per direction, %.0f ns per hop, %.2f pJ/bit\n",
 		s.Link.Bandwidth/1e12, s.Link.Latency*1e9, s.Link.JoulesPerBit*1e12)
-	fmt.Fprintf(w, "energy    %.2f TFLOPS/W, HBM %.2f pJ/bit\n", s.FLOPSPerWatt/1e12, s.HBMJoulesPerBit*1e12)
+	fmt.Fprintf(w, "energy    %.2f TFLOPS/W, HBM %.2f pJ/bit, SRAM %.2f pJ/bit\n", s.FLOPSPerWatt/1e12, s.HBMJoulesPerBit*1e12, s.SRAMJoulesPerBit*1e12)
+	k := s.Kernel
+	fmt.Fprintf(w, "kernels   GEMM %.0f%% and attention %.0f%% of peak, %d-wide matrix engine; GEMM tiles of side %.0f in %.0f%% of SRAM, %.0f MB for streams\n",
+		100*k.GEMMEfficiency, 100*k.AttentionEfficiency, k.ArrayTile, s.GEMMTile(), 100*k.GEMMSRAMFraction, s.StreamSRAM()/1e6)
 	fmt.Fprintf(w, "static    %.0f W per die, %.0f W per link direction: %.0f W for the wafer\n", s.Die.StaticWatts, s.Link.StaticWatts, s.StaticWatts())
 	for r := 0; r < s.Rows; r++ {
 		row := make([]byte, 0, 2*s.Cols)

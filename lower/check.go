@@ -31,7 +31,8 @@ import (
 //     "adam" is the optimizer step; a pass with neither FLOPs nor bytes
 //     may be absent, and the plan computes no other op;
 //   - summed over every die and every run of the expanded plan, a pass
-//     computes at least the FLOPs and HBM bytes the graph gives it per step
+//     computes at least the FLOPs and the memory bytes (HBM or SRAM) the
+//     graph gives it per step
 //     (replicated pointwise work, padded micro-batches and uneven head or
 //     sequence splits make it more, never less), and less than twice the
 //     whole pass on each of the D dies (no die computes more than the
@@ -223,7 +224,7 @@ func (c *workCheck) block(n *plan.Node, runs int) error {
 			c.done[t.Op] = d
 		}
 		d.flops += t.FLOPs * float64(runs)
-		d.bytes += t.HBMBytes * float64(runs)
+		d.bytes += (t.HBMBytes + t.SRAMBytes) * float64(runs)
 	}
 	names := make([]string, 0, len(ops))
 	for op := range ops {

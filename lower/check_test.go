@@ -113,7 +113,7 @@ func TestCheckWorkRejects(t *testing.T) {
 					removeTasks(n.Program, func(task *plan.Task) bool { return task.Op == "block/mlp.down.fwd" && task.Block == last })
 				}
 			})
-		}, true, []string{`lower: node "fwd.layers": block 63 of block/mlp.down.fwd is never computed (16 dies of 4 per group, 4 blocks each)`}},
+		}, true, []string{`lower: node "fwd.layers": block 127 of block/mlp.down.fwd is never computed (16 dies of 8 per group, 8 blocks each)`}},
 		{"whole op removed", gpt2, func(t *testing.T, p *plan.Plan) {
 			eachBlock(p, func(n *plan.Node) {
 				removeTasks(n.Program, func(task *plan.Task) bool { return task.Op == "block/mlp.up.pw.fwd" })
@@ -141,7 +141,7 @@ func TestCheckWorkRejects(t *testing.T) {
 		{"a block moved to another die", gpt2, func(t *testing.T, p *plan.Plan) {
 			task := &p.Steps[len(p.Steps)-1].Program.Tasks[0]
 			task.Die = (task.Die + 1) % 16
-		}, true, []string{`lower: node "optimizer": a die computes 2 blocks of adam per run; its schemes compute 1 per die (4 dies per group)`}},
+		}, true, []string{`lower: node "optimizer": a die computes 2 blocks of adam per run; its schemes compute 1 per die (8 dies per group)`}},
 		{"an op the graph does not have", gpt2, func(t *testing.T, p *plan.Plan) {
 			for i := range p.Steps[len(p.Steps)-1].Program.Tasks {
 				p.Steps[len(p.Steps)-1].Program.Tasks[i].Op = "sgd"

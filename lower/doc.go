@@ -5,7 +5,13 @@
 // strategies are built from — ring collectives, TSPP ring streams and TATP
 // relay streams over groups of dies — as program fragments with explicit
 // dependencies. It never estimates a cost: the cost model prices these
-// patterns, the simulator replays them.
+// patterns, the simulator replays them. What each compute task moves (its
+// FLOPs, kernel efficiency, HBM and SRAM bytes) and where each transfer's
+// payload lives (HBM or SRAM at either end; Task.Reduce for reductions)
+// come from costmodel.SchemeMove, the one description of a scheme's data
+// movement that pricing reads too. A stream whose blocks are in SRAM
+// forwards a block only once the die has computed the one before (its
+// three stream buffers); collectives move their payloads HBM to HBM.
 //
 // CheckWork is the other direction: it holds a plan, however it was made,
 // to the graph it was compiled from — every pass of every op group and the

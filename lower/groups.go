@@ -1,40 +1,32 @@
 package lower
 
 import (
+	"tempc/costmodel"
 	"tempc/partition"
 	"tempc/plan"
 )
 
 // work is one layer of one micro-batch of a group, per die of its
-// model-parallel group: what partition says the group does, cut to size.
+// model-parallel group: its scheme's data movement (costmodel.SchemeMove,
+// which the cost model priced) and the memory it keeps.
 type work struct {
 	grp           *partition.Group
 	s             partition.Scheme
 	P             float64
 	per           float64 // one layer, one micro-batch, as a share of the step's work
-	x, y, w       float64 // bytes of input, output and weight
-	acts, scratch int64   // bytes saved per layer; transient bytes
-	k             float64 // load imbalance of uneven head or token splits
+	mv            costmodel.Move
+	acts, scratch int64 // bytes saved per layer; transient bytes
 }
 
 func (lw *lowerer) work(gi int) work {
 	grp := &lw.t.Space.Groups[gi]
 	opt := lw.t.Options[gi][lw.a.Options[gi]]
 	mem := opt.Price[lw.a.Layout].Mem
-	T := lw.tokens()
-	wk := work{grp: grp, s: opt.Scheme, P: float64(lw.l.P()),
-		per: float64(lw.l.MicroBatch) / float64(lw.t.Space.Graph.Batch) / float64(grp.Mult),
-		x:   2 * T * float64(grp.K), y: 2 * T * float64(grp.N), w: 2 * float64(grp.WeightElems),
-		acts: int64(mem.Acts / float64(grp.Mult)), scratch: int64(mem.Transient), k: 1}
-	P := int64(lw.l.P())
-	switch opt.Scheme {
-	case partition.Heads:
-		wk.k = float64((grp.Heads+P-1)/P*P) / float64(grp.Heads)
-	case partition.RingSeq:
-		S := lw.t.Space.Graph.Seq
-		wk.k = float64((S+P-1)/P*P) / float64(S)
-	}
-	return wk
+	P := float64(lw.l.P())
+	per := float64(lw.l.MicroBatch) / float64(lw.t.Space.Graph.Batch) / float64(grp.Mult)
+	return work{grp: grp, s: opt.Scheme, P: P, per: per,
+		mv:   costmodel.SchemeMove(lw.t.Space.Spec, grp, opt.Scheme, P, per, lw.tokens(), lw.t.Space.Graph.Seq),
+		acts: int64(mem.Acts / float64(grp.Mult)), scratch: int64(mem.Transient)}
 }
 
 // split is the divisor of an activation's size per die.
@@ -45,6 +37,43 @@ func (wk work) split(a partition.Act) float64 {
 	return wk.P
 }
 
+// pass appends one pass of a group's scheme: K/V slice multicasts before a
+// heads-split attention (and the reduction of their gradients after it in
+// the backward pass); all-gathers, the kernels, then all-reduces and
+// reduce-scatters; or FSDP's gathers beside the kernels; or the streams.
+func (st *stager) pass(wk work, ps costmodel.Pass, op string) []plan.TaskID {
+	if ps.KV > 0 {
+		st.kv(wk.grp, false)
+	}
+	var ids []plan.TaskID
+	switch {
+	case len(ps.Streams) > 0:
+		relay := wk.s == partition.RelayW || wk.s == partition.RelayX
+		for _, s := range ps.Streams {
+			ids = append(ids, st.stream(relay, op, StreamSpec{Block: int64(wk.mv.Block), Own: s.Own, Round: s.Round,
+				Resident: wk.mv.Resident, Reduce: s.Comm.Reduce})...)
+		}
+	case ps.Overlap:
+		ids = st.overlap(op, ps.Kernel, ps.Comms)
+	default:
+		for _, c := range ps.Comms {
+			if c.Kind == "ag" {
+				st.collective(c.Kind, c.Bytes)
+			}
+		}
+		ids = st.kernel(op, ps.Kernel)
+		for _, c := range ps.Comms {
+			if c.Kind != "ag" {
+				st.collective(c.Kind, c.Bytes)
+			}
+		}
+	}
+	if ps.KV > 1 {
+		st.kv(wk.grp, true)
+	}
+	return ids
+}
+
 // forward appends group gi's forward pass (its scheme, then its pointwise
 // ops), naming its ops after the group with suffix; alloc says whether it
 // saves its activations.
@@ -52,42 +81,12 @@ func (st *stager) forward(gi int, alloc bool, suffix string) {
 	wk := st.lw.work(gi)
 	key := wk.grp.Key + suffix
 	W := &wk.grp.Work
-	f, h := W.FwdFLOPs*wk.per/wk.P*wk.k, W.FwdHBM*wk.per/wk.P*wk.k
-	var ids []plan.TaskID
-	switch wk.s {
-	case partition.MegatronCol:
-		ids = st.compute(key+".fwd", f, h)
-	case partition.Heads:
-		st.kv(wk.grp, false)
-		ids = st.compute(key+".fwd", f, h)
-	case partition.MegatronRow, partition.Vocab:
-		ids = st.compute(key+".fwd", f, h)
-		st.collective("ar", wk.y)
-	case partition.SPCol:
-		st.collective("ag", wk.x)
-		ids = st.compute(key+".fwd", f, h)
-	case partition.SPRow, partition.VocabSP:
-		ids = st.compute(key+".fwd", f, h)
-		st.collective("rs", wk.y)
-	case partition.FSDP:
-		ids = st.overlap(key+".fwd", f, h, []string{"ag"}, wk.w)
-	case partition.RingW, partition.RelayW:
-		ids = st.stream(wk.s == partition.RelayW, key+".fwd", wk.w/wk.P, f/wk.P, h/wk.P)
-	case partition.RingX, partition.RelayX:
-		ids = st.stream(wk.s == partition.RelayX, key+".fwd", wk.x/wk.P, f/wk.P, h/wk.P)
-	case partition.RingSeq:
-		ids = st.stream(false, key+".fwd", wk.kvBlock(st.lw), f/wk.P, h/wk.P)
-	}
+	ids := st.pass(wk, wk.mv.Fwd, key+".fwd")
 	if alloc {
 		st.memory(ids, wk.acts, 0, wk.scratch)
 	}
 	q := wk.per / wk.split(wk.s.Out())
-	st.compute(key+".pw.fwd", W.PwFwdFLOPs*q, W.PwFwdHBM*q)
-}
-
-// kvBlock is the bytes of K and V of one die's share of the tokens.
-func (wk work) kvBlock(lw *lowerer) float64 {
-	return 2 * (lw.tokens() / wk.P) * wk.k * 2 * float64(wk.grp.KVHeads*wk.grp.HeadDim)
+	st.pointwise(key+".pw.fwd", W.PwFwdFLOPs*q, W.PwFwdHBM*q)
 }
 
 // backward appends group gi's backward pass: the recomputed forward under
@@ -100,44 +99,12 @@ func (st *stager) backward(gi int) {
 	if st.lw.l.Recompute == partition.Full && W.Block {
 		st.forward(gi, false, ".recompute")
 	}
-	f, h := W.BwdFLOPs*wk.per/wk.P*wk.k, W.BwdHBM*wk.per/wk.P*wk.k
-	var ids []plan.TaskID
-	switch wk.s {
-	case partition.MegatronCol:
-		ids = st.compute(key+".bwd", f, h)
-		st.collective("ar", wk.x)
-	case partition.MegatronRow, partition.Vocab:
-		ids = st.compute(key+".bwd", f, h)
-	case partition.Heads:
-		st.kv(wk.grp, false)
-		ids = st.compute(key+".bwd", f, h)
-		st.kv(wk.grp, true)
-	case partition.SPCol:
-		st.collective("ag", wk.x)
-		ids = st.compute(key+".bwd", f, h)
-		st.collective("rs", wk.x)
-	case partition.SPRow, partition.VocabSP:
-		st.collective("ag", wk.y)
-		ids = st.compute(key+".bwd", f, h)
-	case partition.FSDP:
-		ids = st.overlap(key+".bwd", f, h, []string{"ag", "rs"}, wk.w)
-	case partition.RingW, partition.RelayW, partition.RingX, partition.RelayX, partition.RingSeq:
-		relay := wk.s == partition.RelayW || wk.s == partition.RelayX
-		bytes := wk.w / wk.P
-		switch wk.s {
-		case partition.RingX, partition.RelayX:
-			bytes = wk.x / wk.P
-		case partition.RingSeq:
-			bytes = wk.kvBlock(st.lw)
-		}
-		ids = st.stream(relay, key+".bwd", bytes, f/(2*wk.P), h/(2*wk.P))
-		ids = append(ids, st.stream(relay, key+".bwd", bytes, f/(2*wk.P), h/(2*wk.P))...)
-	}
+	ids := st.pass(wk, wk.mv.Bwd, key+".bwd")
 	st.memory(ids, 0, wk.acts, wk.scratch)
 	q := wk.per / wk.split(wk.s.Out())
-	st.compute(key+".pw.bwd", W.PwBwdFLOPs*q, W.PwBwdHBM*q)
+	st.pointwise(key+".pw.bwd", W.PwBwdFLOPs*q, W.PwBwdHBM*q)
 	if st.lw.l.Recompute == partition.Selective {
-		st.compute(key+".pw.recompute", W.PwFwdFLOPs*q, W.PwFwdHBM*q)
+		st.pointwise(key+".pw.recompute", W.PwFwdFLOPs*q, W.PwFwdHBM*q)
 	}
 }
 
@@ -161,6 +128,6 @@ func (lw *lowerer) optimizer() plan.Node {
 		share *= float64(lw.l.DP)
 	}
 	sp := lw.t.Space
-	st.compute("adam", sp.AdamFLOPs/share, sp.AdamHBM/share)
+	st.pointwise("adam", sp.AdamFLOPs/share, sp.AdamHBM/share)
 	return plan.Node{Name: "optimizer", Count: 1, Program: &st.prog}
 }

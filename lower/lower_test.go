@@ -125,6 +125,13 @@ func line(t *testing.T, n int) *wafer.Spec {
 	return &s
 }
 
+// flopsOnly is a stream of blocks of bytes whose rounds compute flops at
+// peak and move nothing in memory, blocks in SRAM.
+func flopsOnly(bytes int64, flops float64) StreamSpec {
+	k := costmodel.Kernel{FLOPs: flops, Efficiency: 1}
+	return StreamSpec{Block: bytes, Own: k, Round: k, Resident: true}
+}
+
 func TestFragmentsAreValidPrograms(t *testing.T) {
 	s := spec(t, "temp48")
 	cyc, _ := s.Cycle(wafer.Rect{Rows: 2, Cols: 4})
@@ -139,11 +146,11 @@ func TestFragmentsAreValidPrograms(t *testing.T) {
 		{"allgather", func(p *plan.Program) { AllGather(p, [][]wafer.DieID{cyc, chain}, 1<<20) }, 2 * 7 * 8},
 		{"reducescatter", func(p *plan.Program) { ReduceScatter(p, [][]wafer.DieID{cyc}, 1<<20) }, 7 * 8},
 		// Each of the P dies sends once in each round 0..P−2: P·(P−1).
-		{"ringstream", func(p *plan.Program) { RingStream(p, [][]wafer.DieID{cyc}, 1<<20, 1e9, 0) }, 8 * 7},
+		{"ringstream", func(p *plan.Program) { RingStream(p, [][]wafer.DieID{cyc}, flopsOnly(1<<20, 1e9)) }, 8 * 7},
 		// Every block reaches every other die one hop at a time: the link
 		// between positions i and i+1 carries i+1 blocks right and P−1−i
 		// left, P per link over P−1 links: P·(P−1).
-		{"relaystream", func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, 1<<20, 1e9, 0) }, 8 * 7},
+		{"relaystream", func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, flopsOnly(1<<20, 1e9)) }, 8 * 7},
 		// Multi-query attention on the chain: every die's slice goes to the
 		// 7 others over a path tree of 7 edges, in 3 chunks of 9 MiB.
 		{"multicast", func(p *plan.Program) { Multicast(p, mqa, 9<<20) }, 8 * 7 * 3},
@@ -181,14 +188,14 @@ func TestRelayHasNoMultiHopTail(t *testing.T) {
 		run := func(build func(*plan.Program)) (*plan.Program, *sim.Result) {
 			var p plan.Program
 			build(&p)
-			r, err := sim.Run(s, &p, sim.Config{})
+			r, err := sim.Run(s, &p, sim.Config{NetworkOnly: true}) // the links alone
 			if err != nil {
 				t.Fatal(err)
 			}
 			return &p, r
 		}
-		relayP, relay := run(func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, block, flops, 0) })
-		ringP, ring := run(func(p *plan.Program) { RingStream(p, [][]wafer.DieID{chain}, block, flops, 0) })
+		relayP, relay := run(func(p *plan.Program) { RelayStream(p, [][]wafer.DieID{chain}, flopsOnly(block, flops)) })
+		ringP, ring := run(func(p *plan.Program) { RingStream(p, [][]wafer.DieID{chain}, flopsOnly(block, flops)) })
 		longest := func(p *plan.Program, r *sim.Result) float64 {
 			worst := 0.0
 			for i, task := range p.Tasks {

@@ -67,6 +67,7 @@ func Reduce(p *plan.Program, trees []wafer.Tree, bytes int64, after ...plan.Task
 					rev[len(e)-1-i] = d
 				}
 				id := p.Transfer("reduce", from, to, size, rev, deps...)
+				p.Tasks[id].Reduce = true
 				sent[ei] = append(sent[ei], id)
 				up[to] = append(up[to], id)
 			}

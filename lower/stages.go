@@ -88,15 +88,32 @@ func (st *stager) memory(ids []plan.TaskID, alloc, free, scratch int64) {
 	}
 }
 
-// compute appends one slice of flops/hbm on every die.
-func (st *stager) compute(op string, flops, hbm float64) []plan.TaskID {
+// kernel appends one kernel on every die.
+func (st *stager) kernel(op string, k costmodel.Kernel) []plan.TaskID {
 	from := len(st.prog.Tasks)
 	var last []plan.TaskID
 	for _, d := range st.dies() {
-		last = append(last, st.prog.Compute(op, d, flops, hbm, st.front...))
+		last = append(last, addKernel(&st.prog, op, d, k, st.front...))
 	}
 	st.front = last
 	return st.mark(from, op)
+}
+
+// pointwise appends a memory-bound kernel of flops FLOPs moving hbm bytes
+// on every die.
+func (st *stager) pointwise(op string, flops, hbm float64) []plan.TaskID {
+	return st.kernel(op, costmodel.Kernel{FLOPs: flops, Efficiency: 1, HBMRead: hbm})
+}
+
+// addKernel appends a compute task doing kernel k on die d.
+func addKernel(p *plan.Program, name string, d wafer.DieID, k costmodel.Kernel, deps ...plan.TaskID) plan.TaskID {
+	id := p.Compute(name, d, k.FLOPs, k.HBM(), deps...)
+	t := &p.Tasks[id]
+	t.SRAMBytes = k.SRAM
+	if k.FLOPs > 0 && k.Efficiency < 1 {
+		t.Efficiency = k.Efficiency
+	}
+	return id
 }
 
 // collective appends a ring collective of bytes per die on every group.
@@ -141,29 +158,28 @@ func (st *stager) kv(grp *partition.Group, reduce bool) {
 	}
 }
 
-// stream appends a TSPP ring or TATP relay stream whose blocks carry bytes
-// and cost flops/hbm each to compute.
-func (st *stager) stream(relay bool, op string, bytes, flops, hbm float64) []plan.TaskID {
+// stream appends a TSPP ring or TATP relay stream.
+func (st *stager) stream(relay bool, op string, sp StreamSpec) []plan.TaskID {
 	from := len(st.prog.Tasks)
 	var f Fragment
 	if relay {
-		f = RelayStream(&st.prog, st.lw.chains, int64(bytes), flops, hbm, st.front...)
+		f = RelayStream(&st.prog, st.lw.chains, sp, st.front...)
 	} else {
-		f = RingStream(&st.prog, st.lw.rings, int64(bytes), flops, hbm, st.front...)
+		f = RingStream(&st.prog, st.lw.rings, sp, st.front...)
 	}
 	st.front = f.Last
 	return st.mark(from, op)
 }
 
-// overlap runs a compute slice beside collectives that run one after the
-// other (FSDP's prefetched gathers); the stage ends when both have.
-func (st *stager) overlap(op string, flops, hbm float64, kinds []string, bytes float64) []plan.TaskID {
+// overlap runs a kernel beside collectives that run one after the other
+// (FSDP's prefetched gathers); the stage ends when both have.
+func (st *stager) overlap(op string, k costmodel.Kernel, comms []costmodel.Comm) []plan.TaskID {
 	start := st.front
-	ids := st.compute(op, flops, hbm)
+	ids := st.kernel(op, k)
 	comp := st.front
 	st.front = start
-	for _, k := range kinds {
-		st.collective(k, bytes)
+	for _, c := range comms {
+		st.collective(c.Kind, c.Bytes)
 	}
 	st.front = append(comp, st.front...)
 	return ids

@@ -3,35 +3,72 @@ package lower
 import (
 	"fmt"
 
+	"tempc/costmodel"
 	"tempc/plan"
 	"tempc/wafer"
 )
 
+// StreamSpec is one stream: its block, the kernel of the round on a die's
+// own block and of each round on an arriving one, and where blocks live.
+type StreamSpec struct {
+	Block      int64
+	Own, Round costmodel.Kernel
+	// Resident lands arriving blocks in SRAM and forwards them from there;
+	// a die's own block is read from HBM, unless Reduce (a partial sum,
+	// which starts in SRAM when Resident).
+	Resident, Reduce bool
+}
+
+// pace adds to a forward's dependencies deps the die's compute prev of the
+// blocks before when blocks are in SRAM: the die's three stream buffers
+// (costmodel.Resident) let blocks run no further ahead of its compute.
+// Blocks landing in HBM are forwarded as soon as they arrive.
+func (sp StreamSpec) pace(prev plan.TaskID, deps ...plan.TaskID) []plan.TaskID {
+	if sp.Resident {
+		return append(deps, prev)
+	}
+	return deps
+}
+
+// send appends the transfer of a block: own says it is the die's own.
+func (sp StreamSpec) send(p *plan.Program, name string, src, dst wafer.DieID, own bool, deps ...plan.TaskID) plan.TaskID {
+	id := p.Transfer(name, src, dst, sp.Block, nil, deps...)
+	t := &p.Tasks[id]
+	t.DstSRAM = sp.Resident
+	t.SrcSRAM = sp.Resident && (!own || sp.Reduce)
+	return id
+}
+
 // RingStream appends a TSPP ring stream on every ring at once (TEMP, HPCA
-// 2026): each die holds one block of blockBytes and computes flops (moving
-// hbm bytes) per block; in rounds 1..P−1 it receives a block from its predecessor,
-// computes on it, and forwards it (except in the last round). Round r's
-// send waits for the receive of round r−1 and the die's own previous send;
-// each compute waits for its block and the die's previous compute.
-func RingStream(p *plan.Program, rings [][]wafer.DieID, blockBytes int64, flops, hbm float64, after ...plan.TaskID) Fragment {
+// 2026): each die holds one block of sp.Block bytes and computes sp.Own on
+// it; in rounds 1..P−1 it receives a block from its predecessor, computes
+// sp.Round on it, and forwards it (except in the last round). Round r's
+// send waits for the receive of round r−1, the die's own previous send and
+// its compute of round r−1: a die forwards no faster than it computes, so
+// that its successor holds about three blocks (the one it computes, the
+// one it forwards, the one arriving), as the die's own stream buffers
+// would allow; each compute waits for its block and the die's previous
+// compute.
+func RingStream(p *plan.Program, rings [][]wafer.DieID, sp StreamSpec, after ...plan.TaskID) Fragment {
 	var frag Fragment
 	for _, ring := range rings {
 		n := len(ring)
 		comp := make([]plan.TaskID, n)
 		send := make([]plan.TaskID, n)
 		for i, d := range ring {
-			comp[i] = p.Compute(fmt.Sprintf("stream.own.%d", i), d, flops, hbm, after...)
+			comp[i] = addKernel(p, fmt.Sprintf("stream.own.%d", i), d, sp.Own, after...)
 			if n > 1 {
-				send[i] = p.Transfer("stream.r0", d, ring[(i+1)%n], blockBytes, nil, after...)
+				send[i] = sp.send(p, "stream.r0", d, ring[(i+1)%n], true, after...)
 			}
 		}
 		for r := 1; r < n; r++ {
 			prevSend := append([]plan.TaskID(nil), send...)
 			for i, d := range ring {
 				in := prevSend[(i-1+n)%n] // the block arriving from the predecessor
-				comp[i] = p.Compute(fmt.Sprintf("stream.r%d", r), d, flops, hbm, in, comp[i])
+				prev := comp[i]
+				comp[i] = addKernel(p, fmt.Sprintf("stream.r%d", r), d, sp.Round, in, prev)
 				if r < n-1 {
-					send[i] = p.Transfer(fmt.Sprintf("stream.r%d", r), d, ring[(i+1)%n], blockBytes, nil, in, prevSend[i])
+					send[i] = sp.send(p, fmt.Sprintf("stream.r%d", r), d, ring[(i+1)%n], false, sp.pace(prev, in, prevSend[i])...)
 				}
 			}
 		}
@@ -45,9 +82,10 @@ func RingStream(p *plan.Program, rings [][]wafer.DieID, blockBytes int64, flops,
 // round r die i receives the block of die i−r from its left neighbour and
 // that of die i+r from its right, and relays each onward in the same
 // direction in round r+1, so every transfer is one hop. A relay waits for
-// the block and for the die's previous send in that direction; computes
-// run in arrival order, own block first.
-func RelayStream(p *plan.Program, chains [][]wafer.DieID, blockBytes int64, flops, hbm float64, after ...plan.TaskID) Fragment {
+// the block and for the die's previous send in that direction (and, with
+// blocks in SRAM, for its computes of the rounds before); computes run in
+// arrival order, own block first.
+func RelayStream(p *plan.Program, chains [][]wafer.DieID, sp StreamSpec, after ...plan.TaskID) Fragment {
 	var frag Fragment
 	for _, ch := range chains {
 		n := len(ch)
@@ -56,30 +94,31 @@ func RelayStream(p *plan.Program, chains [][]wafer.DieID, blockBytes int64, flop
 		right := make([]plan.TaskID, n)
 		left := make([]plan.TaskID, n)
 		for i, d := range ch {
-			comp[i] = p.Compute("relay.own", d, flops, hbm, after...)
+			comp[i] = addKernel(p, "relay.own", d, sp.Own, after...)
 			if i+1 < n {
-				right[i] = p.Transfer("relay.r0.right", d, ch[i+1], blockBytes, nil, after...)
+				right[i] = sp.send(p, "relay.r0.right", d, ch[i+1], true, after...)
 			}
 			if i > 0 {
-				left[i] = p.Transfer("relay.r0.left", d, ch[i-1], blockBytes, nil, after...)
+				left[i] = sp.send(p, "relay.r0.left", d, ch[i-1], true, after...)
 			}
 		}
 		for r := 1; r < n; r++ {
 			prevRight := append([]plan.TaskID(nil), right...)
 			prevLeft := append([]plan.TaskID(nil), left...)
 			for i, d := range ch {
-				if i-r >= 0 { // block of die i−r arrives from the left
+				prev := comp[i] // the die's last compute of the rounds before
+				if i-r >= 0 {   // block of die i−r arrives from the left
 					in := prevRight[i-1]
-					comp[i] = p.Compute(fmt.Sprintf("relay.r%d.fromleft", r), d, flops, hbm, in, comp[i])
+					comp[i] = addKernel(p, fmt.Sprintf("relay.r%d.fromleft", r), d, sp.Round, in, comp[i])
 					if i+1 < n {
-						right[i] = p.Transfer(fmt.Sprintf("relay.r%d.right", r), d, ch[i+1], blockBytes, nil, in, prevRight[i])
+						right[i] = sp.send(p, fmt.Sprintf("relay.r%d.right", r), d, ch[i+1], false, sp.pace(prev, in, prevRight[i])...)
 					}
 				}
 				if i+r < n { // block of die i+r arrives from the right
 					in := prevLeft[i+1]
-					comp[i] = p.Compute(fmt.Sprintf("relay.r%d.fromright", r), d, flops, hbm, in, comp[i])
+					comp[i] = addKernel(p, fmt.Sprintf("relay.r%d.fromright", r), d, sp.Round, in, comp[i])
 					if i > 0 {
-						left[i] = p.Transfer(fmt.Sprintf("relay.r%d.left", r), d, ch[i-1], blockBytes, nil, in, prevLeft[i])
+						left[i] = sp.send(p, fmt.Sprintf("relay.r%d.left", r), d, ch[i-1], false, sp.pace(prev, in, prevLeft[i])...)
 					}
 				}
 			}

@@ -38,7 +38,7 @@ func build(cases []Case, o Options) ([]*plan.Program, error) {
 		c := &cases[i]
 		progs[i] = &plan.Program{}
 		c.Build(progs[i])
-		_, err := sim.Measure(c.Spec, progs[i], simConfig(o))
+		_, err := sim.Measure(c.Spec, progs[i], simConfig(o, c))
 		var le *sim.LimitError
 		switch {
 		case errors.As(err, &le):

@@ -106,10 +106,11 @@ func Run(o Options) (*Report, error) {
 	return rep, nil
 }
 
-// simConfig is the simulator's configuration of a run.
-func simConfig(o Options) sim.Config {
+// simConfig is the simulator's configuration of case c in a run.
+func simConfig(o Options, c *Case) sim.Config {
 	cfg := o.Sim
 	cfg.Routing = o.Params.Routing
+	cfg.NetworkOnly = !c.Memory
 	return cfg
 }
 
@@ -122,7 +123,7 @@ func runCase(c Case, p *plan.Program, o Options) (CaseResult, error) {
 	if err != nil {
 		return CaseResult{}, err
 	}
-	res, err := sim.Run(c.Spec, p, simConfig(o))
+	res, err := sim.Run(c.Spec, p, simConfig(o, &c))
 	if err != nil {
 		return CaseResult{}, err
 	}

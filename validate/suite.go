@@ -21,10 +21,16 @@ type Case struct {
 	Build func(p *plan.Program)
 	// Analytic prices the pattern with the cost model.
 	Analytic func(m *costmodel.Model) (float64, error)
+	// Memory runs the case with its payloads in memory as its tasks
+	// place them, sharing each die's HBM port with its kernels; the
+	// network classes run without (sim.Config.NetworkOnly) and measure
+	// the links alone.
+	Memory bool
 }
 
 // Classes lists the case classes in report order.
-var Classes = []string{"transfer", "collective", "stream", "concurrent", "contended", "multicast", "permutation", "hotspot", "reshard"}
+var Classes = []string{"transfer", "collective", "stream", "concurrent", "contended", "multicast", "permutation", "hotspot", "reshard",
+	"compute", "hbm", "stream-large"}
 
 const (
 	kib = 1 << 10
@@ -33,7 +39,9 @@ const (
 )
 
 // Suite returns the named suite. "default" has at least 60 cases over all
-// classes on temp48 and mesh4x4; "quick" is a small subset for tests.
+// classes on temp48 and mesh4x4; "quick" is a small subset for tests. The
+// compute and stream-large classes build the benchmark models' strategy
+// spaces for their shapes (about a second).
 func Suite(name string, seed uint64) ([]Case, error) {
 	w48, _ := wafer.Preset("temp48")
 	switch name {
@@ -48,11 +56,30 @@ func Suite(name string, seed uint64) ([]Case, error) {
 		cs = append(cs, permutations(w48, seed)...)
 		cs = append(cs, hotspots(w48)...)
 		cs = append(cs, reshards(w48)...)
-		return cs, nil
+		comp, err := computes(w48, benchmarkModels)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, comp...)
+		cs = append(cs, hbms(w48)...)
+		large, err := largeStreams(w48)
+		if err != nil {
+			return nil, err
+		}
+		return append(cs, large...), nil
 	case "quick":
 		w16, _ := wafer.Preset("mesh4x4")
 		var cs []Case
-		for _, c := range [][]Case{transfers(w16), collectives(w16), streams(w16), concurrent(w48), contended(w16), multicasts(w16), permutations(w16, seed), hotspots(w16), reshards(w16)} {
+		comp, err := computes(w48, []string{"gpt3-6.7b"})
+		if err != nil {
+			return nil, err
+		}
+		large, err := largeStreams(w48)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range [][]Case{transfers(w16), collectives(w16), streams(w16), concurrent(w48), contended(w16), multicasts(w16),
+			permutations(w16, seed), hotspots(w16), reshards(w16), comp, hbms(w16), large} {
 			cs = append(cs, c[0], c[len(c)-1])
 		}
 		return cs, nil
@@ -88,6 +115,13 @@ func size(b int64) string {
 	default:
 		return fmt.Sprintf("%dKiB", b/kib)
 	}
+}
+
+// computeOnly is a stream of blocks of bytes whose rounds compute flops at
+// peak and touch no memory (the network classes measure links).
+func computeOnly(bytes int64, flops float64) lower.StreamSpec {
+	k := costmodel.Kernel{FLOPs: flops, Efficiency: 1}
+	return lower.StreamSpec{Block: bytes, Own: k, Round: k}
 }
 
 // ring returns the dies of r as a ring: its Hamiltonian cycle when it has
@@ -185,9 +219,9 @@ func streams(s *wafer.Spec) []Case {
 				cs = append(cs, Case{Class: "stream", Name: fmt.Sprintf("%s-%d-%s", v.name, n, regime.name), Spec: s,
 					Build: func(p *plan.Program) {
 						if v.relay {
-							lower.RelayStream(p, groups, block, flops, 0)
+							lower.RelayStream(p, groups, computeOnly(block, flops))
 						} else {
-							lower.RingStream(p, groups, block, flops, 0)
+							lower.RingStream(p, groups, computeOnly(block, flops))
 						}
 					},
 					Analytic: func(m *costmodel.Model) (float64, error) {
@@ -234,7 +268,7 @@ func concurrent(s *wafer.Spec) []Case {
 		cs = append(cs, Case{Class: "concurrent",
 			Name: fmt.Sprintf("dp%d-tatp%dx%d-%s-grad%s", len(chains), g.rows, g.cols, size(block), size(grad)), Spec: s,
 			Build: func(p *plan.Program) {
-				lower.RelayStream(p, chains, block, flops, 0)
+				lower.RelayStream(p, chains, computeOnly(block, flops))
 				lower.AllReduce(p, dp, grad)
 			},
 			Analytic: func(m *costmodel.Model) (float64, error) {

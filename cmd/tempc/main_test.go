@@ -41,7 +41,7 @@ func TestGraphCommand(t *testing.T) {
 		{"solve bad recompute", []string{"solve", "--model", "gpt2", "--recompute", "some"}, 2, "", "not none, selective or full"},
 		{"gap", []string{"gap", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--micro-batches", "1,2", "--strategy", "megatron3"}, 0, "the ILP optimum equals it", ""},
 		{"compile", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512"}, 0, "plan       ", ""},
-		{"compile stdout", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", "-"}, 0, `{"schema_version":2`, ""},
+		{"compile stdout", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", "-"}, 0, `{"schema_version":3`, ""},
 		{"simulate no file", []string{"simulate"}, 2, "", "want exactly one plan file"},
 		{"simulate missing file", []string{"simulate", "/nonexistent/plan.json"}, 1, "", "no such file"},
 		{"solve smap", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--mapper", "smap"}, 0, "local      mapper smap", ""},

@@ -1,0 +1,454 @@
+package costmodel
+
+import (
+	"math"
+
+	"tempc/partition"
+	"tempc/wafer"
+)
+
+// This file describes, once, what every die moves in every scheme: the
+// kernels it runs (FLOPs, the bytes they read and write in HBM, the bytes
+// they read from blocks DMA left in SRAM) and the HBM bytes its DMA moves
+// for the scheme's collectives and streams. The cost model prices from it
+// (price_scheme.go) and lowering emits tasks from it (lower/groups.go), so
+// the two cannot drift apart; the simulator reads only the tasks and finds
+// the time by itself.
+//
+// Kernel assumptions (the figures are the wafer's Kernel fields):
+//   - A GEMM keeps a square output tile of side Spec.GEMMTile() in SRAM
+//     (fp32 accumulators) and streams K through it: A (M×K) is read
+//     ⌈N/t⌉ times, B (K×N) ⌈M/t⌉ times, C (M×N, bf16) written once. An
+//     operand that is a streamed block resident in SRAM is read from SRAM
+//     instead. A partial sum that circulates (a reduction stream) is read
+//     and written where its block lives.
+//   - The matrix engine computes M and N in multiples of the array tile:
+//     the kernel's efficiency is GEMMEfficiency · M·N / (⌈M/a⌉a·⌈N/a⌉a).
+//   - Attention is fused (flash-style): its HBM bytes are the graph's (Q,
+//     K, V and O; scores stay on die) at AttentionEfficiency.
+//   - Embedding lookups and pointwise ops are memory-bound: the graph's
+//     bytes (a lookup writes its whole partial output), efficiency 1.
+//   - Collectives move their payload through HBM at both ends: a ring
+//     all-gather reads each chunk it sends and writes each it receives
+//     (2(P−1)/P of the bytes), a reduce-scatter also reads its own chunk to
+//     add to each it receives (3(P−1)/P), an all-reduce is both (5(P−1)/P).
+//   - A streamed block lands in SRAM when three blocks fit in the stream
+//     share of SRAM (Spec.StreamSRAM) — the one being computed, the one
+//     waiting to be computed and forwarded (a die forwards a block once it
+//     has computed the one before), and the one arriving; six for a relay,
+//     which streams both ways. (With two, and forwards not waiting for
+//     compute, the simulator spilled 679 of gpt3-175b's 2,256 ring-w
+//     blocks on 48 dies.) A die's own block is read from HBM once. A
+//     block that does not fit is written to HBM on arrival and read back
+//     to be computed and forwarded. (The simulator does not take this
+//     verdict: it lands a block in SRAM only if there is room when it
+//     arrives, and spills it otherwise.)
+
+// Kernel is one die's kernel work: FLOPs at a fraction of peak, and the
+// bytes read and written in HBM and read from SRAM.
+type Kernel struct {
+	FLOPs      float64 `json:"flops"`
+	Efficiency float64 `json:"efficiency"`
+	HBMRead    float64 `json:"hbm_read_bytes"`
+	HBMWrite   float64 `json:"hbm_write_bytes"`
+	SRAM       float64 `json:"sram_bytes"`
+}
+
+// HBM is the kernel's HBM traffic.
+func (k Kernel) HBM() float64 { return k.HBMRead + k.HBMWrite }
+
+// Plus is the kernel that runs k then o: bytes and FLOPs add; the
+// efficiency is the one that takes as long as both at peak rate.
+func (k Kernel) Plus(o Kernel) Kernel {
+	s := Kernel{FLOPs: k.FLOPs + o.FLOPs, HBMRead: k.HBMRead + o.HBMRead, HBMWrite: k.HBMWrite + o.HBMWrite,
+		SRAM: k.SRAM + o.SRAM, Efficiency: 1}
+	if t := k.peakSeconds() + o.peakSeconds(); t > 0 {
+		s.Efficiency = s.FLOPs / t
+	}
+	return s
+}
+
+// peakSeconds is the kernel's FLOPs over its efficiency (time at a peak of
+// one FLOP/s).
+func (k Kernel) peakSeconds() float64 {
+	if k.FLOPs == 0 {
+		return 0
+	}
+	return k.FLOPs / k.Efficiency
+}
+
+// Scale multiplies the kernel's work by x.
+func (k Kernel) Scale(x float64) Kernel {
+	return Kernel{FLOPs: k.FLOPs * x, Efficiency: k.Efficiency, HBMRead: k.HBMRead * x, HBMWrite: k.HBMWrite * x, SRAM: k.SRAM * x}
+}
+
+// where an operand of a kernel lives.
+type where uint8
+
+const (
+	inHBM  where = iota
+	inSRAM       // a streamed block resident in SRAM
+)
+
+// gemm is C[M×N] (+)= A[M×K]·B[K×N] in bf16 on one die. acc marks a
+// partial sum that arrives and leaves as a streamed block: C is read and
+// written where c says. stay names the operand a stream keeps from round
+// to round ('a', 'b', or 'c' for an output accumulated over the rounds):
+// on an arriving block's round it is already in SRAM if it fits beside the
+// output tile in the GEMM's share, and an accumulated output is written
+// to HBM once, in the die's own round.
+type gemm struct {
+	M, K, N float64
+	a, b, c where
+	acc     bool
+	stay    byte
+}
+
+// GEMMKernel is the kernel of one bf16 GEMM of M×K by K×N on a die of s,
+// its operands and output in HBM (see the file comment for the tiling).
+func GEMMKernel(s *wafer.Spec, M, K, N float64) Kernel {
+	return gemm{M: M, K: K, N: N}.kernel(s)
+}
+
+func (g gemm) kernel(s *wafer.Spec) Kernel {
+	t := s.GEMMTile()
+	var k Kernel
+	put := func(w where, read, write float64) {
+		if w == inSRAM {
+			k.SRAM += read + write
+		} else {
+			k.HBMRead += read
+			k.HBMWrite += write
+		}
+	}
+	a, b, c := g.a, g.b, inHBM
+	if g.stay != 0 {
+		tileBytes := 4 * min(g.M, t) * min(g.N, t)
+		bytes := map[byte]float64{'a': 2 * g.M * g.K, 'b': 2 * g.K * g.N, 'c': 4 * g.M * g.N}[g.stay]
+		if tileBytes+bytes <= s.Die.SRAMBytes*s.Kernel.GEMMSRAMFraction {
+			switch g.stay {
+			case 'a':
+				a = inSRAM
+			case 'b':
+				b = inSRAM
+			case 'c':
+				c = inSRAM
+			}
+		}
+	}
+	put(a, 2*g.M*g.K*math.Ceil(g.N/t), 0)
+	put(b, 2*g.K*g.N*math.Ceil(g.M/t), 0)
+	switch {
+	case g.acc:
+		put(g.c, 2*g.M*g.N, 2*g.M*g.N)
+	case c == inSRAM:
+		// accumulated in SRAM: written once, in the own round
+	default:
+		put(inHBM, 0, 2*g.M*g.N)
+	}
+	k.FLOPs = 2 * g.M * g.K * g.N
+	k.Efficiency = s.Kernel.GEMMEfficiency * quantised(g.M, s.Kernel.ArrayTile) * quantised(g.N, s.Kernel.ArrayTile)
+	return k
+}
+
+// quantised is the share of an array tile's work that is useful along a
+// dimension of n: n / (⌈n/a⌉·a).
+func quantised(n float64, a int) float64 {
+	if n <= 0 {
+		return 1
+	}
+	A := float64(max(a, 1))
+	return n / (math.Ceil(n/A) * A)
+}
+
+// Comm is one of a scheme's communication patterns: a collective or a
+// stream of Bytes (per die for a collective, per block for a stream).
+type Comm struct {
+	Kind  string  // "ar", "ag", "rs", "a2a", "ring", "relay"
+	Bytes float64 // collective: each die's share of the tensor; stream: one block
+	// Reduce marks a stream of partial sums (each die adds into the block
+	// it forwards).
+	Reduce bool
+}
+
+// Pass is one die's part of one pass (forward or backward) of one layer of
+// one micro-batch in a scheme: its kernels and its communication.
+type Pass struct {
+	// Kernel is every kernel of the pass, every stream round included.
+	Kernel Kernel
+	// Comms are the collectives, in order: all-gathers run before the
+	// kernels, all-reduces and reduce-scatters after.
+	Comms []Comm
+	// Streams are a streamed pass's streams, one after another.
+	Streams []Stream
+	// Overlap says the collectives run beside the kernels (FSDP prefetches
+	// the next gather) instead of before or after them.
+	Overlap bool
+	// KV counts the K/V slice multicasts (and gradient reductions) of a
+	// heads-split attention whose dies read K/V heads other dies hold.
+	KV int
+}
+
+// Stream is one stream of P rounds: the round on the die's own block (read
+// from HBM), then P−1 rounds on arriving blocks.
+type Stream struct {
+	Comm       Comm
+	Own, Round Kernel
+}
+
+// Move is one die's data movement in one scheme of one op group, for one
+// layer of one micro-batch.
+type Move struct {
+	Fwd, Bwd Pass
+	// Block is a stream's block bytes; Resident says blocks land in SRAM.
+	Block    float64
+	Resident bool
+	// Imbalance is how much more work the busiest die does than an even
+	// share (uneven head or token splits).
+	Imbalance float64
+}
+
+// DMAHBM is the HBM bytes a die's DMA moves for c on a group of P dies.
+func (c Comm) DMAHBM(P float64, resident bool) float64 {
+	if P <= 1 {
+		return 0
+	}
+	share := (P - 1) / P * c.Bytes
+	switch c.Kind {
+	case "ag", "a2a":
+		return 2 * share
+	case "rs":
+		return 3 * share
+	case "ar":
+		return 5 * share
+	case "ring", "relay":
+		if resident && !c.Reduce {
+			return c.Bytes // the die's own block, read once
+		}
+		if resident {
+			return 0 // partial sums start and stay in SRAM
+		}
+		return 2 * (P - 1) * c.Bytes // each arrival written, each departure read
+	}
+	return 0
+}
+
+// DMASRAM is the SRAM bytes a die's DMA writes and reads for c: a resident
+// stream's arriving blocks, written there and read again to be forwarded.
+func (c Comm) DMASRAM(P float64, resident bool) float64 {
+	if !resident || P <= 1 || (c.Kind != "ring" && c.Kind != "relay") {
+		return 0
+	}
+	return 2 * (P - 1) * c.Bytes
+}
+
+// Resident reports whether blocks of bytes stream through SRAM on a die of
+// s: three fit (six for a relay) in its stream share.
+func Resident(s *wafer.Spec, relay bool, bytes float64) bool {
+	n := 3.0
+	if relay {
+		n = 6
+	}
+	return n*bytes <= s.StreamSRAM()
+}
+
+// SchemeMove describes scheme sc of group grp on a group of P dies of s,
+// for one layer of one micro-batch of tokens tokens (seq per sequence);
+// per is that layer and micro-batch's share of the group's Work.
+func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per, tokens float64, seq int64) Move {
+	T, K, N := tokens, float64(grp.K), float64(grp.N)
+	mv := Move{Imbalance: 1}
+	gk := func(gs ...gemm) Kernel {
+		var k Kernel
+		for i, g := range gs {
+			if i == 0 {
+				k = g.kernel(s)
+			} else {
+				k = k.Plus(g.kernel(s))
+			}
+		}
+		return k
+	}
+	// stream builds a streamed pass: one stream per round GEMM, whose
+	// block lives where its argument says.
+	stream := func(relay bool, block float64, comms []Comm, rnd ...func(w where) gemm) Pass {
+		mv.Block = block
+		mv.Resident = Resident(s, relay, block)
+		blk := inHBM
+		if mv.Resident {
+			blk = inSRAM
+		}
+		var ps Pass
+		for i, r := range rnd {
+			own := r(inHBM)
+			own.stay = 0 // the stationary operand is loaded, the output written, in the own round
+			st := Stream{Comm: comms[i], Own: gk(own), Round: gk(r(blk))}
+			k := st.Own.Plus(st.Round.Scale(P - 1))
+			if i == 0 {
+				ps.Kernel = k
+			} else {
+				ps.Kernel = ps.Kernel.Plus(k)
+			}
+			ps.Streams = append(ps.Streams, st)
+		}
+		return ps
+	}
+	Tp, Kp, Np := T/P, K/P, N/P
+	x, y, w := 2*T*K, 2*T*N, 2*K*N
+	switch sc {
+	case partition.MegatronCol:
+		mv.Fwd = Pass{Kernel: gk(gemm{M: T, K: K, N: Np})}
+		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: Np, N: K}, gemm{M: K, K: T, N: Np}), Comms: []Comm{{Kind: "ar", Bytes: x}}}
+	case partition.MegatronRow:
+		mv.Fwd = Pass{Kernel: gk(gemm{M: T, K: Kp, N: N}), Comms: []Comm{{Kind: "ar", Bytes: y}}}
+		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: N, N: Kp}, gemm{M: Kp, K: T, N: N})}
+	case partition.SPCol:
+		mv.Fwd = Pass{Kernel: gk(gemm{M: T, K: K, N: Np}), Comms: []Comm{{Kind: "ag", Bytes: x}}}
+		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: Np, N: K}, gemm{M: K, K: T, N: Np}), Comms: []Comm{{Kind: "ag", Bytes: x}, {Kind: "rs", Bytes: x}}}
+	case partition.SPRow:
+		mv.Fwd = Pass{Kernel: gk(gemm{M: T, K: Kp, N: N}), Comms: []Comm{{Kind: "rs", Bytes: y}}}
+		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: N, N: Kp}, gemm{M: Kp, K: T, N: N}), Comms: []Comm{{Kind: "ag", Bytes: y}}}
+	case partition.FSDP:
+		mv.Fwd = Pass{Kernel: gk(gemm{M: Tp, K: K, N: N}), Comms: []Comm{{Kind: "ag", Bytes: w}}, Overlap: true}
+		mv.Bwd = Pass{Kernel: gk(gemm{M: Tp, K: N, N: K}, gemm{M: K, K: Tp, N: N}), Comms: []Comm{{Kind: "ag", Bytes: w}, {Kind: "rs", Bytes: w}},
+			Overlap: true}
+	case partition.RingW, partition.RelayW:
+		k, relay := kindOf(sc), sc == partition.RelayW
+		b := w / P
+		mv.Fwd = stream(relay, b, []Comm{{Kind: k, Bytes: b}},
+			func(wh where) gemm { return gemm{M: Tp, K: K, N: Np, b: wh, stay: 'a'} })
+		mv.Bwd = stream(relay, b, []Comm{{Kind: k, Bytes: b}, {Kind: k, Bytes: b, Reduce: true}},
+			func(wh where) gemm { return gemm{M: Tp, K: Np, N: K, b: wh, stay: 'c'} },            // dX with the weight block
+			func(wh where) gemm { return gemm{M: K, K: Tp, N: Np, c: wh, acc: true, stay: 'a'} }) // dW partial sums
+	case partition.RingX, partition.RelayX:
+		k, relay := kindOf(sc), sc == partition.RelayX
+		b := x / P
+		mv.Fwd = stream(relay, b, []Comm{{Kind: k, Bytes: b}},
+			func(wh where) gemm { return gemm{M: Tp, K: K, N: Np, a: wh, stay: 'b'} })
+		mv.Bwd = stream(relay, b, []Comm{{Kind: k, Bytes: b, Reduce: true}, {Kind: k, Bytes: b}},
+			func(wh where) gemm { return gemm{M: Tp, K: Np, N: K, c: wh, acc: true, stay: 'b'} }, // dX partial sums
+			func(wh where) gemm { return gemm{M: K, K: Tp, N: Np, a: wh, stay: 'c'} })            // dW with the input block
+	case partition.Heads, partition.RingSeq, partition.Vocab, partition.VocabSP:
+		return graphMove(s, grp, sc, P, per, tokens, seq)
+	}
+	// The graph's FLOPs (a fused bias included), the shapes' efficiency;
+	// and at least the graph's bytes (a bias is read and its gradient
+	// written besides the GEMM's operands).
+	W := &grp.Work
+	mv.Fwd.setFLOPs(W.FwdFLOPs * per / P)
+	mv.Bwd.setFLOPs(W.BwdFLOPs * per / P)
+	mv.Fwd.floorBytes(W.FwdHBM * per / P)
+	mv.Bwd.floorBytes(W.BwdHBM * per / P)
+	return mv
+}
+
+// floorBytes makes the pass's kernels move at least b bytes, reading the
+// shortfall from HBM in its first kernel (a stream's own round).
+func (ps *Pass) floorBytes(b float64) {
+	short := b - ps.Kernel.HBM() - ps.Kernel.SRAM
+	if short <= 0 {
+		return
+	}
+	ps.Kernel.HBMRead += short
+	if len(ps.Streams) > 0 {
+		ps.Streams[0].Own.HBMRead += short
+	}
+}
+
+// setFLOPs makes the pass's kernels do f FLOPs in all, each kernel its
+// share.
+func (ps *Pass) setFLOPs(f float64) {
+	if ps.Kernel.FLOPs <= 0 {
+		return
+	}
+	r := f / ps.Kernel.FLOPs
+	ps.Kernel.FLOPs = f
+	for i := range ps.Streams {
+		ps.Streams[i].Own.FLOPs *= r
+		ps.Streams[i].Round.FLOPs *= r
+	}
+}
+
+// graphMove describes the schemes whose kernels are not GEMMs: attention
+// and embedding lookups, with the graph's FLOPs and HBM bytes.
+func graphMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per, tokens float64, seq int64) Move {
+	W := &grp.Work
+	mv := Move{Imbalance: 1}
+	eff := s.Kernel.AttentionEfficiency
+	if grp.Kind == partition.Embedding {
+		eff = 1
+	}
+	share := func(flops, hbm float64) Kernel {
+		return Kernel{FLOPs: flops * per / P * mv.Imbalance, Efficiency: eff, HBMRead: hbm * per / P * mv.Imbalance}
+	}
+	y := 2 * tokens * float64(grp.N)
+	switch sc {
+	case partition.Heads:
+		mv.Imbalance = imbalance(grp.Heads, P)
+		mv.Fwd = Pass{Kernel: share(W.FwdFLOPs, W.FwdHBM), KV: 1}
+		mv.Bwd = Pass{Kernel: share(W.BwdFLOPs, W.BwdHBM), KV: 2}
+		if partition.KVShare(grp.Heads, grp.KVHeads, grp.HeadDim, int64(P)) == nil {
+			mv.Fwd.KV, mv.Bwd.KV = 0, 0
+		}
+	case partition.RingSeq:
+		mv.Imbalance = imbalance(seq, P)
+		kv := 2 * (tokens / P) * mv.Imbalance * 2 * float64(grp.KVHeads*grp.HeadDim) // K and V of ⌈S/P⌉ tokens
+		mv.Block, mv.Resident = kv, Resident(s, false, kv)
+		// Each round is a flash pass over one K/V block: the graph's bytes
+		// (Q, O and the die's own K/V) are spread over the rounds, and
+		// every arriving block is read where it landed.
+		f, b := share(W.FwdFLOPs, W.FwdHBM), share(W.BwdFLOPs, W.BwdHBM)
+		// A round on an arriving block reads it where it landed.
+		streamOf := func(k Kernel, c Comm) Stream {
+			own, round := k.Scale(1/P), k.Scale(1/P)
+			if mv.Resident {
+				round.SRAM += kv
+			} else {
+				round.HBMRead += kv
+			}
+			return Stream{Comm: c, Own: own, Round: round}
+		}
+		total := func(sts ...Stream) Kernel {
+			var k Kernel
+			for i, st := range sts {
+				sk := st.Own.Plus(st.Round.Scale(P - 1))
+				if i == 0 {
+					k = sk
+				} else {
+					k = k.Plus(sk)
+				}
+			}
+			return k
+		}
+		fs := streamOf(f, Comm{Kind: "ring", Bytes: kv})
+		mv.Fwd = Pass{Kernel: total(fs), Streams: []Stream{fs}}
+		b1, b2 := streamOf(b.Scale(0.5), Comm{Kind: "ring", Bytes: kv}), streamOf(b.Scale(0.5), Comm{Kind: "ring", Bytes: kv, Reduce: true})
+		mv.Bwd = Pass{Kernel: total(b1, b2), Streams: []Stream{b1, b2}}
+	case partition.Vocab, partition.VocabSP:
+		// A die looks up the rows it holds and writes the whole partial
+		// output (zeros elsewhere) for the reduction; backward reads the
+		// whole gradient and updates its rows.
+		red := "ar"
+		if sc == partition.VocabSP {
+			red = "rs"
+		}
+		rest := y * (P - 1) / P // the part of the output or gradient beyond a die's share
+		mv.Fwd = Pass{Kernel: Kernel{FLOPs: W.FwdFLOPs * per / P, Efficiency: 1, HBMRead: W.FwdHBM * per / P, HBMWrite: rest},
+			Comms: []Comm{{Kind: red, Bytes: y}}}
+		mv.Bwd = Pass{Kernel: Kernel{FLOPs: W.BwdFLOPs * per / P, Efficiency: 1, HBMRead: W.BwdHBM*per/P + rest}}
+		if sc == partition.VocabSP {
+			mv.Bwd.Comms = []Comm{{Kind: "ag", Bytes: y}}
+		}
+	}
+	return mv
+}
+
+// imbalance is ⌈n/P⌉/(n/P): how much longer the busiest die works than an
+// even share when n heads or tokens are dealt to P dies.
+func imbalance(n int64, P float64) float64 {
+	p := int64(P)
+	if n <= 0 || p <= 0 {
+		return 1
+	}
+	return float64((n+p-1)/p*p) / float64(n)
+}

@@ -1,0 +1,166 @@
+package costmodel
+
+import (
+	"math"
+	"testing"
+
+	"tempc/frontend"
+	"tempc/partition"
+	"tempc/wafer"
+)
+
+// TestSchemeMoveClosedForms derives, by hand, every GEMM scheme's forward
+// kernel bytes and DMA bytes per die for gpt3-175b's attn.qkv (K 12,288,
+// N 36,864) on a 6×8 group of temp48, micro-batch 4 (T = 8,192 tokens).
+// temp48's GEMM tile is 3,072 (40 MB of fp32 accumulators), its stream
+// SRAM 40 MB: three W blocks of 18.9 MB do not fit it, six x blocks of
+// 4.2 MB do.
+func TestSchemeMoveClosedForms(t *testing.T) {
+	s, _ := wafer.Preset("temp48")
+	const T, K, N, P = 8192.0, 12288.0, 36864.0, 48.0
+	grp := &partition.Group{Kind: partition.GEMM, K: K, N: N, WeightElems: K * N,
+		Work: partition.Work{FwdFLOPs: 2 * T * K * N, BwdFLOPs: 4 * T * K * N}}
+	c := math.Ceil
+	const tile = 3072.0
+	Tp, Kp, Np := T/P, K/P, N/P
+	wBlock, xBlock := 2*K*N/P, 2*T*K/P
+	share := (P - 1) / P
+	type want struct {
+		read, write, sram, dma float64
+	}
+	tests := []struct {
+		s    partition.Scheme
+		want want
+	}{
+		// X whole and W's columns; an all-reduce only backward.
+		{partition.MegatronCol, want{2*T*K*c(Np/tile) + 2*K*Np*c(T/tile), 2 * T * Np, 0, 0}},
+		// X's columns, W's rows, the whole partial Y, then its all-reduce
+		// (each chunk sent, received and added: 5(P−1)/P of Y).
+		{partition.MegatronRow, want{2*T*Kp*c(N/tile) + 2*Kp*N*c(T/tile), 2 * T * N, 0, 5 * share * 2 * T * N}},
+		// Megatron-col after gathering X (sent and received: 2(P−1)/P).
+		{partition.SPCol, want{2*T*K*c(Np/tile) + 2*K*Np*c(T/tile), 2 * T * Np, 0, 2 * share * 2 * T * K}},
+		{partition.SPRow, want{2*T*Kp*c(N/tile) + 2*Kp*N*c(T/tile), 2 * T * N, 0, 3 * share * 2 * T * N}},
+		// A token slice times the whole gathered weight.
+		{partition.FSDP, want{2*Tp*K*c(N/tile) + 2*K*N*c(Tp/tile), 2 * Tp * N, 0, 2 * share * 2 * K * N}},
+		// 48 rounds of X/P times a W block: three W blocks (56.6 MB) do not
+		// fit the stream SRAM, so each arriving block is written by the DMA,
+		// read by the kernel and read again to be forwarded; X/P (4.2 MB)
+		// stays in SRAM beside the 171×768 output tile after the own round.
+		{partition.RingW, want{P*2*K*Np*c(Tp/tile) + 2*Tp*K*c(Np/tile), P * 2 * Tp * Np,
+			(P - 1) * 2 * Tp * K * c(Np/tile), 2 * (P - 1) * wBlock}},
+		{partition.RelayW, want{P*2*K*Np*c(Tp/tile) + 2*Tp*K*c(Np/tile), P * 2 * Tp * Np,
+			(P - 1) * 2 * Tp * K * c(Np/tile), 2 * (P - 1) * wBlock}},
+		// X blocks stream past the die's W columns, which stay in SRAM
+		// (18.9 MB beside the output tile).
+		{partition.RingX, want{2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile), P * 2 * Tp * Np,
+			(P - 1) * (2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile)), xBlock}},
+		{partition.RelayX, want{2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile), P * 2 * Tp * Np,
+			(P - 1) * (2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile)), xBlock}},
+	}
+	for _, tc := range tests {
+		mv := SchemeMove(s, grp, tc.s, P, 1, T, 2048)
+		k := mv.Fwd.Kernel
+		var dma float64
+		for _, cm := range mv.Fwd.Comms {
+			dma += cm.DMAHBM(P, false)
+		}
+		for _, st := range mv.Fwd.Streams {
+			dma += st.Comm.DMAHBM(P, mv.Resident)
+		}
+		got := want{k.HBMRead, k.HBMWrite, k.SRAM, dma}
+		for _, f := range []struct {
+			name      string
+			got, want float64
+		}{{"HBM read", got.read, tc.want.read}, {"HBM write", got.write, tc.want.write},
+			{"SRAM", got.sram, tc.want.sram}, {"DMA HBM", got.dma, tc.want.dma}} {
+			if math.Abs(f.got-f.want) > 1e-9*max(1, f.want) {
+				t.Errorf("%s: %s %.6g bytes, closed form %.6g", tc.s, f.name, f.got, f.want)
+			}
+		}
+		if k.FLOPs != 2*T*K*N/P {
+			t.Errorf("%s: %g FLOPs, want 2TKN/P", tc.s, k.FLOPs)
+		}
+		// Every shape here is a multiple of the array tile but Tp (170.7 of
+		// 256 for the token-split schemes).
+		wantEff := 0.8
+		switch tc.s {
+		case partition.FSDP, partition.RingW, partition.RelayW, partition.RingX, partition.RelayX:
+			wantEff = 0.8 * Tp / 256
+		}
+		if math.Abs(k.Efficiency-wantEff) > 1e-12 {
+			t.Errorf("%s: efficiency %.6g, want %.6g", tc.s, k.Efficiency, wantEff)
+		}
+	}
+}
+
+// TestKernelPlus: two kernels run back to back take as long, at the
+// combined efficiency, as each at its own.
+func TestKernelPlus(t *testing.T) {
+	a := Kernel{FLOPs: 3, Efficiency: 0.5, HBMRead: 1}
+	b := Kernel{FLOPs: 1, Efficiency: 1, HBMWrite: 2, SRAM: 4}
+	s := a.Plus(b)
+	if s.FLOPs != 4 || s.HBM() != 3 || s.SRAM != 4 || math.Abs(s.FLOPs/s.Efficiency-(6+1)) > 1e-12 {
+		t.Errorf("a+b = %+v", s)
+	}
+}
+
+// TestSchemeTable prices gpt3-175b's attn.qkv in every scheme on temp48's
+// whole-wafer group (dp1-6x8-mb4-none) and logs the per-scheme table the
+// README shows (`go test ./costmodel -run TestSchemeTable -v`). It checks
+// what the physics says must hold: activation streams that fit SRAM move
+// less HBM than the schemes that read the whole activation or weight, and
+// no scheme is free.
+func TestSchemeTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("prices gpt3-175b")
+	}
+	g, err := frontend.Load("gpt3-175b", frontend.Options{Batch: 128, Seq: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := wafer.Preset("temp48")
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{4}, Recompute: []partition.Recompute{partition.NoRecompute},
+		ZeRO: []bool{false}, MaxGroupDies: 48})
+	if err != nil {
+		t.Fatal(err)
+	}
+	li := -1
+	for i, l := range sp.Layouts {
+		if l.P() == 48 {
+			li = i
+		}
+	}
+	m, _ := New(s, Params{})
+	tab, err := m.Price(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gi := -1
+	for i, grp := range sp.Groups {
+		if grp.Key == "block/attn.qkv" {
+			gi = i
+		}
+	}
+	if li < 0 || gi < 0 {
+		t.Fatal("no 48-die layout or no attn.qkv group")
+	}
+	const gb = 1e9
+	by := map[partition.Scheme]Price{}
+	t.Logf("%-13s %9s %9s %9s %9s %9s", "scheme", "step s", "HBM GB", "SRAM GB", "link GB", "energy kJ")
+	for _, o := range tab.Options[gi] {
+		if !o.Valid[li] {
+			continue
+		}
+		p := o.Price[li]
+		by[o.Scheme] = p
+		t.Logf("%-13s %9.4f %9.1f %9.1f %9.1f %9.2f", o.Scheme, p.Seconds, p.HBM/gb, p.SRAM/gb, p.Traffic/gb, p.Energy/1e3)
+		if p.Seconds <= 0 || p.HBM <= 0 {
+			t.Errorf("%s: %.4g s, %.4g HBM bytes", o.Scheme, p.Seconds, p.HBM)
+		}
+	}
+	for _, other := range []partition.Scheme{partition.MegatronCol, partition.FSDP} {
+		if by[partition.RingX].HBM >= by[other].HBM {
+			t.Errorf("ring-x moves %.4g HBM bytes per die, %s %.4g: a resident stream should move less", by[partition.RingX].HBM, other, by[other].HBM)
+		}
+	}
+}

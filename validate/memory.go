@@ -1,0 +1,201 @@
+package validate
+
+import (
+	"fmt"
+
+	"tempc/costmodel"
+	"tempc/frontend"
+	"tempc/lower"
+	"tempc/partition"
+	"tempc/plan"
+	"tempc/wafer"
+)
+
+// The memory classes run with the die's HBM port, SRAM and DMA modelled
+// (Case.Memory): the kernels and streams are the ones the planner emits,
+// from costmodel.SchemeMove.
+
+// benchmarkModels are the six models of the README's figures.
+var benchmarkModels = []string{"gpt3-6.7b", "gpt3-76b", "gpt3-175b", "llama2-13b", "llama3-70b", "opt-175b"}
+
+// groupsOf builds model's strategy space on s and returns its op groups
+// (the slice shapes come from them), at micro-batch 4 of sequence 2048.
+func groupsOf(model string, s *wafer.Spec) ([]partition.Group, error) {
+	g, err := frontend.Load(model, frontend.Options{Batch: 128, Seq: 2048})
+	if err != nil {
+		return nil, err
+	}
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{4}, Recompute: []partition.Recompute{partition.NoRecompute},
+		ZeRO: []bool{false}})
+	if err != nil {
+		return nil, err
+	}
+	return sp.Groups, nil
+}
+
+// kernelCase is one kernel on one die, alone: the tiled engine and HBM
+// port against the cost model's time of the kernel.
+func kernelCase(s *wafer.Spec, name string, k costmodel.Kernel) Case {
+	return Case{Class: "compute", Name: name, Spec: s, Memory: true,
+		Build: func(p *plan.Program) {
+			id := p.Compute(name, 0, k.FLOPs, k.HBM())
+			p.Tasks[id].SRAMBytes = k.SRAM
+			if k.Efficiency < 1 {
+				p.Tasks[id].Efficiency = k.Efficiency
+			}
+		},
+		Analytic: func(m *costmodel.Model) (float64, error) { return m.KernelSeconds(k, 0), nil }}
+}
+
+// computes: the kernels of every op kind at the slice shapes the six
+// benchmark models' plans use (micro-batch 4, groups of 6 and 48 dies, as
+// their plans have): each group's forward and backward kernels in a
+// direct scheme, a stream round in a streamed one, attention split by
+// heads and over the sequence, and the embedding lookup.
+func computes(s *wafer.Spec, models []string) ([]Case, error) {
+	var cs []Case
+	for _, model := range models {
+		groups, err := groupsOf(model, s)
+		if err != nil {
+			return nil, err
+		}
+		P := 6.0
+		if len(groups) > 0 && groups[0].N >= 12288 { // the 175B-class models run on the whole wafer
+			P = 48
+		}
+		for gi := range groups {
+			grp := &groups[gi]
+			per := 4.0 / 128 / float64(grp.Mult)
+			var schemes []partition.Scheme
+			switch grp.Kind {
+			case partition.GEMM:
+				schemes = []partition.Scheme{partition.MegatronCol, partition.SPRow, partition.FSDP, partition.RingW, partition.RingX}
+			case partition.Attention:
+				schemes = []partition.Scheme{partition.Heads, partition.RingSeq}
+			case partition.Embedding:
+				schemes = []partition.Scheme{partition.VocabSP}
+			}
+			for _, sc := range schemes {
+				mv := costmodel.SchemeMove(s, grp, sc, P, per, 4*2048, 2048)
+				for _, ps := range []struct {
+					name string
+					pass costmodel.Pass
+				}{{"fwd", mv.Fwd}, {"bwd", mv.Bwd}} {
+					name := fmt.Sprintf("%s-%s-%s-%s-p%d", model, grp.Key, sc, ps.name, int(P))
+					if len(ps.pass.Streams) > 0 {
+						cs = append(cs, kernelCase(s, name+"-round", ps.pass.Streams[0].Round))
+					} else {
+						cs = append(cs, kernelCase(s, name, ps.pass.Kernel))
+					}
+				}
+			}
+		}
+	}
+	return cs, nil
+}
+
+// hbms: a collective through HBM beside a kernel on every die of a group,
+// the two competing for each die's HBM port, as FSDP's prefetched gather
+// runs beside its GEMM: 8 to 48 dies, an HBM-bound and a compute-bound
+// kernel, a gather, a reduce-scatter and an all-reduce.
+func hbms(s *wafer.Spec) []Case {
+	var cs []Case
+	for _, r := range []wafer.Rect{{Rows: 2, Cols: 4}, {Rows: 4, Cols: 4}, {Rows: 3, Cols: 8}, {Rows: 6, Cols: 8}} {
+		if !s.Contains(r) {
+			continue
+		}
+		order, _ := ring(s, r)
+		rings := [][]wafer.DieID{order}
+		for _, kd := range []struct {
+			name string
+			k    costmodel.Kernel
+		}{
+			// 200 MB through the port (0.2 ms) against 0.07 ms of compute,
+			// and the other way round.
+			{"hbm-bound", costmodel.Kernel{FLOPs: 1e11, Efficiency: 0.8, HBMRead: 150e6, HBMWrite: 50e6}},
+			{"compute-bound", costmodel.Kernel{FLOPs: 5e11, Efficiency: 0.8, HBMRead: 30e6, HBMWrite: 10e6}},
+		} {
+			for _, ck := range collectiveKinds {
+				const bytes = 64 * mib
+				k := kd.k
+				cm := costmodel.Comm{Kind: map[string]string{"allreduce": "ar", "allgather": "ag", "reducescatter": "rs"}[ck.name], Bytes: bytes}
+				cs = append(cs, Case{Class: "hbm", Name: fmt.Sprintf("%s-%s-%dx%d", ck.name, kd.name, r.Rows, r.Cols), Spec: s, Memory: true,
+					Build: func(p *plan.Program) {
+						for _, d := range order {
+							id := p.Compute("kernel", d, k.FLOPs, k.HBM())
+							p.Tasks[id].Efficiency = k.Efficiency
+						}
+						ck.build(p, rings, bytes)
+					},
+					Analytic: func(m *costmodel.Model) (float64, error) {
+						c, err := ck.analytic(m, rings, bytes)
+						return m.Overlap(k, []costmodel.Cost{c}, []float64{cm.DMAHBM(float64(len(order)), false)}), err
+					}})
+			}
+		}
+	}
+	return cs
+}
+
+// largeStreams: the TSPP ring and the TATP relay of gpt3-175b's attn.qkv
+// and mlp.up on 24 and 48 dies, every stream of both passes as the planner
+// lowers it — weight blocks that fit SRAM twice (ring-w, resident) or not
+// four times (relay-w, spilling to HBM), activation blocks that fit.
+func largeStreams(s *wafer.Spec) ([]Case, error) {
+	groups, err := groupsOf("gpt3-175b", s)
+	if err != nil {
+		return nil, err
+	}
+	var cs []Case
+	for _, r := range []wafer.Rect{{Rows: 3, Cols: 8}, {Rows: 6, Cols: 8}} {
+		if !s.Contains(r) {
+			continue
+		}
+		cycle, _ := s.Cycle(r)
+		chain := s.Snake(r)
+		for gi := range groups {
+			grp := &groups[gi]
+			if grp.Key != "block/attn.qkv" && grp.Key != "block/mlp.up" {
+				continue
+			}
+			per := 4.0 / 128 / float64(grp.Mult)
+			for _, sc := range []partition.Scheme{partition.RingW, partition.RelayW, partition.RingX, partition.RelayX} {
+				mv := costmodel.SchemeMove(s, grp, sc, float64(r.Size()), per, 4*2048, 2048)
+				where := map[bool]string{true: "sram", false: "hbm"}[mv.Resident]
+				for pi, ps := range []costmodel.Pass{mv.Fwd, mv.Bwd} {
+					for i, st := range ps.Streams {
+						name := fmt.Sprintf("%s-%s-%s%d-%dx%d-%s", grp.Key, sc, []string{"fwd", "bwd"}[pi], i, r.Rows, r.Cols, where)
+						cs = append(cs, streamCase(s, name, sc == partition.RelayW || sc == partition.RelayX, cycle, chain, st, mv))
+					}
+				}
+			}
+		}
+	}
+	return cs, nil
+}
+
+// streamCase is one stream st of a scheme's data movement mv: a relay on
+// chain or a ring on cycle, lowered as the planner lowers it and priced
+// as the planner prices it (a round's kernel sharing the HBM port with its
+// blocks' DMA; paced, as the planner prices every stream).
+func streamCase(s *wafer.Spec, name string, relay bool, cycle, chain []wafer.DieID, st costmodel.Stream, mv costmodel.Move) Case {
+	spec := lower.StreamSpec{Block: int64(mv.Block), Own: st.Own, Round: st.Round, Resident: mv.Resident, Reduce: st.Comm.Reduce}
+	P := float64(len(cycle))
+	return Case{Class: "stream-large", Name: name, Spec: s, Memory: true,
+		Build: func(p *plan.Program) {
+			if relay {
+				lower.RelayStream(p, [][]wafer.DieID{chain}, spec)
+			} else {
+				lower.RingStream(p, [][]wafer.DieID{cycle}, spec)
+			}
+		},
+		Analytic: func(m *costmodel.Model) (float64, error) {
+			own, round := m.RoundSeconds(st, P, mv.Resident)
+			groups := [][]wafer.DieID{cycle}
+			if relay {
+				groups = [][]wafer.DieID{chain}
+			}
+			c, err := m.StreamRounds(groups, relay, true, float64(spec.Block), own, round)
+			return c.Seconds, err
+		}}
+}
