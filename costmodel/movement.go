@@ -27,7 +27,15 @@ import (
 //   - Attention is fused (flash-style): its HBM bytes are the graph's (Q,
 //     K, V and O; scores stay on die) at AttentionEfficiency.
 //   - Embedding lookups and pointwise ops are memory-bound: the graph's
-//     bytes (a lookup writes its whole partial output), efficiency 1.
+//     bytes (a lookup writes its whole partial output), efficiency 1. No
+//     pointwise op is fused: every norm, activation function, residual add
+//     and the loss is its own kernel reading its inputs from HBM and
+//     writing its output there, as PyTorch runs them eagerly. (Megatron-LM
+//     fuses bias-GeLU and bias-dropout-add into one pass each; that would
+//     save a pass over an activation and is not modelled.) A GEMM's bias
+//     is its epilogue: its FLOPs are the GEMM's, its bytes the vector's.
+//     The optimizer step is one memory-bound pass over the weights, their
+//     gradients and Adam's two moments (the graph's bytes).
 //   - Collectives move their payload through HBM at both ends: a ring
 //     all-gather reads each chunk it sends and writes each it receives
 //     (2(P−1)/P of the bytes), a reduce-scatter also reads its own chunk to
@@ -92,24 +100,22 @@ const (
 
 // gemm is C[M×N] (+)= A[M×K]·B[K×N] in bf16 on one die. acc marks a
 // partial sum that arrives and leaves as a streamed block: C is read and
-// written where c says. stay names the operand a stream keeps from round
+// written where c says; first marks the die's own round of such a stream,
+// which starts the partial sum (written where c says, nothing read) and
+// is charged the HBM write of the finished sum that the last round makes. stay names the operand a stream keeps from round
 // to round ('a', 'b', or 'c' for an output accumulated over the rounds):
 // on an arriving block's round it is already in SRAM if it fits beside the
 // output tile in the GEMM's share, and an accumulated output is written
 // to HBM once, in the die's own round.
 type gemm struct {
-	M, K, N float64
-	a, b, c where
-	acc     bool
-	stay    byte
+	M, K, N    float64
+	a, b, c    where
+	acc, first bool
+	stay       byte
 }
 
-// GEMMKernel is the kernel of one bf16 GEMM of M×K by K×N on a die of s,
-// its operands and output in HBM (see the file comment for the tiling).
-func GEMMKernel(s *wafer.Spec, M, K, N float64) Kernel {
-	return gemm{M: M, K: K, N: N}.kernel(s)
-}
-
+// kernel is the GEMM's kernel on a die of s (see the file comment for the
+// tiling).
 func (g gemm) kernel(s *wafer.Spec) Kernel {
 	t := s.GEMMTile()
 	var k Kernel
@@ -139,6 +145,9 @@ func (g gemm) kernel(s *wafer.Spec) Kernel {
 	put(a, 2*g.M*g.K*math.Ceil(g.N/t), 0)
 	put(b, 2*g.K*g.N*math.Ceil(g.M/t), 0)
 	switch {
+	case g.acc && g.first:
+		put(g.c, 0, 2*g.M*g.N)
+		put(inHBM, 0, 2*g.M*g.N)
 	case g.acc:
 		put(g.c, 2*g.M*g.N, 2*g.M*g.N)
 	case c == inSRAM:
@@ -165,7 +174,7 @@ func quantised(n float64, a int) float64 {
 // stream of Bytes (per die for a collective, per block for a stream).
 type Comm struct {
 	Kind  string  // "ar", "ag", "rs", "a2a", "ring", "relay"
-	Bytes float64 // collective: each die's share of the tensor; stream: one block
+	Bytes float64 // collective: the whole tensor each die ends with or starts from; stream: one block
 	// Reduce marks a stream of partial sums (each die adds into the block
 	// it forwards).
 	Reduce bool
@@ -199,6 +208,7 @@ type Stream struct {
 // Move is one die's data movement in one scheme of one op group, for one
 // layer of one micro-batch.
 type Move struct {
+	Scheme   partition.Scheme
 	Fwd, Bwd Pass
 	// Block is a stream's block bytes; Resident says blocks land in SRAM.
 	Block    float64
@@ -208,7 +218,12 @@ type Move struct {
 	Imbalance float64
 }
 
-// DMAHBM is the HBM bytes a die's DMA moves for c on a group of P dies.
+// DMAHBM is the HBM bytes a die's DMA moves for c on a group of P dies
+// (an interior die of a relay's chain, which moves the most). A stream's
+// die reads its own block to send it (twice for a relay, both ways);
+// blocks that land in HBM are also written there on arrival (P−1) and
+// read again to be forwarded (P−2 on a ring, whose last block stops;
+// P−1 on a relay's interior die). Partial sums (Reduce) start in SRAM.
 func (c Comm) DMAHBM(P float64, resident bool) float64 {
 	if P <= 1 {
 		return 0
@@ -222,13 +237,14 @@ func (c Comm) DMAHBM(P float64, resident bool) float64 {
 	case "ar":
 		return 5 * share
 	case "ring", "relay":
-		if resident && !c.Reduce {
-			return c.Bytes // the die's own block, read once
+		var own float64
+		if !(resident && c.Reduce) {
+			own = c.ownSends() * c.Bytes
 		}
 		if resident {
-			return 0 // partial sums start and stay in SRAM
+			return own
 		}
-		return 2 * (P - 1) * c.Bytes // each arrival written, each departure read
+		return own + (P-1)*c.Bytes + c.forwards(P)*c.Bytes
 	}
 	return 0
 }
@@ -239,7 +255,25 @@ func (c Comm) DMASRAM(P float64, resident bool) float64 {
 	if !resident || P <= 1 || (c.Kind != "ring" && c.Kind != "relay") {
 		return 0
 	}
-	return 2 * (P - 1) * c.Bytes
+	return (P - 1 + c.forwards(P)) * c.Bytes
+}
+
+// ownSends is how many times a stream's die sends its own block: once
+// round a ring, both ways along a relay's chain.
+func (c Comm) ownSends() float64 {
+	if c.Kind == "relay" {
+		return 2
+	}
+	return 1
+}
+
+// forwards is how many arriving blocks a stream's die forwards: all but
+// the last on a ring, all on a relay's interior die.
+func (c Comm) forwards(P float64) float64 {
+	if c.Kind == "relay" {
+		return P - 1
+	}
+	return P - 2
 }
 
 // Resident reports whether blocks of bytes stream through SRAM on a die of
@@ -257,7 +291,7 @@ func Resident(s *wafer.Spec, relay bool, bytes float64) bool {
 // per is that layer and micro-batch's share of the group's Work.
 func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per, tokens float64, seq int64) Move {
 	T, K, N := tokens, float64(grp.K), float64(grp.N)
-	mv := Move{Imbalance: 1}
+	mv := Move{Scheme: sc, Imbalance: 1}
 	gk := func(gs ...gemm) Kernel {
 		var k Kernel
 		for i, g := range gs {
@@ -282,6 +316,9 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 		for i, r := range rnd {
 			own := r(inHBM)
 			own.stay = 0 // the stationary operand is loaded, the output written, in the own round
+			if own.acc {
+				own.c, own.first = blk, true
+			}
 			st := Stream{Comm: comms[i], Own: gk(own), Round: gk(r(blk))}
 			k := st.Own.Plus(st.Round.Scale(P - 1))
 			if i == 0 {
@@ -294,7 +331,7 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 		return ps
 	}
 	Tp, Kp, Np := T/P, K/P, N/P
-	x, y, w := 2*T*K, 2*T*N, 2*K*N
+	x, y, w := 2*T*K, 2*T*N, 2*float64(grp.WeightElems) // the weight with its bias, as gathered and streamed
 	switch sc {
 	case partition.MegatronCol:
 		mv.Fwd = Pass{Kernel: gk(gemm{M: T, K: K, N: Np})}
@@ -330,6 +367,8 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 			func(wh where) gemm { return gemm{M: K, K: Tp, N: Np, a: wh, stay: 'c'} })            // dW with the input block
 	case partition.Heads, partition.RingSeq, partition.Vocab, partition.VocabSP:
 		return graphMove(s, grp, sc, P, per, tokens, seq)
+	default:
+		panic("costmodel: no data movement for scheme " + sc.String())
 	}
 	// The graph's FLOPs (a fused bias included), the shapes' efficiency;
 	// and at least the graph's bytes (a bias is read and its gradient
@@ -373,7 +412,7 @@ func (ps *Pass) setFLOPs(f float64) {
 // and embedding lookups, with the graph's FLOPs and HBM bytes.
 func graphMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per, tokens float64, seq int64) Move {
 	W := &grp.Work
-	mv := Move{Imbalance: 1}
+	mv := Move{Scheme: sc, Imbalance: 1}
 	eff := s.Kernel.AttentionEfficiency
 	if grp.Kind == partition.Embedding {
 		eff = 1

@@ -12,7 +12,7 @@ import (
 // TestSchemeMoveClosedForms derives, by hand, every GEMM scheme's forward
 // kernel bytes and DMA bytes per die for gpt3-175b's attn.qkv (K 12,288,
 // N 36,864) on a 6×8 group of temp48, micro-batch 4 (T = 8,192 tokens).
-// temp48's GEMM tile is 3,072 (40 MB of fp32 accumulators), its stream
+// temp48's GEMM tile is 3,072 (37.7 MB of fp32 accumulators), its stream
 // SRAM 40 MB: three W blocks of 18.9 MB do not fit it, six x blocks of
 // 4.2 MB do.
 func TestSchemeMoveClosedForms(t *testing.T) {
@@ -48,14 +48,16 @@ func TestSchemeMoveClosedForms(t *testing.T) {
 		// stays in SRAM beside the 171×768 output tile after the own round.
 		{partition.RingW, want{P*2*K*Np*c(Tp/tile) + 2*Tp*K*c(Np/tile), P * 2 * Tp * Np,
 			(P - 1) * 2 * Tp * K * c(Np/tile), 2 * (P - 1) * wBlock}},
+		// A relay's interior die sends its own block both ways and
+		// forwards every block it receives.
 		{partition.RelayW, want{P*2*K*Np*c(Tp/tile) + 2*Tp*K*c(Np/tile), P * 2 * Tp * Np,
-			(P - 1) * 2 * Tp * K * c(Np/tile), 2 * (P - 1) * wBlock}},
+			(P - 1) * 2 * Tp * K * c(Np/tile), 2 * P * wBlock}},
 		// X blocks stream past the die's W columns, which stay in SRAM
 		// (18.9 MB beside the output tile).
 		{partition.RingX, want{2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile), P * 2 * Tp * Np,
 			(P - 1) * (2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile)), xBlock}},
 		{partition.RelayX, want{2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile), P * 2 * Tp * Np,
-			(P - 1) * (2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile)), xBlock}},
+			(P - 1) * (2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile)), 2 * xBlock}},
 	}
 	for _, tc := range tests {
 		mv := SchemeMove(s, grp, tc.s, P, 1, T, 2048)
@@ -90,6 +92,55 @@ func TestSchemeMoveClosedForms(t *testing.T) {
 		if math.Abs(k.Efficiency-wantEff) > 1e-12 {
 			t.Errorf("%s: efficiency %.6g, want %.6g", tc.s, k.Efficiency, wantEff)
 		}
+	}
+}
+
+// TestSchemeMoveBackward derives two backward passes of the same GEMM by
+// hand: megatron-col (dX = dY·Wᵀ into a whole partial dX, then its
+// all-reduce; dW = Xᵀ·dY), and ring-x, whose dX partial sums circulate in
+// SRAM beside the die's W columns (kept: 18.9 MB plus a 171×3,072 tile)
+// while the X blocks of a second stream meet the die's dY rows, its dW
+// accumulator (37.7 MB of fp32 plus a 3,072×768 tile) too large to keep.
+func TestSchemeMoveBackward(t *testing.T) {
+	s, _ := wafer.Preset("temp48")
+	const T, K, N, P = 8192.0, 12288.0, 36864.0, 48.0
+	grp := &partition.Group{Kind: partition.GEMM, K: K, N: N, WeightElems: K * N,
+		Work: partition.Work{FwdFLOPs: 2 * T * K * N, BwdFLOPs: 4 * T * K * N}}
+	c := math.Ceil
+	const tile = 3072.0
+	Tp, Np := T/P, N/P
+	// megatron-col: dX (M T, K Np, N K) and dW (M K, K T, N Np).
+	col := SchemeMove(s, grp, partition.MegatronCol, P, 1, T, 2048).Bwd
+	read := 2*T*Np*c(K/tile) + 2*Np*K*c(T/tile) + 2*K*T*c(Np/tile) + 2*T*Np*c(K/tile)
+	write := 2*T*K + 2*K*Np
+	if k := col.Kernel; math.Abs(k.HBMRead-read) > 1 || math.Abs(k.HBMWrite-write) > 1 || k.SRAM != 0 {
+		t.Errorf("megatron-col backward reads %.6g, writes %.6g, SRAM %.6g; closed form %.6g, %.6g, 0", k.HBMRead, k.HBMWrite, k.SRAM, read, write)
+	}
+	if dma := col.Comms[0].DMAHBM(P, false); len(col.Comms) != 1 || math.Abs(dma-5*(P-1)/P*2*T*K) > 1 {
+		t.Errorf("megatron-col backward communicates %+v (%.6g DMA bytes), want one all-reduce of dX", col.Comms, dma)
+	}
+	// ring-x: stream 0 (dX partial sums, M Tp, K Np, N K) and stream 1 (dW,
+	// M K, K Tp, N Np with A the X block).
+	rx := SchemeMove(s, grp, partition.RingX, P, 1, T, 2048)
+	if !rx.Resident || len(rx.Bwd.Streams) != 2 || !rx.Bwd.Streams[0].Comm.Reduce {
+		t.Fatalf("ring-x backward: resident %v, streams %+v", rx.Resident, rx.Bwd.Streams)
+	}
+	dY, W, dX := 2*Tp*Np*c(K/tile), 2*Np*K*c(Tp/tile), 2*Tp*K
+	X, dYrows, dW := 2*K*Tp*c(Np/tile), 2*Tp*Np*c(K/tile), 2*K*Np
+	// Own rounds load their operands from HBM; the dX partial sum starts
+	// in SRAM (nothing read) and its finished value is written to HBM
+	// once. Later rounds read dY rows from HBM and the rest from SRAM, and
+	// write dW.
+	read = (dY + W) + (X + dYrows) + (P-1)*(dY+dYrows)
+	write = dX + dW + (P-1)*dW
+	sram := dX + (P-1)*(W+2*dX+X)
+	if k := rx.Bwd.Kernel; math.Abs(k.HBMRead-read) > 1 || math.Abs(k.HBMWrite-write) > 1 || math.Abs(k.SRAM-sram) > 1 {
+		t.Errorf("ring-x backward reads %.6g, writes %.6g, SRAM %.6g; closed form %.6g, %.6g, %.6g", k.HBMRead, k.HBMWrite, k.SRAM, read, write, sram)
+	}
+	// The partial sums start in SRAM: no DMA through HBM; the X blocks'
+	// own block is read once.
+	if d0, d1 := rx.Bwd.Streams[0].Comm.DMAHBM(P, true), rx.Bwd.Streams[1].Comm.DMAHBM(P, true); d0 != 0 || d1 != 2*T*K/P {
+		t.Errorf("ring-x backward DMA %.6g and %.6g bytes, want 0 and one block", d0, d1)
 	}
 }
 

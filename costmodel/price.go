@@ -257,7 +257,7 @@ func (lc *layoutCtx) collective(kind string, bytes float64, compute ...float64) 
 		ring, chain := lc.mp.Rings[g], lc.mp.Chains[g]
 		shape := lc.ringShape[g]
 		switch kind {
-		case "relay", "relay/paced":
+		case "relay":
 			shape = lc.chainShape[g]
 		case "a2a":
 			shape = lc.pairShape[g]
@@ -276,7 +276,8 @@ func (lc *layoutCtx) collective(kind string, bytes float64, compute ...float64) 
 }
 
 // price prices kind on one group's ring or chain, recording a failure; a
-// stream's compute is its own round's time and every other round's.
+// stream's compute is its own round's time and every other round's (none:
+// zero).
 func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes float64, compute ...float64) Cost {
 	var c Cost
 	var err error
@@ -290,10 +291,17 @@ func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes float64
 		c, err = lc.m.ReduceScatter(rings, bytes)
 	case "a2a":
 		c = lc.m.AllToAll(chain, bytes)
-	case "ring", "ring/paced":
-		c, err = lc.m.StreamRounds(rings, false, kind == "ring/paced", bytes, compute[0], compute[1])
-	case "relay", "relay/paced":
-		c, err = lc.m.StreamRounds(chains, true, kind == "relay/paced", bytes, compute[0], compute[1])
+	case "ring", "relay":
+		// The planner's streams are paced (see layoutCtx.pass).
+		var own, round float64
+		if len(compute) == 2 {
+			own, round = compute[0], compute[1]
+		}
+		groups := rings
+		if kind == "relay" {
+			groups = chains
+		}
+		c, err = lc.m.StreamRounds(groups, kind == "relay", true, bytes, own, round)
 	}
 	if err != nil {
 		lc.fail(fmt.Errorf("%s of %g bytes: %w", kind, bytes, err))
@@ -304,7 +312,7 @@ func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes float64
 // patternOf is the routes a kind of collective runs on.
 func patternOf(kind string) string {
 	switch kind {
-	case "relay", "relay/paced":
+	case "relay":
 		return "chain"
 	case "a2a":
 		return "pair"

@@ -30,8 +30,8 @@ func (p phase) plus(q phase) phase {
 func (m *Model) RoundSeconds(st Stream, P float64, resident bool) (own, round float64) {
 	dma := st.Comm.DMAHBM(P, resident)
 	var ownDMA float64
-	if !st.Comm.Reduce && P > 1 {
-		ownDMA = min(dma, st.Comm.Bytes) // the own block's first send reads it from HBM
+	if !(resident && st.Comm.Reduce) && P > 1 {
+		ownDMA = st.Comm.ownSends() * st.Comm.Bytes // the own block's first sends read it from HBM
 	}
 	own = m.KernelSeconds(st.Own, ownDMA)
 	round = own
@@ -48,7 +48,11 @@ func (m *Model) KernelSeconds(k Kernel, dma float64) float64 {
 	s := m.Spec
 	var flops float64
 	if k.FLOPs > 0 {
-		flops = k.FLOPs / (s.Die.PeakFLOPS * k.Efficiency * m.Params.ComputeEfficiency)
+		eff := k.Efficiency
+		if eff == 0 {
+			eff = 1 // as a plan task's
+		}
+		flops = k.FLOPs / (s.Die.PeakFLOPS * eff * m.Params.ComputeEfficiency)
 	}
 	return max(flops, (k.HBM()+dma)/(s.Die.HBMBandwidth*m.Params.HBMEfficiency))
 }
@@ -92,23 +96,30 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 	k := per / lc.split(s.Out())
 	pwF := lc.pointwise(gr.PwFwdFLOPs*k, gr.PwFwdHBM*k)
 	pwB := lc.pointwise(gr.PwBwdFLOPs*k, gr.PwBwdHBM*k)
-	// Recomputation repeats forward work in the backward pass.
+	fwd, bwd = fwd.plus(pwF), bwd.plus(pwB)
+	// Recomputation repeats forward work in the backward pass: the
+	// pointwise ops (selective), or the whole forward pass with them (full),
+	// as lowering emits them.
+	recomputed := 0.0 // forward kernels run again
 	switch lc.l.Recompute {
 	case partition.Selective:
 		bwd = bwd.plus(pwF)
 	case partition.Full:
 		if gr.Block {
 			bwd = bwd.plus(fwd)
+			recomputed = 1
 		}
 	}
-	fwd, bwd = fwd.plus(pwF), bwd.plus(pwB)
 	reps := layers * lc.microBatches
 	pr := Price{Seconds: (fwd.total + bwd.total) * reps, Compute: (fwd.compute + bwd.compute) * reps,
 		Comm: (fwd.comm + bwd.comm) * reps, HBM: (fwd.hbm + bwd.hbm) * reps, SRAM: (fwd.sram + bwd.sram) * reps}
 	flows := append(fwd.flows, bwd.flows...)
 	pr.Traffic = trafficPerDie(flows, lc.P) * reps
-	pr.Mem = lc.mem(grp, gr, s, per)
-	pr.Parts = lc.energy(gr, s, &mv, pr, flows, reps)
+	pr.Mem = lc.mem(grp, gr, &mv, per)
+	// The kernels' bytes are the busiest die's (uneven head or token
+	// splits); the rest every die moves alike.
+	kernels := (mv.Fwd.Kernel.HBM()*(1+recomputed) + mv.Bwd.Kernel.HBM()) * reps
+	pr.Parts = lc.energy(gr, s, pr, kernels*(1-1/mv.Imbalance), flows, reps)
 	return pr, true
 }
 
@@ -138,10 +149,14 @@ func (lc *layoutCtx) pass(grp *partition.Group, mv *Move, ps Pass) phase {
 	ph.hbm += dma
 	if ps.KV > 0 { // heads: K/V slices, and in the backward pass their gradients
 		kv := lc.kvShare(grp)
-		ph.hbm += float64(ps.KV) * 2 * KVSlice(lc.tokens, grp, lc.P)
+		// A slice is read from HBM where it is sent and written where it
+		// lands (a reduction also reads the destination's own).
+		bytes := 2 * KVSlice(lc.tokens, grp, lc.P)
 		for range ps.KV {
-			ph.comm += kv.Seconds
-			ph.total += kv.Seconds
+			t := lc.m.CollectiveSeconds(kv, bytes)
+			ph.hbm += bytes
+			ph.comm += t
+			ph.total += t
 			ph.flows = append(ph.flows, kv.Flows...)
 		}
 		return ph
@@ -152,13 +167,14 @@ func (lc *layoutCtx) pass(grp *partition.Group, mv *Move, ps Pass) phase {
 		// blocks (the stream's DMA bytes spread over its P rounds).
 		ph.total = 0
 		for _, st := range ps.Streams {
-			// A die forwards blocks no faster than it computes: in SRAM
-			// because lowering paces them so (three buffers), in HBM because
-			// the forward's read shares the die's port with its kernels and
-			// arrivals, and leaves at about the end of the die's round.
-			kind := st.Comm.Kind + "/paced"
+			// Priced paced: a die forwards blocks no faster than it
+			// computes — in SRAM because lowering makes it wait (three
+			// buffers); in HBM, where lowering forwards a block once it has
+			// arrived, as an approximation: the forward's read shares the
+			// die's port with its kernels and arrivals and ends at about
+			// the end of the die's round.
 			own, round := lc.m.RoundSeconds(st, lc.P, mv.Resident)
-			cs := lc.collective(kind, st.Comm.Bytes, own, round)
+			cs := lc.collective(st.Comm.Kind, st.Comm.Bytes, own, round)
 			ph.total += cs.Seconds
 			ph.flows = append(ph.flows, cs.Flows...)
 		}
@@ -219,7 +235,8 @@ func kindOf(s partition.Scheme) string {
 // mem is what scheme s keeps per die beyond weights, gradients and
 // optimizer states (which every scheme shards by the group size; they are
 // in the layout's fixed price).
-func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, s partition.Scheme, per float64) Mem {
+func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, mv *Move, per float64) Mem {
+	s := mv.Scheme
 	layers := float64(grp.Mult)
 	var acts float64
 	switch lc.l.Recompute {
@@ -245,7 +262,6 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, s partition.S
 	// ways; see Resident) — the HBM keeps the die's own; landing in HBM,
 	// forwarded as soon as they arrive, up to all P.
 	case partition.RingW, partition.RelayW, partition.RingX, partition.RelayX, partition.RingSeq:
-		mv := SchemeMove(lc.m.Spec, grp, s, P, per, T, lc.pricer.g.Seq)
 		tr = mv.Block
 		if !mv.Resident {
 			tr *= P
@@ -292,16 +308,17 @@ func KVSlice(tokens float64, grp *partition.Group, P float64) float64 {
 }
 
 // energy of a group's step: its FLOPs (pointwise work repeated on every die
-// when replicated), the HBM and SRAM bytes its dies move (pr's, which are
-// the busiest die's, over the imbalance), and D2D traffic on every group.
-func (lc *layoutCtx) energy(gr *partition.Work, s partition.Scheme, mv *Move, pr Price, flows []Flow, reps float64) Joules {
+// when replicated), the HBM and SRAM bytes its dies move (pr's, the busiest
+// die's, less the excess HBM bytes of its uneven kernels), and D2D traffic
+// on every group.
+func (lc *layoutCtx) energy(gr *partition.Work, s partition.Scheme, pr Price, excess float64, flows []Flow, reps float64) Joules {
 	rep := 1.0
 	if s.Out() == partition.Rep {
 		rep = lc.P
 	}
 	flops := gr.FwdFLOPs + gr.BwdFLOPs + rep*(gr.PwFwdFLOPs+gr.PwBwdFLOPs)
-	dies := lc.P * float64(lc.l.DP) / mv.Imbalance
-	j := lc.m.EnergyOf(flops, pr.HBM*dies, nil).Add(lc.m.EnergyOf(0, 0, flows).Scale(reps * float64(lc.l.DP)))
+	dies := lc.P * float64(lc.l.DP)
+	j := lc.m.EnergyOf(flops, (pr.HBM-excess)*dies, nil).Add(lc.m.EnergyOf(0, 0, flows).Scale(reps * float64(lc.l.DP)))
 	j.SRAM = 8 * pr.SRAM * dies * lc.m.Spec.SRAMJoulesPerBit
 	return j
 }
@@ -343,7 +360,7 @@ func (lc *layoutCtx) edge(e partition.Edge) [partition.NumActs][partition.NumAct
 			}
 			out[a][b] = Price{Seconds: c.Seconds * reps, Comm: c.Seconds * reps,
 				Traffic: trafficPerDie(c.Flows, lc.P) * reps, HBM: hbm * reps,
-				Parts: lc.m.EnergyOf(0, hbm*lc.P*float64(lc.l.DP), c.Flows).Scale(reps * float64(lc.l.DP))}
+				Parts: lc.m.EnergyOf(0, hbm*lc.P, c.Flows).Scale(reps * float64(lc.l.DP))}
 		}
 	}
 	return out

@@ -129,10 +129,7 @@ func relayFinish(p int, t, own, compute float64, paced bool) float64 {
 			if i-r >= 0 {
 				f[i] = max(f[i], fromLeft[i]) + compute
 				if i+1 < p {
-					start := fromLeft[i]
-					if r >= 2 {
-						start = max(start, fromLeft[i+1]) // its previous relay right was received
-					}
+					start := max(fromLeft[i], fromLeft[i+1]) // and its previous relay right was received
 					if paced {
 						start = max(start, prev)
 					}
@@ -142,10 +139,7 @@ func relayFinish(p int, t, own, compute float64, paced bool) float64 {
 			if i+r < p {
 				f[i] = max(f[i], fromRight[i]) + compute
 				if i > 0 {
-					start := fromRight[i]
-					if r >= 2 {
-						start = max(start, fromRight[i-1])
-					}
+					start := max(fromRight[i], fromRight[i-1])
 					if paced {
 						start = max(start, prev)
 					}

@@ -93,7 +93,7 @@ func (st *stager) kernel(op string, k costmodel.Kernel) []plan.TaskID {
 	from := len(st.prog.Tasks)
 	var last []plan.TaskID
 	for _, d := range st.dies() {
-		last = append(last, addKernel(&st.prog, op, d, k, st.front...))
+		last = append(last, AddKernel(&st.prog, op, d, k, st.front...))
 	}
 	st.front = last
 	return st.mark(from, op)
@@ -105,8 +105,9 @@ func (st *stager) pointwise(op string, flops, hbm float64) []plan.TaskID {
 	return st.kernel(op, costmodel.Kernel{FLOPs: flops, Efficiency: 1, HBMRead: hbm})
 }
 
-// addKernel appends a compute task doing kernel k on die d.
-func addKernel(p *plan.Program, name string, d wafer.DieID, k costmodel.Kernel, deps ...plan.TaskID) plan.TaskID {
+// AddKernel appends a compute task doing kernel k on die d: its FLOPs, HBM
+// and SRAM bytes, and its efficiency.
+func AddKernel(p *plan.Program, name string, d wafer.DieID, k costmodel.Kernel, deps ...plan.TaskID) plan.TaskID {
 	id := p.Compute(name, d, k.FLOPs, k.HBM(), deps...)
 	t := &p.Tasks[id]
 	t.SRAMBytes = k.SRAM

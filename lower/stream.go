@@ -56,7 +56,7 @@ func RingStream(p *plan.Program, rings [][]wafer.DieID, sp StreamSpec, after ...
 		comp := make([]plan.TaskID, n)
 		send := make([]plan.TaskID, n)
 		for i, d := range ring {
-			comp[i] = addKernel(p, fmt.Sprintf("stream.own.%d", i), d, sp.Own, after...)
+			comp[i] = AddKernel(p, fmt.Sprintf("stream.own.%d", i), d, sp.Own, after...)
 			if n > 1 {
 				send[i] = sp.send(p, "stream.r0", d, ring[(i+1)%n], true, after...)
 			}
@@ -66,7 +66,7 @@ func RingStream(p *plan.Program, rings [][]wafer.DieID, sp StreamSpec, after ...
 			for i, d := range ring {
 				in := prevSend[(i-1+n)%n] // the block arriving from the predecessor
 				prev := comp[i]
-				comp[i] = addKernel(p, fmt.Sprintf("stream.r%d", r), d, sp.Round, in, prev)
+				comp[i] = AddKernel(p, fmt.Sprintf("stream.r%d", r), d, sp.Round, in, prev)
 				if r < n-1 {
 					send[i] = sp.send(p, fmt.Sprintf("stream.r%d", r), d, ring[(i+1)%n], false, sp.pace(prev, in, prevSend[i])...)
 				}
@@ -94,7 +94,7 @@ func RelayStream(p *plan.Program, chains [][]wafer.DieID, sp StreamSpec, after .
 		right := make([]plan.TaskID, n)
 		left := make([]plan.TaskID, n)
 		for i, d := range ch {
-			comp[i] = addKernel(p, "relay.own", d, sp.Own, after...)
+			comp[i] = AddKernel(p, "relay.own", d, sp.Own, after...)
 			if i+1 < n {
 				right[i] = sp.send(p, "relay.r0.right", d, ch[i+1], true, after...)
 			}
@@ -109,14 +109,14 @@ func RelayStream(p *plan.Program, chains [][]wafer.DieID, sp StreamSpec, after .
 				prev := comp[i] // the die's last compute of the rounds before
 				if i-r >= 0 {   // block of die i−r arrives from the left
 					in := prevRight[i-1]
-					comp[i] = addKernel(p, fmt.Sprintf("relay.r%d.fromleft", r), d, sp.Round, in, comp[i])
+					comp[i] = AddKernel(p, fmt.Sprintf("relay.r%d.fromleft", r), d, sp.Round, in, comp[i])
 					if i+1 < n {
 						right[i] = sp.send(p, fmt.Sprintf("relay.r%d.right", r), d, ch[i+1], false, sp.pace(prev, in, prevRight[i])...)
 					}
 				}
 				if i+r < n { // block of die i+r arrives from the right
 					in := prevLeft[i+1]
-					comp[i] = addKernel(p, fmt.Sprintf("relay.r%d.fromright", r), d, sp.Round, in, comp[i])
+					comp[i] = AddKernel(p, fmt.Sprintf("relay.r%d.fromright", r), d, sp.Round, in, comp[i])
 					if i > 0 {
 						left[i] = sp.send(p, fmt.Sprintf("relay.r%d.left", r), d, ch[i-1], false, sp.pace(prev, in, prevLeft[i])...)
 					}

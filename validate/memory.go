@@ -34,16 +34,13 @@ func groupsOf(model string, s *wafer.Spec) ([]partition.Group, error) {
 }
 
 // kernelCase is one kernel on one die, alone: the tiled engine and HBM
-// port against the cost model's time of the kernel.
+// port against the cost model's time of the kernel. Both take the kernel's
+// bytes and efficiency from costmodel.SchemeMove, so the class checks how
+// the engine turns them into time (its pipeline), not the traffic model —
+// which the closed-form tests of costmodel check.
 func kernelCase(s *wafer.Spec, name string, k costmodel.Kernel) Case {
 	return Case{Class: "compute", Name: name, Spec: s, Memory: true,
-		Build: func(p *plan.Program) {
-			id := p.Compute(name, 0, k.FLOPs, k.HBM())
-			p.Tasks[id].SRAMBytes = k.SRAM
-			if k.Efficiency < 1 {
-				p.Tasks[id].Efficiency = k.Efficiency
-			}
-		},
+		Build:    func(p *plan.Program) { lower.AddKernel(p, name, 0, k) },
 		Analytic: func(m *costmodel.Model) (float64, error) { return m.KernelSeconds(k, 0), nil }}
 }
 
@@ -122,8 +119,7 @@ func hbms(s *wafer.Spec) []Case {
 				cs = append(cs, Case{Class: "hbm", Name: fmt.Sprintf("%s-%s-%dx%d", ck.name, kd.name, r.Rows, r.Cols), Spec: s, Memory: true,
 					Build: func(p *plan.Program) {
 						for _, d := range order {
-							id := p.Compute("kernel", d, k.FLOPs, k.HBM())
-							p.Tasks[id].Efficiency = k.Efficiency
+							lower.AddKernel(p, "kernel", d, k)
 						}
 						ck.build(p, rings, bytes)
 					},
@@ -139,8 +135,8 @@ func hbms(s *wafer.Spec) []Case {
 
 // largeStreams: the TSPP ring and the TATP relay of gpt3-175b's attn.qkv
 // and mlp.up on 24 and 48 dies, every stream of both passes as the planner
-// lowers it — weight blocks that fit SRAM twice (ring-w, resident) or not
-// four times (relay-w, spilling to HBM), activation blocks that fit.
+// lowers it — weight blocks (18.9 to 50 MB) that land in HBM, activation
+// blocks (4.2 to 8.4 MB) in SRAM where three (six for a relay) fit.
 func largeStreams(s *wafer.Spec) ([]Case, error) {
 	groups, err := groupsOf("gpt3-175b", s)
 	if err != nil {
@@ -151,7 +147,10 @@ func largeStreams(s *wafer.Spec) ([]Case, error) {
 		if !s.Contains(r) {
 			continue
 		}
-		cycle, _ := s.Cycle(r)
+		cycle, ok := s.Cycle(r)
+		if !ok {
+			return nil, fmt.Errorf("validate: %dx%d of %s has no Hamiltonian cycle", r.Rows, r.Cols, s.Name)
+		}
 		chain := s.Snake(r)
 		for gi := range groups {
 			grp := &groups[gi]

@@ -17,15 +17,15 @@ import (
 // above what it measures (concurrent 6.5%, contended 9.0%, hotspot 1.7%,
 // permutation 20.8%, multicast 17.5% — the contended multicasts of several
 // trees at once, whose order the simulator's arbitration decides —, and
-// reshard 42.9%: the link-load bound the ILP prices resharding all-to-alls
-// with is up to 47% optimistic for 64 MiB–1 GiB on 16–48 dies, where the
+// reshard 37.4%: the link-load bound the ILP prices resharding all-to-alls
+// with is up to 38% optimistic for 64 MiB–1 GiB on 16–48 dies, where the
 // simulator's FIFO queues block behind congested hops, and up to 32%
 // pessimistic for 4 MiB on short chains, where it adds the longest route's
 // latency to the busiest link's time though the two overlap). The memory
 // classes measure: compute 4.95% (kernels of a few tiles pay a pipeline
 // fill the roofline does not; the worst, 32%, are 0.35 µs ring-seq
-// rounds of two tiles), hbm 0.09%, stream-large 28.7% — a TATP relay
-// whose blocks land in HBM is up to 32% optimistic: its far blocks cross
+// rounds of two tiles), hbm 0.09%, stream-large 27.7% — a TATP relay
+// whose blocks land in HBM is up to 29% optimistic: its far blocks cross
 // up to P−1 store-and-forward hops through the middle dies, whose HBM
 // ports carry two blocks each way per round, and the priced hop is a
 // link's. These are accuracy figures of deterministic runs, not timings;

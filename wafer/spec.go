@@ -36,9 +36,9 @@ type Kernel struct {
 	// are computed in multiples of it, so that a dimension of 130 costs
 	// as much as one of 256 when it is 128.
 	ArrayTile int
-	// GEMMSRAMFraction is the share of SRAM a GEMM's output tile and its
-	// operand panels take; the rest holds streamed blocks and DMA staging
-	// buffers.
+	// GEMMSRAMFraction is the share of SRAM a GEMM's output tile takes
+	// (its operand panels, small beside it, are not counted); the rest
+	// holds streamed blocks and DMA staging buffers.
 	GEMMSRAMFraction float64
 }
 
