@@ -276,8 +276,8 @@ func (lc *layoutCtx) collective(kind string, bytes float64, compute ...float64) 
 }
 
 // price prices kind on one group's ring or chain, recording a failure; a
-// stream's compute is its own round's time and every other round's (none:
-// zero).
+// stream's compute is its own round's time, every other round's, and the
+// least time of a hop (none: zero).
 func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes float64, compute ...float64) Cost {
 	var c Cost
 	var err error
@@ -293,15 +293,15 @@ func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes float64
 		c = lc.m.AllToAll(chain, bytes)
 	case "ring", "relay":
 		// The planner's streams are paced (see layoutCtx.pass).
-		var own, round float64
-		if len(compute) == 2 {
-			own, round = compute[0], compute[1]
+		var own, round, minHop float64
+		if len(compute) == 3 {
+			own, round, minHop = compute[0], compute[1], compute[2]
 		}
 		groups := rings
 		if kind == "relay" {
 			groups = chains
 		}
-		c, err = lc.m.StreamRounds(groups, kind == "relay", true, bytes, own, round)
+		c, err = lc.m.streamRounds(groups, kind == "relay", true, bytes, own, round, minHop)
 	}
 	if err != nil {
 		lc.fail(fmt.Errorf("%s of %g bytes: %w", kind, bytes, err))

@@ -172,9 +172,15 @@ func (lc *layoutCtx) pass(grp *partition.Group, mv *Move, ps Pass) phase {
 			// buffers); in HBM, where lowering forwards a block once it has
 			// arrived, as an approximation: the forward's read shares the
 			// die's port with its kernels and arrivals and ends at about
-			// the end of the die's round.
+			// the end of the die's round. A block landing in HBM takes at
+			// least its time through the port to cross a hop, being
+			// forwarded only once all of it has arrived.
 			own, round := lc.m.RoundSeconds(st, lc.P, mv.Resident)
-			cs := lc.collective(st.Comm.Kind, st.Comm.Bytes, own, round)
+			var minHop float64
+			if !mv.Resident {
+				minHop = st.Comm.Bytes / (lc.m.Spec.Die.HBMBandwidth * lc.m.Params.HBMEfficiency)
+			}
+			cs := lc.collective(st.Comm.Kind, st.Comm.Bytes, own, round, minHop)
 			ph.total += cs.Seconds
 			ph.flows = append(ph.flows, cs.Flows...)
 		}

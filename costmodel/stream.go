@@ -11,7 +11,7 @@ import "tempc/wafer"
 // flows (one hop on a Hamiltonian cycle, the wrap-around route on a path,
 // which then paces every round).
 func (m *Model) RingStream(rings [][]wafer.DieID, blockBytes, computeSeconds float64) (Cost, error) {
-	return m.ringStream(rings, blockBytes, computeSeconds, computeSeconds, false)
+	return m.ringStream(rings, blockBytes, computeSeconds, computeSeconds, false, 0)
 }
 
 // StreamRounds prices a ring stream on groups (their rings), or with relay
@@ -20,13 +20,24 @@ func (m *Model) RingStream(rings [][]wafer.DieID, blockBytes, computeSeconds flo
 // computed the blocks before (lower's streams with blocks in SRAM: three
 // stream buffers, six for a relay, bound how far blocks run ahead).
 func (m *Model) StreamRounds(groups [][]wafer.DieID, relay, paced bool, blockBytes, own, round float64) (Cost, error) {
-	if relay {
-		return m.relayStream(groups, blockBytes, own, round, paced)
-	}
-	return m.ringStream(groups, blockBytes, own, round, paced)
+	return m.streamRounds(groups, relay, paced, blockBytes, own, round, 0)
 }
 
-func (m *Model) ringStream(rings [][]wafer.DieID, blockBytes, own, computeSeconds float64, paced bool) (Cost, error) {
+func (m *Model) streamRounds(groups [][]wafer.DieID, relay, paced bool, blockBytes, own, round, minHop float64) (Cost, error) {
+	if relay {
+		return m.relayStream(groups, blockBytes, own, round, paced, minHop)
+	}
+	return m.ringStream(groups, blockBytes, own, round, paced, minHop)
+}
+
+// StreamRoundsHBM is StreamRounds for blocks that land in HBM: a block is
+// forwarded once all of it is there, so a hop takes at least the block's
+// time through the HBM port (as the planner prices such streams).
+func (m *Model) StreamRoundsHBM(groups [][]wafer.DieID, relay, paced bool, blockBytes, own, round float64) (Cost, error) {
+	return m.streamRounds(groups, relay, paced, blockBytes, own, round, blockBytes/(m.Spec.Die.HBMBandwidth*m.Params.HBMEfficiency))
+}
+
+func (m *Model) ringStream(rings [][]wafer.DieID, blockBytes, own, computeSeconds float64, paced bool, minHop float64) (Cost, error) {
 	p := ringSize(rings)
 	round, err := m.ringStep(rings, blockBytes)
 	if err != nil || len(round) == 0 {
@@ -36,7 +47,7 @@ func (m *Model) ringStream(rings [][]wafer.DieID, blockBytes, own, computeSecond
 	if err != nil {
 		return Cost{}, err
 	}
-	t := ld.Seconds
+	t := max(ld.Seconds, minHop)
 	// Every die alike: block r (r ≥ 1) arrives at a, is computed by f. Its
 	// predecessor forwarded it once it had arrived there and the forward
 	// of block r−1 had been received — and, paced, once block r−2 was
@@ -67,10 +78,10 @@ func (m *Model) ringStream(rings [][]wafer.DieID, blockBytes, own, computeSecond
 // block, then arriving blocks in order; the end dies, which receive one
 // block per round for P−1 rounds, finish last.
 func (m *Model) RelayStream(chains [][]wafer.DieID, blockBytes, computeSeconds float64) (Cost, error) {
-	return m.relayStream(chains, blockBytes, computeSeconds, computeSeconds, false)
+	return m.relayStream(chains, blockBytes, computeSeconds, computeSeconds, false, 0)
 }
 
-func (m *Model) relayStream(chains [][]wafer.DieID, blockBytes, own, computeSeconds float64, paced bool) (Cost, error) {
+func (m *Model) relayStream(chains [][]wafer.DieID, blockBytes, own, computeSeconds float64, paced bool, minHop float64) (Cost, error) {
 	var round []Flow // round 1: every link of every chain, both ways
 	for _, ch := range chains {
 		for i := 1; i < len(ch); i++ {
@@ -91,7 +102,7 @@ func (m *Model) relayStream(chains [][]wafer.DieID, blockBytes, own, computeSeco
 	if err != nil {
 		return Cost{}, err
 	}
-	c := Cost{Seconds: relayFinish(p, ld.Seconds, own, computeSeconds, paced)}
+	c := Cost{Seconds: relayFinish(p, max(ld.Seconds, minHop), own, computeSeconds, paced)}
 	// Traffic: the link between chain positions i and i+1 carries, to the
 	// right, the blocks of dies 0..i (i+1 blocks) and, to the left, those of
 	// dies i+1..P−1.

@@ -194,7 +194,11 @@ func streamCase(s *wafer.Spec, name string, relay bool, cycle, chain []wafer.Die
 			if relay {
 				groups = [][]wafer.DieID{chain}
 			}
-			c, err := m.StreamRounds(groups, relay, true, float64(spec.Block), own, round)
+			price := m.StreamRounds
+			if !mv.Resident {
+				price = m.StreamRoundsHBM
+			}
+			c, err := price(groups, relay, true, float64(spec.Block), own, round)
 			return c.Seconds, err
 		}}
 }

@@ -24,11 +24,12 @@ import (
 // latency to the busiest link's time though the two overlap). The memory
 // classes measure: compute 4.95% (kernels of a few tiles pay a pipeline
 // fill the roofline does not; the worst, 32%, are 0.35 µs ring-seq
-// rounds of two tiles), hbm 0.09%, stream-large 27.7% — a TATP relay
-// whose blocks land in HBM is up to 29% optimistic: its far blocks cross
+// rounds of two tiles), hbm 0.09%, stream-large 19.6% — a TATP relay
+// whose blocks land in HBM is up to 21% optimistic: its far blocks cross
 // up to P−1 store-and-forward hops through the middle dies, whose HBM
-// ports carry two blocks each way per round, and the priced hop is a
-// link's. These are accuracy figures of deterministic runs, not timings;
+// ports carry two blocks each way per round and share themselves between
+// kernels, arrivals and forwards, which the priced hop (the block's time
+// through a whole port) does not divide. These are accuracy figures of deterministic runs, not timings;
 // the reshard and stream-large bounds record known gaps of the model, not
 // targets.
 func TestDefaultSuite(t *testing.T) {
@@ -49,7 +50,7 @@ func TestDefaultSuite(t *testing.T) {
 		t.Errorf("median %.2f%%: above 3%%", 100*rep.Median)
 	}
 	bound := map[string]float64{"concurrent": 0.10, "contended": 0.10, "hotspot": 0.05, "permutation": 0.25, "multicast": 0.25, "reshard": 0.50,
-		"compute": 0.08, "hbm": 0.01, "stream-large": 0.35}
+		"compute": 0.08, "hbm": 0.01, "stream-large": 0.25}
 	for _, c := range rep.Classes {
 		t.Logf("%-12s %2d cases: median %.2f%% p95 %.2f%% max %.2f%%", c.Class, c.Cases, 100*c.Median, 100*c.P95, 100*c.Max)
 	}
