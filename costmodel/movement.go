@@ -98,15 +98,19 @@ const (
 	inSRAM       // a streamed block resident in SRAM
 )
 
-// gemm is C[M×N] (+)= A[M×K]·B[K×N] in bf16 on one die. acc marks a
-// partial sum that arrives and leaves as a streamed block: C is read and
-// written where c says; first marks the die's own round of such a stream,
-// which starts the partial sum (written where c says, nothing read) and
-// is charged the HBM write of the finished sum that the last round makes. stay names the operand a stream keeps from round
-// to round ('a', 'b', or 'c' for an output accumulated over the rounds):
-// on an arriving block's round it is already in SRAM if it fits beside the
-// output tile in the GEMM's share, and an accumulated output is written
-// to HBM once, in the die's own round.
+// gemm is C[M×N] (+)= A[M×K]·B[K×N] in bf16 on one die.
+//
+// acc marks a partial sum that arrives and leaves as a streamed block: C
+// is read and written where c says. first marks the die's own round of
+// such a stream, which starts the partial sum (written where c says,
+// nothing read) and is charged the HBM write of the finished sum that the
+// last round makes.
+//
+// stay names the operand a stream keeps from round to round ('a', 'b', or
+// 'c' for an output accumulated over the rounds): on an arriving block's
+// round it is already in SRAM if it fits beside the output tile in the
+// GEMM's share, and an accumulated output is written to HBM once, in the
+// die's own round.
 type gemm struct {
 	M, K, N    float64
 	a, b, c    where
@@ -437,7 +441,6 @@ func graphMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per,
 		// (Q, O and the die's own K/V) are spread over the rounds, and
 		// every arriving block is read where it landed.
 		f, b := share(W.FwdFLOPs, W.FwdHBM), share(W.BwdFLOPs, W.BwdHBM)
-		// A round on an arriving block reads it where it landed.
 		streamOf := func(k Kernel, c Comm) Stream {
 			own, round := k.Scale(1/P), k.Scale(1/P)
 			if mv.Resident {
