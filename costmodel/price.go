@@ -256,10 +256,10 @@ func (lc *layoutCtx) collective(kind string, bytes float64, compute ...float64) 
 	for g := range lc.mp.Rings {
 		ring, chain := lc.mp.Rings[g], lc.mp.Chains[g]
 		shape := lc.ringShape[g]
-		switch kind {
-		case "relay":
+		switch patternOf(kind) {
+		case "chain":
 			shape = lc.chainShape[g]
-		case "a2a":
+		case "pair":
 			shape = lc.pairShape[g]
 		}
 		key := fmt.Sprintf("%s/%g/%v/%s", kind, bytes, compute, shape)
@@ -277,7 +277,7 @@ func (lc *layoutCtx) collective(kind string, bytes float64, compute ...float64) 
 
 // price prices kind on one group's ring or chain, recording a failure; a
 // stream's compute is its own round's time, every other round's, and the
-// least time of a hop (none: zero).
+// least time of a hop (none: zero); a "/reduce" stream carries partial sums.
 func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes float64, compute ...float64) Cost {
 	var c Cost
 	var err error
@@ -291,17 +291,18 @@ func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes float64
 		c, err = lc.m.ReduceScatter(rings, bytes)
 	case "a2a":
 		c = lc.m.AllToAll(chain, bytes)
-	case "ring", "relay":
+	case "ring", "relay", "ring/reduce", "relay/reduce":
 		// The planner's streams are paced (see layoutCtx.pass).
-		var own, round, minHop float64
+		o := StreamOrder{Relay: patternOf(kind) == "chain", Paced: true, Reduce: strings.HasSuffix(kind, "/reduce")}
+		var own, round float64
 		if len(compute) == 3 {
-			own, round, minHop = compute[0], compute[1], compute[2]
+			own, round, o.MinHop = compute[0], compute[1], compute[2]
 		}
 		groups := rings
-		if kind == "relay" {
+		if o.Relay {
 			groups = chains
 		}
-		c, err = lc.m.streamRounds(groups, kind == "relay", true, bytes, own, round, minHop)
+		c, err = lc.m.StreamRounds(groups, o, bytes, own, round)
 	}
 	if err != nil {
 		lc.fail(fmt.Errorf("%s of %g bytes: %w", kind, bytes, err))
@@ -312,7 +313,7 @@ func (lc *layoutCtx) price(kind string, ring, chain []wafer.DieID, bytes float64
 // patternOf is the routes a kind of collective runs on.
 func patternOf(kind string) string {
 	switch kind {
-	case "relay":
+	case "relay", "relay/reduce":
 		return "chain"
 	case "a2a":
 		return "pair"

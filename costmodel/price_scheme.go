@@ -27,18 +27,24 @@ func (p phase) plus(q phase) phase {
 // round on an arriving block, sharing the port with that round's share of
 // the rest of the stream's DMA (the arrival written and the block read to
 // be forwarded, when blocks land in HBM). The stream pricers take both.
+// A stream of partial sums in HBM forwards a block only after adding to
+// it, so the forward's read is not beside the round's kernel but after
+// it, in the hop (StreamOrder.MinHop): its rounds share the port with the
+// arrival only.
 func (m *Model) RoundSeconds(st Stream, P float64, resident bool) (own, round float64) {
+	if P <= 1 {
+		t := m.KernelSeconds(st.Own, 0)
+		return t, t
+	}
+	if st.Comm.Reduce && !resident {
+		return m.KernelSeconds(st.Own, 0), m.KernelSeconds(st.Round, st.Comm.Bytes)
+	}
 	dma := st.Comm.DMAHBM(P, resident)
 	var ownDMA float64
-	if !(resident && st.Comm.Reduce) && P > 1 {
+	if !(resident && st.Comm.Reduce) {
 		ownDMA = st.Comm.ownSends() * st.Comm.Bytes // the own block's first sends read it from HBM
 	}
-	own = m.KernelSeconds(st.Own, ownDMA)
-	round = own
-	if P > 1 {
-		round = m.KernelSeconds(st.Round, (dma-ownDMA)/(P-1))
-	}
-	return own, round
+	return m.KernelSeconds(st.Own, ownDMA), m.KernelSeconds(st.Round, (dma-ownDMA)/(P-1))
 }
 
 // KernelSeconds is the time of kernel k on one die while the die's DMA
@@ -178,9 +184,13 @@ func (lc *layoutCtx) pass(grp *partition.Group, mv *Move, ps Pass) phase {
 			own, round := lc.m.RoundSeconds(st, lc.P, mv.Resident)
 			var minHop float64
 			if !mv.Resident {
-				minHop = st.Comm.Bytes / (lc.m.Spec.Die.HBMBandwidth * lc.m.Params.HBMEfficiency)
+				minHop = lc.m.HBMHop(st.Comm.Bytes)
 			}
-			cs := lc.collective(st.Comm.Kind, st.Comm.Bytes, own, round, minHop)
+			kind := st.Comm.Kind
+			if st.Comm.Reduce {
+				kind += "/reduce"
+			}
+			cs := lc.collective(kind, st.Comm.Bytes, own, round, minHop)
 			ph.total += cs.Seconds
 			ph.flows = append(ph.flows, cs.Flows...)
 		}

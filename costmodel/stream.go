@@ -11,33 +11,43 @@ import "tempc/wafer"
 // flows (one hop on a Hamiltonian cycle, the wrap-around route on a path,
 // which then paces every round).
 func (m *Model) RingStream(rings [][]wafer.DieID, blockBytes, computeSeconds float64) (Cost, error) {
-	return m.ringStream(rings, blockBytes, computeSeconds, computeSeconds, false, 0)
+	return m.StreamRounds(rings, StreamOrder{}, blockBytes, computeSeconds, computeSeconds)
 }
 
-// StreamRounds prices a ring stream on groups (their rings), or with relay
-// a relay stream (their chains), whose own round takes own and every
-// other round round. Paced, a die forwards a block only once it has
-// computed the blocks before (lower's streams with blocks in SRAM: three
-// stream buffers, six for a relay, bound how far blocks run ahead).
-func (m *Model) StreamRounds(groups [][]wafer.DieID, relay, paced bool, blockBytes, own, round float64) (Cost, error) {
-	return m.streamRounds(groups, relay, paced, blockBytes, own, round, 0)
+// StreamOrder says when a stream's dies forward blocks, beyond "once it
+// has arrived and the previous forward that way has been received".
+type StreamOrder struct {
+	// Relay is a TATP relay on chains (else a TSPP ring on rings).
+	Relay bool
+	// Paced forwards a block only once the die has computed the blocks
+	// before it (lower's streams with blocks in SRAM: three stream
+	// buffers, six for a relay, bound how far blocks run ahead).
+	Paced bool
+	// Reduce forwards a block only once the die has added its own
+	// contribution to it (a stream of partial sums), and the die's own
+	// block once it has computed it.
+	Reduce bool
+	// MinHop is the least time a block takes to cross a hop (a block that
+	// lands in HBM is forwarded once all of it is there).
+	MinHop float64
 }
 
-func (m *Model) streamRounds(groups [][]wafer.DieID, relay, paced bool, blockBytes, own, round, minHop float64) (Cost, error) {
-	if relay {
-		return m.relayStream(groups, blockBytes, own, round, paced, minHop)
+// StreamRounds prices a stream on groups (their rings, or with o.Relay
+// their chains) whose own round takes own and every other round round.
+func (m *Model) StreamRounds(groups [][]wafer.DieID, o StreamOrder, blockBytes, own, round float64) (Cost, error) {
+	if o.Relay {
+		return m.relayStream(groups, blockBytes, own, round, o)
 	}
-	return m.ringStream(groups, blockBytes, own, round, paced, minHop)
+	return m.ringStream(groups, blockBytes, own, round, o)
 }
 
-// StreamRoundsHBM is StreamRounds for blocks that land in HBM: a block is
-// forwarded once all of it is there, so a hop takes at least the block's
-// time through the HBM port (as the planner prices such streams).
-func (m *Model) StreamRoundsHBM(groups [][]wafer.DieID, relay, paced bool, blockBytes, own, round float64) (Cost, error) {
-	return m.streamRounds(groups, relay, paced, blockBytes, own, round, blockBytes/(m.Spec.Die.HBMBandwidth*m.Params.HBMEfficiency))
+// HBMHop is the least time a block of blockBytes that lands in HBM takes
+// to cross a hop: its time through the HBM port (StreamOrder.MinHop).
+func (m *Model) HBMHop(blockBytes float64) float64 {
+	return blockBytes / (m.Spec.Die.HBMBandwidth * m.Params.HBMEfficiency)
 }
 
-func (m *Model) ringStream(rings [][]wafer.DieID, blockBytes, own, computeSeconds float64, paced bool, minHop float64) (Cost, error) {
+func (m *Model) ringStream(rings [][]wafer.DieID, blockBytes, own, computeSeconds float64, o StreamOrder) (Cost, error) {
 	p := ringSize(rings)
 	round, err := m.ringStep(rings, blockBytes)
 	if err != nil || len(round) == 0 {
@@ -47,17 +57,23 @@ func (m *Model) ringStream(rings [][]wafer.DieID, blockBytes, own, computeSecond
 	if err != nil {
 		return Cost{}, err
 	}
-	t := max(ld.Seconds, minHop)
+	t := max(ld.Seconds, o.MinHop)
 	// Every die alike: block r (r ≥ 1) arrives at a, is computed by f. Its
 	// predecessor forwarded it once it had arrived there and the forward
-	// of block r−1 had been received — and, paced, once block r−2 was
-	// computed there (fPrev).
+	// of block r−1 had been received — paced, once block r−2 was computed
+	// there (fPrev); reducing, once block r−1 was (f, before this round).
 	a, fPrev, f := t, 0.0, own
+	if o.Reduce {
+		a = own + t
+	}
 	for r := 1; r < p; r++ {
 		if r >= 2 {
 			next := a
-			if paced {
+			if o.Paced {
 				next = max(next, fPrev)
+			}
+			if o.Reduce {
+				next = max(next, f)
 			}
 			a = next + t
 		}
@@ -78,10 +94,10 @@ func (m *Model) ringStream(rings [][]wafer.DieID, blockBytes, own, computeSecond
 // block, then arriving blocks in order; the end dies, which receive one
 // block per round for P−1 rounds, finish last.
 func (m *Model) RelayStream(chains [][]wafer.DieID, blockBytes, computeSeconds float64) (Cost, error) {
-	return m.relayStream(chains, blockBytes, computeSeconds, computeSeconds, false, 0)
+	return m.StreamRounds(chains, StreamOrder{Relay: true}, blockBytes, computeSeconds, computeSeconds)
 }
 
-func (m *Model) relayStream(chains [][]wafer.DieID, blockBytes, own, computeSeconds float64, paced bool, minHop float64) (Cost, error) {
+func (m *Model) relayStream(chains [][]wafer.DieID, blockBytes, own, computeSeconds float64, o StreamOrder) (Cost, error) {
 	var round []Flow // round 1: every link of every chain, both ways
 	for _, ch := range chains {
 		for i := 1; i < len(ch); i++ {
@@ -102,7 +118,7 @@ func (m *Model) relayStream(chains [][]wafer.DieID, blockBytes, own, computeSeco
 	if err != nil {
 		return Cost{}, err
 	}
-	c := Cost{Seconds: relayFinish(p, max(ld.Seconds, minHop), own, computeSeconds, paced)}
+	c := Cost{Seconds: relayFinish(p, max(ld.Seconds, o.MinHop), own, computeSeconds, o)}
 	// Traffic: the link between chain positions i and i+1 carries, to the
 	// right, the blocks of dies 0..i (i+1 blocks) and, to the left, those of
 	// dies i+1..P−1.
@@ -120,19 +136,25 @@ func (m *Model) relayStream(chains [][]wafer.DieID, blockBytes, own, computeSeco
 
 // relayFinish is when the last die of a relay on a chain of p dies is
 // done, every hop taking t, its own block own and every other compute:
-// die i computes its own block at time 0, then in round r the block from its left (of die i−r),
-// then the one from its right (of die i+r), each once it has arrived. It
-// relays each onward when it has arrived and its previous relay that way
-// has been received — and, paced, when it has computed the rounds before.
-func relayFinish(p int, t, own, compute float64, paced bool) float64 {
+// die i computes its own block at time 0, then in round r the block from
+// its left (of die i−r), then the one from its right (of die i+r), each
+// once it has arrived. It relays each onward when it has arrived and its
+// previous relay that way has been received — paced, when it has computed
+// the rounds before; reducing, when it has added to that block (and its
+// own block once computed).
+func relayFinish(p int, t, own, compute float64, o StreamOrder) float64 {
 	// fromLeft[i] / fromRight[i]: when the block die i gets this round
 	// from its left / right arrives (meaningful where it gets one).
 	fromLeft, fromRight := make([]float64, p), make([]float64, p)
 	nextLeft, nextRight := make([]float64, p), make([]float64, p)
 	f := make([]float64, p)
+	first := t // the neighbours' own blocks, sent at once
+	if o.Reduce {
+		first = own + t
+	}
 	for i := range p {
 		f[i] = own
-		fromLeft[i], fromRight[i] = t, t // the neighbours' own blocks, sent at once
+		fromLeft[i], fromRight[i] = first, first
 	}
 	for r := 1; r < p; r++ {
 		for i := range p {
@@ -141,8 +163,11 @@ func relayFinish(p int, t, own, compute float64, paced bool) float64 {
 				f[i] = max(f[i], fromLeft[i]) + compute
 				if i+1 < p {
 					start := max(fromLeft[i], fromLeft[i+1]) // and its previous relay right was received
-					if paced {
+					if o.Paced {
 						start = max(start, prev)
+					}
+					if o.Reduce {
+						start = max(start, f[i])
 					}
 					nextLeft[i+1] = start + t
 				}
@@ -151,8 +176,11 @@ func relayFinish(p int, t, own, compute float64, paced bool) float64 {
 				f[i] = max(f[i], fromRight[i]) + compute
 				if i > 0 {
 					start := max(fromRight[i], fromRight[i-1])
-					if paced {
+					if o.Paced {
 						start = max(start, prev)
+					}
+					if o.Reduce {
+						start = max(start, f[i])
 					}
 					nextRight[i-1] = start + t
 				}

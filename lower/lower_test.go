@@ -174,6 +174,44 @@ func TestFragmentsAreValidPrograms(t *testing.T) {
 	}
 }
 
+// TestReduceStreamForwardsAfterAdding: a ring of partial sums forwards a
+// block only once the die has added its contribution (its own block once
+// computed), so on a 4-die cycle every round is a compute then a hop:
+// P·c + (P−1)·t, simulated and priced alike; a stream of data overlaps
+// them (c + (P−1)·max(c, t) here, c ≥ t).
+func TestReduceStreamForwardsAfterAdding(t *testing.T) {
+	s := spec(t, "temp48")
+	cyc, _ := s.Cycle(wafer.Rect{Rows: 2, Cols: 2})
+	const block = 4 << 20
+	hop := s.Link.Latency + block/s.Link.Bandwidth
+	flops := 2 * hop * s.Die.PeakFLOPS // c = 2t
+	c := flops / s.Die.PeakFLOPS
+	m, _ := costmodel.New(s, costmodel.Params{})
+	for _, reduce := range []bool{false, true} {
+		sp := flopsOnly(block, flops)
+		sp.Reduce = reduce
+		var p plan.Program
+		RingStream(&p, [][]wafer.DieID{cyc}, sp)
+		r, err := sim.Run(s, &p, sim.Config{NetworkOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c + 3*max(c, hop)
+		if reduce {
+			want = 4*c + 3*hop
+		}
+		priced, err := m.StreamRounds([][]wafer.DieID{cyc}, costmodel.StreamOrder{Paced: true, Reduce: reduce}, block, c, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range []float64{r.Makespan, priced.Seconds} {
+			if math.Abs(got-want) > 1e-9*want {
+				t.Errorf("reduce %v: %.6g s (simulated %.6g, priced %.6g), closed form %.6g", reduce, got, r.Makespan, priced.Seconds, want)
+			}
+		}
+	}
+}
+
 // TestRelayHasNoMultiHopTail replays, in the simulator, the TATP relay and
 // the naive ring on straight chains of 8 and 16 dies: every relay transfer
 // takes one hop's time, while the naive ring's wrap-around transfers cross

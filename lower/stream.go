@@ -19,15 +19,29 @@ type StreamSpec struct {
 	Resident, Reduce bool
 }
 
-// pace adds to a forward's dependencies deps the die's compute prev of the
-// blocks before when blocks are in SRAM: the die's three stream buffers
-// (costmodel.Resident) let blocks run no further ahead of its compute.
-// Blocks landing in HBM are forwarded as soon as they arrive.
-func (sp StreamSpec) pace(prev plan.TaskID, deps ...plan.TaskID) []plan.TaskID {
+// pace adds to a forward's dependencies deps what else the block must wait
+// for: with blocks in SRAM, the die's compute prev of the blocks before
+// (its three stream buffers, costmodel.Resident, let blocks run no
+// further ahead of its compute); for partial sums, the compute added
+// that adds the die's contribution to this very block. Blocks of data
+// landing in HBM are forwarded as soon as they arrive.
+func (sp StreamSpec) pace(prev, added plan.TaskID, deps ...plan.TaskID) []plan.TaskID {
+	if sp.Reduce {
+		deps = append(deps, added)
+	}
 	if sp.Resident {
-		return append(deps, prev)
+		deps = append(deps, prev)
 	}
 	return deps
+}
+
+// first is what a die's own block waits for before it is sent: what the
+// stream waits for, and for partial sums its own compute too.
+func (sp StreamSpec) first(own plan.TaskID, after []plan.TaskID) []plan.TaskID {
+	if sp.Reduce {
+		return append(append([]plan.TaskID(nil), after...), own)
+	}
+	return after
 }
 
 // send appends the transfer of a block: own says it is the die's own.
@@ -43,12 +57,11 @@ func (sp StreamSpec) send(p *plan.Program, name string, src, dst wafer.DieID, ow
 // 2026): each die holds one block of sp.Block bytes and computes sp.Own on
 // it; in rounds 1..P−1 it receives a block from its predecessor, computes
 // sp.Round on it, and forwards it (except in the last round). Round r's
-// send waits for the receive of round r−1, the die's own previous send and
-// its compute of round r−1: a die forwards no faster than it computes, so
-// that its successor holds about three blocks (the one it computes, the
-// one it forwards, the one arriving), as the die's own stream buffers
-// would allow; each compute waits for its block and the die's previous
-// compute.
+// send waits for the receive of round r−1 and the die's own previous send
+// (and StreamSpec.pace's: the compute before, with blocks in SRAM; the
+// compute that added to the block, for partial sums, whose own block is
+// sent once computed); each compute waits for its block and the die's
+// previous compute.
 func RingStream(p *plan.Program, rings [][]wafer.DieID, sp StreamSpec, after ...plan.TaskID) Fragment {
 	var frag Fragment
 	for _, ring := range rings {
@@ -58,7 +71,7 @@ func RingStream(p *plan.Program, rings [][]wafer.DieID, sp StreamSpec, after ...
 		for i, d := range ring {
 			comp[i] = AddKernel(p, fmt.Sprintf("stream.own.%d", i), d, sp.Own, after...)
 			if n > 1 {
-				send[i] = sp.send(p, "stream.r0", d, ring[(i+1)%n], true, after...)
+				send[i] = sp.send(p, "stream.r0", d, ring[(i+1)%n], true, sp.first(comp[i], after)...)
 			}
 		}
 		for r := 1; r < n; r++ {
@@ -68,7 +81,7 @@ func RingStream(p *plan.Program, rings [][]wafer.DieID, sp StreamSpec, after ...
 				prev := comp[i]
 				comp[i] = AddKernel(p, fmt.Sprintf("stream.r%d", r), d, sp.Round, in, prev)
 				if r < n-1 {
-					send[i] = sp.send(p, fmt.Sprintf("stream.r%d", r), d, ring[(i+1)%n], false, sp.pace(prev, in, prevSend[i])...)
+					send[i] = sp.send(p, fmt.Sprintf("stream.r%d", r), d, ring[(i+1)%n], false, sp.pace(prev, comp[i], in, prevSend[i])...)
 				}
 			}
 		}
@@ -83,8 +96,12 @@ func RingStream(p *plan.Program, rings [][]wafer.DieID, sp StreamSpec, after ...
 // that of die i+r from its right, and relays each onward in the same
 // direction in round r+1, so every transfer is one hop. A relay waits for
 // the block and for the die's previous send in that direction (and, with
-// blocks in SRAM, for its computes of the rounds before); computes run in
-// arrival order, own block first.
+// blocks in SRAM, for its computes of the rounds before; for partial sums,
+// for the compute that added to the block); computes run in arrival order,
+// own block first. A relay of partial sums is this same pattern, each
+// partial accumulating along its way to both ends of the chain: the
+// timing of a reduction, not yet its data flow (a block's two halves are
+// never combined at its owner).
 func RelayStream(p *plan.Program, chains [][]wafer.DieID, sp StreamSpec, after ...plan.TaskID) Fragment {
 	var frag Fragment
 	for _, ch := range chains {
@@ -96,10 +113,10 @@ func RelayStream(p *plan.Program, chains [][]wafer.DieID, sp StreamSpec, after .
 		for i, d := range ch {
 			comp[i] = AddKernel(p, "relay.own", d, sp.Own, after...)
 			if i+1 < n {
-				right[i] = sp.send(p, "relay.r0.right", d, ch[i+1], true, after...)
+				right[i] = sp.send(p, "relay.r0.right", d, ch[i+1], true, sp.first(comp[i], after)...)
 			}
 			if i > 0 {
-				left[i] = sp.send(p, "relay.r0.left", d, ch[i-1], true, after...)
+				left[i] = sp.send(p, "relay.r0.left", d, ch[i-1], true, sp.first(comp[i], after)...)
 			}
 		}
 		for r := 1; r < n; r++ {
@@ -111,14 +128,14 @@ func RelayStream(p *plan.Program, chains [][]wafer.DieID, sp StreamSpec, after .
 					in := prevRight[i-1]
 					comp[i] = AddKernel(p, fmt.Sprintf("relay.r%d.fromleft", r), d, sp.Round, in, comp[i])
 					if i+1 < n {
-						right[i] = sp.send(p, fmt.Sprintf("relay.r%d.right", r), d, ch[i+1], false, sp.pace(prev, in, prevRight[i])...)
+						right[i] = sp.send(p, fmt.Sprintf("relay.r%d.right", r), d, ch[i+1], false, sp.pace(prev, comp[i], in, prevRight[i])...)
 					}
 				}
 				if i+r < n { // block of die i+r arrives from the right
 					in := prevLeft[i+1]
 					comp[i] = AddKernel(p, fmt.Sprintf("relay.r%d.fromright", r), d, sp.Round, in, comp[i])
 					if i > 0 {
-						left[i] = sp.send(p, fmt.Sprintf("relay.r%d.left", r), d, ch[i-1], false, sp.pace(prev, in, prevLeft[i])...)
+						left[i] = sp.send(p, fmt.Sprintf("relay.r%d.left", r), d, ch[i-1], false, sp.pace(prev, comp[i], in, prevLeft[i])...)
 					}
 				}
 			}

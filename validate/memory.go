@@ -194,11 +194,11 @@ func streamCase(s *wafer.Spec, name string, relay bool, cycle, chain []wafer.Die
 			if relay {
 				groups = [][]wafer.DieID{chain}
 			}
-			price := m.StreamRounds
+			o := costmodel.StreamOrder{Relay: relay, Paced: true, Reduce: st.Comm.Reduce}
 			if !mv.Resident {
-				price = m.StreamRoundsHBM
+				o.MinHop = m.HBMHop(float64(spec.Block))
 			}
-			c, err := price(groups, relay, true, float64(spec.Block), own, round)
+			c, err := m.StreamRounds(groups, o, float64(spec.Block), own, round)
 			return c.Seconds, err
 		}}
 }
