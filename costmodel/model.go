@@ -63,12 +63,11 @@ func New(spec *wafer.Spec, p Params) (*Model, error) {
 	return &Model{Spec: spec, Params: p}, nil
 }
 
-// Compute is the time of a slice of flops FLOPs moving hbmBytes to or from
-// HBM on one die.
+// Compute is the time of a memory-bound slice (a pointwise op, the
+// optimizer step) of flops FLOPs at peak moving hbmBytes to or from HBM on
+// one die: KernelSeconds of such a kernel.
 func (m *Model) Compute(flops, hbmBytes float64) float64 {
-	s := m.Spec
-	return max(flops/(s.Die.PeakFLOPS*m.Params.ComputeEfficiency),
-		hbmBytes/(s.Die.HBMBandwidth*m.Params.HBMEfficiency))
+	return m.KernelSeconds(Kernel{FLOPs: flops, Efficiency: 1, HBMRead: hbmBytes}, 0)
 }
 
 // Transfer is the time of one uncontended message of bytes over hops hops.

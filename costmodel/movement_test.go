@@ -15,13 +15,27 @@ import (
 // temp48's GEMM tile is 3,072 (37.7 MB of fp32 accumulators), its stream
 // SRAM 40 MB: three W blocks of 18.9 MB do not fit it, six x blocks of
 // 4.2 MB do.
-func TestSchemeMoveClosedForms(t *testing.T) {
+// The GEMM of the closed-form tests: gpt3-175b's attn.qkv, micro-batch 4,
+// on 48 dies of temp48, whose output tiles have side 3,072.
+const (
+	qkvT, qkvK, qkvN, qkvP = 8192.0, 12288.0, 36864.0, 48.0
+	qkvTile                = 3072.0
+)
+
+// qkvGroup is that GEMM as an op group for one layer of one micro-batch
+// (per = 1), its Work the GEMM's FLOPs and no bytes (so that no floor
+// applies).
+func qkvGroup() (*wafer.Spec, *partition.Group) {
 	s, _ := wafer.Preset("temp48")
-	const T, K, N, P = 8192.0, 12288.0, 36864.0, 48.0
-	grp := &partition.Group{Kind: partition.GEMM, K: K, N: N, WeightElems: K * N,
+	T, K, N := qkvT, qkvK, qkvN
+	return s, &partition.Group{Kind: partition.GEMM, K: int64(K), N: int64(N), WeightElems: int64(K * N),
 		Work: partition.Work{FwdFLOPs: 2 * T * K * N, BwdFLOPs: 4 * T * K * N}}
+}
+
+func TestSchemeMoveClosedForms(t *testing.T) {
+	s, grp := qkvGroup()
+	const T, K, N, P, tile = qkvT, qkvK, qkvN, qkvP, qkvTile
 	c := math.Ceil
-	const tile = 3072.0
 	Tp, Kp, Np := T/P, K/P, N/P
 	wBlock, xBlock := 2*K*N/P, 2*T*K/P
 	share := (P - 1) / P
@@ -102,12 +116,9 @@ func TestSchemeMoveClosedForms(t *testing.T) {
 // while the X blocks of a second stream meet the die's dY rows, its dW
 // accumulator (37.7 MB of fp32 plus a 3,072×768 tile) too large to keep.
 func TestSchemeMoveBackward(t *testing.T) {
-	s, _ := wafer.Preset("temp48")
-	const T, K, N, P = 8192.0, 12288.0, 36864.0, 48.0
-	grp := &partition.Group{Kind: partition.GEMM, K: K, N: N, WeightElems: K * N,
-		Work: partition.Work{FwdFLOPs: 2 * T * K * N, BwdFLOPs: 4 * T * K * N}}
+	s, grp := qkvGroup()
+	const T, K, N, P, tile = qkvT, qkvK, qkvN, qkvP, qkvTile
 	c := math.Ceil
-	const tile = 3072.0
 	Tp, Np := T/P, N/P
 	// megatron-col: dX (M T, K Np, N K) and dW (M K, K T, N Np).
 	col := SchemeMove(s, grp, partition.MegatronCol, P, 1, T, 2048).Bwd

@@ -131,7 +131,7 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 
 // pointwise is a memory-bound kernel of the graph's FLOPs and bytes.
 func (lc *layoutCtx) pointwise(flops, hbm float64) phase {
-	t := lc.m.KernelSeconds(Kernel{FLOPs: flops, Efficiency: 1, HBMRead: hbm}, 0)
+	t := lc.m.Compute(flops, hbm)
 	return phase{compute: t, total: t, hbm: hbm}
 }
 

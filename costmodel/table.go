@@ -16,7 +16,7 @@ type Mem struct {
 	// of one micro-batch.
 	Acts float64 `json:"activations"`
 	// Transient is the largest temporary buffer (an FSDP weight gather, a
-	// stream's double buffer, a sequence-parallel all-gather).
+	// stream's blocks in flight, a sequence-parallel all-gather).
 	Transient float64 `json:"transient"`
 }
 

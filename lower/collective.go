@@ -88,9 +88,7 @@ func size(rings [][]wafer.DieID) int {
 // messages to dies i+1, i+2, … of its group in turn, as all-to-all
 // implementations stagger them: were every die to start with the group's
 // first die, a die's few DMA engines would all be sending to the same few
-// dies, whose HBM ports would take every arrival while the others idled
-// (on 48 dies of temp48, 403 MB each: 1.55 ms, against 0.79 ms staggered,
-// which is the HBM ports' bound).
+// dies, whose HBM ports would take every arrival while the others idled.
 func AllToAll(p *plan.Program, groups [][]wafer.DieID, bytes int64, after ...plan.TaskID) Fragment {
 	var frag Fragment
 	for _, g := range groups {

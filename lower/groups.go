@@ -48,9 +48,8 @@ func (st *stager) pass(wk work, ps costmodel.Pass, op string) []plan.TaskID {
 	var ids []plan.TaskID
 	switch {
 	case len(ps.Streams) > 0:
-		relay := wk.s == partition.RelayW || wk.s == partition.RelayX
 		for _, s := range ps.Streams {
-			ids = append(ids, st.stream(relay, op, StreamSpec{Block: int64(wk.mv.Block), Own: s.Own, Round: s.Round,
+			ids = append(ids, st.stream(s.Comm.Kind == "relay", op, StreamSpec{Block: int64(wk.mv.Block), Own: s.Own, Round: s.Round,
 				Resident: wk.mv.Resident, Reduce: s.Comm.Reduce})...)
 		}
 	case ps.Overlap:

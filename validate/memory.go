@@ -44,11 +44,12 @@ func kernelCase(s *wafer.Spec, name string, k costmodel.Kernel) Case {
 		Analytic: func(m *costmodel.Model) (float64, error) { return m.KernelSeconds(k, 0), nil }}
 }
 
-// computes: the kernels of every op kind at the slice shapes the six
-// benchmark models' plans use (micro-batch 4, groups of 6 and 48 dies, as
-// their plans have): each group's forward and backward kernels in a
-// direct scheme, a stream round in a streamed one, attention split by
-// heads and over the sequence, and the embedding lookup.
+// computes: the kernels of every op kind of the six benchmark models at
+// micro-batch 4, on the whole wafer's 48 dies for the 175B-class models
+// (as their plans run) and on 6 dies for the others (their plans use 3 to
+// 16): each group's forward and backward kernels in a direct scheme, a
+// stream round in a streamed one, attention split by heads and over the
+// sequence, and the embedding lookup.
 func computes(s *wafer.Spec, models []string) ([]Case, error) {
 	var cs []Case
 	for _, model := range models {
@@ -164,7 +165,7 @@ func largeStreams(s *wafer.Spec) ([]Case, error) {
 				for pi, ps := range []costmodel.Pass{mv.Fwd, mv.Bwd} {
 					for i, st := range ps.Streams {
 						name := fmt.Sprintf("%s-%s-%s%d-%dx%d-%s", grp.Key, sc, []string{"fwd", "bwd"}[pi], i, r.Rows, r.Cols, where)
-						cs = append(cs, streamCase(s, name, sc == partition.RelayW || sc == partition.RelayX, cycle, chain, st, mv))
+						cs = append(cs, streamCase(s, name, st.Comm.Kind == "relay", cycle, chain, st, mv))
 					}
 				}
 			}
