@@ -21,6 +21,21 @@ type Params struct {
 	// Routing is the route of flows between dies that are not neighbours
 	// (default XY, as the simulator's default).
 	Routing wafer.Routing
+	// BucketBytes is the DP gradient all-reduce bucket per die (0:
+	// DefaultBucketBytes), which lowering uses too.
+	BucketBytes float64
+}
+
+// DefaultBucketBytes is the DP gradient bucket per die: PyTorch DDP's
+// default bucket_cap_mb, 25 MiB.
+const DefaultBucketBytes = 25 << 20
+
+// Bucket is p's DP bucket in bytes.
+func (p Params) Bucket() float64 {
+	if p.BucketBytes > 0 {
+		return p.BucketBytes
+	}
+	return DefaultBucketBytes
 }
 
 // Validate rejects efficiencies outside (0, 1].
@@ -29,6 +44,9 @@ func (p Params) Validate() error {
 		if e < 0 || e > 1 {
 			return fmt.Errorf("costmodel: efficiency %g outside (0, 1]", e)
 		}
+	}
+	if !(p.BucketBytes >= 0) || math.IsInf(p.BucketBytes, 0) {
+		return fmt.Errorf("costmodel: DP bucket of %g bytes; it must be positive (0 means %d)", p.BucketBytes, DefaultBucketBytes)
 	}
 	return nil
 }

@@ -85,6 +85,17 @@ func (k Kernel) peakSeconds() float64 {
 	return k.FLOPs / k.Efficiency
 }
 
+// Less is the kernel that remains of k once o, a part of it (k = r.Plus(o)),
+// is taken out.
+func (k Kernel) Less(o Kernel) Kernel {
+	r := Kernel{FLOPs: max(0, k.FLOPs-o.FLOPs), HBMRead: max(0, k.HBMRead-o.HBMRead), HBMWrite: max(0, k.HBMWrite-o.HBMWrite),
+		SRAM: max(0, k.SRAM-o.SRAM), Efficiency: 1}
+	if t := k.peakSeconds() - o.peakSeconds(); t > 0 && r.FLOPs > 0 {
+		r.Efficiency = min(1, r.FLOPs/t)
+	}
+	return r
+}
+
 // Scale multiplies the kernel's work by x.
 func (k Kernel) Scale(x float64) Kernel {
 	return Kernel{FLOPs: k.FLOPs * x, Efficiency: k.Efficiency, HBMRead: k.HBMRead * x, HBMWrite: k.HBMWrite * x, SRAM: k.SRAM * x}
@@ -182,6 +193,10 @@ type Comm struct {
 	// Reduce marks a stream of partial sums (each die adds into the block
 	// it forwards).
 	Reduce bool
+	// ForGrad marks an all-gather whose tensor only the weight gradient
+	// reads (sequence parallelism's input in the backward pass): it can
+	// run beside the data gradient (see Pass.Grad).
+	ForGrad bool
 }
 
 // Pass is one die's part of one pass (forward or backward) of one layer of
@@ -197,6 +212,11 @@ type Pass struct {
 	// Overlap says the collectives run beside the kernels (FSDP prefetches
 	// the next gather) instead of before or after them.
 	Overlap bool
+	// Grad is the weight-gradient part of a backward Kernel, which
+	// Megatron-LM runs after the data gradient, beside the data
+	// gradient's reduction (and ForGrad gathers beside the data gradient
+	// itself); zero when the pass has none to overlap.
+	Grad Kernel
 	// KV counts the K/V slice multicasts (and gradient reductions) of a
 	// heads-split attention whose dies read K/V heads other dies hold.
 	KV int
@@ -337,18 +357,22 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 	Tp, Kp, Np := T/P, K/P, N/P
 	x, y, w := 2*T*K, 2*T*N, 2*float64(grp.WeightElems) // the weight with its bias, as gathered and streamed
 	switch sc {
+	// A backward pass's second GEMM is the weight gradient (Pass.Grad).
 	case partition.MegatronCol:
 		mv.Fwd = Pass{Kernel: gk(gemm{M: T, K: K, N: Np})}
-		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: Np, N: K}, gemm{M: K, K: T, N: Np}), Comms: []Comm{{Kind: "ar", Bytes: x}}}
+		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: Np, N: K}, gemm{M: K, K: T, N: Np}), Grad: gk(gemm{M: K, K: T, N: Np}),
+			Comms: []Comm{{Kind: "ar", Bytes: x}}}
 	case partition.MegatronRow:
 		mv.Fwd = Pass{Kernel: gk(gemm{M: T, K: Kp, N: N}), Comms: []Comm{{Kind: "ar", Bytes: y}}}
-		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: N, N: Kp}, gemm{M: Kp, K: T, N: N})}
+		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: N, N: Kp}, gemm{M: Kp, K: T, N: N}), Grad: gk(gemm{M: Kp, K: T, N: N})}
 	case partition.SPCol:
 		mv.Fwd = Pass{Kernel: gk(gemm{M: T, K: K, N: Np}), Comms: []Comm{{Kind: "ag", Bytes: x}}}
-		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: Np, N: K}, gemm{M: K, K: T, N: Np}), Comms: []Comm{{Kind: "ag", Bytes: x}, {Kind: "rs", Bytes: x}}}
+		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: Np, N: K}, gemm{M: K, K: T, N: Np}), Grad: gk(gemm{M: K, K: T, N: Np}),
+			Comms: []Comm{{Kind: "ag", Bytes: x, ForGrad: true}, {Kind: "rs", Bytes: x}}}
 	case partition.SPRow:
 		mv.Fwd = Pass{Kernel: gk(gemm{M: T, K: Kp, N: N}), Comms: []Comm{{Kind: "rs", Bytes: y}}}
-		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: N, N: Kp}, gemm{M: Kp, K: T, N: N}), Comms: []Comm{{Kind: "ag", Bytes: y}}}
+		mv.Bwd = Pass{Kernel: gk(gemm{M: T, K: N, N: Kp}, gemm{M: Kp, K: T, N: N}), Grad: gk(gemm{M: Kp, K: T, N: N}),
+			Comms: []Comm{{Kind: "ag", Bytes: y}}}
 	case partition.FSDP:
 		mv.Fwd = Pass{Kernel: gk(gemm{M: Tp, K: K, N: N}), Comms: []Comm{{Kind: "ag", Bytes: w}}, Overlap: true}
 		mv.Bwd = Pass{Kernel: gk(gemm{M: Tp, K: N, N: K}, gemm{M: K, K: Tp, N: N}), Comms: []Comm{{Kind: "ag", Bytes: w}, {Kind: "rs", Bytes: w}},

@@ -52,6 +52,7 @@ func (m *Model) PriceMappedContext(ctx context.Context, sp *partition.Space, map
 		t.Edges = append(t.Edges, EdgePrice{Edge: e, Cost: make([][partition.NumActs][partition.NumActs]Price, len(sp.Layouts))})
 	}
 	t.Fixed = make([]Price, len(sp.Layouts))
+	t.Sync = make([]Sync, len(sp.Layouts))
 	p := &pricer{sp: sp, g: sp.Graph, cache: map[string]Cost{}}
 	for li := range sp.Layouts {
 		if err := p.priceLayout(ctx, m, t, li); err != nil {
@@ -105,7 +106,7 @@ func (p *pricer) priceLayout(ctx context.Context, m *Model, t *Table, li int) er
 	if err != nil {
 		return err
 	}
-	t.Fixed[li] = lc.fixed()
+	t.Fixed[li], t.Sync[li] = lc.fixed()
 	for gi := range p.sp.Groups {
 		if err := ctx.Err(); err != nil {
 			return err

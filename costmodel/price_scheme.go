@@ -122,6 +122,7 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 	flows := append(fwd.flows, bwd.flows...)
 	pr.Traffic = trafficPerDie(flows, lc.P) * reps
 	pr.Mem = lc.mem(grp, gr, &mv, per)
+	pr.Backward = bwd.total * layers
 	// The kernels' bytes are the busiest die's (uneven head or token
 	// splits); the rest every die moves alike.
 	kernels := (mv.Fwd.Kernel.HBM()*(1+recomputed) + mv.Bwd.Kernel.HBM()) * reps
@@ -202,9 +203,23 @@ func (lc *layoutCtx) pass(grp *partition.Group, mv *Move, ps Pass) phase {
 			cs[i], dmas[i] = lc.collective(c.Kind, c.Bytes), c.DMAHBM(lc.P, false)
 			ph.flows = append(ph.flows, cs[i].Flows...)
 		}
-		if ps.Overlap { // FSDP prefetches the gathered weight while the kernels run
+		switch {
+		case ps.Overlap && grp.Work.Block: // FSDP prefetches the next layer's weights while the kernels run
 			ph.total = lc.m.Overlap(k, cs, dmas)
-		} else {
+		case ps.Overlap: // outside the layers the gather is exposed, the gradient's reduce-scatter not
+			var gathers, rest []Cost
+			var gd, rd []float64
+			for i, c := range ps.Comms {
+				if c.Kind == "ag" {
+					gathers, gd = append(gathers, cs[i]), append(gd, dmas[i])
+				} else {
+					rest, rd = append(rest, cs[i]), append(rd, dmas[i])
+				}
+			}
+			ph.total = lc.m.Serial(Kernel{}, gathers, gd) + lc.m.Overlap(k, rest, rd)
+		case ps.Grad.FLOPs > 0 && len(cs) > 0:
+			ph.total = lc.m.GradOverlap(ps, cs, dmas)
+		default:
 			ph.total = lc.m.Serial(k, cs, dmas)
 		}
 		ph.comm = ph.total - compute
@@ -227,6 +242,28 @@ func (m *Model) Serial(k Kernel, cs []Cost, dma []float64) float64 {
 		t += m.CollectiveSeconds(c, dma[i])
 	}
 	return t
+}
+
+// GradOverlap is a backward pass run as Megatron-LM runs it (see
+// Pass.Grad): all-gathers the data gradient reads first; then the data
+// gradient beside the gathers only the weight gradient reads; then the
+// weight gradient beside the data gradient's reductions. cs and dma are
+// the collectives of ps.Comms and their DMA bytes, in order.
+func (m *Model) GradOverlap(ps Pass, cs []Cost, dma []float64) float64 {
+	var early, late []Cost
+	var ed, ld []float64
+	t := 0.0
+	for i, c := range ps.Comms {
+		switch {
+		case c.Kind == "ag" && c.ForGrad:
+			early, ed = append(early, cs[i]), append(ed, dma[i])
+		case c.Kind == "ag":
+			t += m.CollectiveSeconds(cs[i], dma[i])
+		default:
+			late, ld = append(late, cs[i]), append(ld, dma[i])
+		}
+	}
+	return t + m.Overlap(ps.Kernel.Less(ps.Grad), early, ed) + m.Overlap(ps.Grad, late, ld)
 }
 
 // Overlap is kernel k beside collectives cs that run one after the other:
@@ -384,8 +421,10 @@ func (lc *layoutCtx) edge(e partition.Edge) [partition.NumActs][partition.NumAct
 
 // fixed is the layout's scheme-independent price: weights, gradients and
 // optimizer states per die; DP all-reduce of the gradients between
-// corresponding dies of the groups; the Adam step.
-func (lc *layoutCtx) fixed() Price {
+// corresponding dies of the groups (its energy and traffic; its time is
+// the Sync's); the Adam step.
+func (lc *layoutCtx) fixed() (Price, Sync) {
+	var sync Sync
 	perDie := lc.sp.ParamsPerDie(lc.li) // parameters held per die
 	zero := 1.0
 	if lc.l.ZeRO {
@@ -399,8 +438,14 @@ func (lc *layoutCtx) fixed() Price {
 			lc.fail(fmt.Errorf("DP all-reduce of %g bytes: %w", 2*perDie, err))
 		}
 		hbm := Comm{Kind: "ar", Bytes: 2 * perDie}.DMAHBM(float64(lc.l.DP), false)
-		pr.Seconds = lc.m.CollectiveSeconds(c, hbm)
-		pr.Comm, pr.HBM = pr.Seconds, hbm
+		sync.Seconds, sync.Bucket = lc.m.CollectiveSeconds(c, hbm), lc.m.Params.Bucket()
+		last := min(sync.Bucket, 2*perDie)
+		tc, err := lc.m.AllReduce(dp, last)
+		if err != nil {
+			lc.fail(fmt.Errorf("DP all-reduce of %g bytes: %w", last, err))
+		}
+		sync.Tail = lc.m.CollectiveSeconds(tc, Comm{Kind: "ar", Bytes: last}.DMAHBM(float64(lc.l.DP), false))
+		pr.HBM = hbm
 		pr.Traffic = trafficPerDie(c.Flows, float64(len(dp)*lc.l.DP))
 		pr.Parts = lc.m.EnergyOf(0, hbm*lc.P*float64(lc.l.DP), c.Flows)
 	}
@@ -410,5 +455,5 @@ func (lc *layoutCtx) fixed() Price {
 	pr.Compute += opt
 	pr.HBM += lc.sp.AdamHBM / share
 	pr.Parts = pr.Parts.Add(lc.m.EnergyOf(lc.sp.AdamFLOPs, lc.sp.AdamHBM, nil))
-	return pr
+	return pr, sync
 }

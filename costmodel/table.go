@@ -45,6 +45,29 @@ type Price struct {
 	HBM, SRAM float64
 	// Mem is what it keeps per die.
 	Mem Mem
+	// Backward is, for an option, the seconds of its backward pass in one
+	// micro-batch (every layer): the window beside which the last
+	// micro-batch's DP gradient buckets run (Sync).
+	Backward float64
+}
+
+// Sync is a layout's DP gradient all-reduce, run in buckets beside the
+// last micro-batch's backward pass (lower.LowerWith): it is exposed for
+// Exposed(window) seconds — what does not fit in the window, and at least
+// the last bucket, whose gradients are the backward pass's last.
+type Sync struct {
+	// Seconds is the all-reduce of every gradient alone; Tail that of the
+	// last bucket; Bucket the bucket per die in bytes.
+	Seconds, Tail, Bucket float64
+}
+
+// Exposed is the sync's time beyond a backward window of that many
+// seconds; zero without DP.
+func (s Sync) Exposed(window float64) float64 {
+	if s.Seconds <= 0 {
+		return 0
+	}
+	return max(s.Tail, s.Seconds-window)
 }
 
 // Option is one scheme of one op group, priced in every layout.
@@ -67,10 +90,14 @@ type EdgePrice struct {
 // chooses from.
 type Table struct {
 	Space *partition.Space
-	// Fixed is, per layout, what does not depend on the schemes: DP
-	// gradient synchronisation, the optimizer step, and the weights,
-	// gradients and optimizer states held per die.
+	// Fixed is, per layout, what does not depend on the schemes: the DP
+	// gradient synchronisation's energy and traffic (its time is Sync's),
+	// the optimizer step, and the weights, gradients and optimizer states
+	// held per die.
 	Fixed []Price
+	// Sync is, per layout, the DP gradient all-reduce's time, which the
+	// schemes' backward passes hide in part.
+	Sync []Sync
 	// Capacity is the memory of one die.
 	Capacity float64
 	// Options lists, per op group, its schemes.

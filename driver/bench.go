@@ -74,7 +74,7 @@ func Bench(w io.Writer, o BenchOptions) error {
 		if err := pl.Verify(p.spec); err != nil {
 			return fmt.Errorf("driver: %s plan does not verify (a bug): %w", name, err)
 		}
-		res, err := simulate(pl, p.spec, o.Progress)
+		res, err := simulate(pl, p.spec, false, o.Progress)
 		if err != nil {
 			return err
 		}

@@ -63,11 +63,11 @@ func Compile(w io.Writer, o CompileOptions) error {
 		}
 	}
 	if o.Trace != "" {
-		sr, err := simulate(pl, p.spec, o.Progress)
+		sr, err := simulate(pl, p.spec, false, o.Progress)
 		if err != nil {
 			return err
 		}
-		if err := writeFile(o.Trace, func(f io.Writer) error { return plan.WriteTrace(f, pl, p.spec, sr.timings) }); err != nil {
+		if err := writeFile(o.Trace, func(f io.Writer) error { return sr.writeTrace(f, pl, p.spec, [2]float64{}) }); err != nil {
 			return err
 		}
 	}

@@ -50,7 +50,7 @@ func TestBenchmarkModelsVerifyAndAgree(t *testing.T) {
 			if err := pl.Verify(s); err != nil {
 				t.Fatal(err)
 			}
-			res, err := simulate(pl, s, nil)
+			res, err := simulate(pl, s, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,12 +211,12 @@ func TestTraceStructure(t *testing.T) {
 		t.Skip("simulates a whole plan")
 	}
 	p, s := compilePlan(t, "llama2-7b", "temp48", 128, 2048)
-	res, err := simulate(p, s, nil)
+	res, err := simulate(p, s, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := plan.WriteTrace(&b, p, s, res.timings); err != nil {
+	if err := res.writeTrace(&b, p, s, [2]float64{}); err != nil {
 		t.Fatal(err)
 	}
 	var tr struct {

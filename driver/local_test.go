@@ -53,7 +53,7 @@ func TestMappingsVerifyOnFaultyWafers(t *testing.T) {
 			if err := pl.Verify(s); err != nil {
 				t.Fatalf("seed %d %s: %v", seed, mapper, err)
 			}
-			res, err := simulate(pl, s, nil)
+			res, err := simulate(pl, s, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -253,7 +253,7 @@ func lowerAndSimulate(t *testing.T, tab *costmodel.Table, a ilp.Assignment, s *w
 	if err := pl.Verify(s); err != nil {
 		t.Fatal(err)
 	}
-	res, err := simulate(pl, s, nil)
+	res, err := simulate(pl, s, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

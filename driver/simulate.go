@@ -1,11 +1,10 @@
 package driver
 
 import (
-	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -24,7 +23,14 @@ type SimulateOptions struct {
 	// model_source), to check the plan computes that graph's work.
 	Plan, Wafer, Model string
 	JSON               bool
-	Progress           io.Writer
+	// Full replays every run of the step instead of extrapolating its
+	// steady state (sim.Step).
+	Full bool
+	// Trace, when set, is a Perfetto trace file of the replay; Window
+	// limits it to [from, to) seconds of the step (to 0: the end).
+	Trace    string
+	Window   [2]float64
+	Progress io.Writer
 }
 
 // SimulateReport compares a plan's simulated step with its predicted one.
@@ -37,6 +43,17 @@ type SimulateReport struct {
 	// RelErr is (simulated − predicted) / predicted; null when the plan
 	// carries no prediction (predicted_step_seconds 0).
 	RelErr *float64 `json:"rel_err"`
+	// SimulatedMemory is the most memory a die held at once over the
+	// step — its static bytes and the peak of what its tasks allocated
+	// — on die PeakMemoryDie; PredictedMemory the cost model's peak (zero
+	// when the plan carries none), MemoryRelErr the relative error; Fits
+	// says the simulated peak is within the die's capacity.
+	SimulatedMemory float64  `json:"simulated_peak_memory_bytes_per_die"`
+	PeakMemoryDie   string   `json:"peak_memory_die"`
+	PredictedMemory float64  `json:"predicted_peak_memory_bytes_per_die"`
+	MemoryRelErr    *float64 `json:"memory_rel_err"`
+	CapacityBytes   float64  `json:"capacity_bytes_per_die"`
+	Fits            bool     `json:"fits"`
 	// EnergyBreakdown is the simulated step's energy by part (the
 	// simulator's own count of what ran, was carried, and for how long);
 	// AveragePower is it over the simulated step; TokensPerJoule the
@@ -51,18 +68,35 @@ type SimulateReport struct {
 	TokensPerJoule  float64  `json:"tokens_per_joule"`
 	// ExposedComm is the time the busiest compute engine waits: the step
 	// minus its compute time.
-	ExposedComm     float64 `json:"exposed_comm_seconds"`
-	MaxLinkBytes    float64 `json:"max_link_bytes"`
-	MaxLinkUtil     float64 `json:"max_link_utilization"`
-	MaxLink         string  `json:"max_link"`
-	Events          int64   `json:"events"`
-	Method          string  `json:"method"`
-	BlocksSimulated int     `json:"blocks_simulated"`
-	WallSeconds     float64 `json:"wall_seconds"`
-	// TopLinks are the most used links; DieIdle each used die's idle time.
+	ExposedComm  float64 `json:"exposed_comm_seconds"`
+	MaxLinkBytes float64 `json:"max_link_bytes"`
+	MaxLinkUtil  float64 `json:"max_link_utilization"`
+	MaxLink      string  `json:"max_link"`
+	// Method says how the step was simulated (sim.Step); Loops are the
+	// loops extrapolated and Replays the replays run.
+	Method          string      `json:"method"`
+	Loops           []sim.Loop  `json:"extrapolated_loops"`
+	Replays         []ReplayUse `json:"replays"`
+	Events          int64       `json:"events"`
+	SpilledMessages int         `json:"spilled_messages"`
+	WallSeconds     float64     `json:"wall_seconds"`
+	// TopLinks are the most used links; DieIdle each used die's idle time;
+	// Blocks each block's runs and how long a run took in the longest
+	// replay, from its first task's start to its last task's end (runs
+	// overlap: the spans do not add up to the step).
 	TopLinks []LinkUse  `json:"top_links"`
 	DieIdle  []DieIdle  `json:"die_idle"`
 	Blocks   []BlockSim `json:"blocks"`
+}
+
+// ReplayUse is one replay of the step: the runs its extrapolated loops
+// kept, its simulated time, size and cost.
+type ReplayUse struct {
+	Counts      []int   `json:"counts"`
+	Seconds     float64 `json:"simulated_seconds"`
+	Tasks       int     `json:"tasks"`
+	Events      int64   `json:"events"`
+	WallSeconds float64 `json:"wall_seconds"`
 }
 
 // LinkUse is one link's traffic over the step.
@@ -78,77 +112,72 @@ type DieIdle struct {
 	IdleSeconds float64 `json:"idle_seconds"`
 }
 
-// BlockSim is one block of the plan: its simulated time and how often it
-// runs.
+// BlockSim is one block of the plan: how often it runs per step, its
+// tasks, and its runs' mean span in the longest replay.
 type BlockSim struct {
 	Name    string  `json:"name"`
 	Runs    int     `json:"runs"`
 	Tasks   int     `json:"tasks"`
-	Seconds float64 `json:"seconds"`
+	Seconds float64 `json:"mean_span_seconds"`
 }
 
 // simResult is a simulated plan.
 type simResult struct {
-	rep     SimulateReport
-	timings map[*plan.Node][]plan.Timing
+	rep  SimulateReport
+	step *sim.StepResult
 }
 
-// method describes how a plan is simulated.
-const method = "per-block: every distinct block of the plan is simulated once, packet by packet, and its " +
-	"makespan multiplied by the times it runs (blocks are separated by barriers, so this equals simulating " +
-	"the expanded step); k = 1 run per block"
-
-// simulate replays every block once and extrapolates by its run count.
-func simulate(p *plan.Plan, s *wafer.Spec, progress io.Writer) (*simResult, error) {
+// simulate replays the whole step (sim.Step).
+func simulate(p *plan.Plan, s *wafer.Spec, full bool, progress io.Writer) (*simResult, error) {
 	start := time.Now()
-	res := &simResult{timings: map[*plan.Node][]plan.Timing{}}
+	st, err := sim.Step(s, p, sim.StepConfig{Full: full})
+	if err != nil {
+		return nil, fmt.Errorf("driver: %w", err)
+	}
+	res := &simResult{step: st}
 	r := &res.rep
-	r.Model, r.Wafer, r.Predicted, r.Method = p.Model, s.Name, p.PredictedSeconds, method
-	linkBytes := make([]float64, s.NumLinks())
-	linkBusy := make([]float64, s.NumLinks())
-	dieBusy := make([]float64, s.NumDies())
-	// Blocks with the same program (layer 0 and the other layers, say) are
-	// simulated once.
-	seen := map[[sha256.Size]byte]*sim.Result{}
-	err := p.Walk(func(n *plan.Node, runs int) error {
-		js, err := json.Marshal(n.Program)
-		if err != nil {
-			return err
-		}
-		key := sha256.Sum256(js)
-		sr, ok := seen[key]
-		if !ok {
-			if sr, err = sim.Run(s, n.Program, sim.Config{}); err != nil {
-				return fmt.Errorf("driver: block %q: %w", n.Name, err)
-			}
-			seen[key] = sr
-			r.Events += sr.Events
-			r.BlocksSimulated++
-		}
+	r.Model, r.Wafer, r.Predicted, r.Method, r.Loops = p.Model, s.Name, p.PredictedSeconds, st.Method, st.Loops
+	r.Simulated, r.Events, r.SpilledMessages = st.Makespan, st.Events, st.SpilledMessages
+	for _, rp := range st.Replays {
+		r.Replays = append(r.Replays, ReplayUse{Counts: rp.Counts, Seconds: rp.Makespan, Tasks: rp.Tasks, Events: rp.Events, WallSeconds: rp.WallClock})
 		if progress != nil {
-			fmt.Fprintf(progress, "simulated %s (%d tasks, %d events): %.6g s × %d\n", n.Name, len(n.Program.Tasks), sr.Events, sr.Makespan, runs)
+			fmt.Fprintf(progress, "replayed the step with loops %v: %d tasks, %d events, %.6g s simulated in %.1f s\n", rp.Counts, rp.Tasks, rp.Events, rp.Makespan, rp.WallClock)
 		}
-		k := float64(runs)
-		r.Simulated += sr.Makespan * k
-		e := &r.EnergyBreakdown
-		e.Compute += sr.Energy.Compute * k
-		e.HBM += sr.Energy.HBM * k
-		e.SRAM += sr.Energy.SRAM * k
-		e.D2D += sr.Energy.D2D * k
-		e.Static += sr.Energy.Static * k
-		r.Blocks = append(r.Blocks, BlockSim{Name: n.Name, Runs: runs, Tasks: len(n.Program.Tasks), Seconds: sr.Makespan})
-		for _, l := range sr.Links {
-			linkBytes[l.Link] += l.Bytes * k
-			linkBusy[l.Link] += l.BusySeconds * k
+	}
+	r.EnergyBreakdown = st.Energy
+	r.CapacityBytes = p.CapacityBytes
+	for _, d := range st.Dies {
+		if m := p.StaticBytes + d.PeakMemoryBytes; m > r.SimulatedMemory && slices.Contains(p.Dies, d.Die) {
+			r.SimulatedMemory, r.PeakMemoryDie = m, s.Coord(d.Die).String()
 		}
-		for _, d := range sr.Dies {
-			dieBusy[d.Die] += d.BusySeconds * k
+	}
+	r.Fits = r.SimulatedMemory <= p.CapacityBytes
+	r.PredictedMemory = p.PredictedMemory
+	if p.PredictedMemory > 0 {
+		e := (r.SimulatedMemory - p.PredictedMemory) / p.PredictedMemory
+		r.MemoryRelErr = &e
+	}
+	// Blocks: their runs per step and their runs' spans in the sample.
+	spans := map[*plan.Node][]float64{}
+	ex, tm := st.Expansion, st.Sample.Tasks
+	for _, run := range ex.Runs {
+		n := len(run.Node.Program.Tasks)
+		if n == 0 {
+			continue
 		}
-		t := make([]plan.Timing, len(sr.Tasks))
-		for i, x := range sr.Tasks {
-			t[i] = plan.Timing{Start: x.Start, End: x.End}
+		a, b := tm[run.First].Start, 0.0
+		for i := range n {
+			x := tm[int(run.First)+i]
+			a, b = min(a, x.Start), max(b, x.End)
 		}
-		res.timings[n] = t
+		spans[run.Node] = append(spans[run.Node], b-a)
+	}
+	err = p.Walk(func(n *plan.Node, runs int) error {
+		mean := 0.0
+		for _, x := range spans[n] {
+			mean += x / float64(len(spans[n]))
+		}
+		r.Blocks = append(r.Blocks, BlockSim{Name: n.Name, Runs: runs, Tasks: len(n.Program.Tasks), Seconds: mean})
 		return nil
 	})
 	if err != nil {
@@ -170,9 +199,9 @@ func simulate(p *plan.Plan, s *wafer.Spec, progress io.Writer) (*simResult, erro
 		r.TokensPerJoule = float64(p.Batch*p.Seq) / r.EnergyJoules
 	}
 	var uses []LinkUse
-	for l := range linkBytes {
-		if linkBytes[l] > 0 {
-			uses = append(uses, LinkUse{Link: s.LinkName(wafer.LinkID(l)), Bytes: linkBytes[l], Utilization: linkBusy[l] / r.Simulated})
+	for _, l := range st.Links {
+		if l.Bytes > 0 {
+			uses = append(uses, LinkUse{Link: l.Name, Bytes: l.Bytes, Utilization: l.Utilization})
 		}
 	}
 	sort.SliceStable(uses, func(i, j int) bool { return uses[i].Bytes > uses[j].Bytes })
@@ -185,8 +214,9 @@ func simulate(p *plan.Plan, s *wafer.Spec, progress io.Writer) (*simResult, erro
 	r.TopLinks = uses[:min(len(uses), 10)]
 	busiest := 0.0
 	for _, d := range p.Dies {
-		r.DieIdle = append(r.DieIdle, DieIdle{Die: s.Coord(d).String(), IdleSeconds: r.Simulated - dieBusy[d]})
-		busiest = max(busiest, dieBusy[d])
+		busy := st.Dies[d].BusySeconds
+		r.DieIdle = append(r.DieIdle, DieIdle{Die: s.Coord(d).String(), IdleSeconds: r.Simulated - busy})
+		busiest = max(busiest, busy)
 	}
 	r.ExposedComm = r.Simulated - busiest
 	r.WallSeconds = time.Since(start).Seconds()
@@ -214,9 +244,14 @@ func Simulate(w io.Writer, o SimulateOptions) error {
 	if err := checkWork(p, s, o.Plan, o.Model); err != nil {
 		return err
 	}
-	res, err := simulate(p, s, o.Progress)
+	res, err := simulate(p, s, o.Full, o.Progress)
 	if err != nil {
 		return err
+	}
+	if o.Trace != "" {
+		if err := writeFile(o.Trace, func(f io.Writer) error { return res.writeTrace(f, p, s, o.Window) }); err != nil {
+			return err
+		}
 	}
 	if o.JSON {
 		return writeJSON(w, res.rep)

@@ -24,9 +24,18 @@ func (r *SimulateReport) WriteText(w io.Writer, s *wafer.Spec) error {
 	}
 	fmt.Fprintf(w, "; %.1f kW on average, %.1f tokens/J: compute %.0f, HBM %.0f, SRAM %.0f, D2D %.0f, static %.0f J\n",
 		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.SRAM, e.D2D, e.Static)
+	fmt.Fprintf(w, "memory      simulated peak %.2f GB per die (die %s)", r.SimulatedMemory/1e9, r.PeakMemoryDie)
+	if r.MemoryRelErr != nil {
+		fmt.Fprintf(w, ", predicted %.2f GB (%+.2f%%)", r.PredictedMemory/1e9, 100**r.MemoryRelErr)
+	}
+	verdict := "fits"
+	if !r.Fits {
+		verdict = "DOES NOT FIT"
+	}
+	fmt.Fprintf(w, "; capacity %.2f GB: %s\n", r.CapacityBytes/1e9, verdict)
 	fmt.Fprintf(w, "method      %s\n", r.Method)
-	fmt.Fprintf(w, "simulated   %d blocks, %d events in %.1f s\n", r.BlocksSimulated, r.Events, r.WallSeconds)
-	fmt.Fprintln(w, "\nblocks:")
+	fmt.Fprintf(w, "simulated   %d replays, %d events in %.1f s\n", len(r.Replays), r.Events, r.WallSeconds)
+	fmt.Fprintln(w, "\nblocks (mean span of a run, first task's start to last task's end; runs overlap):")
 	for _, b := range r.Blocks {
 		fmt.Fprintf(w, "  %-18s ×%-6d %7d tasks  %.6g s\n", b.Name, b.Runs, b.Tasks, b.Seconds)
 	}

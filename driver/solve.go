@@ -36,6 +36,9 @@ type PlanOptions struct {
 	Mapper     string
 	Seed       uint64
 	Iterations int
+	// Params are the cost model's (the DP bucket among them, which
+	// lowering follows).
+	Params costmodel.Params
 	// Progress, when set, receives a line per pipeline stage.
 	Progress io.Writer
 }
@@ -102,7 +105,7 @@ func price(ctx context.Context, o PlanOptions) (*priced, error) {
 		return nil, err
 	}
 	o.say("space: %s", sp)
-	m, err := costmodel.New(s, costmodel.Params{})
+	m, err := costmodel.New(s, o.Params)
 	if err != nil {
 		return nil, err
 	}

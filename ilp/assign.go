@@ -23,8 +23,11 @@ type Breakdown struct {
 	Compute, Comm float64
 	// Reshard is the resharding time between groups.
 	Reshard float64
-	// Fixed is the layout's DP synchronisation and optimizer.
-	Fixed costmodel.Price
+	// Fixed is the layout's DP synchronisation and optimizer; DPExposed
+	// the DP all-reduce's time beyond the last micro-batch's backward
+	// pass (costmodel.Sync), in Seconds and Comm.
+	Fixed     costmodel.Price
+	DPExposed float64
 	// Groups is the price of each group's option.
 	Groups []costmodel.Price
 	// Mem is the peak memory per die by term; Fits says it is within
@@ -70,6 +73,18 @@ func Evaluate(t *costmodel.Table, a Assignment) (Breakdown, error) {
 		b.Parts = b.Parts.Add(p.Parts)
 		b.Comm += p.Comm
 		b.Reshard += p.Seconds
+	}
+	window := 0.0
+	for _, p := range b.Groups {
+		window += p.Backward
+	}
+	if e := syncOf(t, li).Exposed(window); e > 0 {
+		b.DPExposed = e
+		b.Seconds += e
+		b.Comm += e
+		static := e * sp.Spec.StaticWatts()
+		b.Energy += static
+		b.Parts.Static += static
 	}
 	b.Fits = b.Mem.Total() <= t.Capacity
 	return b, nil

@@ -43,6 +43,7 @@ const (
 	VarReshard                  // z[e,a,b,ℓ]: edge e reshards from layout a to b in ℓ
 	VarTransient                // t[ℓ]: the largest transient buffer in ℓ
 	VarSlack                    // s: memory beyond capacity (elastic only)
+	VarExposed                  // e[ℓ]: DP all-reduce time the backward pass does not hide in ℓ
 )
 
 // Var describes one column.
@@ -61,7 +62,13 @@ type Var struct {
 //	                                          for every edge e = (u→v) and a ≠ b (resharding, linearised)
 //	           t_ℓ ≥ Σ_o transient(g,o,ℓ)·x_{g,o,ℓ}   for all g, ℓ   (memory in GB)
 //	           Σ acts(g,o,ℓ)·x_{g,o,ℓ} + t_ℓ + (static_ℓ − capacity)·y_ℓ ≤ 0   for all ℓ (memory)
-//	           y, x ∈ {0,1};  z ∈ [0,1];  t ≥ 0
+//	           e_ℓ ≥ tail_ℓ·y_ℓ;  e_ℓ ≥ sync_ℓ·y_ℓ − Σ backward(g,o,ℓ)·x_{g,o,ℓ}   for ℓ with DP
+//	                                          (e_ℓ in units of sync_ℓ)
+//	           y, x ∈ {0,1};  z ∈ [0,1];  t, e ≥ 0
+//
+// where e_ℓ, the DP gradient all-reduce's exposed time (costmodel.Sync),
+// costs one second a second of it (the wafer's static watts in the energy
+// objective): the buckets run beside the last micro-batch's backward pass.
 //
 // Identical layers share their groups' variables (aliasing, done by
 // partition); the cost of a shared group counts all its layers. Resharding
@@ -152,6 +159,8 @@ func (f *formulation) name(v Var) string {
 		return fmt.Sprintf("z[%s>%s#%d|%s%s|%s]", sp.Groups[e.From].Key, sp.Groups[e.To].Key, v.Index, v.From, v.To, sp.Layouts[v.Layout].Name())
 	case VarTransient:
 		return "t[" + sp.Layouts[v.Layout].Name() + "]"
+	case VarExposed:
+		return "e[" + sp.Layouts[v.Layout].Name() + "]"
 	}
 	return "slack"
 }
@@ -198,6 +207,30 @@ func (f *formulation) layout(li, slack int) {
 	}
 	if binds {
 		f.row(mem)
+	}
+	if s := syncOf(t, li); s.Seconds > 0 {
+		rate := 1.0
+		if f.m.Config.Objective == Energy {
+			rate = t.Space.Spec.StaticWatts()
+		}
+		if f.m.Config.Elastic {
+			rate = 0
+		}
+		// The column is in units of the sync's time, so that the rows'
+		// coefficients are near 1 and the solver's feasibility tolerance
+		// (absolute, about 1e-7) is relative to it: a tiny model's sync
+		// takes less than a microsecond.
+		e := f.col(Var{Kind: VarExposed, Layout: li}, rate*s.Seconds, math.Inf(1), false)
+		f.row(Row{Name: "tail[" + ln + "]", Upper: math.Inf(1), Terms: []Term{{e, 1}, {f.y[li], -s.Tail / s.Seconds}}})
+		win := Row{Name: "exposed[" + ln + "]", Upper: math.Inf(1), Terms: []Term{{e, 1}, {f.y[li], -1}}}
+		for gi := range sp.Groups {
+			for oi, c := range x[gi] {
+				if b := t.Options[gi][oi].Price[li].Backward; c >= 0 && b > 0 {
+					win.Terms = append(win.Terms, Term{c, b / s.Seconds})
+				}
+			}
+		}
+		f.row(win)
 	}
 	for ei, e := range t.Edges {
 		f.edge(li, ei, e, x)
@@ -268,14 +301,37 @@ func (f *formulation) dominated(gi, oi, li int) bool {
 			continue
 		}
 		r := q.Price[li]
-		if f.cost(r) > f.cost(p) || r.Mem.Acts > p.Mem.Acts || r.Mem.Transient > p.Mem.Transient {
+		// q must be no worse even where p's longer backward pass would
+		// hide more of the DP all-reduce.
+		cr := f.cost(r) + f.hides(li, p.Backward-r.Backward)
+		if cr > f.cost(p) || r.Mem.Acts > p.Mem.Acts || r.Mem.Transient > p.Mem.Transient {
 			continue
 		}
-		if f.cost(r) < f.cost(p) || r.Mem.Acts < p.Mem.Acts || r.Mem.Transient < p.Mem.Transient || qi < oi {
+		if cr < f.cost(p) || r.Mem.Acts < p.Mem.Acts || r.Mem.Transient < p.Mem.Transient || qi < oi {
 			return true
 		}
 	}
 	return false
+}
+
+// syncOf is layout li's DP all-reduce (none in a table without Sync).
+func syncOf(t *costmodel.Table, li int) costmodel.Sync {
+	if li < len(t.Sync) {
+		return t.Sync[li]
+	}
+	return costmodel.Sync{}
+}
+
+// hides is what s seconds of DP all-reduce exposure in layout li cost in
+// the objective (zero without DP, or when s ≤ 0).
+func (f *formulation) hides(li int, s float64) float64 {
+	if s <= 0 || syncOf(f.t, li).Seconds <= 0 || f.m.Config.Elastic {
+		return 0
+	}
+	if f.m.Config.Objective == Energy {
+		return s * f.t.Space.Spec.StaticWatts()
+	}
+	return s
 }
 
 // dominatedLayouts marks every layout that another layout beats or ties on
@@ -312,7 +368,10 @@ func (f *formulation) layoutLE(a, b int) (le, strict bool) {
 		return x <= y
 	}
 	fa, fb := t.Fixed[a], t.Fixed[b]
-	if !cmp(f.cost(fa), f.cost(fb)) || !cmp(fa.Mem.Total(), fb.Mem.Total()) {
+	// a's DP all-reduce, however little its backward passes hide, must
+	// cost no more than b's, however much they hide.
+	sa, sb := syncOf(t, a), syncOf(t, b)
+	if !cmp(f.cost(fa)+f.hides(a, sa.Seconds), f.cost(fb)+f.hides(b, sb.Exposed(math.Inf(1)))) || !cmp(fa.Mem.Total(), fb.Mem.Total()) {
 		return false, false
 	}
 	for gi := range t.Options {

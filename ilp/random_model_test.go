@@ -173,10 +173,10 @@ func TestNoLayoutExplained(t *testing.T) {
 
 // TestLooseGapIsNotOptimal: a solve stopped at a gap the caller loosened
 // is reported as gap-limit, never as optimal, and its gap is within the
-// one asked for. (gpt2 at batch 8, sequence 256 on mesh4x4 stops at a
-// 22.7% gap under --gap 0.5, measured.)
+// one asked for. (gpt2 at batch 32, sequence 256 on mesh4x4 stops at a
+// 37.9% gap under --gap 0.5, measured.)
 func TestLooseGapIsNotOptimal(t *testing.T) {
-	g, err := frontend.Load("gpt2", frontend.Options{Batch: 8, Seq: 256})
+	g, err := frontend.Load("gpt2", frontend.Options{Batch: 32, Seq: 256})
 	if err != nil {
 		t.Fatal(err)
 	}

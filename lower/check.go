@@ -2,6 +2,7 @@ package lower
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,9 +40,11 @@ import (
 //     whole pass, padded);
 //   - in every block of the plan that computes an op, each of the D dies
 //     computes b of its blocks per run and the blocks are 0..D·b−1, where
-//     b is 1 for a direct scheme and, for a scheme that streams blocks
-//     around its group (streamed), P in a forward pass and 2P in a
-//     backward one — b among those the group's schemes allow.
+//     b is 1 for a direct scheme (2 in a backward pass that computes the
+//     data and the weight gradient apart, as Megatron's overlap does) and,
+//     for a scheme that streams blocks around its group (streamed), P in
+//     a forward pass and 2P in a backward one — b among those the group's
+//     schemes allow.
 //
 // Errors name the op and what is missing, e.g. "lower: plan computes 0 of
 // the 1.2e+15 FLOPs of block/attn.qkv.fwd per step".
@@ -140,12 +143,12 @@ func expectedPasses(sp *partition.Space, l *partition.Layout) ([]graphPass, erro
 		for _, s := range grp.Schemes {
 			direct, stream = direct || !streamed(s), stream || streamed(s)
 		}
-		blocks := func(streamBlocks int) []int {
+		blocks := func(streamBlocks int, directBlocks ...int) []int {
 			var b []int
 			if direct {
-				b = append(b, 1)
+				b = append(b, directBlocks...)
 			}
-			if stream && (!direct || streamBlocks != 1) {
+			if stream && !slices.Contains(b, streamBlocks) {
 				b = append(b, streamBlocks)
 			}
 			return b
@@ -153,14 +156,14 @@ func expectedPasses(sp *partition.Space, l *partition.Layout) ([]graphPass, erro
 		W := &grp.Work
 		k := grp.Key
 		out = append(out,
-			graphPass{k + ".fwd", W.FwdFLOPs, W.FwdHBM, blocks(P)},
+			graphPass{k + ".fwd", W.FwdFLOPs, W.FwdHBM, blocks(P, 1)},
 			graphPass{k + ".pw.fwd", W.PwFwdFLOPs, W.PwFwdHBM, []int{1}},
-			graphPass{k + ".bwd", W.BwdFLOPs, W.BwdHBM, blocks(2 * P)},
+			graphPass{k + ".bwd", W.BwdFLOPs, W.BwdHBM, blocks(2*P, 1, 2)},
 			graphPass{k + ".pw.bwd", W.PwBwdFLOPs, W.PwBwdHBM, []int{1}})
 		switch {
 		case l.Recompute == partition.Full && W.Block:
 			out = append(out,
-				graphPass{k + ".recompute.fwd", W.FwdFLOPs, W.FwdHBM, blocks(P)},
+				graphPass{k + ".recompute.fwd", W.FwdFLOPs, W.FwdHBM, blocks(P, 1)},
 				graphPass{k + ".recompute.pw.fwd", W.PwFwdFLOPs, W.PwFwdHBM, []int{1}})
 		case l.Recompute == partition.Selective:
 			out = append(out, graphPass{k + ".pw.recompute", W.PwFwdFLOPs, W.PwFwdHBM, []int{1}})

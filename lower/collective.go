@@ -14,14 +14,45 @@ type Fragment struct {
 	Last []plan.TaskID
 }
 
+// Every builder takes the tasks its work comes after (after) and makes a
+// die's first tasks wait only for those of them that ended on that die
+// (Home): a die's data is where its tasks left it, and a die whose
+// predecessors are elsewhere need not wait for other dies' work.
+
+// Home is the die where a task's result is: a transfer's destination,
+// any other task's own die.
+func Home(t *plan.Task) wafer.DieID {
+	if t.Kind == plan.Transfer || t.Kind == plan.Send {
+		return t.Dst
+	}
+	return t.Die
+}
+
+// byDie sorts tasks by their home die.
+func byDie(p *plan.Program, tasks []plan.TaskID) map[wafer.DieID][]plan.TaskID {
+	m := map[wafer.DieID][]plan.TaskID{}
+	for _, id := range tasks {
+		d := Home(&p.Tasks[id])
+		m[d] = append(m[d], id)
+	}
+	return m
+}
+
 // ringSteps appends steps rounds in which every die of every ring sends
 // bytes to its successor over the default route; the first reduce steps
 // add what they carry into the receiver's copy. A die's send of step s
 // waits for its receive of step s−1 (the data it forwards or reduces) and
 // for its own send of step s−1 (one block buffer per neighbour), and step 0
-// waits for after. Payloads go from HBM to HBM.
+// for its die's tasks of after. Payloads go from HBM to HBM.
 func ringSteps(p *plan.Program, name string, rings [][]wafer.DieID, steps, reduce int, bytes int64, after []plan.TaskID) Fragment {
 	var frag Fragment
+	// Chunk c of every die's tensor is a buffer: position i sends chunk
+	// i−s in step s, which its successor adds to (reduce steps) or
+	// overwrites with, and forwards in step s+1.
+	chunks := make([]int32, size(rings))
+	for c := range chunks {
+		chunks[c] = p.Buffer(fmt.Sprintf("%s@%d.chunk%d", name, len(p.Tasks), c))
+	}
 	for _, ring := range rings {
 		n := len(ring)
 		if n < 2 {
@@ -29,15 +60,19 @@ func ringSteps(p *plan.Program, name string, rings [][]wafer.DieID, steps, reduc
 		}
 		recv := make([]plan.TaskID, n) // last receive at each position
 		sent := make([]plan.TaskID, n) // last send from each position
+		on := byDie(p, after)
 		for s := 0; s < steps; s++ {
 			cur := make([]plan.TaskID, n)
 			for i := range ring {
-				deps := after
+				deps := on[ring[i]]
 				if s > 0 {
 					deps = []plan.TaskID{recv[i], sent[i]}
 				}
 				cur[i] = p.Transfer(fmt.Sprintf("%s.step%d", name, s), ring[i], ring[(i+1)%n], bytes, nil, deps...)
-				p.Tasks[cur[i]].Reduce = s < reduce
+				t := &p.Tasks[cur[i]]
+				t.Reduce = s < reduce
+				c := chunks[((i-s)%n+n)%n]
+				t.Reads, t.Writes = []int32{c}, []int32{c}
 			}
 			for i := range ring {
 				recv[(i+1)%n], sent[i] = cur[i], cur[i]
@@ -91,18 +126,21 @@ func size(rings [][]wafer.DieID) int {
 // dies, whose HBM ports would take every arrival while the others idled.
 func AllToAll(p *plan.Program, groups [][]wafer.DieID, bytes int64, after ...plan.TaskID) Fragment {
 	var frag Fragment
+	on := byDie(p, after)
 	for _, g := range groups {
 		n := len(g)
 		in := make([][]plan.TaskID, n)
 		for i, a := range g {
 			for k := 1; k < n; k++ {
 				j := (i + k) % n
-				in[j] = append(in[j], p.Transfer("alltoall", a, g[j], chunk(bytes, n), nil, after...))
+				in[j] = append(in[j], p.Transfer("alltoall", a, g[j], chunk(bytes, n), nil, on[a]...))
 			}
 		}
 		for j, d := range g {
 			if len(in[j]) > 0 {
-				frag.Last = append(frag.Last, p.Delay("alltoall.join", d, 0, in[j]...))
+				// The join waits for the die's own part too (what it did
+				// before): the next work reads both.
+				frag.Last = append(frag.Last, p.Delay("alltoall.join", d, 0, append(in[j], on[d]...)...))
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"tempc/costmodel"
 	"tempc/partition"
 	"tempc/plan"
+	"tempc/wafer"
 )
 
 // work is one layer of one micro-batch of a group, per die of its
@@ -40,7 +41,8 @@ func (wk work) split(a partition.Act) float64 {
 // pass appends one pass of a group's scheme: K/V slice multicasts before a
 // heads-split attention (and the reduction of their gradients after it in
 // the backward pass); all-gathers, the kernels, then all-reduces and
-// reduce-scatters; or FSDP's gathers beside the kernels; or the streams.
+// reduce-scatters; Megatron's backward overlap; FSDP's kernels on
+// prefetched weights; or the streams.
 func (st *stager) pass(wk work, ps costmodel.Pass, op string) []plan.TaskID {
 	if ps.KV > 0 {
 		st.kv(wk.grp, false)
@@ -53,7 +55,9 @@ func (st *stager) pass(wk work, ps costmodel.Pass, op string) []plan.TaskID {
 				Resident: wk.mv.Resident, Reduce: s.Comm.Reduce})...)
 		}
 	case ps.Overlap:
-		ids = st.overlap(op, ps.Kernel, ps.Comms)
+		ids = st.fsdpPass(wk, ps, op)
+	case ps.Grad.FLOPs > 0 && len(ps.Comms) > 0:
+		ids = st.gradOverlap(ps, op)
 	default:
 		for _, c := range ps.Comms {
 			if c.Kind == "ag" {
@@ -71,6 +75,131 @@ func (st *stager) pass(wk work, ps costmodel.Pass, op string) []plan.TaskID {
 		st.kv(wk.grp, true)
 	}
 	return ids
+}
+
+// fsdpPass is an FSDP pass: the kernels, on weights gathered before them
+// — in a layer block by the run before (gatherFSDP), elsewhere here,
+// exposed — and the gradient's reduce-scatter after them, in the
+// background: nothing of the step but the optimizer reads it. A layer
+// block's gathered weights are freed after its last FSDP kernel (release).
+func (st *stager) fsdpPass(wk work, ps costmodel.Pass, op string) []plan.TaskID {
+	var gathers, rest []costmodel.Comm
+	for _, c := range ps.Comms {
+		if c.Kind == "ag" {
+			gathers = append(gathers, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	var ids []plan.TaskID
+	if wk.grp.Work.Block {
+		ids = st.kernel(op, ps.Kernel)
+		b := st.prog.Buffer(fsdpCur + "." + wk.grp.Key)
+		for _, id := range ids {
+			st.prog.Tasks[id].Reads = append(st.prog.Tasks[id].Reads, b)
+		}
+		st.fsdpKernels = append(st.fsdpKernels, ids...)
+	} else {
+		from := len(st.prog.Tasks)
+		for _, c := range gathers {
+			st.collective(c.Kind, c.Bytes)
+		}
+		var bytes int64
+		if len(st.lw.rings[0]) > 1 {
+			bytes = st.lw.gathered(wk.grp)
+		}
+		st.allocFirst(from, bytes)
+		ids = st.kernel(op, ps.Kernel)
+		freeLast(&st.prog, ids, bytes)
+	}
+	st.beside(rest)
+	return ids
+}
+
+// gradOverlap is Megatron's backward overlap (Megatron-LM's
+// column-parallel backward): the pass's kernel split into the data
+// gradient and the weight gradient (Pass.Grad); an all-gather whose
+// tensor only the weight gradient reads runs beside the data gradient,
+// other all-gathers before it; the reduction of the data gradient
+// (all-reduce or reduce-scatter) runs beside the weight gradient.
+func (st *stager) gradOverlap(ps costmodel.Pass, op string) []plan.TaskID {
+	var early, late []costmodel.Comm
+	for _, c := range ps.Comms {
+		switch {
+		case c.Kind == "ag" && c.ForGrad:
+			early = append(early, c)
+		case c.Kind == "ag":
+			st.collective(c.Kind, c.Bytes)
+		default:
+			late = append(late, c)
+		}
+	}
+	g := st.beside(early)
+	ids := st.kernel(op, ps.Kernel.Less(ps.Grad))
+	st.front = append(st.front, g...)
+	r := st.beside(late)
+	ids = append(ids, st.kernel(op, ps.Grad)...)
+	st.front = append(st.front, r...)
+	return ids
+}
+
+// freeLast frees bytes at the last of ids on each die.
+func freeLast(p *plan.Program, ids []plan.TaskID, bytes int64) {
+	last := map[wafer.DieID]plan.TaskID{}
+	for _, id := range ids {
+		last[p.Tasks[id].Die] = id
+	}
+	for _, id := range last {
+		p.Tasks[id].Free += bytes
+	}
+}
+
+// gathered is the bytes of a group's weight (with its bias) that FSDP
+// gathers on every die, as costmodel.SchemeMove counts them.
+func (lw *lowerer) gathered(grp *partition.Group) int64 {
+	return int64(2 * float64(grp.WeightElems))
+}
+
+// buckets gathers a backward pass's gradients into DP all-reduce buckets
+// of cap bytes per die, as PyTorch DDP does (and Megatron-LM's overlapped
+// gradient reduction): a bucket is all-reduced over the DP rings as soon
+// as the gradients filling it are computed, beside the rest of the
+// backward pass, one bucket after another. Buckets do not straddle
+// blocks: a block's last bucket is sent at its end, however full.
+type buckets struct {
+	cap     int64
+	pending int64
+	ready   []plan.TaskID // the kernels that computed the pending gradients
+	last    []plan.TaskID // the end of the latest bucket's all-reduce
+}
+
+// add adds the gradients of bytes per die computed by ids.
+func (b *buckets) add(st *stager, ids []plan.TaskID, bytes int64) {
+	b.pending += bytes
+	b.ready = append(b.ready, ids...)
+	for b.pending >= b.cap && b.cap > 0 {
+		b.send(st, b.cap)
+	}
+}
+
+// flush sends what is pending (and, in the step's last block, the
+// replicated weights' gradients).
+func (b *buckets) flush(st *stager, final bool) {
+	if final {
+		b.pending += int64(2 * st.lw.t.Space.ReplicatedParams)
+	}
+	if b.pending > 0 {
+		b.send(st, b.pending)
+	}
+}
+
+func (b *buckets) send(st *stager, bytes int64) {
+	after := append(append([]plan.TaskID(nil), b.ready...), b.last...)
+	b.last = AllReduce(&st.prog, st.lw.mp.DP, bytes, after...).Last
+	b.pending -= bytes
+	if b.pending == 0 {
+		b.ready = b.ready[:0]
+	}
 }
 
 // forward appends group gi's forward pass (its scheme, then its pointwise
@@ -100,6 +229,9 @@ func (st *stager) backward(gi int) {
 	}
 	ids := st.pass(wk, wk.mv.Bwd, key+".bwd")
 	st.memory(ids, 0, wk.acts, wk.scratch)
+	if st.grads != nil && wk.grp.Params > 0 {
+		st.grads.add(st, ids, int64(2*float64(wk.grp.Params)/float64(wk.grp.Mult)/wk.P))
+	}
 	q := wk.per / wk.split(wk.s.Out())
 	st.pointwise(key+".pw.bwd", W.PwBwdFLOPs*q, W.PwBwdHBM*q)
 	if st.lw.l.Recompute == partition.Selective {
@@ -107,19 +239,9 @@ func (st *stager) backward(gi int) {
 	}
 }
 
-// sync is the DP all-reduce of the gradients between corresponding dies
-// of the groups.
-func (lw *lowerer) sync() plan.Node {
-	var p plan.Program
-	if lw.l.DP > 1 {
-		AllReduce(&p, lw.mp.DP, int64(lw.t.Fixed[lw.a.Layout].Mem.Grads))
-	}
-	lw.mustRoute(&p)
-	prog := p.Split(0)
-	return plan.Node{Name: "dp-sync", Count: 1, Program: &prog}
-}
-
-// optimizer is each die's Adam step on its share of the weights.
+// optimizer is each die's Adam step on its share of the weights, after a
+// barrier: the step waits for every gradient (and every bucket's
+// all-reduce) first, as optimizer.step() does after backward().
 func (lw *lowerer) optimizer() plan.Node {
 	st := &stager{lw: lw, next: map[string]int{}}
 	share := float64(lw.l.P())
@@ -128,5 +250,8 @@ func (lw *lowerer) optimizer() plan.Node {
 	}
 	sp := lw.t.Space
 	st.pointwise("adam", sp.AdamFLOPs/share, sp.AdamHBM/share)
-	return plan.Node{Name: "optimizer", Count: 1, Program: &st.prog}
+	for _, id := range st.front {
+		st.prog.Tasks[id].Out = true // the step's result: the updated weights
+	}
+	return plan.Node{Name: "optimizer", Count: 1, Barrier: true, Program: &st.prog}
 }

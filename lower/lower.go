@@ -17,23 +17,43 @@ import (
 )
 
 // Lower turns the global level's choice — a layout and one scheme per op
-// group of a priced space — into a plan on the layout's canonical mapping:
-// model-parallel groups tile the mesh row-major; a group's ring is its
-// Hamiltonian cycle when it has one, else its snake; its chain is its
-// snake. Every stage (a compute slice, a collective, a stream) starts
-// after the previous stage of the same block has ended on every die, so a
-// stage takes what the cost model prices it at, and the plan reproduces
-// the schedule the global level chose. The space must be aliased (one
-// group per block op), which gives the loop structure:
+// group of a priced space — into a plan on the layout's mapping (its
+// groups' rings and chains, as the local level left them). Tasks wait for what they read: a
+// die's work for the die's results of the work before it (see
+// Fragment), never for a barrier; the plan's runs hand over per die
+// (plan.Node). The runtime behaviour it writes out, for every strategy
+// family alike:
 //
-//	micro-batch loop ×n:  pre-block groups forward
+//   - micro-batches run one after another (gradient accumulation, as
+//     Megatron-LM and PyTorch run them without pipeline parallelism): a
+//     micro-batch's forward starts on a die once the one before has ended
+//     its backward there;
+//   - the DP gradient all-reduce runs in buckets (costmodel.Sync's, of
+//     costmodel.Params.BucketBytes) beside the last micro-batch's backward pass, each bucket once its
+//     gradients are computed (DDP's no_sync for the others);
+//   - FSDP gathers the next layer's weights beside the current layer's
+//     kernels and reduce-scatters a layer's gradients beside the next
+//     layer's backward;
+//   - Megatron's backward overlaps the data gradient's reduction with the
+//     weight gradient, and sequence parallelism's gather of the input with
+//     the data gradient (Megatron-3's overlap of forward tensor-parallel
+//     communication is not modelled);
+//   - TSPP ring and TATP relay streams overlap their rounds' kernels;
+//   - the optimizer waits for everything (a barrier).
+//
+// The space must be aliased (one group per block op), which gives the
+// loop structure:
+//
+//	micro-batch loop ×(n−1), then the last micro-batch (its backward blocks
+//	carry the DP buckets; with DP 1 it is one loop ×n):
+//	                      pre-block groups forward
 //	                      block forward, layer 0          (edges from the pre groups)
 //	                      block forward, layers 1..L−1 ×(L−1) (edges between blocks)
 //	                      post-block groups forward and backward
 //	                      block backward, layers L−1..1 ×(L−1)
 //	                      block backward, layer 0
 //	                      pre-block groups backward
-//	DP gradient all-reduce; optimizer
+//	optimizer (a barrier)
 //
 // The plan names its graph (batch, seq and graph_sha256) so that
 // CheckWork can hold it to that graph; its ModelSource is the caller's to
@@ -51,12 +71,15 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 		return nil, fmt.Errorf("lower: the assignment needs %.1f GB per die, above %.1f GB", b.Mem.Total()/1e9, t.Capacity/1e9)
 	}
 	l := &sp.Layouts[a.Layout]
-	lw := &lowerer{t: t, a: a, l: l, s: sp.Spec, mp: t.Mappings[a.Layout]}
+	lw := &lowerer{t: t, a: a, l: l, s: sp.Spec, mp: t.Mappings[a.Layout], bucket: costmodel.DefaultBucketBytes}
+	if a.Layout < len(t.Sync) && t.Sync[a.Layout].Bucket > 0 {
+		lw.bucket = int64(t.Sync[a.Layout].Bucket)
+	}
 	lw.prepare()
 	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: sp.Graph.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
 		GraphSHA256: graphSHA256(sp.Graph), Wafer: sp.Spec.Name, Layout: l.Name(), MicroBatch: l.MicroBatch,
 		StaticBytes:   t.Fixed[a.Layout].Mem.Weights + t.Fixed[a.Layout].Mem.Grads + t.Fixed[a.Layout].Mem.OptStates,
-		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds, PredictedEnergy: b.Energy}
+		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds, PredictedEnergy: b.Energy, PredictedMemory: b.Mem.Total()}
 	var ws bytes.Buffer
 	if err := wafer.WriteJSON(&ws, sp.Spec); err != nil {
 		return nil, fmt.Errorf("lower: %w", err)
@@ -69,25 +92,38 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	for _, ring := range lw.rings {
 		p.Dies = append(p.Dies, ring...)
 	}
-	layers := lw.layers()
-	micro := []plan.Node{lw.block("fwd.pre", lw.pre, fwd, edgesPre)}
-	if len(lw.blk) > 0 {
-		micro = append(micro, lw.block("fwd.layer0", lw.blk, fwd, edgesFirst))
-		if layers > 1 {
-			micro = append(micro, count(lw.block("fwd.layers", lw.blk, fwd, edgesRest), layers-1))
+	n := int(l.MicroBatches(sp.Graph.Batch))
+	if l.DP > 1 {
+		if n > 1 {
+			p.Steps = append(p.Steps, plan.Node{Name: "micro-batch", Count: n - 1, Body: lw.micro(false)})
 		}
+		p.Steps = append(p.Steps, plan.Node{Name: "last micro-batch", Count: 1, Body: lw.micro(true)})
+	} else {
+		p.Steps = append(p.Steps, plan.Node{Name: "micro-batch", Count: n, Body: lw.micro(false)})
 	}
-	micro = append(micro, lw.block("post", lw.post, both, edgesPost))
-	if len(lw.blk) > 0 {
-		if layers > 1 {
-			micro = append(micro, count(lw.block("bwd.layers", lw.blk, bwd, edgesRest), layers-1))
-		}
-		micro = append(micro, lw.block("bwd.layer0", lw.blk, bwd, edgesFirst))
-	}
-	micro = append(micro, lw.block("bwd.pre", lw.pre, bwd, edgesPre))
-	p.Steps = []plan.Node{{Name: "micro-batch", Count: int(l.MicroBatches(sp.Graph.Batch)), Body: micro}}
-	p.Steps = append(p.Steps, lw.sync(), lw.optimizer())
+	p.Steps = append(p.Steps, lw.optimizer())
 	return p, nil
+}
+
+// micro is one micro-batch's blocks; sync puts the DP gradient buckets in
+// its backward blocks.
+func (lw *lowerer) micro(sync bool) []plan.Node {
+	layers := lw.layers()
+	micro := []plan.Node{lw.block("fwd.pre", lw.pre, fwd, edgesPre, sync)}
+	if len(lw.blk) > 0 {
+		micro = append(micro, lw.block("fwd.layer0", lw.blk, fwd, edgesFirst, sync))
+		if layers > 1 {
+			micro = append(micro, count(lw.block("fwd.layers", lw.blk, fwd, edgesRest, sync), layers-1))
+		}
+	}
+	micro = append(micro, lw.block("post", lw.post, both, edgesPost, sync))
+	if len(lw.blk) > 0 {
+		if layers > 1 {
+			micro = append(micro, count(lw.block("bwd.layers", lw.blk, bwd, edgesRest, sync), layers-1))
+		}
+		micro = append(micro, lw.block("bwd.layer0", lw.blk, bwd, edgesFirst, sync))
+	}
+	return append(micro, lw.block("bwd.pre", lw.pre, bwd, edgesPre, sync))
 }
 
 // graphSHA256 is the hex SHA-256 of the graph's canonical text.
@@ -133,6 +169,8 @@ type lowerer struct {
 	rings, chains [][]wafer.DieID
 	// pre, blk and post list group indexes by position around the blocks.
 	pre, blk, post []int
+	// bucket is the DP gradient bucket per die, in bytes.
+	bucket int64
 }
 
 func (lw *lowerer) prepare() {

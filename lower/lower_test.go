@@ -3,6 +3,7 @@ package lower
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -254,5 +255,70 @@ func TestRelayHasNoMultiHopTail(t *testing.T) {
 		if ratio := ring.Makespan / relay.Makespan; ratio < wrap/oneHop*0.9 {
 			t.Errorf("%d dies: ring/relay time %.2f, want about %.2f", n, ratio, wrap/oneHop)
 		}
+	}
+}
+
+// TestLoweredDataFlowIsChecked: lowering declares the buffers of streams
+// and FSDP's gathered weights, so that the two data-flow errors plan.Verify
+// must catch are caught in real plans: a partial sum forwarded before the
+// die's addition into it (a reduce stream's send stripped of its wait on
+// the round's kernel), and an FSDP kernel that does not wait for its own
+// weights' all-gather (the first layer's kernel stripped of its waits on
+// receives).
+func TestLoweredDataFlowIsChecked(t *testing.T) {
+	s := spec(t, "temp48")
+	cyc, _ := s.Cycle(wafer.Rect{Rows: 2, Cols: 2})
+	sp := flopsOnly(4<<20, 1e9)
+	sp.Reduce = true
+	var p plan.Program
+	RingStream(&p, [][]wafer.DieID{cyc}, sp)
+	if err := p.CheckDataFlow(s); err != nil {
+		t.Fatalf("reduce stream: %v", err)
+	}
+	for i := range p.Tasks {
+		t1 := &p.Tasks[i]
+		if t1.Kind == plan.Transfer && t1.Name == "stream.r1" {
+			t1.Deps = slices.DeleteFunc(t1.Deps, func(d plan.TaskID) bool { return p.Tasks[d].Kind == plan.Compute && p.Tasks[d].Name == "stream.r1" })
+			break
+		}
+	}
+	if err := p.CheckDataFlow(s); err == nil || !strings.Contains(err.Error(), "without waiting") {
+		t.Errorf("partial sum forwarded before its addition: %v", err)
+	}
+
+	tab := priced(t, "gpt2", "mesh4x4", 16, 512, partition.Config{Family: partition.FSDPOnly})
+	var pl *plan.Plan
+	for _, a := range sampled(tab, 40, 1) {
+		if tab.Space.Layouts[a.Layout].P() >= 2 { // a group of one die gathers nothing
+			pl = lowered(t, tab, a)
+			break
+		}
+	}
+	if pl == nil {
+		t.Fatal("no FSDP assignment on groups of two dies or more")
+	}
+	var first *plan.Program
+	for i := range pl.Steps[0].Body {
+		if n := &pl.Steps[0].Body[i]; n.Name == "fwd.layer0" {
+			first = n.Program
+		}
+	}
+	if first == nil {
+		t.Fatal("no fwd.layer0")
+	}
+	stripped := false
+	for i := range first.Tasks {
+		k := &first.Tasks[i]
+		if k.Kind == plan.Compute && len(k.Reads) > 0 && strings.HasPrefix(first.Buffers[k.Reads[0]], fsdpCur) {
+			k.Deps = slices.DeleteFunc(k.Deps, func(d plan.TaskID) bool { return first.Tasks[d].Kind == plan.Recv })
+			stripped = true
+			break
+		}
+	}
+	if !stripped {
+		t.Fatal("the FSDP plan's first layer declares no kernel reading gathered weights")
+	}
+	if err := pl.Verify(s); err == nil || !strings.Contains(err.Error(), fsdpCur) {
+		t.Errorf("FSDP kernel beside its own gather: %v", err)
 	}
 }

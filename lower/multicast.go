@@ -15,13 +15,14 @@ import (
 func Multicast(p *plan.Program, trees []wafer.Tree, bytes int64, after ...plan.TaskID) Fragment {
 	var frag Fragment
 	k := costmodel.MulticastChunks(float64(bytes))
+	on := byDie(p, after)
 	for _, t := range trees {
 		in := map[wafer.DieID]plan.TaskID{}         // the chunk last received at a die
 		sent := make([][]plan.TaskID, len(t.Edges)) // per edge, per chunk
 		for c := 0; c < k; c++ {
 			size := chunkOf(bytes, k, c)
 			for ei, e := range t.Edges {
-				deps := after
+				deps := on[t.Src]
 				if e[0] != t.Src {
 					deps = []plan.TaskID{in[e[0]]}
 				}
@@ -48,6 +49,7 @@ func Multicast(p *plan.Program, trees []wafer.Tree, bytes int64, after ...plan.T
 func Reduce(p *plan.Program, trees []wafer.Tree, bytes int64, after ...plan.TaskID) Fragment {
 	var frag Fragment
 	k := costmodel.MulticastChunks(float64(bytes))
+	on := byDie(p, after)
 	for _, t := range trees {
 		sent := make([][]plan.TaskID, len(t.Edges))
 		var last []plan.TaskID
@@ -58,7 +60,7 @@ func Reduce(p *plan.Program, trees []wafer.Tree, bytes int64, after ...plan.Task
 			for ei := len(t.Edges) - 1; ei >= 0; ei-- { // children before parents
 				e := t.Edges[ei]
 				from, to := e[len(e)-1], e[0]
-				deps := append(append([]plan.TaskID(nil), after...), up[from]...)
+				deps := append(append([]plan.TaskID(nil), on[from]...), up[from]...)
 				if c > 0 {
 					deps = append(deps, sent[ei][c-1])
 				}

@@ -1,38 +1,153 @@
 package lower
 
 import (
+	"slices"
+
 	"tempc/costmodel"
 	"tempc/partition"
 	"tempc/plan"
 	"tempc/wafer"
 )
 
-// stager appends stages to one block's program; every stage waits for the
-// previous one (front) to end on every die.
+// stager appends stages to one block's program. A stage's work on a die
+// waits for the die's front: the tasks of the stages before whose results
+// are on that die (the builders' after, see Home). There is no barrier
+// between stages: a die whose data is ready goes on.
 type stager struct {
 	lw    *lowerer
 	prog  plan.Program
 	front []plan.TaskID
 	next  map[string]int // next block index of each op
+	// prefetch ends the gathers of the next layer's FSDP weights, which the
+	// next run's kernels read (out tasks); grads, when not nil, buckets the
+	// gradients for the DP all-reduce beside the backward pass.
+	prefetch []plan.TaskID
+	grads    *buckets
+	// fsdpKernels are the kernels of the block's FSDP layer groups, after
+	// the last of which a die frees the layer's gathered weights.
+	fsdpKernels []plan.TaskID
 }
 
-func (lw *lowerer) block(name string, groups []int, ps pass, es edgeSet) plan.Node {
+func (lw *lowerer) block(name string, groups []int, ps pass, es edgeSet, sync bool) plan.Node {
 	st := &stager{lw: lw, next: map[string]int{}}
+	if sync && lw.l.DP > 1 && (ps == bwd || ps == both) {
+		st.grads = &buckets{cap: lw.bucket}
+	}
+	layer := es == edgesFirst || es == edgesRest
 	if ps == fwd || ps == both {
+		if layer {
+			st.gatherFSDP(groups, es == edgesFirst)
+		}
 		for _, gi := range groups {
 			st.edges(gi, es, fwd)
 			st.forward(gi, true, "")
 		}
 	}
 	if ps == bwd || ps == both {
+		if layer && es == edgesRest {
+			st.gatherFSDP(groups, false)
+		}
 		for i := len(groups) - 1; i >= 0; i-- {
 			st.backward(groups[i])
 			st.edges(groups[i], es, bwd)
 		}
 	}
+	if st.grads != nil {
+		st.grads.flush(st, name == "bwd.pre")
+	}
+	if _, bytes := st.fsdp(groups); bytes > 0 && layer && len(lw.rings[0]) > 1 {
+		freeLast(&st.prog, st.fsdpKernels, bytes)
+	}
+	for _, id := range append(st.front, st.prefetch...) {
+		st.prog.Tasks[id].Out = true
+	}
 	lw.mustRoute(&st.prog)
 	prog := st.prog.Split(0)
 	return plan.Node{Name: name, Count: 1, Program: &prog}
+}
+
+// advance makes last the front on the dies it ends on; the other dies
+// keep theirs.
+func (st *stager) advance(last []plan.TaskID) {
+	on := byDie(&st.prog, last)
+	var keep []plan.TaskID
+	for _, id := range st.front {
+		if _, ok := on[Home(&st.prog.Tasks[id])]; !ok {
+			keep = append(keep, id)
+		}
+	}
+	st.front = append(keep, last...)
+}
+
+// fsdp lists the groups of a layer block that run FSDP (their weights
+// gathered per layer), with the bytes of their gathered weights per die
+// (which a group of one die holds already: nothing is gathered then).
+func (st *stager) fsdp(groups []int) (gs []int, bytes int64) {
+	for _, gi := range groups {
+		if st.lw.scheme(gi) == partition.FSDP {
+			gs = append(gs, gi)
+			bytes += st.lw.gathered(&st.lw.t.Space.Groups[gi])
+		}
+	}
+	return gs, bytes
+}
+
+// gatherFSDP appends the all-gathers of FSDP weights at the start of a
+// layer block, as PyTorch FSDP prefetches them: the next layer's, beside
+// this layer's kernels, which read the weights the run before gathered
+// (the handoff: its gathers are out tasks). In the step's first layer
+// block (own) this layer's weights are gathered first, before its
+// kernels. The gathered weights are allocated on each die when its part
+// of the gather starts and freed after the layer's last kernel (see
+// release). The last forward layer's prefetch is of the weights the
+// first backward layer reads, and the backward's first layer block
+// prefetches nothing.
+func (st *stager) gatherFSDP(groups []int, own bool) {
+	gs, bytes := st.fsdp(groups)
+	if len(gs) == 0 || len(st.lw.rings[0]) < 2 {
+		return
+	}
+	// gather returns the ends of every group's gather: the kernels read
+	// them all (one group's gather ending on a die does not mean the one
+	// before has ended there).
+	gather := func(buf string, after []plan.TaskID) []plan.TaskID {
+		from := len(st.prog.Tasks)
+		var all []plan.TaskID
+		for _, gi := range gs {
+			grp := &st.lw.t.Space.Groups[gi]
+			b := st.prog.Buffer(buf + "." + grp.Key)
+			after = AllGather(&st.prog, st.lw.rings, st.lw.gathered(grp), after...).Last
+			for _, id := range after {
+				st.prog.Tasks[id].Writes = append(st.prog.Tasks[id].Writes, b)
+			}
+			all = append(all, after...)
+		}
+		st.allocFirst(from, bytes)
+		return all
+	}
+	if own {
+		st.advance(gather(fsdpCur, st.front))
+	}
+	st.prefetch = gather(fsdpNext, nil)
+}
+
+// The buffers of a layer's gathered FSDP weights (one per group, named
+// after it): the current layer's, which its kernels read, and the next
+// layer's, which the run after reads as its current ones.
+const (
+	fsdpCur  = "fsdp.weights"
+	fsdpNext = "fsdp.weights.next"
+)
+
+// allocFirst allocates bytes on each die at its first task since from.
+func (st *stager) allocFirst(from int, bytes int64) {
+	seen := map[wafer.DieID]bool{}
+	for i := from; i < len(st.prog.Tasks); i++ {
+		if t := &st.prog.Tasks[i]; !seen[t.Die] {
+			seen[t.Die] = true
+			t.Alloc += bytes
+		}
+	}
 }
 
 // mustRoute routes a block's transfers; the mapping was checked when it
@@ -78,7 +193,7 @@ func (st *stager) memory(ids []plan.TaskID, alloc, free, scratch int64) {
 		t := &st.prog.Tasks[id]
 		if !first[t.Die] {
 			first[t.Die] = true
-			t.Alloc = alloc
+			t.Alloc += alloc
 		}
 		t.Scratch = scratch
 		last[t.Die] = id
@@ -92,10 +207,11 @@ func (st *stager) memory(ids []plan.TaskID, alloc, free, scratch int64) {
 func (st *stager) kernel(op string, k costmodel.Kernel) []plan.TaskID {
 	from := len(st.prog.Tasks)
 	var last []plan.TaskID
+	on := byDie(&st.prog, st.front)
 	for _, d := range st.dies() {
-		last = append(last, AddKernel(&st.prog, op, d, k, st.front...))
+		last = append(last, AddKernel(&st.prog, op, d, k, on[d]...))
 	}
-	st.front = last
+	st.advance(last)
 	return st.mark(from, op)
 }
 
@@ -134,7 +250,7 @@ func (st *stager) collective(kind string, bytes float64) {
 	case "a2a":
 		f = AllToAll(&st.prog, st.lw.chains, b, st.front...)
 	}
-	st.front = f.Last
+	st.advance(f.Last)
 }
 
 // kv multicasts the K and V slices of attention group grp to the dies
@@ -153,9 +269,9 @@ func (st *stager) kv(grp *partition.Group, reduce bool) {
 	}
 	b := int64(costmodel.KVSlice(lw.tokens(), grp, float64(P)))
 	if reduce {
-		st.front = Reduce(&st.prog, trees, b, st.front...).Last
+		st.advance(Reduce(&st.prog, trees, b, st.front...).Last)
 	} else {
-		st.front = Multicast(&st.prog, trees, b, st.front...).Last
+		st.advance(Multicast(&st.prog, trees, b, st.front...).Last)
 	}
 }
 
@@ -168,22 +284,27 @@ func (st *stager) stream(relay bool, op string, sp StreamSpec) []plan.TaskID {
 	} else {
 		f = RingStream(&st.prog, st.lw.rings, sp, st.front...)
 	}
-	st.front = f.Last
+	st.advance(f.Last)
 	return st.mark(from, op)
 }
 
-// overlap runs a kernel beside collectives that run one after the other
-// (FSDP's prefetched gathers); the stage ends when both have.
-func (st *stager) overlap(op string, k costmodel.Kernel, comms []costmodel.Comm) []plan.TaskID {
+// beside appends collectives that run one after another beside the
+// stage's other work, starting from the die's front then; it returns
+// what they end with and leaves the front where it was.
+func (st *stager) beside(comms []costmodel.Comm) []plan.TaskID {
 	start := st.front
-	ids := st.kernel(op, k)
-	comp := st.front
-	st.front = start
 	for _, c := range comms {
 		st.collective(c.Kind, c.Bytes)
 	}
-	st.front = append(comp, st.front...)
-	return ids
+	var last []plan.TaskID
+	on := byDie(&st.prog, start)
+	for _, id := range st.front {
+		if !slices.Contains(on[Home(&st.prog.Tasks[id])], id) {
+			last = append(last, id)
+		}
+	}
+	st.front = start
+	return last
 }
 
 // edges appends the resharding of the edges into group gi that belong to

@@ -44,13 +44,37 @@ func (sp StreamSpec) first(own plan.TaskID, after []plan.TaskID) []plan.TaskID {
 	return after
 }
 
-// send appends the transfer of a block: own says it is the die's own.
-func (sp StreamSpec) send(p *plan.Program, name string, src, dst wafer.DieID, own bool, deps ...plan.TaskID) plan.TaskID {
+// send appends the transfer of block buffer b: own says it is the die's
+// own. It reads b at the source and writes it at the destination.
+func (sp StreamSpec) send(p *plan.Program, name string, src, dst wafer.DieID, own bool, b int32, deps ...plan.TaskID) plan.TaskID {
 	id := p.Transfer(name, src, dst, sp.Block, nil, deps...)
 	t := &p.Tasks[id]
 	t.DstSRAM = sp.Resident
 	t.SrcSRAM = sp.Resident && (!own || sp.Reduce)
+	t.Reads, t.Writes = []int32{b}, []int32{b}
 	return id
+}
+
+// compute appends a round's kernel on block buffer b: it reads the block,
+// or adds into it when it is a partial sum.
+func (sp StreamSpec) compute(p *plan.Program, name string, d wafer.DieID, k costmodel.Kernel, b int32, deps ...plan.TaskID) plan.TaskID {
+	id := AddKernel(p, name, d, k, deps...)
+	if sp.Reduce {
+		p.Tasks[id].Writes = []int32{b}
+	} else {
+		p.Tasks[id].Reads = []int32{b}
+	}
+	return id
+}
+
+// buffers declares the stream's n block buffers: block j is die j's
+// (position j's) own.
+func (sp StreamSpec) buffers(p *plan.Program, kind string, n int) []int32 {
+	out := make([]int32, n)
+	for j := range out {
+		out[j] = p.Buffer(fmt.Sprintf("%s@%d.block%d", kind, len(p.Tasks), j))
+	}
+	return out
 }
 
 // RingStream appends a TSPP ring stream on every ring at once (TEMP, HPCA
@@ -64,14 +88,16 @@ func (sp StreamSpec) send(p *plan.Program, name string, src, dst wafer.DieID, ow
 // previous compute.
 func RingStream(p *plan.Program, rings [][]wafer.DieID, sp StreamSpec, after ...plan.TaskID) Fragment {
 	var frag Fragment
+	on := byDie(p, after)
+	blk := sp.buffers(p, "ring", size(rings))
 	for _, ring := range rings {
 		n := len(ring)
 		comp := make([]plan.TaskID, n)
 		send := make([]plan.TaskID, n)
 		for i, d := range ring {
-			comp[i] = AddKernel(p, fmt.Sprintf("stream.own.%d", i), d, sp.Own, after...)
+			comp[i] = sp.compute(p, fmt.Sprintf("stream.own.%d", i), d, sp.Own, blk[i], on[d]...)
 			if n > 1 {
-				send[i] = sp.send(p, "stream.r0", d, ring[(i+1)%n], true, sp.first(comp[i], after)...)
+				send[i] = sp.send(p, "stream.r0", d, ring[(i+1)%n], true, blk[i], sp.first(comp[i], on[d])...)
 			}
 		}
 		for r := 1; r < n; r++ {
@@ -79,9 +105,10 @@ func RingStream(p *plan.Program, rings [][]wafer.DieID, sp StreamSpec, after ...
 			for i, d := range ring {
 				in := prevSend[(i-1+n)%n] // the block arriving from the predecessor
 				prev := comp[i]
-				comp[i] = AddKernel(p, fmt.Sprintf("stream.r%d", r), d, sp.Round, in, prev)
+				b := blk[((i-r)%n+n)%n]
+				comp[i] = sp.compute(p, fmt.Sprintf("stream.r%d", r), d, sp.Round, b, in, prev)
 				if r < n-1 {
-					send[i] = sp.send(p, fmt.Sprintf("stream.r%d", r), d, ring[(i+1)%n], false, sp.pace(prev, comp[i], in, prevSend[i])...)
+					send[i] = sp.send(p, fmt.Sprintf("stream.r%d", r), d, ring[(i+1)%n], false, b, sp.pace(prev, comp[i], in, prevSend[i])...)
 				}
 			}
 		}
@@ -104,6 +131,8 @@ func RingStream(p *plan.Program, rings [][]wafer.DieID, sp StreamSpec, after ...
 // never combined at its owner).
 func RelayStream(p *plan.Program, chains [][]wafer.DieID, sp StreamSpec, after ...plan.TaskID) Fragment {
 	var frag Fragment
+	on := byDie(p, after)
+	blk := sp.buffers(p, "relay", size(chains))
 	for _, ch := range chains {
 		n := len(ch)
 		comp := make([]plan.TaskID, n)
@@ -111,12 +140,12 @@ func RelayStream(p *plan.Program, chains [][]wafer.DieID, sp StreamSpec, after .
 		right := make([]plan.TaskID, n)
 		left := make([]plan.TaskID, n)
 		for i, d := range ch {
-			comp[i] = AddKernel(p, "relay.own", d, sp.Own, after...)
+			comp[i] = sp.compute(p, "relay.own", d, sp.Own, blk[i], on[d]...)
 			if i+1 < n {
-				right[i] = sp.send(p, "relay.r0.right", d, ch[i+1], true, sp.first(comp[i], after)...)
+				right[i] = sp.send(p, "relay.r0.right", d, ch[i+1], true, blk[i], sp.first(comp[i], on[d])...)
 			}
 			if i > 0 {
-				left[i] = sp.send(p, "relay.r0.left", d, ch[i-1], true, sp.first(comp[i], after)...)
+				left[i] = sp.send(p, "relay.r0.left", d, ch[i-1], true, blk[i], sp.first(comp[i], on[d])...)
 			}
 		}
 		for r := 1; r < n; r++ {
@@ -126,16 +155,16 @@ func RelayStream(p *plan.Program, chains [][]wafer.DieID, sp StreamSpec, after .
 				prev := comp[i] // the die's last compute of the rounds before
 				if i-r >= 0 {   // block of die i−r arrives from the left
 					in := prevRight[i-1]
-					comp[i] = AddKernel(p, fmt.Sprintf("relay.r%d.fromleft", r), d, sp.Round, in, comp[i])
+					comp[i] = sp.compute(p, fmt.Sprintf("relay.r%d.fromleft", r), d, sp.Round, blk[i-r], in, comp[i])
 					if i+1 < n {
-						right[i] = sp.send(p, fmt.Sprintf("relay.r%d.right", r), d, ch[i+1], false, sp.pace(prev, comp[i], in, prevRight[i])...)
+						right[i] = sp.send(p, fmt.Sprintf("relay.r%d.right", r), d, ch[i+1], false, blk[i-r], sp.pace(prev, comp[i], in, prevRight[i])...)
 					}
 				}
 				if i+r < n { // block of die i+r arrives from the right
 					in := prevLeft[i+1]
-					comp[i] = AddKernel(p, fmt.Sprintf("relay.r%d.fromright", r), d, sp.Round, in, comp[i])
+					comp[i] = sp.compute(p, fmt.Sprintf("relay.r%d.fromright", r), d, sp.Round, blk[i+r], in, comp[i])
 					if i > 0 {
-						left[i] = sp.send(p, fmt.Sprintf("relay.r%d.left", r), d, ch[i-1], false, sp.pace(prev, comp[i], in, prevLeft[i])...)
+						left[i] = sp.send(p, fmt.Sprintf("relay.r%d.left", r), d, ch[i-1], false, blk[i+r], sp.pace(prev, comp[i], in, prevLeft[i])...)
 					}
 				}
 			}

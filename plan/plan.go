@@ -15,20 +15,34 @@ import (
 // lives (a compute task's sram_bytes and efficiency; a transfer's
 // src_sram, dst_sram and reduce): version 2 plans moved every byte
 // through HBM implicitly, with roofline compute, and are refused.
-const SchemaVersion = 3
+// Version 4 replaced the barrier between runs by a per-die handoff (a
+// task's out, a node's barrier; see Node) and added
+// predicted_peak_memory_bytes_per_die: a version 3 plan's blocks would
+// overlap where its compiler meant them not to, and it is refused.
+const SchemaVersion = 4
 
 // Node is a step of a plan: a block of tasks (Program) or a loop (Body),
 // run Count times.
 //
-// Expansion: a node's runs follow one another, and so do the nodes of a
-// body; every task of a run starts after every task of the run (or
-// sibling) before it has ended — a barrier. Inside a block, tasks follow
-// their own dependencies. So a 96-layer step of 32 micro-batches is a
-// micro-batch loop of Count 32 around layer loops of Count 96, and it
-// expands to 32·96 copies of each layer block.
+// Expansion (Expand): the step is the sequence of block runs in Walk
+// order — a 96-layer step of 32 micro-batches is a micro-batch loop of
+// Count 32 around layer loops of Count 95, and expands to 32·95 copies of
+// each layer block. Inside a run, tasks follow their own dependencies.
+// Between runs there is no barrier but a handoff, per die: a run's entry
+// tasks (those with no dependencies in their block, receives excepted)
+// on die d wait for the out tasks (Task.Out) on die d of the latest
+// earlier run that has any there — the block's results that the next
+// block reads, where a runtime's next kernel waits for the one before it
+// on the same stream. Everything else of a run (a gradient bucket's
+// all-reduce, a prefetch nobody reads yet) runs on beside the runs after
+// it. Where a runtime does have a barrier (the optimizer step, which
+// waits for every gradient), the node says so (Barrier): each of its
+// runs starts after every task before it has ended, on every die. The
+// step ends when its last task has.
 type Node struct {
 	Name    string   `json:"name"`
 	Count   int      `json:"count"`
+	Barrier bool     `json:"barrier,omitempty"`
 	Program *Program `json:"program,omitempty"`
 	Body    []Node   `json:"body,omitempty"`
 }
@@ -69,6 +83,10 @@ type Plan struct {
 	// PredictedEnergy is the cost model's energy per step in joules,
 	// static power included; zero means no prediction.
 	PredictedEnergy float64 `json:"predicted_energy_joules,omitempty"`
+	// PredictedMemory is the cost model's peak memory per die (static
+	// bytes, saved activations and the largest transient buffer); zero
+	// means no prediction.
+	PredictedMemory float64 `json:"predicted_peak_memory_bytes_per_die,omitempty"`
 	Steps           []Node  `json:"steps"`
 }
 
@@ -109,7 +127,8 @@ func (p *Plan) Size() (stored, expanded int64) {
 // acyclic — they point to earlier tasks —, sizes finite and not negative,
 // routes of adjacent hops over live links, every receive matched by
 // exactly one send of the same size and endpoints, no message larger than
-// a die's memory); within a block every
+// a die's memory, declared buffers read and written in dependency order:
+// Program.CheckDataFlow); within a block every
 // op's computed blocks are 0..n−1, each exactly once; the step computes
 // at least one op; and no die's live memory ever sinks below zero (a free
 // of bytes not allocated) or exceeds its capacity. Errors name the node,
@@ -135,6 +154,9 @@ func (p *Plan) Verify(s *wafer.Spec) error {
 			return fmt.Errorf("node %q: %w", n.Name, err)
 		}
 		if err := n.Program.checkBlocks(s); err != nil {
+			return fmt.Errorf("node %q: %w", n.Name, err)
+		}
+		if err := n.Program.CheckDataFlow(s); err != nil {
 			return fmt.Errorf("node %q: %w", n.Name, err)
 		}
 		for i := range n.Program.Tasks {
@@ -184,7 +206,8 @@ func (p *Plan) checkHeader() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"predicted_step_seconds", p.PredictedSeconds}, {"predicted_energy_joules", p.PredictedEnergy}, {"static_bytes_per_die", p.StaticBytes}} {
+	}{{"predicted_step_seconds", p.PredictedSeconds}, {"predicted_energy_joules", p.PredictedEnergy},
+		{"predicted_peak_memory_bytes_per_die", p.PredictedMemory}, {"static_bytes_per_die", p.StaticBytes}} {
 		if !(f.v >= 0) || math.IsInf(f.v, 0) {
 			return fmt.Errorf("plan: %s is %g; it must be finite and not negative", f.name, f.v)
 		}

@@ -91,6 +91,19 @@ type Task struct {
 	Free    int64 `json:"free,omitempty"`
 	Scratch int64 `json:"scratch,omitempty"`
 
+	// Reads and Writes name the buffers (indexes into Program.Buffers)
+	// the task reads and writes: on Die for a compute task, a send's
+	// reads and a receive's writes; a transfer reads on Die and writes on
+	// Dst. Adding into a buffer is writing it. Undeclared data is not
+	// checked; declared data is (see Program.CheckDataFlow).
+	Reads  []int32 `json:"reads,omitempty"`
+	Writes []int32 `json:"writes,omitempty"`
+
+	// Out marks the block's results on Die (its last kernels, the receives
+	// that bring the next block its operands): the next run's entry tasks
+	// on Die wait for them (see Node).
+	Out bool `json:"out,omitempty"`
+
 	Deps []TaskID `json:"deps,omitempty"`
 }
 
@@ -108,9 +121,29 @@ func (k *Kind) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown task kind %q", b)
 }
 
-// Program is a set of tasks over the dies of one wafer.
+// Program is a set of tasks over the dies of one wafer, and the names of
+// the buffers they declare (Task.Reads, Task.Writes).
 type Program struct {
-	Tasks []Task `json:"tasks"`
+	Tasks   []Task   `json:"tasks"`
+	Buffers []string `json:"buffers,omitempty"`
+	bufs    map[string]int32
+}
+
+// Buffer returns the index of the buffer named name, adding it.
+func (p *Program) Buffer(name string) int32 {
+	if p.bufs == nil {
+		p.bufs = map[string]int32{}
+		for i, n := range p.Buffers {
+			p.bufs[n] = int32(i)
+		}
+	}
+	if id, ok := p.bufs[name]; ok {
+		return id
+	}
+	id := int32(len(p.Buffers))
+	p.Buffers = append(p.Buffers, name)
+	p.bufs[name] = id
+	return id
 }
 
 // Compute appends a compute task and returns its ID.
@@ -144,7 +177,7 @@ func (p *Program) add(t Task) TaskID {
 func (p *Program) Check(s *wafer.Spec) error {
 	for i := range p.Tasks {
 		t := &p.Tasks[i]
-		if err := t.check(s, TaskID(i)); err != nil {
+		if err := t.check(s, TaskID(i), len(p.Buffers)); err != nil {
 			return fmt.Errorf("plan: die %s, task %d %q: %w", dieName(s, t.Die), i, t.Name, err)
 		}
 	}
@@ -199,7 +232,7 @@ func (p *Program) checkPairs(s *wafer.Spec) error {
 	return nil
 }
 
-func (t *Task) check(s *wafer.Spec, i TaskID) error {
+func (t *Task) check(s *wafer.Spec, i TaskID, nbuf int) error {
 	if t.ID != i {
 		return fmt.Errorf("has ID %d", t.ID)
 	}
@@ -218,6 +251,11 @@ func (t *Task) check(s *wafer.Spec, i TaskID) error {
 	}
 	if !(t.Efficiency >= 0 && t.Efficiency <= 1) {
 		return fmt.Errorf("has efficiency %g; it must be in (0, 1] (0 means 1)", t.Efficiency)
+	}
+	for _, b := range append(t.Reads[:len(t.Reads):len(t.Reads)], t.Writes...) {
+		if b < 0 || int(b) >= nbuf {
+			return fmt.Errorf("names buffer %d; the block declares %d", b, nbuf)
+		}
 	}
 	if t.Bytes < 0 || t.Alloc < 0 || t.Free < 0 || t.Scratch < 0 {
 		return fmt.Errorf("has negative bytes or memory %d, %d/%d/%d", t.Bytes, t.Alloc, t.Free, t.Scratch)
@@ -270,9 +308,10 @@ func (t *Task) check(s *wafer.Spec, i TaskID) error {
 
 // Split returns p with every Transfer replaced by a Send on its source and
 // a Recv on its destination (same tag: the transfer's ID offset by base);
-// tasks that depended on the transfer depend on its Recv.
+// tasks that depended on the transfer depend on its Recv, which is an out
+// task if the transfer was (its payload is a result on Dst).
 func (p *Program) Split(base int64) Program {
-	var out Program
+	out := Program{Buffers: p.Buffers}
 	newID := make([]TaskID, len(p.Tasks))
 	for i := range p.Tasks {
 		t := p.Tasks[i]
@@ -287,9 +326,9 @@ func (p *Program) Split(base int64) Program {
 		}
 		tag := base + int64(i)
 		snd := t
-		snd.Kind, snd.Tag = Send, tag
+		snd.Kind, snd.Tag, snd.Out, snd.Writes = Send, tag, false, nil
 		out.add(snd)
-		rcv := Task{Kind: Recv, Name: t.Name, Die: t.Dst, Peer: t.Die, Bytes: t.Bytes, Tag: tag, Deps: deps}
+		rcv := Task{Kind: Recv, Name: t.Name, Die: t.Dst, Peer: t.Die, Bytes: t.Bytes, Tag: tag, Out: t.Out, Writes: t.Writes, Deps: deps}
 		newID[i] = out.add(rcv)
 	}
 	return out

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 
 	"tempc/wafer"
 )
 
-// Timing is when a task of a block started and ended, in seconds from the
-// start of the block's run.
+// Timing is when a task started and ended, in seconds from the start of
+// the step.
 type Timing struct {
 	Start, End float64
 }
@@ -40,32 +41,82 @@ const (
 	tidLink    = 3000 // + 100·direction + lane
 )
 
-// WriteTrace writes a Chrome/Perfetto trace of one run of every block of
-// the plan, laid end to end in execution order, from per-block task
-// timings: one process per die, a track for its compute engine, lanes for
-// its sends and receives, and lanes for each outgoing link direction (a
-// message occupies every link of its route for its whole transfer); a flow
-// arrow joins each send to its receive.
-func WriteTrace(w io.Writer, p *Plan, s *wafer.Spec, timings map[*Node][]Timing) error {
+// Counter is a counter track of a die's process: a value over time
+// (memory held, a link's utilisation), each point holding until the next.
+type Counter struct {
+	Die    wafer.DieID
+	Name   string
+	Points []CounterPoint
+}
+
+// CounterPoint is a counter's value from Time (seconds) on.
+type CounterPoint struct {
+	Time, Value float64
+}
+
+// StepTrace is a simulated step for WriteTrace: its expansion, each
+// task's timing (indexed like Expansion.Program.Tasks), counter tracks,
+// and the window of seconds to draw ([from, to); to 0 means the end).
+type StepTrace struct {
+	Expansion *Expansion
+	Timings   []Timing
+	Counters  []Counter
+	Window    [2]float64
+}
+
+// WriteTrace writes a Chrome/Perfetto trace of a simulated step: one
+// process per die, a track for its compute engine, lanes for its sends
+// and receives, and lanes for each outgoing link direction (a message
+// occupies every link of its route for its whole transfer); a flow arrow
+// joins each send to its receive; and the counter tracks. Only tasks
+// that overlap the window are drawn (a flow whose other end lies outside
+// it is left out).
+func WriteTrace(w io.Writer, s *wafer.Spec, st StepTrace) error {
+	ex := st.Expansion
+	if len(st.Timings) != len(ex.Program.Tasks) {
+		return fmt.Errorf("plan: trace: %d timings for %d tasks", len(st.Timings), len(ex.Program.Tasks))
+	}
+	from, to := st.Window[0], st.Window[1]
+	if to <= 0 {
+		to = math.Inf(1)
+	}
+	in := func(t Timing) bool { return t.End >= from && t.Start < to }
 	tw := &tracer{spec: s, lanes: map[[2]int][]float64{}}
 	names := map[int]bool{}
-	offset := 0.0
-	err := p.Walk(func(n *Node, _ int) error {
-		t := timings[n]
-		if len(t) != len(n.Program.Tasks) {
-			return fmt.Errorf("plan: trace: block %q has %d timings for %d tasks", n.Name, len(t), len(n.Program.Tasks))
+	// A flow is drawn when both its ends are.
+	sends, recvs := map[int64]bool{}, map[int64]bool{}
+	for i := range ex.Program.Tasks {
+		if t := &ex.Program.Tasks[i]; t.Kind == Send && in(st.Timings[i]) {
+			sends[t.Tag] = true
+		} else if t.Kind == Recv && in(st.Timings[i]) {
+			recvs[t.Tag] = true
 		}
-		end := 0.0
-		for i := range n.Program.Tasks {
-			tw.task(n, &n.Program.Tasks[i], t[i], offset)
-			names[int(n.Program.Tasks[i].Die)] = true
-			end = max(end, t[i].End)
+	}
+	ri := 0
+	for i := range ex.Program.Tasks {
+		for ri+1 < len(ex.Runs) && int(ex.Runs[ri+1].First) <= i {
+			ri++
 		}
-		offset += end
-		return nil
-	})
-	if err != nil {
-		return err
+		tm := st.Timings[i]
+		if !in(tm) {
+			continue
+		}
+		node := "barrier"
+		if len(ex.Runs) > 0 && int(ex.Runs[ri].First) <= i {
+			node = fmt.Sprintf("%s #%d", ex.Runs[ri].Node.Name, ex.Runs[ri].Index)
+		}
+		t := &ex.Program.Tasks[i]
+		tw.task(node, t, tm, sends, recvs)
+		names[int(t.Die)] = true
+	}
+	for _, c := range st.Counters {
+		names[int(c.Die)] = true
+		for _, pt := range c.Points {
+			if pt.Time >= from && pt.Time < to {
+				tw.events = append(tw.events, traceEvent{Name: c.Name, Ph: "C", Ts: pt.Time * us, Pid: int(c.Die),
+					Args: map[string]any{"value": pt.Value}})
+			}
+		}
 	}
 	var dies []int
 	for d := range names {
@@ -73,7 +124,7 @@ func WriteTrace(w io.Writer, p *Plan, s *wafer.Spec, timings map[*Node][]Timing)
 	}
 	sort.Ints(dies)
 	for _, d := range dies {
-		tw.meta(d, -1, "process_name", fmt.Sprintf("die %d", d))
+		tw.meta(d, -1, "process_name", fmt.Sprintf("die %d %s", d, s.Coord(wafer.DieID(d))))
 	}
 	for _, k := range tw.tracks() {
 		tw.meta(k[0], k[1], "thread_name", trackName(k[1]))
@@ -158,23 +209,25 @@ func (tw *tracer) meta(die, tid int, kind, name string) {
 	tw.events = append(tw.events, ev)
 }
 
-func (tw *tracer) task(n *Node, t *Task, tm Timing, off float64) {
-	start, end := off+tm.Start, off+tm.End
+func (tw *tracer) task(node string, t *Task, tm Timing, sends, recvs map[int64]bool) {
+	start, end := tm.Start, tm.End
 	die := int(t.Die)
 	switch t.Kind {
 	case Compute:
 		tw.slice(t.Name, "compute", die, tw.mark(die, tidCompute), start, end,
-			map[string]any{"op": t.Op, "block": t.Block, "flops": t.FLOPs, "node": n.Name})
+			map[string]any{"op": t.Op, "block": t.Block, "flops": t.FLOPs, "node": node})
 	case Send, Transfer:
 		tid := tw.lane(die, tidSend, start, end)
-		tw.slice(t.Name, "send", die, tid, start, end, map[string]any{"bytes": t.Bytes, "to": t.Dst})
-		id := fmt.Sprintf("%s/%d", n.Name, t.Tag)
-		tw.events = append(tw.events, traceEvent{Name: "message", Cat: "flow", Ph: "s", Ts: start * us, Pid: die, Tid: tid, ID: id})
+		tw.slice(t.Name, "send", die, tid, start, end, map[string]any{"bytes": t.Bytes, "to": t.Dst, "node": node})
+		if t.Kind == Send && recvs[t.Tag] {
+			tw.events = append(tw.events, traceEvent{Name: "message", Cat: "flow", Ph: "s", Ts: start * us, Pid: die, Tid: tid, ID: fmt.Sprint(t.Tag)})
+		}
 	case Recv:
 		tid := tw.lane(die, tidRecv, start, end)
-		tw.slice(t.Name, "recv", die, tid, start, end, map[string]any{"bytes": t.Bytes, "from": t.Peer})
-		id := fmt.Sprintf("%s/%d", n.Name, t.Tag)
-		tw.events = append(tw.events, traceEvent{Name: "message", Cat: "flow", Ph: "f", BP: "e", Ts: end * us, Pid: die, Tid: tid, ID: id})
+		tw.slice(t.Name, "recv", die, tid, start, end, map[string]any{"bytes": t.Bytes, "from": t.Peer, "node": node})
+		if sends[t.Tag] {
+			tw.events = append(tw.events, traceEvent{Name: "message", Cat: "flow", Ph: "f", BP: "e", Ts: end * us, Pid: die, Tid: tid, ID: fmt.Sprint(t.Tag)})
+		}
 	}
 	if t.Kind == Send || t.Kind == Transfer {
 		tw.links(t, start, end)

@@ -125,7 +125,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"runs overflow", func(p *Plan) { p.Steps[0].Count, p.Steps[0].Body[0].Count = 1<<20, 1<<20 }, []string{`plan: node "b" runs 1099511627776 times per step with its loops; at most 2^31`}},
 		{"zero batch", func(p *Plan) { p.Batch = 0 }, []string{"plan: batch 0 and seq 128 must be positive"}},
 		{"bad digest", func(p *Plan) { p.GraphSHA256 = "abc" }, []string{`plan: graph_sha256 "abc" is not 64 lower-case hex digits`}},
-		{"old version", func(p *Plan) { p.SchemaVersion = 1 }, []string{"plan: schema version 1, want 3"}},
+		{"old version", func(p *Plan) { p.SchemaVersion = 1 }, []string{"plan: schema version 1, want 4"}},
 		{"duplicate block", func(p *Plan) { block(p).Tasks[4].Op = "op" }, []string{`node "b": plan: die (0,0), task 4 "c": block 0 of op is already computed by task 0`}},
 		{"missing block", func(p *Plan) { block(p).Tasks[0].Block = 2 }, []string{`node "b": plan: block 0 of op is never computed (2 blocks computed)`}},
 	}

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"tempc/driver"
 )
@@ -35,7 +38,10 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Wafer, "wafer", "", "wafer preset or file (default: the one the plan names)")
 	fs.StringVar(&o.Model, "model", "", "the model the plan was compiled from, if not where its model_source says")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
-	progress := fs.Bool("progress", false, "report each block on stderr as it is simulated")
+	fs.BoolVar(&o.Full, "full", false, "replay every run of the step instead of extrapolating its steady state")
+	fs.StringVar(&o.Trace, "trace", "", "write a Perfetto/Chrome trace of the replayed step to this file")
+	window := fs.String("window", "", "trace only FROM:TO seconds of the step (e.g. 0.1:0.12; TO empty: the end)")
+	progress := fs.Bool("progress", false, "report each replay on stderr as it is simulated")
 	// The plan file may come before or after the flags.
 	var file string
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -57,6 +63,21 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		return usageError{"want exactly one plan file: tempc simulate PLAN.json [--json]"}
 	}
 	o.Plan = file
+	if *window != "" {
+		a, b, ok := strings.Cut(*window, ":")
+		from, err1 := strconv.ParseFloat(a, 64)
+		to, err2 := 0.0, error(nil)
+		if b != "" {
+			to, err2 = strconv.ParseFloat(b, 64)
+		}
+		if !ok || err1 != nil || err2 != nil || from < 0 || (b != "" && to <= from) {
+			return usageError{fmt.Sprintf("--window %q: want FROM:TO in seconds, FROM ≥ 0 and TO > FROM (or empty for the end)", *window)}
+		}
+		if o.Trace == "" {
+			return usageError{"--window needs --trace FILE"}
+		}
+		o.Window = [2]float64{from, to}
+	}
 	if *progress {
 		o.Progress = stderr
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"tempc/costmodel"
 	"tempc/driver"
 	"tempc/ilp"
 	"tempc/partition"
@@ -20,6 +21,7 @@ type planFlags struct {
 	o                             driver.PlanOptions
 	objective, strategy, mbs, rcs string
 	timeLimit                     time.Duration
+	bucketMB                      float64
 	progress                      bool
 }
 
@@ -41,6 +43,7 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&pf.o.Mapper, "mapper", "temp", "local level: temp (traffic-conscious, with the dual-level loop), smap or gmap")
 	fs.Uint64Var(&pf.o.Seed, "seed", 1, "seed of the temp mapper's annealing")
 	fs.IntVar(&pf.o.Iterations, "iterations", 0, "cap on the dual-level loop's solves (default 8)")
+	fs.Float64Var(&pf.bucketMB, "bucket-mb", costmodel.DefaultBucketBytes/(1<<20), "DP gradient all-reduce bucket per die in MiB (PyTorch DDP's bucket_cap_mb)")
 }
 
 // finish checks the parsed flags and turns the strings into options.
@@ -87,6 +90,10 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 		}
 		pf.o.Space.Recompute = append(pf.o.Space.Recompute, r)
 	}
+	if !(pf.bucketMB > 0) || math.IsInf(pf.bucketMB, 0) {
+		return usageError{fmt.Sprintf("--bucket-mb %g: want a positive size in MiB, such as 25 (the default)", pf.bucketMB)}
+	}
+	pf.o.Params.BucketBytes = pf.bucketMB * (1 << 20)
 	pf.o.Solver.TimeLimit = pf.timeLimit
 	if pf.progress {
 		pf.o.Progress = stderr

@@ -67,6 +67,7 @@ func (st *state) startCompute(d wafer.DieID) {
 	st.computeQ[d] = q[1:]
 	t := &st.prog.Tasks[id]
 	st.timing[id].Start = st.now
+	st.allocMem(id)
 	e := &st.eng[d]
 	*e = engine{task: id}
 	if t.Seconds > 0 {

@@ -40,6 +40,20 @@ type DieStats struct {
 	HBMBusySeconds float64 `json:"hbm_busy_seconds"`
 	// PeakSRAMBytes is the most stream SRAM arriving blocks held at once.
 	PeakSRAMBytes float64 `json:"peak_sram_bytes"`
+	// PeakMemoryBytes is the most memory the die's tasks held live at
+	// once (their Alloc, Free and Scratch: a task's allocation is live
+	// from its start — a message's once it is ready to go — and what it
+	// frees, with its scratch, until its end), and PeakMemorySeconds when
+	// it was first reached. A plan's static bytes come on top.
+	PeakMemoryBytes   float64 `json:"peak_memory_bytes"`
+	PeakMemorySeconds float64 `json:"peak_memory_seconds"`
+}
+
+// MemorySample is a die's live memory from Time on.
+type MemorySample struct {
+	Time  float64     `json:"time"`
+	Die   wafer.DieID `json:"die"`
+	Bytes float64     `json:"bytes"`
 }
 
 // Result is the outcome of a run.
@@ -55,6 +69,8 @@ type Result struct {
 	// PeakBufferBytes the same in bytes at full packet size.
 	PeakBufferPackets int   `json:"peak_buffer_packets"`
 	PeakBufferBytes   int64 `json:"peak_buffer_bytes"`
+	// Memory lists every change of a die's live memory, in time order.
+	Memory []MemorySample `json:"-"`
 	// Events is the number of events processed.
 	Events int64 `json:"events"`
 	// PacketBytes and BufferPackets are the settings the run used.
@@ -96,7 +112,7 @@ func (r *Result) MaxLink() LinkStats {
 }
 
 func (st *state) result() *Result {
-	r := &Result{Tasks: st.timing, Events: st.nEvents, PeakBufferPackets: st.peakOcc,
+	r := &Result{Tasks: st.timing, Memory: st.memSamples, Events: st.nEvents, PeakBufferPackets: st.peakOcc,
 		PeakBufferBytes: mulSat(int64(st.peakOcc), st.cfg.PacketBytes), PacketBytes: st.cfg.PacketBytes,
 		BufferPackets: st.cfg.BufferPackets, SpilledMessages: st.spilledMsgs, SpilledBytes: st.spilledBytes}
 	for _, t := range st.timing {
@@ -116,7 +132,7 @@ func (st *state) result() *Result {
 	for d := range st.spec.NumDies() {
 		r.Dies = append(r.Dies, DieStats{Die: wafer.DieID(d), BusySeconds: st.dieBusy[d],
 			IdleSeconds: r.Makespan - st.dieBusy[d], HBMBytes: st.hbm[d].bytes, HBMBusySeconds: st.hbm[d].served,
-			PeakSRAMBytes: st.peakSRAM[d]})
+			PeakSRAMBytes: st.peakSRAM[d], PeakMemoryBytes: st.peakLive[d], PeakMemorySeconds: st.peakAt[d]})
 	}
 	r.Energy = st.energy(r)
 	return r

@@ -100,8 +100,37 @@ type state struct {
 	linkBusy  []float64
 	peakOcc   int
 
+	// Live memory per die (Task.Alloc, Free and Scratch), its peak and
+	// when it was reached, and its changes over time.
+	live, peakLive, peakAt []float64
+	memSamples             []MemorySample
+
 	// err stops the run: an event time that is not finite.
 	err error
+}
+
+// allocMem makes task id's allocation and scratch live on its die.
+func (st *state) allocMem(id plan.TaskID) {
+	t := &st.prog.Tasks[id]
+	if t.Alloc == 0 && t.Scratch == 0 {
+		return
+	}
+	d := t.Die
+	st.live[d] += float64(t.Alloc + t.Scratch)
+	if st.live[d] > st.peakLive[d] {
+		st.peakLive[d], st.peakAt[d] = st.live[d], st.now
+	}
+	st.memSamples = append(st.memSamples, MemorySample{Time: st.now, Die: d, Bytes: st.live[d]})
+}
+
+// freeMem releases task id's scratch and what it frees.
+func (st *state) freeMem(id plan.TaskID) {
+	t := &st.prog.Tasks[id]
+	if t.Free == 0 && t.Scratch == 0 {
+		return
+	}
+	st.live[t.Die] -= float64(t.Free + t.Scratch)
+	st.memSamples = append(st.memSamples, MemorySample{Time: st.now, Die: t.Die, Bytes: st.live[t.Die]})
 }
 
 // Run replays p on s and returns what happened. It fails on an invalid
@@ -213,6 +242,7 @@ func newState(s *wafer.Spec, p *plan.Program, cfg Config) (*state, error) {
 		computeQ: make([][]plan.TaskID, n), eng: make([]engine, n), dieBusy: make([]float64, n),
 		hbm: make([]hbmPort, n), streamSRAM: s.StreamSRAM(), sramUsed: make([]float64, n), peakSRAM: make([]float64, n),
 		dmaMsg: make([][]int32, n), dmaQ: make([][]int32, n),
+		live: make([]float64, n), peakLive: make([]float64, n), peakAt: make([]float64, n),
 		credits: make([]int, 5*nl), portBusy: make([]bool, nl), portFrom: make([]int32, nl), rr: make([]int32, nl),
 		linkBytes: make([]float64, nl), linkBusy: make([]float64, nl)}
 	st.events.delays = [2]float64{s.Link.Latency, float64(cfg.PacketBytes) / s.Link.Bandwidth}
@@ -340,6 +370,9 @@ func (st *state) fire(ev event) {
 func (st *state) ready(id plan.TaskID) {
 	t := &st.prog.Tasks[id]
 	st.timing[id].Ready = st.now
+	if t.Kind != plan.Compute {
+		st.allocMem(id) // a message's buffers exist once it may go
+	}
 	if t.Kind == plan.Compute {
 		st.computeQ[t.Die] = append(st.computeQ[t.Die], id)
 		if st.eng[t.Die].task < 0 {
@@ -392,6 +425,7 @@ func (st *state) complete(id plan.TaskID) {
 	st.timing[id].End = st.now
 	st.done++
 	st.ended(id)
+	st.freeMem(id)
 	for _, dep := range st.dependents[id] {
 		st.waiting[dep]--
 		if st.waiting[dep] == 0 {

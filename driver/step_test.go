@@ -1,0 +1,148 @@
+package driver
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+
+	"tempc/costmodel"
+	"tempc/ilp"
+	"tempc/lower"
+	"tempc/partition"
+	"tempc/plan"
+	"tempc/wafer"
+	"tempc/wafer/sim"
+)
+
+// compileWith compiles model on waferName with a strategy space config.
+func compileWith(t testing.TB, model, waferName string, batch, seq int64, cfg partition.Config) (*plan.Plan, *wafer.Spec) {
+	t.Helper()
+	p, err := price(context.Background(), PlanOptions{Model: model, Wafer: waferName, Batch: batch, Seq: seq, Space: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sol, err := ilp.Solve(p.table, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := lower.Lower(p.table, sol.Assignment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.Verify(p.spec); err != nil {
+		t.Fatal(err)
+	}
+	return pl, p.spec
+}
+
+// TestSteadyStateMatchesFullReplay holds sim.Step's shortcut — loops
+// replayed once and twice, every figure extrapolated — to a replay of
+// every run, on gpt2 plans whose micro-batch and layer loops both repeat
+// (one 16-die group, DP 1: every block closed) under three choices of
+// schemes (each group's first, middle and last valid one but FSDP, whose
+// gradient reduce-scatters make a step open: direct, streamed and mixed): the step time, each die's peak memory and busy
+// time, each link's bytes and the energy within 0.1%. A step with open
+// blocks (DP gradient buckets) is replayed in full.
+func TestSteadyStateMatchesFullReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays whole steps")
+	}
+	s, sp, li := meshLayout(t, "gpt2", 4, 256, 1, "one 16-die group", func(l partition.Layout) bool { return l.DP == 1 })
+	m, err := costmodel.New(s, costmodel.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := m.Price(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pick, name := range []string{"first", "middle", "last"} {
+		a := ilp.Assignment{Layout: li, Options: make([]int, len(sp.Groups))}
+		for gi := range sp.Groups {
+			var valid []int
+			for oi, o := range tab.Options[gi] {
+				if o.Valid[li] && o.Scheme != partition.FSDP { // FSDP's reduce-scatters are background work
+					valid = append(valid, oi)
+				}
+			}
+			a.Options[gi] = valid[[]int{0, len(valid) / 2, len(valid) - 1}[pick]]
+		}
+		pl, err := lower.Lower(tab, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := sim.Step(s, pl, sim.StepConfig{Full: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		short, err := sim.Step(s, pl, sim.StepConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(short.Loops) != 2 {
+			t.Fatalf("%s: extrapolated %v, want the micro-batch and the layer loops", name, short.Loops)
+		}
+		t.Logf("%s schemes: full %.6g s (%d events), extrapolated %.6g s (%d events)", name, full.Makespan, full.Events, short.Makespan, short.Events)
+		near := func(what string, a, b, scale float64) {
+			if math.Abs(a-b) > 1e-3*scale {
+				t.Errorf("%s schemes: %s full %.9g, extrapolated %.9g", name, what, a, b)
+			}
+		}
+		near("step", full.Makespan, short.Makespan, full.Makespan)
+		for i, d := range full.Dies {
+			near("die memory", d.PeakMemoryBytes, short.Dies[i].PeakMemoryBytes, d.PeakMemoryBytes)
+			near("die busy", d.BusySeconds, short.Dies[i].BusySeconds, full.Makespan)
+		}
+		for i, l := range full.Links {
+			near("link bytes "+l.Name, l.Bytes, short.Links[i].Bytes, l.Bytes)
+		}
+		near("energy", full.Energy.Total(), short.Energy.Total(), full.Energy.Total())
+	}
+	// DP 16: the last micro-batch's buckets make the step open.
+	pl, s2 := compileWith(t, "gpt2", "mesh4x4", 16, 256, partition.Config{MicroBatches: []int{1}})
+	st, err := sim.Step(s2, pl, sim.StepConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Loops) != 0 || !strings.HasPrefix(st.Method, "whole step") {
+		t.Errorf("%s: an open step extrapolated: %s", pl.Layout, st.Method)
+	}
+}
+
+// TestOverlapOverCapacityCaught: a plan whose memory fits when its tasks
+// run in program order (plan.Verify's static check) but not when a
+// gradient's background transfer still holds its buffer while the next
+// block allocates (what a prefetch or a bucket does) is reported by the
+// simulator as not fitting, naming the die.
+func TestOverlapOverCapacityCaught(t *testing.T) {
+	s, _ := wafer.Preset("mesh4x4")
+	const gb = 1 << 30
+	// Block a: die 0 computes, then sends a 1 GiB buffer it allocated to
+	// die 1 in the background (not an out task) and frees it when sent.
+	var a plan.Program
+	k := a.Compute("grad", 0, 1e12, 0)
+	a.Tasks[k].Op, a.Tasks[k].Out = "grad", true
+	x := a.Transfer("reduce-scatter", 0, 1, gb, nil, k)
+	a.Tasks[x].Alloc, a.Tasks[x].Free = 40*gb, 40*gb
+	qa := a.Split(0)
+	// Block b: die 0's next kernel allocates 40 GiB at once.
+	var b plan.Program
+	n := b.Compute("next", 0, 1e12, 0)
+	b.Tasks[n].Op, b.Tasks[n].Alloc, b.Tasks[n].Free = "next", 40*gb, 40*gb
+	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: "m", ModelSource: "m", Batch: 1, Seq: 1,
+		GraphSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Wafer: s.Name, Layout: "l",
+		MicroBatch: 1, Dies: []wafer.DieID{0, 1}, StaticBytes: 0, CapacityBytes: 72e9,
+		Steps: []plan.Node{{Name: "a", Count: 1, Program: &qa}, {Name: "b", Count: 1, Program: &b}}}
+	if err := p.Verify(s); err != nil {
+		t.Fatalf("the plan fits in program order, yet: %v", err)
+	}
+	res, err := simulate(p, s, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.rep.Fits || res.rep.PeakMemoryDie != "(0,0)" || res.rep.SimulatedMemory < 80*gb {
+		t.Errorf("fits %v, peak %.3g GB on %s; want 80 GiB on (0,0), not fitting", res.rep.Fits, res.rep.SimulatedMemory/1e9, res.rep.PeakMemoryDie)
+	}
+}
+

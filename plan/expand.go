@@ -1,0 +1,199 @@
+package plan
+
+import (
+	"fmt"
+	"math"
+
+	"tempc/wafer"
+)
+
+// Run is one run of a block in an expanded step: its node, which run of
+// it this is (0-based, counting the runs of the loops around it), and its
+// tasks' IDs in the expanded program, First to First+len(Node's tasks)−1.
+type Run struct {
+	Node  *Node
+	Index int
+	First TaskID
+}
+
+// Expansion is a step expanded into one program (Expand).
+type Expansion struct {
+	Program Program
+	Runs    []Run
+	// Barriers lists the zero-time tasks that stand for barriers.
+	Barriers []TaskID
+}
+
+// maxExpanded bounds an expanded program: its task IDs are int32.
+const maxExpanded = math.MaxInt32 / 2
+
+// Expand writes the step out as one program with the semantics of Node:
+// every run of every block, in Walk order, its tasks' dependencies
+// shifted to the run's IDs, its entry tasks given the handoff from the
+// runs before, and its send and receive tags renumbered so that they stay
+// unique. A barrier becomes one zero-time compute task on the die of the
+// barrier node's first task, waiting for every task that nothing else
+// waits for; the node's entry tasks wait for it. count, when not nil,
+// gives the runs of each node in place of its Count (a shortened step for
+// steady-state extrapolation); nodes it gives zero or fewer are left out.
+// Expand refuses a step beyond 2^30 tasks.
+func (p *Plan) Expand(count func(*Node) int) (*Expansion, error) {
+	x := &expander{ex: &Expansion{}, out: map[wafer.DieID][]TaskID{}, count: count}
+	if err := x.nodes(p.Steps); err != nil {
+		return nil, err
+	}
+	return x.ex, nil
+}
+
+type expander struct {
+	ex    *Expansion
+	count func(*Node) int
+	// out: per die, the out tasks of the latest run that had some there.
+	out map[wafer.DieID][]TaskID
+	// sinks are the tasks since the last barrier that no task waits for
+	// (within their run); barrier the latest barrier task, or −1.
+	sinks   []TaskID
+	barrier TaskID
+	started bool
+	tagBase int64
+	runs    map[*Node]int
+}
+
+func (x *expander) runsOf(n *Node) int {
+	if x.count != nil {
+		return x.count(n)
+	}
+	return n.Count
+}
+
+func (x *expander) nodes(nodes []Node) error {
+	if !x.started {
+		x.started, x.barrier, x.runs = true, -1, map[*Node]int{}
+	}
+	for i := range nodes {
+		n := &nodes[i]
+		for range max(0, x.runsOf(n)) {
+			if n.Program != nil {
+				if err := x.run(n); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := x.nodes(n.Body); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// run appends one run of block n.
+func (x *expander) run(n *Node) error {
+	prog := &x.ex.Program
+	tasks := n.Program.Tasks
+	if len(prog.Tasks)+len(tasks)+1 > maxExpanded {
+		return fmt.Errorf("plan: the expanded step has more than %d tasks", maxExpanded)
+	}
+	if n.Barrier && len(tasks) > 0 && (len(x.sinks) > 0 || x.barrier >= 0) {
+		deps := x.sinks
+		if x.barrier >= 0 {
+			deps = append(deps, x.barrier)
+		}
+		id := prog.add(Task{Kind: Compute, Name: "barrier " + n.Name, Die: tasks[0].Die, Deps: deps})
+		x.ex.Barriers = append(x.ex.Barriers, id)
+		x.barrier, x.sinks = id, nil
+		for d := range x.out {
+			x.out[d] = []TaskID{id}
+		}
+	}
+	first := TaskID(len(prog.Tasks))
+	x.ex.Runs = append(x.ex.Runs, Run{Node: n, Index: x.runs[n], First: first})
+	x.runs[n]++
+	minTag, maxTag := int64(math.MaxInt64), int64(math.MinInt64)
+	for i := range tasks {
+		if k := tasks[i].Kind; k == Send || k == Recv {
+			minTag, maxTag = min(minTag, tasks[i].Tag), max(maxTag, tasks[i].Tag)
+		}
+	}
+	waited := make([]bool, len(tasks))
+	newOut := map[wafer.DieID][]TaskID{}
+	for i := range tasks {
+		t := tasks[i]
+		deps := make([]TaskID, 0, len(t.Deps)+2)
+		for _, d := range t.Deps {
+			deps = append(deps, first+d)
+			waited[d] = true
+		}
+		if len(t.Deps) == 0 && t.Kind != Recv {
+			if h, ok := x.out[t.Die]; ok {
+				deps = append(deps, h...)
+			} else if x.barrier >= 0 {
+				deps = append(deps, x.barrier)
+			}
+		}
+		t.Deps = deps
+		t.ID = first + TaskID(i)
+		t.Reads, t.Writes = nil, nil // the expanded program names no buffers
+		if t.Kind == Send || t.Kind == Recv {
+			t.Tag += x.tagBase - minTag
+		}
+		prog.Tasks = append(prog.Tasks, t)
+		if t.Out {
+			newOut[t.Die] = append(newOut[t.Die], t.ID)
+		}
+	}
+	for i := range tasks {
+		if !waited[i] {
+			x.sinks = append(x.sinks, first+TaskID(i))
+		}
+	}
+	for d, ids := range newOut {
+		x.out[d] = ids
+	}
+	if maxTag >= minTag {
+		if maxTag-minTag >= math.MaxInt64/4-x.tagBase {
+			return fmt.Errorf("plan: block %q: tags %d..%d leave no room to renumber them", n.Name, minTag, maxTag)
+		}
+		x.tagBase += maxTag - minTag + 1
+	}
+	return nil
+}
+
+// Closed reports whether every task of the program leads to an out task
+// (through dependencies, and from a send to its receive): nothing a run
+// of it does outlasts its handoff but through the runs after it waiting
+// for it. A block with background work — a gradient bucket's all-reduce,
+// a reduce-scatter nobody in the step reads — is open.
+func (p *Program) Closed() bool {
+	n := len(p.Tasks)
+	reaches := make([]bool, n)
+	recvOf := map[int64]int{}
+	for i := range p.Tasks {
+		if p.Tasks[i].Kind == Recv {
+			recvOf[p.Tasks[i].Tag] = i
+		}
+	}
+	// Dependencies point to earlier tasks: one backward sweep settles it.
+	for i := n - 1; i >= 0; i-- {
+		t := &p.Tasks[i]
+		if t.Out {
+			reaches[i] = true
+		}
+		if t.Kind == Send {
+			if r, ok := recvOf[t.Tag]; ok && reaches[r] {
+				reaches[i] = true
+			}
+		}
+		if reaches[i] {
+			for _, d := range t.Deps {
+				reaches[d] = true
+			}
+		}
+	}
+	for i := range reaches {
+		if !reaches[i] {
+			return false
+		}
+	}
+	return true
+}

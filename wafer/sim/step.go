@@ -1,0 +1,344 @@
+package sim
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"tempc/plan"
+	"tempc/wafer"
+)
+
+// StepConfig configures Step.
+type StepConfig struct {
+	Config
+	// Full replays every run of the step. Otherwise loops run Short and
+	// Short+1 times and the step is extrapolated (see Step).
+	Full bool
+	// Short is the fewest runs a shortened loop keeps (0: 1).
+	Short int
+}
+
+// Replay is one simulated variant of a step.
+type Replay struct {
+	// Counts gives, for each extrapolated loop, the runs it kept.
+	Counts    []int
+	Makespan  float64
+	Events    int64
+	Tasks     int
+	WallClock float64
+}
+
+// Loop is a set of loops extrapolated together: every loop node at the
+// same depth with the same count (a step's forward and backward layer
+// loops, in every micro-batch loop).
+type Loop struct {
+	Names []string `json:"names"`
+	Depth int      `json:"depth"`
+	Count int      `json:"count"`
+	// Open says the loop's runs leave background work behind (see
+	// plan.Program.Closed): it is extrapolated only because replaying it
+	// in full would exceed MaxFullTasks, and its figures are less sure.
+	Open bool `json:"open,omitempty"`
+}
+
+// MaxFullTasks bounds the tasks of a replay in which open loops run in
+// full: some 4·10⁸ events, a minute or two of simulation.
+const MaxFullTasks = 1_500_000
+
+// StepResult is a whole step simulated.
+type StepResult struct {
+	// Makespan is the step's time; Energy what it consumed.
+	Makespan float64
+	Energy   Energy
+	// Method says how the step was simulated; Loops the loops
+	// extrapolated (none in a full replay) and Replays the runs.
+	Method  string
+	Loops   []Loop
+	Replays []Replay
+	Events  int64
+	// Links and Dies are per link and per die, as Result's, over the
+	// whole step (extrapolated like the makespan).
+	Links []LinkStats
+	Dies  []DieStats
+	// Sample is the longest replay itself, with its expansion: the whole
+	// step when Full or nothing was extrapolated, else a shortened one.
+	Sample    *Result
+	Expansion *plan.Expansion
+	// Spilled counts the SRAM spills of the longest replay.
+	SpilledMessages int
+}
+
+// maxLoops bounds the loops a step may extrapolate: 2^n replays.
+const maxLoops = 3
+
+// Step simulates a whole training step of p on s, with the plan's
+// dependencies as written: runs hand over per die and overlap where the
+// plan lets them (plan.Node), so an all-reduce of one layer's gradients
+// may run beside the next layer's kernels, and live memory is tracked over
+// the step.
+//
+// Replaying every run of a 96-layer, 16-micro-batch step is some 10⁸
+// tasks; unless cfg.Full, Step recognises the step's repeated runs and
+// extrapolates from their steady state instead, when every block of the
+// step is closed (its runs hand all their work to the runs after them,
+// plan.Program.Closed): every loop that runs more than Short+1 times is a
+// variable (loops at the same depth with the same count — a micro-batch's
+// forward and backward layer loops — are one), the step is replayed with
+// each variable at Short and at Short+1 runs (2^n replays for n
+// variables, at most 3), and every figure — the makespan, each die's busy
+// time, HBM bytes and peak memory, each link's bytes and busy time, the
+// energy — is extrapolated multilinearly to the loops' real counts. Closed
+// runs reach a steady state at once, which makes each figure affine in
+// each count; the tests hold this to a full replay within 0.1%.
+//
+// A step with open blocks — the last micro-batch, whose backward layers
+// leave DP gradient buckets all-reducing beside the next ones; FSDP's
+// backward, whose gradient reduce-scatters do — is not steady from run to
+// run: its buckets fall in and out of phase with the kernels (±3% per
+// layer on gpt2 at DP 16, and a change anywhere before them moves the
+// step's end by as much), so it is replayed in full, unless that would
+// take more than MaxFullTasks tasks: then it is extrapolated all the same,
+// and the method says so.
+func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
+	if cfg.Short <= 0 {
+		cfg.Short = 1
+	}
+	loops, of := stepLoops(p, cfg)
+	if len(loops) > maxLoops {
+		return nil, fmt.Errorf("sim: the step has %d independent loops to extrapolate, more than %d; simulate it in full", len(loops), maxLoops)
+	}
+	out := &StepResult{Loops: loops}
+	corners := 1 << len(loops)
+	results := make([]*Result, corners)
+	out.Replays = make([]Replay, corners)
+	errs := make([]error, corners)
+	exps := make([]*plan.Expansion, corners)
+	// The replays are independent runs: they go in parallel, one per CPU,
+	// the longest first.
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for c := corners - 1; c >= 0; c-- {
+		counts := make([]int, len(loops))
+		for v := range loops {
+			counts[v] = cfg.Short + (c>>v)&1
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			start := time.Now()
+			ex, err := p.Expand(func(n *plan.Node) int {
+				if v, ok := of[n]; ok {
+					return counts[v]
+				}
+				return n.Count
+			})
+			if err != nil {
+				errs[c] = err
+				return
+			}
+			r, err := Run(s, &ex.Program, cfg.Config)
+			if err != nil {
+				errs[c] = fmt.Errorf("sim: the step%s: %w", countsText(loops, counts), err)
+				return
+			}
+			results[c], exps[c] = r, ex
+			out.Replays[c] = Replay{Counts: counts, Makespan: r.Makespan, Events: r.Events, Tasks: len(ex.Program.Tasks),
+				WallClock: time.Since(start).Seconds()}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range results {
+		out.Events += r.Events
+	}
+	last := corners - 1
+	out.Sample, out.Expansion, out.SpilledMessages = results[last], exps[last], results[last].SpilledMessages
+	// Each corner's weight: per loop, t for its long replay and 1−t for
+	// its short one, where t = count − Short.
+	weights := make([]float64, corners)
+	for c := range corners {
+		w := 1.0
+		for v, l := range loops {
+			t := float64(l.Count - cfg.Short)
+			if (c>>v)&1 == 1 {
+				w *= t
+			} else {
+				w *= 1 - t
+			}
+		}
+		weights[c] = w
+	}
+	mix := func(f func(*Result) float64) float64 {
+		x := 0.0
+		for c, r := range results {
+			x += weights[c] * f(r)
+		}
+		return x
+	}
+	out.Makespan = mix(func(r *Result) float64 { return r.Makespan })
+	out.Energy = Energy{
+		Compute: mix(func(r *Result) float64 { return r.Energy.Compute }),
+		HBM:     mix(func(r *Result) float64 { return r.Energy.HBM }),
+		SRAM:    mix(func(r *Result) float64 { return r.Energy.SRAM }),
+		D2D:     mix(func(r *Result) float64 { return r.Energy.D2D }),
+		Static:  mix(func(r *Result) float64 { return r.Energy.Static }),
+	}
+	base := results[0]
+	for i := range base.Links {
+		l := base.Links[i]
+		l.Bytes = mix(func(r *Result) float64 { return r.Links[i].Bytes })
+		l.BusySeconds = mix(func(r *Result) float64 { return r.Links[i].BusySeconds })
+		if out.Makespan > 0 {
+			l.Utilization = l.BusySeconds / out.Makespan
+		}
+		out.Links = append(out.Links, l)
+	}
+	for i := range base.Dies {
+		d := base.Dies[i]
+		d.BusySeconds = mix(func(r *Result) float64 { return r.Dies[i].BusySeconds })
+		d.IdleSeconds = out.Makespan - d.BusySeconds
+		d.HBMBytes = mix(func(r *Result) float64 { return r.Dies[i].HBMBytes })
+		d.HBMBusySeconds = mix(func(r *Result) float64 { return r.Dies[i].HBMBusySeconds })
+		d.PeakSRAMBytes = mix(func(r *Result) float64 { return r.Dies[i].PeakSRAMBytes })
+		d.PeakMemoryBytes = mix(func(r *Result) float64 { return r.Dies[i].PeakMemoryBytes })
+		d.PeakMemorySeconds = out.Sample.Dies[i].PeakMemorySeconds
+		out.Dies = append(out.Dies, d)
+	}
+	switch {
+	case len(loops) == 0:
+		out.Method = "whole step: every run of every block replayed, packet by packet, with the plan's dependencies"
+	default:
+		out.Method = fmt.Sprintf("steady state: the whole step replayed, packet by packet, with each of its closed loops (%s) run %d and %d times (%d replays), the rest in full, and every figure extrapolated multilinearly to the loops' counts",
+			loopsText(loops), cfg.Short, cfg.Short+1, corners)
+		for _, l := range loops {
+			if l.Open {
+				out.Method += "; open loops (marked *) extrapolated too, their full replay being too large, so the figures are less sure"
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// stepLoops finds the loops to extrapolate: nodes that run more than
+// cfg.Short+1 times, one variable per (depth, count, closed), if the
+// step's blocks are all closed or replaying it in full would exceed
+// MaxFullTasks.
+func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int) {
+	of := map[*plan.Node]int{}
+	if cfg.Full {
+		return nil, of
+	}
+	closed := map[*plan.Node]bool{}
+	var mark func(nodes []plan.Node) bool
+	mark = func(nodes []plan.Node) bool {
+		all := true
+		for i := range nodes {
+			n := &nodes[i]
+			c := true
+			if n.Program != nil {
+				c = n.Program.Closed()
+			}
+			if !mark(n.Body) {
+				c = false
+			}
+			closed[n], all = c, all && c
+		}
+		return all
+	}
+	index := map[[3]int]int{}
+	var loops []Loop
+	var walk func(nodes []plan.Node, depth int, open bool)
+	walk = func(nodes []plan.Node, depth int, open bool) {
+		for i := range nodes {
+			n := &nodes[i]
+			if n.Count > cfg.Short+1 && (closed[n] || open) {
+				k := [3]int{depth, n.Count, 0}
+				if !closed[n] {
+					k[2] = 1
+				}
+				v, ok := index[k]
+				if !ok {
+					v = len(loops)
+					index[k] = v
+					loops = append(loops, Loop{Depth: depth, Count: n.Count, Open: !closed[n]})
+				}
+				if !containsString(loops[v].Names, n.Name) {
+					loops[v].Names = append(loops[v].Names, n.Name)
+				}
+				of[n] = v
+			}
+			walk(n.Body, depth+1, open)
+		}
+	}
+	if mark(p.Steps) {
+		walk(p.Steps, 0, false) // every loop closed: the shortcut holds
+	} else if replayTasks(p.Steps, nil, 0) > MaxFullTasks {
+		walk(p.Steps, 0, true) // too large to replay in full: extrapolate anyway
+	}
+	for i := range loops {
+		sort.Strings(loops[i].Names)
+	}
+	return loops, of
+}
+
+// replayTasks counts the tasks of a replay in which the nodes of loops run
+// runs times and the others their count.
+func replayTasks(nodes []plan.Node, loops map[*plan.Node]int, runs int) int64 {
+	var total int64
+	for i := range nodes {
+		n := &nodes[i]
+		c := int64(n.Count)
+		if _, ok := loops[n]; ok {
+			c = int64(runs)
+		}
+		var one int64
+		if n.Program != nil {
+			one = int64(len(n.Program.Tasks))
+		}
+		one += replayTasks(n.Body, loops, runs)
+		total += c * one
+	}
+	return total
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func loopsText(loops []Loop) string {
+	var parts []string
+	for _, l := range loops {
+		mark := ""
+		if l.Open {
+			mark = "*"
+		}
+		parts = append(parts, fmt.Sprintf("%s ×%d%s", strings.Join(l.Names, ", "), l.Count, mark))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func countsText(loops []Loop, counts []int) string {
+	if len(loops) == 0 {
+		return ""
+	}
+	var parts []string
+	for v, l := range loops {
+		parts = append(parts, fmt.Sprintf("%s ×%d", strings.Join(l.Names, ", "), counts[v]))
+	}
+	return " (replayed with " + strings.Join(parts, "; ") + ")"
+}
