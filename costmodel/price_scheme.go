@@ -122,7 +122,7 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 	flows := append(fwd.flows, bwd.flows...)
 	pr.Traffic = trafficPerDie(flows, lc.P) * reps
 	pr.Mem = lc.mem(grp, gr, &mv, per)
-	pr.Backward = bwd.total * layers
+	pr.Backward, pr.BackwardHBM = bwd.total*layers, bwd.hbm*layers
 	// The kernels' bytes are the busiest die's (uneven head or token
 	// splits); the rest every die moves alike.
 	kernels := (mv.Fwd.Kernel.HBM()*(1+recomputed) + mv.Bwd.Kernel.HBM()) * reps
@@ -439,6 +439,7 @@ func (lc *layoutCtx) fixed() (Price, Sync) {
 		}
 		hbm := Comm{Kind: "ar", Bytes: 2 * perDie}.DMAHBM(float64(lc.l.DP), false)
 		sync.Seconds, sync.Bucket = lc.m.CollectiveSeconds(c, hbm), lc.m.Params.Bucket()
+		sync.HBM, sync.Port = hbm, lc.m.Spec.Die.HBMBandwidth*lc.m.Params.HBMEfficiency
 		last := min(sync.Bucket, 2*perDie)
 		tc, err := lc.m.AllReduce(dp, last)
 		if err != nil {

@@ -46,28 +46,39 @@ type Price struct {
 	// Mem is what it keeps per die.
 	Mem Mem
 	// Backward is, for an option, the seconds of its backward pass in one
-	// micro-batch (every layer): the window beside which the last
-	// micro-batch's DP gradient buckets run (Sync).
-	Backward float64
+	// micro-batch (every layer), and BackwardHBM the bytes it moves
+	// through a die's HBM port: the window beside which the last
+	// micro-batch's DP gradient buckets run (Sync), and how busy it keeps
+	// the port they share.
+	Backward, BackwardHBM float64
 }
 
 // Sync is a layout's DP gradient all-reduce, run in buckets beside the
-// last micro-batch's backward pass (lower.LowerWith): it is exposed for
-// Exposed(window) seconds — what does not fit in the window, and at least
-// the last bucket, whose gradients are the backward pass's last.
+// last micro-batch's backward pass (lower.Lower): it is exposed for
+// Exposed seconds.
 type Sync struct {
 	// Seconds is the all-reduce of every gradient alone; Tail that of the
-	// last bucket; Bucket the bucket per die in bytes.
+	// last bucket; Bucket the bucket per die in bytes; HBM the bytes it
+	// moves through each die's HBM port, whose rate is Port (bytes/s).
 	Seconds, Tail, Bucket float64
+	HBM, Port             float64
 }
 
 // Exposed is the sync's time beyond a backward window of that many
-// seconds; zero without DP.
-func (s Sync) Exposed(window float64) float64 {
+// seconds in which the kernels move windowHBM bytes through each die's
+// HBM port: the longest of the last bucket (whose gradients are the
+// backward pass's last), the all-reduce's time beyond the window, and the
+// port's time for the window's bytes and the all-reduce's beyond the
+// window (the two share it). Zero without DP.
+func (s Sync) Exposed(window, windowHBM float64) float64 {
 	if s.Seconds <= 0 {
 		return 0
 	}
-	return max(s.Tail, s.Seconds-window)
+	e := max(s.Tail, s.Seconds-window)
+	if s.Port > 0 {
+		e = max(e, (windowHBM+s.HBM)/s.Port-window)
+	}
+	return e
 }
 
 // Option is one scheme of one op group, priced in every layout.

@@ -3,6 +3,7 @@ package driver
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -165,10 +166,18 @@ func simulate(p *plan.Plan, s *wafer.Spec, full bool, progress io.Writer) (*simR
 		if n == 0 {
 			continue
 		}
-		a, b := tm[run.First].Start, 0.0
+		// A receive without dependencies "starts" at once, waiting for
+		// its message: the span starts at the run's first other task.
+		a, b := math.Inf(1), 0.0
 		for i := range n {
 			x := tm[int(run.First)+i]
-			a, b = min(a, x.Start), max(b, x.End)
+			if ex.Program.Tasks[int(run.First)+i].Kind != plan.Recv {
+				a = min(a, x.Start)
+			}
+			b = max(b, x.End)
+		}
+		if math.IsInf(a, 1) {
+			a = b
 		}
 		spans[run.Node] = append(spans[run.Node], b-a)
 	}

@@ -145,4 +145,3 @@ func TestOverlapOverCapacityCaught(t *testing.T) {
 		t.Errorf("fits %v, peak %.3g GB on %s; want 80 GiB on (0,0), not fitting", res.rep.Fits, res.rep.SimulatedMemory/1e9, res.rep.PeakMemoryDie)
 	}
 }
-

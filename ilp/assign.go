@@ -74,11 +74,12 @@ func Evaluate(t *costmodel.Table, a Assignment) (Breakdown, error) {
 		b.Comm += p.Comm
 		b.Reshard += p.Seconds
 	}
-	window := 0.0
+	window, windowHBM := 0.0, 0.0
 	for _, p := range b.Groups {
 		window += p.Backward
+		windowHBM += p.BackwardHBM
 	}
-	if e := syncOf(t, li).Exposed(window); e > 0 {
+	if e := syncOf(t, li).Exposed(window, windowHBM); e > 0 {
 		b.DPExposed = e
 		b.Seconds += e
 		b.Comm += e

@@ -62,13 +62,15 @@ type Var struct {
 //	                                          for every edge e = (u→v) and a ≠ b (resharding, linearised)
 //	           t_ℓ ≥ Σ_o transient(g,o,ℓ)·x_{g,o,ℓ}   for all g, ℓ   (memory in GB)
 //	           Σ acts(g,o,ℓ)·x_{g,o,ℓ} + t_ℓ + (static_ℓ − capacity)·y_ℓ ≤ 0   for all ℓ (memory)
-//	           e_ℓ ≥ tail_ℓ·y_ℓ;  e_ℓ ≥ sync_ℓ·y_ℓ − Σ backward(g,o,ℓ)·x_{g,o,ℓ}   for ℓ with DP
+//	           e_ℓ ≥ tail_ℓ·y_ℓ;  e_ℓ ≥ sync_ℓ·y_ℓ − Σ backward(g,o,ℓ)·x_{g,o,ℓ};
+//	           e_ℓ ≥ (hbm_ℓ/port_ℓ)·y_ℓ + Σ (backwardHBM(g,o,ℓ)/port_ℓ − backward(g,o,ℓ))·x_{g,o,ℓ}   for ℓ with DP
 //	                                          (e_ℓ in units of sync_ℓ)
 //	           y, x ∈ {0,1};  z ∈ [0,1];  t, e ≥ 0
 //
 // where e_ℓ, the DP gradient all-reduce's exposed time (costmodel.Sync),
 // costs one second a second of it (the wafer's static watts in the energy
-// objective): the buckets run beside the last micro-batch's backward pass.
+// objective): the buckets run beside the last micro-batch's backward pass
+// and share each die's HBM port with its kernels.
 //
 // Identical layers share their groups' variables (aliasing, done by
 // partition); the cost of a shared group counts all its layers. Resharding
@@ -231,6 +233,18 @@ func (f *formulation) layout(li, slack int) {
 			}
 		}
 		f.row(win)
+		if s.Port > 0 {
+			port := Row{Name: "port[" + ln + "]", Upper: math.Inf(1), Terms: []Term{{e, 1}, {f.y[li], -s.HBM / s.Port / s.Seconds}}}
+			for gi := range sp.Groups {
+				for oi, c := range x[gi] {
+					p := t.Options[gi][oi].Price[li]
+					if k := p.Backward - p.BackwardHBM/s.Port; c >= 0 && k != 0 {
+						port.Terms = append(port.Terms, Term{c, k / s.Seconds})
+					}
+				}
+			}
+			f.row(port)
+		}
 	}
 	for ei, e := range t.Edges {
 		f.edge(li, ei, e, x)
@@ -301,9 +315,13 @@ func (f *formulation) dominated(gi, oi, li int) bool {
 			continue
 		}
 		r := q.Price[li]
-		// q must be no worse even where p's longer backward pass would
-		// hide more of the DP all-reduce.
-		cr := f.cost(r) + f.hides(li, p.Backward-r.Backward)
+		// q must be no worse even where p's backward pass would hide more
+		// of the DP all-reduce: longer, or lighter on the HBM port.
+		gain := p.Backward - r.Backward
+		if port := syncOf(f.t, li).Port; port > 0 {
+			gain = max(gain, (r.BackwardHBM-p.BackwardHBM)/port+gain)
+		}
+		cr := f.cost(r) + f.hides(li, gain)
 		if cr > f.cost(p) || r.Mem.Acts > p.Mem.Acts || r.Mem.Transient > p.Mem.Transient {
 			continue
 		}
@@ -371,7 +389,7 @@ func (f *formulation) layoutLE(a, b int) (le, strict bool) {
 	// a's DP all-reduce, however little its backward passes hide, must
 	// cost no more than b's, however much they hide.
 	sa, sb := syncOf(t, a), syncOf(t, b)
-	if !cmp(f.cost(fa)+f.hides(a, sa.Seconds), f.cost(fb)+f.hides(b, sb.Exposed(math.Inf(1)))) || !cmp(fa.Mem.Total(), fb.Mem.Total()) {
+	if !cmp(f.cost(fa)+f.hides(a, sa.Seconds), f.cost(fb)+f.hides(b, sb.Exposed(math.Inf(1), 0))) || !cmp(fa.Mem.Total(), fb.Mem.Total()) {
 		return false, false
 	}
 	for gi := range t.Options {

@@ -51,7 +51,7 @@ func ringSteps(p *plan.Program, name string, rings [][]wafer.DieID, steps, reduc
 	// overwrites with, and forwards in step s+1.
 	chunks := make([]int32, size(rings))
 	for c := range chunks {
-		chunks[c] = p.Buffer(fmt.Sprintf("%s@%d.chunk%d", name, len(p.Tasks), c))
+		chunks[c] = p.AddBuffer(fmt.Sprintf("%s@%d.chunk%d", name, len(p.Tasks), c))
 	}
 	for _, ring := range rings {
 		n := len(ring)

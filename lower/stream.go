@@ -72,7 +72,7 @@ func (sp StreamSpec) compute(p *plan.Program, name string, d wafer.DieID, k cost
 func (sp StreamSpec) buffers(p *plan.Program, kind string, n int) []int32 {
 	out := make([]int32, n)
 	for j := range out {
-		out[j] = p.Buffer(fmt.Sprintf("%s@%d.block%d", kind, len(p.Tasks), j))
+		out[j] = p.AddBuffer(fmt.Sprintf("%s@%d.block%d", kind, len(p.Tasks), j))
 	}
 	return out
 }

@@ -126,24 +126,24 @@ func (k *Kind) UnmarshalText(b []byte) error {
 type Program struct {
 	Tasks   []Task   `json:"tasks"`
 	Buffers []string `json:"buffers,omitempty"`
-	bufs    map[string]int32
 }
 
-// Buffer returns the index of the buffer named name, adding it.
+// Buffer returns the index of the buffer named name, adding it if the
+// program has none of that name (a search: for names used again).
 func (p *Program) Buffer(name string) int32 {
-	if p.bufs == nil {
-		p.bufs = map[string]int32{}
-		for i, n := range p.Buffers {
-			p.bufs[n] = int32(i)
+	for i := len(p.Buffers) - 1; i >= 0; i-- {
+		if p.Buffers[i] == name {
+			return int32(i)
 		}
 	}
-	if id, ok := p.bufs[name]; ok {
-		return id
-	}
-	id := int32(len(p.Buffers))
+	return p.AddBuffer(name)
+}
+
+// AddBuffer adds a buffer named name, which the program must not have yet,
+// and returns its index.
+func (p *Program) AddBuffer(name string) int32 {
 	p.Buffers = append(p.Buffers, name)
-	p.bufs[name] = id
-	return id
+	return int32(len(p.Buffers) - 1)
 }
 
 // Compute appends a compute task and returns its ID.
