@@ -38,26 +38,36 @@ func compilePlan(t testing.TB, model, waferName string, batch, seq int64) (*plan
 }
 
 // TestBenchmarkModelsVerifyAndAgree: the plans of the six benchmark models
-// on temp48 pass Verify, and the simulator's step and energy are within
-// 10% of the predicted ones.
+// on temp48 pass Verify; three of them — a closed step (gpt3-175b, DP 1)
+// and two with DP buckets beside the backward pass — simulate within 8%
+// of the predicted step (the README's table has all six, measured with
+// the CLI), their energy within 10% and their peak memory within 5%, and
+// fit. (Simulating all six whole steps takes some ten minutes here.)
 func TestBenchmarkModelsVerifyAndAgree(t *testing.T) {
 	if testing.Short() {
-		t.Skip("simulates six whole plans")
+		t.Skip("compiles six plans and simulates three whole steps")
 	}
+	simulated := map[string]bool{"gpt3-175b": true, "llama2-13b": true, "gpt3-76b": true}
 	for _, model := range []string{"gpt3-6.7b", "gpt3-76b", "gpt3-175b", "llama2-13b", "llama3-70b", "opt-175b"} {
 		t.Run(model, func(t *testing.T) {
 			pl, s := compilePlan(t, model, "temp48", 128, 2048)
 			if err := pl.Verify(s); err != nil {
 				t.Fatal(err)
 			}
+			if !simulated[model] {
+				return
+			}
 			res, err := simulate(pl, s, false, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Measured: +0.7% (gpt3-175b, opt-175b) to +4.6% (gpt3-6.7b);
-			// energy +0.3% to +2.9%.
-			if math.Abs(*res.rep.RelErr) > 0.10 {
+			// Measured (README): +0.7% (gpt3-175b) to +5.2% (gpt3-6.7b).
+			if math.Abs(*res.rep.RelErr) > 0.08 {
 				t.Errorf("simulated %.4f s, predicted %.4f s (%+.1f%%)", res.rep.Simulated, res.rep.Predicted, 100**res.rep.RelErr)
+			}
+			if e := res.rep.MemoryRelErr; e == nil || math.Abs(*e) > 0.05 || !res.rep.Fits {
+				t.Errorf("simulated peak %.2f GB per die on %s (fits %v), predicted %.2f GB", res.rep.SimulatedMemory/1e9, res.rep.PeakMemoryDie,
+					res.rep.Fits, res.rep.PredictedMemory/1e9)
 			}
 			// Energy: the simulator counts what ran and what links carried,
 			// and charges static power over its own step time.

@@ -227,7 +227,7 @@ func simulate(p *plan.Plan, s *wafer.Spec, full bool, progress io.Writer) (*simR
 		r.DieIdle = append(r.DieIdle, DieIdle{Die: s.Coord(d).String(), IdleSeconds: r.Simulated - busy})
 		busiest = max(busiest, busy)
 	}
-	r.ExposedComm = r.Simulated - busiest
+	r.ExposedComm = max(0, r.Simulated-busiest)
 	r.WallSeconds = time.Since(start).Seconds()
 	return res, nil
 }

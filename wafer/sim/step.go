@@ -95,14 +95,15 @@ const maxLoops = 3
 // runs reach a steady state at once, which makes each figure affine in
 // each count; the tests hold this to a full replay within 0.1%.
 //
-// A step with open blocks — the last micro-batch, whose backward layers
-// leave DP gradient buckets all-reducing beside the next ones; FSDP's
-// backward, whose gradient reduce-scatters do — is not steady from run to
-// run: its buckets fall in and out of phase with the kernels (±3% per
-// layer on gpt2 at DP 16, and a change anywhere before them moves the
-// step's end by as much), so it is replayed in full, unless that would
-// take more than MaxFullTasks tasks: then it is extrapolated all the same,
-// and the method says so.
+// An open block — the last micro-batch's backward layers, which leave DP
+// gradient buckets all-reducing beside the next ones; FSDP's backward,
+// whose gradient reduce-scatters do — is not steady from run to run: its
+// buckets fall in and out of phase with the kernels (±3% per layer on
+// gpt2 at DP 16). Its loops are replayed in full, the closed loops before
+// them still extrapolated (which moves the step's end by up to 0.2% on
+// gpt2, the buckets' phase being sensitive to everything before them),
+// unless that would take more than MaxFullTasks tasks: then they are
+// extrapolated too, and the method says so.
 func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	if cfg.Short <= 0 {
 		cfg.Short = 1
@@ -229,9 +230,9 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	return out, nil
 }
 
-// stepLoops finds the loops to extrapolate: nodes that run more than
-// cfg.Short+1 times, one variable per (depth, count, closed), if the
-// step's blocks are all closed or replaying it in full would exceed
+// stepLoops finds the loops to extrapolate: closed nodes that run more
+// than cfg.Short+1 times, one variable per (depth, count), and open ones
+// too (separate variables) if replaying them in full would exceed
 // MaxFullTasks.
 func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int) {
 	of := map[*plan.Node]int{}
@@ -280,10 +281,12 @@ func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int) {
 			walk(n.Body, depth+1, open)
 		}
 	}
-	if mark(p.Steps) {
-		walk(p.Steps, 0, false) // every loop closed: the shortcut holds
-	} else if replayTasks(p.Steps, nil, 0) > MaxFullTasks {
-		walk(p.Steps, 0, true) // too large to replay in full: extrapolate anyway
+	mark(p.Steps)
+	walk(p.Steps, 0, false) // closed loops
+	if replayTasks(p.Steps, of, cfg.Short+1) > MaxFullTasks {
+		// The open loops in full would be too large: extrapolate them too.
+		loops, of, index = nil, map[*plan.Node]int{}, map[[3]int]int{}
+		walk(p.Steps, 0, true)
 	}
 	for i := range loops {
 		sort.Strings(loops[i].Names)
