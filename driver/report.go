@@ -33,6 +33,11 @@ type SolveReport struct {
 	CommSeconds          float64 `json:"comm_seconds"`
 	ReshardSeconds       float64 `json:"reshard_seconds"`
 	SyncOptimizerSeconds float64 `json:"dp_sync_and_optimizer_seconds"`
+	// DPSyncSeconds is the DP gradient all-reduce alone; DPExposedSeconds
+	// the part of it the last micro-batch's backward pass does not hide
+	// (in SyncOptimizerSeconds, with the optimizer).
+	DPSyncSeconds    float64 `json:"dp_sync_seconds"`
+	DPExposedSeconds float64 `json:"dp_sync_exposed_seconds"`
 	TokensPerSecond      float64 `json:"tokens_per_second"`
 	MFU                  float64 `json:"mfu"`
 	EnergyJoulesPerStep  float64 `json:"energy_joules_per_step"`
@@ -105,8 +110,11 @@ func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
 		MapperReports: sv.reports,
 		ModelRows:     sol.Result.Rows, ModelCols: sol.Result.Cols, ModelNonzeros: sol.Result.Nonzeros,
 		StepSeconds: b.Seconds, ComputeSeconds: b.Compute, CommSeconds: b.Comm, ReshardSeconds: b.Reshard,
-		SyncOptimizerSeconds: b.Fixed.Seconds, EnergyJoulesPerStep: b.Energy, PeakMemoryBytesPerDie: b.Mem.Total(),
+		SyncOptimizerSeconds: b.Fixed.Seconds + b.DPExposed, DPExposedSeconds: b.DPExposed, EnergyJoulesPerStep: b.Energy, PeakMemoryBytesPerDie: b.Mem.Total(),
 		CapacityBytesPerDie: t.Capacity, Memory: b.Mem}
+	if li := sol.Assignment.Layout; li < len(t.Sync) {
+		r.DPSyncSeconds = t.Sync[li].Seconds
+	}
 	r.TokensPerSecond = float64(sp.Graph.Batch*sp.Graph.Seq) / b.Seconds
 	r.EnergyBreakdown, r.AveragePower = b.Parts, b.Energy/b.Seconds
 	r.TokensPerJoule = float64(sp.Graph.Batch*sp.Graph.Seq) / b.Energy

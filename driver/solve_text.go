@@ -22,8 +22,8 @@ func (r *SolveReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "%s on %s, batch %d × seq %d\n", r.Model, r.Wafer, r.Batch, r.Seq)
 	fmt.Fprintf(w, "layout     %d DP groups of %s dies (%d dies), micro-batch %d (%d per step), recompute %s, ZeRO %v\n",
 		l.DP, l.Group, l.DiesUsed, l.MicroBatch, l.MicroBatches, l.Recompute, l.ZeRO)
-	fmt.Fprintf(w, "step       %.4f s  (compute %.4f, exposed comm %.4f of which resharding %.4f, DP sync + optimizer %.4f)\n",
-		r.StepSeconds, r.ComputeSeconds, r.CommSeconds, r.ReshardSeconds, r.SyncOptimizerSeconds)
+	fmt.Fprintf(w, "step       %.4f s  (compute %.4f, exposed comm %.4f of which resharding %.4f, DP sync + optimizer %.4f: the DP all-reduce's %.4f s %.4f exposed beside the last backward pass)\n",
+		r.StepSeconds, r.ComputeSeconds, r.CommSeconds, r.ReshardSeconds, r.SyncOptimizerSeconds, r.DPSyncSeconds, r.DPExposedSeconds)
 	fmt.Fprintf(w, "throughput %.0f tokens/s, MFU %.1f%%, energy %.0f J per step\n", r.TokensPerSecond, 100*r.MFU, r.EnergyJoulesPerStep)
 	e := r.EnergyBreakdown
 	fmt.Fprintf(w, "power      %.1f kW on average, %.1f tokens/J; energy: compute %.0f, HBM %.0f, SRAM %.0f, D2D %.0f, static %.0f J\n",
