@@ -102,8 +102,10 @@ const maxLoops = 3
 // gpt2 at DP 16). Its loops are replayed in full, the closed loops before
 // them still extrapolated (which moves the step's end by up to 0.2% on
 // gpt2, the buckets' phase being sensitive to everything before them),
-// unless that would take more than MaxFullTasks tasks: then they are
-// extrapolated too, and the method says so.
+// and so are the closed loops inside an open node (the last micro-batch's
+// forward layers: shortened, they would change what its backward
+// overlaps with), unless that would take more than MaxFullTasks tasks:
+// then they are extrapolated too, and the method says so.
 func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	if cfg.Short <= 0 {
 		cfg.Short = 1
@@ -278,7 +280,11 @@ func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int) {
 				}
 				of[n] = v
 			}
-			walk(n.Body, depth+1, open)
+			// A closed loop inside an open node runs in full: shortening
+			// it would change what the open runs overlap with.
+			if closed[n] || open {
+				walk(n.Body, depth+1, open)
+			}
 		}
 	}
 	mark(p.Steps)
