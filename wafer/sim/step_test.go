@@ -1,0 +1,63 @@
+package sim
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"tempc/plan"
+	"tempc/wafer"
+)
+
+// stepPlan is a micro-batch loop of m around a layer loop of l, each layer
+// a 1 ms kernel on dies 0 and 1 and a 1 MiB transfer from 0 to 1 after it;
+// open leaves the transfer out of the handoff (background work).
+func stepPlan(m, l int, open bool) *plan.Plan {
+	var p plan.Program
+	a := p.Delay("a", 0, 1e-3)
+	b := p.Delay("b", 1, 1e-3)
+	x := p.Transfer("x", 0, 1, 1<<20, nil, a)
+	p.Tasks[a].Out = true
+	p.Tasks[b].Out = true
+	p.Tasks[x].Out = !open
+	p.Tasks[a].Alloc, p.Tasks[b].Free = 1000, 0
+	q := p.Split(0)
+	return &plan.Plan{Steps: []plan.Node{{Name: "micro-batch", Count: m, Body: []plan.Node{{Name: "layers", Count: l, Program: &q}}}}}
+}
+
+// TestStepExtrapolatesClosedLoops: a closed step's extrapolation from
+// replays of one and two runs per loop equals the full replay; an open
+// step is replayed in full.
+func TestStepExtrapolatesClosedLoops(t *testing.T) {
+	s, _ := wafer.Preset("mesh4x4")
+	p := stepPlan(5, 7, false)
+	full, err := Step(s, p, StepConfig{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := Step(s, p, StepConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(short.Loops) != 2 || len(short.Replays) != 4 {
+		t.Fatalf("loops %v, %d replays; want 2 and 4", short.Loops, len(short.Replays))
+	}
+	if math.Abs(full.Makespan-short.Makespan) > 1e-12 || full.Makespan < 35e-3 {
+		t.Errorf("full %.9g s, extrapolated %.9g s (35 kernels of 1 ms on each die at least)", full.Makespan, short.Makespan)
+	}
+	for i := range full.Dies {
+		if math.Abs(full.Dies[i].PeakMemoryBytes-short.Dies[i].PeakMemoryBytes) > 1e-6 {
+			t.Errorf("die %d: peak memory full %g, extrapolated %g", i, full.Dies[i].PeakMemoryBytes, short.Dies[i].PeakMemoryBytes)
+		}
+	}
+	if got := full.Dies[0].PeakMemoryBytes; got != 35*1000 {
+		t.Errorf("die 0 peak %g bytes, want 35 kB (never freed)", got)
+	}
+	open, err := Step(s, stepPlan(5, 7, true), StepConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open.Loops) != 0 || !strings.HasPrefix(open.Method, "whole step") {
+		t.Errorf("open step: loops %v, method %q", open.Loops, open.Method)
+	}
+}
