@@ -110,7 +110,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	if cfg.Short <= 0 {
 		cfg.Short = 1
 	}
-	loops, of := stepLoops(p, cfg)
+	loops, of, tail := stepLoops(p, cfg)
 	if len(loops) > maxLoops {
 		return nil, fmt.Errorf("sim: the step has %d independent loops to extrapolate, more than %d; simulate it in full", len(loops), maxLoops)
 	}
@@ -120,6 +120,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	out.Replays = make([]Replay, corners)
 	errs := make([]error, corners)
 	exps := make([]*plan.Expansion, corners)
+	splits := make([]float64, corners) // when the closed prefix ends (see prefixEnd)
 	// The replays are independent runs: they go in parallel, one per CPU,
 	// the longest first.
 	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
@@ -150,6 +151,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 				return
 			}
 			results[c], exps[c] = r, ex
+			splits[c] = prefixEnd(ex, r, tail)
 			out.Replays[c] = Replay{Counts: counts, Makespan: r.Makespan, Events: r.Events, Tasks: len(ex.Program.Tasks),
 				WallClock: time.Since(start).Seconds()}
 		}()
@@ -188,12 +190,28 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		return x
 	}
 	out.Makespan = mix(func(r *Result) float64 { return r.Makespan })
+	openLoops := false
+	for _, l := range loops {
+		openLoops = openLoops || l.Open
+	}
+	if tail != nil && len(loops) > 0 && !openLoops {
+		// The open tail (replayed in full in every replay) is chaotic: its
+		// length varies by a bucket's time from one replay to the next,
+		// which the multilinear mix would multiply by the loops' counts.
+		// Extrapolate the closed prefix's end instead and add the tail as
+		// the longest replay ran it.
+		x := 0.0
+		for c := range results {
+			x += weights[c] * splits[c]
+		}
+		out.Makespan = x + results[corners-1].Makespan - splits[corners-1]
+	}
 	out.Energy = Energy{
 		Compute: mix(func(r *Result) float64 { return r.Energy.Compute }),
 		HBM:     mix(func(r *Result) float64 { return r.Energy.HBM }),
 		SRAM:    mix(func(r *Result) float64 { return r.Energy.SRAM }),
 		D2D:     mix(func(r *Result) float64 { return r.Energy.D2D }),
-		Static:  mix(func(r *Result) float64 { return r.Energy.Static }),
+		Static:  s.StaticWatts() * out.Makespan,
 	}
 	base := results[0]
 	for i := range base.Links {
@@ -236,10 +254,14 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 // than cfg.Short+1 times, one variable per (depth, count), and open ones
 // too (separate variables) if replaying them in full would exceed
 // MaxFullTasks.
-func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int) {
+//
+// tail is the open part of the step after its closed prefix: the nodes
+// from the first open top-level node on (nil when the step is closed or
+// nothing is extrapolated).
+func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int, map[*plan.Node]bool) {
 	of := map[*plan.Node]int{}
 	if cfg.Full {
-		return nil, of
+		return nil, of, nil
 	}
 	closed := map[*plan.Node]bool{}
 	var mark func(nodes []plan.Node) bool
@@ -297,7 +319,42 @@ func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int) {
 	for i := range loops {
 		sort.Strings(loops[i].Names)
 	}
-	return loops, of
+	var tail map[*plan.Node]bool
+	for i := range p.Steps {
+		if !closed[&p.Steps[i]] {
+			tail = map[*plan.Node]bool{}
+			var add func(nodes []plan.Node)
+			add = func(nodes []plan.Node) {
+				for j := range nodes {
+					tail[&nodes[j]] = true
+					add(nodes[j].Body)
+				}
+			}
+			add(p.Steps[i:])
+			break
+		}
+	}
+	return loops, of, tail
+}
+
+// prefixEnd is when the last task before the step's open tail ended in a
+// replay: the end of its closed prefix.
+func prefixEnd(ex *plan.Expansion, r *Result, tail map[*plan.Node]bool) float64 {
+	if tail == nil {
+		return 0
+	}
+	end := len(r.Tasks)
+	for _, run := range ex.Runs {
+		if tail[run.Node] {
+			end = int(run.First)
+			break
+		}
+	}
+	t := 0.0
+	for i := range end {
+		t = max(t, r.Tasks[i].End)
+	}
+	return t
 }
 
 // replayTasks counts the tasks of a replay in which the nodes of loops run
