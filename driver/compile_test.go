@@ -38,16 +38,17 @@ func compilePlan(t testing.TB, model, waferName string, batch, seq int64) (*plan
 }
 
 // TestBenchmarkModelsVerifyAndAgree: the plans of the six benchmark models
-// on temp48 pass Verify; three of them — a closed step (gpt3-175b, DP 1)
-// and two with DP buckets beside the backward pass — simulate within 8%
-// of the predicted step (the README's table has all six, measured with
-// the CLI), their energy within 10% and their peak memory within 5%, and
-// fit. (Simulating all six whole steps takes some ten minutes here.)
+// on temp48 pass Verify; two of them — a closed step (gpt3-175b, DP 1)
+// and one with DP buckets beside the last backward pass (gpt3-6.7b, the
+// largest error) — simulate within 8% of the predicted step (the README's
+// table has all six, measured with the CLI), their energy within 10% and
+// their peak memory within 5%, and fit. (Simulating all six whole steps
+// takes some ten minutes here.)
 func TestBenchmarkModelsVerifyAndAgree(t *testing.T) {
 	if testing.Short() {
-		t.Skip("compiles six plans and simulates three whole steps")
+		t.Skip("compiles six plans and simulates two whole steps")
 	}
-	simulated := map[string]bool{"gpt3-175b": true, "llama2-13b": true, "gpt3-76b": true}
+	simulated := map[string]bool{"gpt3-175b": true, "gpt3-6.7b": true}
 	for _, model := range []string{"gpt3-6.7b", "gpt3-76b", "gpt3-175b", "llama2-13b", "llama3-70b", "opt-175b"} {
 		t.Run(model, func(t *testing.T) {
 			pl, s := compilePlan(t, model, "temp48", 128, 2048)
@@ -61,7 +62,7 @@ func TestBenchmarkModelsVerifyAndAgree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Measured (README): +0.7% (gpt3-175b) to +5.2% (gpt3-6.7b).
+			// Measured (README): +0.7% (gpt3-175b), +5.3% (gpt3-6.7b).
 			if math.Abs(*res.rep.RelErr) > 0.08 {
 				t.Errorf("simulated %.4f s, predicted %.4f s (%+.1f%%)", res.rep.Simulated, res.rep.Predicted, 100**res.rep.RelErr)
 			}
