@@ -38,17 +38,17 @@ func compilePlan(t testing.TB, model, waferName string, batch, seq int64) (*plan
 }
 
 // TestBenchmarkModelsVerifyAndAgree: the plans of the six benchmark models
-// on temp48 pass Verify; two of them — a closed step (gpt3-175b, DP 1)
-// and one with DP buckets beside the last backward pass (gpt3-6.7b, the
-// largest error) — simulate within 8% of the predicted step (the README's
-// table has all six, measured with the CLI), their energy within 10% and
-// their peak memory within 5%, and fit. (Simulating all six whole steps
-// takes some ten minutes here.)
+// on temp48 pass Verify; gpt3-175b (a closed step: DP 1, 47 s to
+// simulate here) simulates within 8% of the predicted step, its energy
+// within 10% and its peak memory within 5%, and fits. The README's table
+// has all six, measured with the CLI: the steps with DP buckets take
+// minutes each to replay, too long for the suite (open steps are tested
+// on gpt2 by TestSteadyStateMatchesFullReplay).
 func TestBenchmarkModelsVerifyAndAgree(t *testing.T) {
 	if testing.Short() {
-		t.Skip("compiles six plans and simulates two whole steps")
+		t.Skip("compiles six plans and simulates a whole step")
 	}
-	simulated := map[string]bool{"gpt3-175b": true, "gpt3-6.7b": true}
+	simulated := map[string]bool{"gpt3-175b": true}
 	for _, model := range []string{"gpt3-6.7b", "gpt3-76b", "gpt3-175b", "llama2-13b", "llama3-70b", "opt-175b"} {
 		t.Run(model, func(t *testing.T) {
 			pl, s := compilePlan(t, model, "temp48", 128, 2048)
@@ -62,7 +62,7 @@ func TestBenchmarkModelsVerifyAndAgree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Measured (README): +0.7% (gpt3-175b), +5.3% (gpt3-6.7b).
+			// Measured (README): +0.73%; memory −0.01%.
 			if math.Abs(*res.rep.RelErr) > 0.08 {
 				t.Errorf("simulated %.4f s, predicted %.4f s (%+.1f%%)", res.rep.Simulated, res.rep.Predicted, 100**res.rep.RelErr)
 			}
@@ -214,14 +214,15 @@ func TestPlanJSON(t *testing.T) {
 	}
 }
 
-// TestTraceStructure checks the Perfetto trace of llama2-7b: valid JSON;
+// TestTraceStructure checks the Perfetto trace of gpt2's whole step on
+// mesh4x4: valid JSON; memory and link counters present;
 // on every track slices nest (none overlaps another partially); every flow
 // has both its start and its end.
 func TestTraceStructure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates a whole plan")
 	}
-	p, s := compilePlan(t, "llama2-7b", "temp48", 128, 2048)
+	p, s := compilePlan(t, "gpt2", "mesh4x4", 16, 512)
 	res, err := simulate(p, s, false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -245,6 +246,7 @@ func TestTraceStructure(t *testing.T) {
 	type span struct{ a, b float64 }
 	tracks := map[[2]int][]span{}
 	starts, ends := map[string]int{}, map[string]int{}
+	counters := 0
 	for _, e := range tr.TraceEvents {
 		switch e.Ph {
 		case "X":
@@ -253,10 +255,12 @@ func TestTraceStructure(t *testing.T) {
 			starts[e.ID]++
 		case "f":
 			ends[e.ID]++
+		case "C":
+			counters++
 		}
 	}
-	if len(tracks) == 0 || len(starts) == 0 {
-		t.Fatal("empty trace")
+	if len(tracks) == 0 || len(starts) == 0 || counters == 0 {
+		t.Fatalf("empty trace: %d tracks, %d flows, %d counter points", len(tracks), len(starts), counters)
 	}
 	const eps = 1e-6 // µs
 	for k, sp := range tracks {
