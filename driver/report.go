@@ -36,11 +36,11 @@ type SolveReport struct {
 	// DPSyncSeconds is the DP gradient all-reduce alone; DPExposedSeconds
 	// the part of it the last micro-batch's backward pass does not hide
 	// (in SyncOptimizerSeconds, with the optimizer).
-	DPSyncSeconds    float64 `json:"dp_sync_seconds"`
-	DPExposedSeconds float64 `json:"dp_sync_exposed_seconds"`
-	TokensPerSecond      float64 `json:"tokens_per_second"`
-	MFU                  float64 `json:"mfu"`
-	EnergyJoulesPerStep  float64 `json:"energy_joules_per_step"`
+	DPSyncSeconds       float64 `json:"dp_sync_seconds"`
+	DPExposedSeconds    float64 `json:"dp_sync_exposed_seconds"`
+	TokensPerSecond     float64 `json:"tokens_per_second"`
+	MFU                 float64 `json:"mfu"`
+	EnergyJoulesPerStep float64 `json:"energy_joules_per_step"`
 	// EnergyBreakdown splits the step's energy; AveragePower is it over
 	// the step time, TokensPerJoule the tokens of a step over it.
 	EnergyBreakdown       costmodel.Joules `json:"energy_breakdown_joules"`
