@@ -2,7 +2,6 @@ package driver
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"math"
 	"path/filepath"
@@ -13,28 +12,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"tempc/ilp"
-	"tempc/lower"
+	"tempc/partition"
 	"tempc/plan"
 	"tempc/wafer"
 )
 
-// compilePlan runs the pipeline to a verified-or-not plan.
+// compilePlan runs the pipeline to a verified plan (compileWith, default
+// strategy space).
 func compilePlan(t testing.TB, model, waferName string, batch, seq int64) (*plan.Plan, *wafer.Spec) {
 	t.Helper()
-	p, err := price(context.Background(), PlanOptions{Model: model, Wafer: waferName, Batch: batch, Seq: seq})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sol, err := ilp.Solve(p.table, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := lower.Lower(p.table, sol.Assignment)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pl, p.spec
+	return compileWith(t, model, waferName, batch, seq, partition.Config{})
 }
 
 // TestBenchmarkModelsVerifyAndAgree: the plans of the six benchmark models
