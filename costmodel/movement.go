@@ -222,6 +222,25 @@ type Pass struct {
 	KV int
 }
 
+// Phases sorts the pass's collectives (indexes into Comms) by when they
+// run against its kernels: before them, the all-gathers whose tensors the
+// kernels read; beside the data gradient, the all-gathers only the weight
+// gradient reads (ForGrad, see Grad); after them, the reductions. Pricing
+// and lowering both schedule by it.
+func (ps Pass) Phases() (before, beside, after []int) {
+	for i, c := range ps.Comms {
+		switch {
+		case c.Kind == "ag" && c.ForGrad:
+			beside = append(beside, i)
+		case c.Kind == "ag":
+			before = append(before, i)
+		default:
+			after = append(after, i)
+		}
+	}
+	return before, beside, after
+}
+
 // Stream is one stream of P rounds: the round on the die's own block (read
 // from HBM), then P−1 rounds on arriving blocks.
 type Stream struct {

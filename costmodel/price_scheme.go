@@ -207,16 +207,10 @@ func (lc *layoutCtx) pass(grp *partition.Group, mv *Move, ps Pass) phase {
 		case ps.Overlap && grp.Work.Block: // FSDP prefetches the next layer's weights while the kernels run
 			ph.total = lc.m.Overlap(k, cs, dmas)
 		case ps.Overlap: // outside the layers the gather is exposed, the gradient's reduce-scatter not
-			var gathers, rest []Cost
-			var gd, rd []float64
-			for i, c := range ps.Comms {
-				if c.Kind == "ag" {
-					gathers, gd = append(gathers, cs[i]), append(gd, dmas[i])
-				} else {
-					rest, rd = append(rest, cs[i]), append(rd, dmas[i])
-				}
-			}
-			ph.total = lc.m.Serial(Kernel{}, gathers, gd) + lc.m.Overlap(k, rest, rd)
+			before, _, after := ps.Phases()
+			gc, gd := pick(cs, dmas, before)
+			rc, rd := pick(cs, dmas, after)
+			ph.total = lc.m.Serial(Kernel{}, gc, gd) + lc.m.Overlap(k, rc, rd)
 		case ps.Grad.FLOPs > 0 && len(cs) > 0:
 			ph.total = lc.m.GradOverlap(ps, cs, dmas)
 		default:
@@ -250,20 +244,20 @@ func (m *Model) Serial(k Kernel, cs []Cost, dma []float64) float64 {
 // weight gradient beside the data gradient's reductions. cs and dma are
 // the collectives of ps.Comms and their DMA bytes, in order.
 func (m *Model) GradOverlap(ps Pass, cs []Cost, dma []float64) float64 {
-	var early, late []Cost
-	var ed, ld []float64
-	t := 0.0
-	for i, c := range ps.Comms {
-		switch {
-		case c.Kind == "ag" && c.ForGrad:
-			early, ed = append(early, cs[i]), append(ed, dma[i])
-		case c.Kind == "ag":
-			t += m.CollectiveSeconds(cs[i], dma[i])
-		default:
-			late, ld = append(late, cs[i]), append(ld, dma[i])
-		}
+	before, beside, after := ps.Phases()
+	bc, bd := pick(cs, dma, before)
+	ec, ed := pick(cs, dma, beside)
+	lc, ld := pick(cs, dma, after)
+	return m.Serial(Kernel{}, bc, bd) + m.Overlap(ps.Kernel.Less(ps.Grad), ec, ed) + m.Overlap(ps.Grad, lc, ld)
+}
+
+// pick is the collectives idx of cs, with their DMA bytes.
+func pick(cs []Cost, dma []float64, idx []int) ([]Cost, []float64) {
+	c, d := make([]Cost, len(idx)), make([]float64, len(idx))
+	for k, i := range idx {
+		c[k], d[k] = cs[i], dma[i]
 	}
-	return t + m.Overlap(ps.Kernel.Less(ps.Grad), early, ed) + m.Overlap(ps.Grad, late, ld)
+	return c, d
 }
 
 // Overlap is kernel k beside collectives cs that run one after the other:

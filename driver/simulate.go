@@ -138,7 +138,7 @@ func simulate(p *plan.Plan, s *wafer.Spec, full bool, progress io.Writer) (*simR
 	res := &simResult{step: st}
 	r := &res.rep
 	r.Model, r.Wafer, r.Predicted, r.Method, r.Loops = p.Model, s.Name, p.PredictedSeconds, st.Method, st.Loops
-	r.Simulated, r.Events, r.SpilledMessages = st.Makespan, st.Events, st.SpilledMessages
+	r.Simulated, r.Events, r.SpilledMessages = st.Makespan, st.Events, st.Sample.SpilledMessages
 	for _, rp := range st.Replays {
 		r.Replays = append(r.Replays, ReplayUse{Counts: rp.Counts, Seconds: rp.Makespan, Tasks: rp.Tasks, Events: rp.Events, WallSeconds: rp.WallClock})
 		if progress != nil {

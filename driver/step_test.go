@@ -58,28 +58,8 @@ func TestSteadyStateMatchesFullReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	for pick, name := range []string{"first", "middle", "last"} {
-		a := ilp.Assignment{Layout: li, Options: make([]int, len(sp.Groups))}
-		for gi := range sp.Groups {
-			var valid []int
-			for oi, o := range tab.Options[gi] {
-				if o.Valid[li] && o.Scheme != partition.FSDP { // FSDP's reduce-scatters are background work
-					valid = append(valid, oi)
-				}
-			}
-			a.Options[gi] = valid[[]int{0, len(valid) / 2, len(valid) - 1}[pick]]
-		}
-		pl, err := lower.Lower(tab, a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		full, err := sim.Step(s, pl, sim.StepConfig{Full: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		short, err := sim.Step(s, pl, sim.StepConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		pl := lowerPicked(t, tab, li, func(n int) int { return []int{0, n / 2, n - 1}[pick] })
+		full, short := replayBoth(t, s, pl)
 		if len(short.Loops) != 2 {
 			t.Fatalf("%s: extrapolated %v, want the micro-batch and the layer loops", name, short.Loops)
 		}
@@ -110,32 +90,17 @@ func TestSteadyStateMatchesFullReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for pick := range 3 {
-		a := ilp.Assignment{Layout: l3, Options: make([]int, len(sp3.Groups))}
-		for gi := range sp3.Groups {
-			var valid []int
-			for oi, o := range tab3.Options[gi] {
-				if o.Valid[l3] && o.Scheme != partition.FSDP {
-					valid = append(valid, oi)
-				}
-			}
-			a.Options[gi] = valid[[]int{0, len(valid) - 1, 0}[pick]]
-		}
-		pl, s := auto, s2
-		if pick > 0 {
-			if pl, err = lower.Lower(tab3, a); err != nil {
-				t.Fatal(err)
-			}
-			s = s3
-		}
-		full, err := sim.Step(s, pl, sim.StepConfig{Full: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		short, err := sim.Step(s, pl, sim.StepConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
+	cases := []struct {
+		pl *plan.Plan
+		s  *wafer.Spec
+	}{
+		{auto, s2},
+		{lowerPicked(t, tab3, l3, func(n int) int { return n - 1 }), s3},
+		{lowerPicked(t, tab3, l3, func(int) int { return 0 }), s3},
+	}
+	for _, c := range cases {
+		pl := c.pl
+		full, short := replayBoth(t, c.s, pl)
 		if len(short.Loops) == 0 || strings.Contains(short.Method, "open loops") {
 			t.Fatalf("%s: %s", pl.Layout, short.Method)
 		}
@@ -147,6 +112,41 @@ func TestSteadyStateMatchesFullReplay(t *testing.T) {
 			t.Errorf("%s, open tail: energy full %.9g J, extrapolated %.9g J", pl.Layout, full.Energy.Total(), short.Energy.Total())
 		}
 	}
+}
+
+// lowerPicked lowers, on layout li, the option pick(n) of the n valid
+// options of each group other than FSDP (whose reduce-scatters are
+// background work, which would make every block open).
+func lowerPicked(t *testing.T, tab *costmodel.Table, li int, pick func(n int) int) *plan.Plan {
+	t.Helper()
+	a := ilp.Assignment{Layout: li, Options: make([]int, len(tab.Space.Groups))}
+	for gi := range tab.Space.Groups {
+		var valid []int
+		for oi, o := range tab.Options[gi] {
+			if o.Valid[li] && o.Scheme != partition.FSDP {
+				valid = append(valid, oi)
+			}
+		}
+		a.Options[gi] = valid[pick(len(valid))]
+	}
+	pl, err := lower.Lower(tab, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pl
+}
+
+// replayBoth simulates the step in full and with sim.Step's shortcut.
+func replayBoth(t *testing.T, s *wafer.Spec, pl *plan.Plan) (full, short *sim.StepResult) {
+	t.Helper()
+	full, err := sim.Step(s, pl, sim.StepConfig{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if short, err = sim.Step(s, pl, sim.StepConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	return full, short
 }
 
 // TestOverlapOverCapacityCaught: a plan whose memory fits when its tasks

@@ -83,14 +83,8 @@ func (st *stager) pass(wk work, ps costmodel.Pass, op string) []plan.TaskID {
 // background: nothing of the step but the optimizer reads it. A layer
 // block's gathered weights are freed after its last FSDP kernel (release).
 func (st *stager) fsdpPass(wk work, ps costmodel.Pass, op string) []plan.TaskID {
-	var gathers, rest []costmodel.Comm
-	for _, c := range ps.Comms {
-		if c.Kind == "ag" {
-			gathers = append(gathers, c)
-		} else {
-			rest = append(rest, c)
-		}
-	}
+	before, _, after := ps.Phases()
+	gathers, rest := comms(ps, before), comms(ps, after)
 	var ids []plan.TaskID
 	if wk.grp.Work.Block {
 		ids = st.kernel(op, ps.Kernel)
@@ -104,10 +98,7 @@ func (st *stager) fsdpPass(wk work, ps costmodel.Pass, op string) []plan.TaskID 
 		for _, c := range gathers {
 			st.collective(c.Kind, c.Bytes)
 		}
-		var bytes int64
-		if len(st.lw.rings[0]) > 1 {
-			bytes = st.lw.gathered(wk.grp)
-		}
+		bytes := st.lw.gathered(wk.grp)
 		st.allocFirst(from, bytes)
 		ids = st.kernel(op, ps.Kernel)
 		freeLast(&st.prog, ids, bytes)
@@ -123,24 +114,26 @@ func (st *stager) fsdpPass(wk work, ps costmodel.Pass, op string) []plan.TaskID 
 // other all-gathers before it; the reduction of the data gradient
 // (all-reduce or reduce-scatter) runs beside the weight gradient.
 func (st *stager) gradOverlap(ps costmodel.Pass, op string) []plan.TaskID {
-	var early, late []costmodel.Comm
-	for _, c := range ps.Comms {
-		switch {
-		case c.Kind == "ag" && c.ForGrad:
-			early = append(early, c)
-		case c.Kind == "ag":
-			st.collective(c.Kind, c.Bytes)
-		default:
-			late = append(late, c)
-		}
+	before, beside, after := ps.Phases()
+	for _, c := range comms(ps, before) {
+		st.collective(c.Kind, c.Bytes)
 	}
-	g := st.beside(early)
+	g := st.beside(comms(ps, beside))
 	ids := st.kernel(op, ps.Kernel.Less(ps.Grad))
 	st.front = append(st.front, g...)
-	r := st.beside(late)
+	r := st.beside(comms(ps, after))
 	ids = append(ids, st.kernel(op, ps.Grad)...)
 	st.front = append(st.front, r...)
 	return ids
+}
+
+// comms is the collectives idx of a pass (costmodel.Pass.Phases).
+func comms(ps costmodel.Pass, idx []int) []costmodel.Comm {
+	out := make([]costmodel.Comm, len(idx))
+	for k, i := range idx {
+		out[k] = ps.Comms[i]
+	}
+	return out
 }
 
 // freeLast frees bytes at the last of ids on each die.
@@ -155,8 +148,12 @@ func freeLast(p *plan.Program, ids []plan.TaskID, bytes int64) {
 }
 
 // gathered is the bytes of a group's weight (with its bias) that FSDP
-// gathers on every die, as costmodel.SchemeMove counts them.
+// gathers on every die, as costmodel.SchemeMove counts them; none on a
+// group of one die, which holds its weights whole.
 func (lw *lowerer) gathered(grp *partition.Group) int64 {
+	if len(lw.rings[0]) < 2 {
+		return 0
+	}
 	return int64(2 * float64(grp.WeightElems))
 }
 

@@ -55,7 +55,7 @@ func (lw *lowerer) block(name string, groups []int, ps pass, es edgeSet, sync bo
 	if st.grads != nil {
 		st.grads.flush(st, name == "bwd.pre")
 	}
-	if _, bytes := st.fsdp(groups); bytes > 0 && layer && len(lw.rings[0]) > 1 {
+	if _, bytes := st.fsdp(groups); bytes > 0 && layer {
 		freeLast(&st.prog, st.fsdpKernels, bytes)
 	}
 	for _, id := range append(st.front, st.prefetch...) {
@@ -104,7 +104,7 @@ func (st *stager) fsdp(groups []int) (gs []int, bytes int64) {
 // prefetches nothing.
 func (st *stager) gatherFSDP(groups []int, own bool) {
 	gs, bytes := st.fsdp(groups)
-	if len(gs) == 0 || len(st.lw.rings[0]) < 2 {
+	if bytes == 0 {
 		return
 	}
 	// gather returns the ends of every group's gather: the kernels read

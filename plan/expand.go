@@ -38,7 +38,7 @@ const maxExpanded = math.MaxInt32 / 2
 // steady-state extrapolation); nodes it gives zero or fewer are left out.
 // Expand refuses a step beyond 2^30 tasks.
 func (p *Plan) Expand(count func(*Node) int) (*Expansion, error) {
-	x := &expander{ex: &Expansion{}, out: map[wafer.DieID][]TaskID{}, count: count}
+	x := &expander{ex: &Expansion{}, out: map[wafer.DieID][]TaskID{}, count: count, barrier: -1, runs: map[*Node]int{}}
 	if err := x.nodes(p.Steps); err != nil {
 		return nil, err
 	}
@@ -54,9 +54,8 @@ type expander struct {
 	// (within their run); barrier the latest barrier task, or −1.
 	sinks   []TaskID
 	barrier TaskID
-	started bool
 	tagBase int64
-	runs    map[*Node]int
+	runs    map[*Node]int // runs so far of each node
 }
 
 func (x *expander) runsOf(n *Node) int {
@@ -67,9 +66,6 @@ func (x *expander) runsOf(n *Node) int {
 }
 
 func (x *expander) nodes(nodes []Node) error {
-	if !x.started {
-		x.started, x.barrier, x.runs = true, -1, map[*Node]int{}
-	}
 	for i := range nodes {
 		n := &nodes[i]
 		for range max(0, x.runsOf(n)) {

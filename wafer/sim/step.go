@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -68,8 +69,6 @@ type StepResult struct {
 	// step when Full or nothing was extrapolated, else a shortened one.
 	Sample    *Result
 	Expansion *plan.Expansion
-	// Spilled counts the SRAM spills of the longest replay.
-	SpilledMessages int
 }
 
 // maxLoops bounds the loops a step may extrapolate: 2^n replays.
@@ -119,7 +118,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	results := make([]*Result, corners)
 	out.Replays = make([]Replay, corners)
 	errs := make([]error, corners)
-	exps := make([]*plan.Expansion, corners)
+	last := corners - 1
 	splits := make([]float64, corners) // when the closed prefix ends (see prefixEnd)
 	// The replays are independent runs: they go in parallel, one per CPU,
 	// the longest first.
@@ -150,7 +149,10 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 				errs[c] = fmt.Errorf("sim: the step%s: %w", countsText(loops, counts), err)
 				return
 			}
-			results[c], exps[c] = r, ex
+			results[c] = r
+			if c == last {
+				out.Expansion = ex
+			}
 			splits[c] = prefixEnd(ex, r, tail)
 			out.Replays[c] = Replay{Counts: counts, Makespan: r.Makespan, Events: r.Events, Tasks: len(ex.Program.Tasks),
 				WallClock: time.Since(start).Seconds()}
@@ -165,8 +167,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	for _, r := range results {
 		out.Events += r.Events
 	}
-	last := corners - 1
-	out.Sample, out.Expansion, out.SpilledMessages = results[last], exps[last], results[last].SpilledMessages
+	out.Sample = results[last]
 	// Each corner's weight: per loop, t for its long replay and 1−t for
 	// its short one, where t = count − Short.
 	weights := make([]float64, corners)
@@ -297,7 +298,7 @@ func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int, map[*p
 					index[k] = v
 					loops = append(loops, Loop{Depth: depth, Count: n.Count, Open: !closed[n]})
 				}
-				if !containsString(loops[v].Names, n.Name) {
+				if !slices.Contains(loops[v].Names, n.Name) {
 					loops[v].Names = append(loops[v].Names, n.Name)
 				}
 				of[n] = v
@@ -375,15 +376,6 @@ func replayTasks(nodes []plan.Node, loops map[*plan.Node]int, runs int) int64 {
 		total += c * one
 	}
 	return total
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func loopsText(loops []Loop) string {
