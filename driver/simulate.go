@@ -93,7 +93,9 @@ type SimulateReport struct {
 // ReplayUse is one replay of the step: the runs its extrapolated loops
 // kept, its simulated time, size and cost.
 type ReplayUse struct {
-	Counts      []int   `json:"counts"`
+	Counts []int `json:"counts"`
+	// Prefix says the replay stopped before the step's open tail.
+	Prefix      bool    `json:"prefix_only,omitempty"`
 	Seconds     float64 `json:"simulated_seconds"`
 	Tasks       int     `json:"tasks"`
 	Events      int64   `json:"events"`
@@ -140,7 +142,7 @@ func simulate(p *plan.Plan, s *wafer.Spec, full bool, progress io.Writer) (*simR
 	r.Model, r.Wafer, r.Predicted, r.Method, r.Loops = p.Model, s.Name, p.PredictedSeconds, st.Method, st.Loops
 	r.Simulated, r.Events, r.SpilledMessages = st.Makespan, st.Events, st.Sample.SpilledMessages
 	for _, rp := range st.Replays {
-		r.Replays = append(r.Replays, ReplayUse{Counts: rp.Counts, Seconds: rp.Makespan, Tasks: rp.Tasks, Events: rp.Events, WallSeconds: rp.WallClock})
+		r.Replays = append(r.Replays, ReplayUse{Counts: rp.Counts, Prefix: rp.Prefix, Seconds: rp.Makespan, Tasks: rp.Tasks, Events: rp.Events, WallSeconds: rp.WallClock})
 		if progress != nil {
 			fmt.Fprintf(progress, "replayed the step with loops %v: %d tasks, %d events, %.6g s simulated in %.1f s\n", rp.Counts, rp.Tasks, rp.Events, rp.Makespan, rp.WallClock)
 		}

@@ -26,7 +26,9 @@ type StepConfig struct {
 // Replay is one simulated variant of a step.
 type Replay struct {
 	// Counts gives, for each extrapolated loop, the runs it kept.
-	Counts    []int
+	Counts []int
+	// Prefix says the replay stopped before the step's open tail.
+	Prefix    bool
 	Makespan  float64
 	Events    int64
 	Tasks     int
@@ -115,47 +117,64 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	}
 	out := &StepResult{Loops: loops}
 	corners := 1 << len(loops)
-	results := make([]*Result, corners)
-	out.Replays = make([]Replay, corners)
-	errs := make([]error, corners)
 	last := corners - 1
-	splits := make([]float64, corners) // when the closed prefix ends (see prefixEnd)
+	openLoops := false
+	for _, l := range loops {
+		openLoops = openLoops || l.Open
+	}
+	// split: the open tail (replayed in full in every replay) is chaotic:
+	// its length varies by a bucket's time from one replay to the next,
+	// which the multilinear mix would multiply by the loops' counts. The
+	// corners are then replayed up to the tail only, and the tail once,
+	// after the longest corner: its figures are added as that replay ran
+	// them.
+	split := tail != nil && len(loops) > 0 && !openLoops
+	type job struct {
+		counts []int
+		prefix bool // stop before the open tail
+	}
+	var jobs []job
+	if split {
+		jobs = append(jobs, job{counts: cornerCounts(loops, last, cfg.Short)})
+	}
+	for c := corners - 1; c >= 0; c-- {
+		jobs = append(jobs, job{counts: cornerCounts(loops, c, cfg.Short), prefix: split})
+	}
+	results := make([]*Result, len(jobs))
+	exps := make([]*plan.Expansion, len(jobs))
+	out.Replays = make([]Replay, len(jobs))
+	errs := make([]error, len(jobs))
 	// The replays are independent runs: they go in parallel, one per CPU,
 	// the longest first.
 	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 	var wg sync.WaitGroup
-	for c := corners - 1; c >= 0; c-- {
-		counts := make([]int, len(loops))
-		for v := range loops {
-			counts[v] = cfg.Short + (c>>v)&1
-		}
+	for j, jb := range jobs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			start := time.Now()
 			ex, err := p.Expand(func(n *plan.Node) int {
+				if jb.prefix && tail[n] {
+					return 0
+				}
 				if v, ok := of[n]; ok {
-					return counts[v]
+					return jb.counts[v]
 				}
 				return n.Count
 			})
 			if err != nil {
-				errs[c] = err
+				errs[j] = err
 				return
 			}
 			r, err := Run(s, &ex.Program, cfg.Config)
 			if err != nil {
-				errs[c] = fmt.Errorf("sim: the step%s: %w", countsText(loops, counts), err)
+				errs[j] = fmt.Errorf("sim: the step%s: %w", countsText(loops, jb.counts), err)
 				return
 			}
-			results[c] = r
-			if c == last {
-				out.Expansion = ex
-			}
-			splits[c] = prefixEnd(ex, r, tail)
-			out.Replays[c] = Replay{Counts: counts, Makespan: r.Makespan, Events: r.Events, Tasks: len(ex.Program.Tasks),
-				WallClock: time.Since(start).Seconds()}
+			results[j], exps[j] = r, ex
+			out.Replays[j] = Replay{Counts: jb.counts, Prefix: jb.prefix, Makespan: r.Makespan, Events: r.Events,
+				Tasks: len(ex.Program.Tasks), WallClock: time.Since(start).Seconds()}
 		}()
 	}
 	wg.Wait()
@@ -167,7 +186,18 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	for _, r := range results {
 		out.Events += r.Events
 	}
-	out.Sample = results[last]
+	out.Sample, out.Expansion = results[0], exps[0]
+	// corner[c] is corner c's replay (prefix-only when split).
+	corner := make([]*Result, corners)
+	for j, jb := range jobs {
+		if jb.prefix || !split {
+			c := 0
+			for v := range loops {
+				c |= (jb.counts[v] - cfg.Short) << v
+			}
+			corner[c] = results[j]
+		}
+	}
 	// Each corner's weight: per loop, t for its long replay and 1−t for
 	// its short one, where t = count − Short.
 	weights := make([]float64, corners)
@@ -183,29 +213,34 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		}
 		weights[c] = w
 	}
+	// mix extrapolates an additive figure; peak a maximum, which the tail
+	// may set.
 	mix := func(f func(*Result) float64) float64 {
 		x := 0.0
-		for c, r := range results {
+		for c, r := range corner {
 			x += weights[c] * f(r)
+		}
+		if split {
+			x += f(out.Sample) - f(corner[last])
+		}
+		return x
+	}
+	peak := func(f func(*Result) float64) float64 {
+		x := 0.0
+		for c, r := range corner {
+			x += weights[c] * f(r)
+		}
+		if split {
+			x = max(x, f(out.Sample))
 		}
 		return x
 	}
 	out.Makespan = mix(func(r *Result) float64 { return r.Makespan })
-	openLoops := false
-	for _, l := range loops {
-		openLoops = openLoops || l.Open
-	}
-	if tail != nil && len(loops) > 0 && !openLoops {
-		// The open tail (replayed in full in every replay) is chaotic: its
-		// length varies by a bucket's time from one replay to the next,
-		// which the multilinear mix would multiply by the loops' counts.
-		// Extrapolate the closed prefix's end instead and add the tail as
-		// the longest replay ran it.
-		x := 0.0
-		for c := range results {
-			x += weights[c] * splits[c]
-		}
-		out.Makespan = x + results[corners-1].Makespan - splits[corners-1]
+	if split {
+		// The tail is counted from where the full replay's prefix ended
+		// (which its own traffic may have delayed), not from where the
+		// prefix-only replay did.
+		out.Makespan += corner[last].Makespan - prefixEnd(out.Expansion, out.Sample, tail)
 	}
 	out.Energy = Energy{
 		Compute: mix(func(r *Result) float64 { return r.Energy.Compute }),
@@ -214,7 +249,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		D2D:     mix(func(r *Result) float64 { return r.Energy.D2D }),
 		Static:  s.StaticWatts() * out.Makespan,
 	}
-	base := results[0]
+	base := out.Sample
 	for i := range base.Links {
 		l := base.Links[i]
 		l.Bytes = mix(func(r *Result) float64 { return r.Links[i].Bytes })
@@ -230,8 +265,8 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		d.IdleSeconds = out.Makespan - d.BusySeconds
 		d.HBMBytes = mix(func(r *Result) float64 { return r.Dies[i].HBMBytes })
 		d.HBMBusySeconds = mix(func(r *Result) float64 { return r.Dies[i].HBMBusySeconds })
-		d.PeakSRAMBytes = mix(func(r *Result) float64 { return r.Dies[i].PeakSRAMBytes })
-		d.PeakMemoryBytes = mix(func(r *Result) float64 { return r.Dies[i].PeakMemoryBytes })
+		d.PeakSRAMBytes = peak(func(r *Result) float64 { return r.Dies[i].PeakSRAMBytes })
+		d.PeakMemoryBytes = peak(func(r *Result) float64 { return r.Dies[i].PeakMemoryBytes })
 		d.PeakMemorySeconds = out.Sample.Dies[i].PeakMemorySeconds
 		out.Dies = append(out.Dies, d)
 	}
@@ -241,6 +276,9 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	default:
 		out.Method = fmt.Sprintf("steady state: the whole step replayed, packet by packet, with each of its closed loops (%s) run %d and %d times (%d replays), the rest in full, and every figure extrapolated multilinearly to the loops' counts",
 			loopsText(loops), cfg.Short, cfg.Short+1, corners)
+		if split {
+			out.Method += "; the open tail replayed once, after the longest corner, and added as it ran"
+		}
 		for _, l := range loops {
 			if l.Open {
 				out.Method += "; open loops (marked *) extrapolated too, their full replay being too large, so the figures are less sure"
@@ -249,6 +287,16 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		}
 	}
 	return out, nil
+}
+
+// cornerCounts gives each loop's runs in corner c: Short, plus one where
+// bit v of c is set.
+func cornerCounts(loops []Loop, c, short int) []int {
+	counts := make([]int, len(loops))
+	for v := range loops {
+		counts[v] = short + (c>>v)&1
+	}
+	return counts
 }
 
 // stepLoops finds the loops to extrapolate: closed nodes that run more
