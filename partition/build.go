@@ -145,6 +145,9 @@ func (b *builder) schemes(cands ...Scheme) []Scheme {
 	if !restricted {
 		return cands
 	}
+	if b.cfg.TPCommOverlap {
+		allowed = append(allowed[:len(allowed):len(allowed)], RingX)
+	}
 	var out []Scheme
 	for _, c := range cands {
 		for _, a := range allowed {

@@ -16,6 +16,15 @@ type Config struct {
 	Recompute []Recompute
 	// ZeRO lists whether to shard optimizer states across DP (default both).
 	ZeRO []bool
+	// TPCommOverlap is Megatron-Core's --tp-comm-overlap (Transformer
+	// Engine's user-buffer overlap) for the megatron3 family: a
+	// sequence-parallel column GEMM may pipeline its input all-gather with
+	// the GEMM in ring steps, each step multiplying the chunk a die holds
+	// while passing it on. That is the ring-x stream, so the option adds
+	// ring-x wherever sp-col is allowed and the solver picks per group. The
+	// row GEMM's reduce-scatter stays a collective: a pipelined
+	// reduce-scatter is a partial-sum stream, which the space lacks.
+	TPCommOverlap bool
 	// MaxGroupDies bounds the dies of one model-parallel group (default: the
 	// whole wafer).
 	MaxGroupDies int
@@ -38,10 +47,20 @@ func (c Config) Validate() error {
 			return fmt.Errorf("partition: unknown recomputation mode %d", r)
 		}
 	}
+	if c.TPCommOverlap && c.Family != Megatron3 {
+		return fmt.Errorf("partition: tensor-parallel communication overlap is a megatron3 option, not %s's", c.familyName())
+	}
 	if c.MaxGroupDies < 0 {
 		return fmt.Errorf("partition: max group dies %d must not be negative", c.MaxGroupDies)
 	}
 	return nil
+}
+
+func (c Config) familyName() Family {
+	if c.Family == "" {
+		return Auto
+	}
+	return c.Family
 }
 
 func (c Config) withDefaults(dies int) Config {

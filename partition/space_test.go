@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"fmt"
 	"testing"
 
 	"tempc/frontend"
@@ -100,6 +101,26 @@ func TestFamiliesAndLayouts(t *testing.T) {
 	}
 	if _, err := Build(sp.Graph, sp.Spec, Config{Family: "zero"}); err == nil {
 		t.Error("unknown family accepted")
+	}
+	// --tp-comm-overlap adds ring-x exactly where sp-col is allowed, and
+	// only to megatron3.
+	m3 := space(t, "gpt3-6.7b", Config{Family: Megatron3, MicroBatches: []int{1}})
+	ov := space(t, "gpt3-6.7b", Config{Family: Megatron3, MicroBatches: []int{1}, TPCommOverlap: true})
+	for i, g := range ov.Groups {
+		want := append([]Scheme(nil), m3.Groups[i].Schemes...)
+		for _, s := range m3.Groups[i].Schemes {
+			if s == SPCol {
+				want = sortedSchemes(append(want, RingX))
+			}
+		}
+		if fmt.Sprint(g.Schemes) != fmt.Sprint(want) {
+			t.Errorf("%s with overlap: %v, want %v", g.Key, g.Schemes, want)
+		}
+	}
+	for _, f := range []Family{"", Auto, Megatron1, FSDPOnly} {
+		if _, err := Build(sp.Graph, sp.Spec, Config{Family: f, TPCommOverlap: true}); err == nil {
+			t.Errorf("tensor-parallel overlap accepted for family %q", f)
+		}
 	}
 }
 

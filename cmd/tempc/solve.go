@@ -32,6 +32,7 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&pf.o.Seq, "seq", 0, "sequence length (default: the model's context length)")
 	fs.StringVar(&pf.objective, "objective", "time", "minimise step time or energy")
 	fs.StringVar(&pf.strategy, "strategy", "auto", "strategy family: auto, megatron1, megatron3 or fsdp")
+	fs.BoolVar(&pf.o.Space.TPCommOverlap, "tp-comm-overlap", false, "megatron3 only: pipeline the sequence-parallel all-gather with the column GEMM (Megatron-Core's --tp-comm-overlap), as a ring-x stream")
 	fs.BoolVar(&pf.o.Space.Unaliased, "unaliased", false, "give every layer its own variables")
 	fs.IntVar(&pf.o.Space.MaxGroupDies, "max-group", 0, "largest model-parallel group in dies (default: the whole wafer)")
 	fs.StringVar(&pf.mbs, "micro-batches", "1,2,4,8", "micro-batch sizes to consider")
