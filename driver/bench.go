@@ -55,7 +55,7 @@ func Bench(w io.Writer, o BenchOptions) error {
 	sp := p.table.Space
 	rep := BenchReport{Model: sp.Graph.Name, Wafer: p.spec.Name, Layout: sp.Layouts[a.Layout].Name()}
 	for _, name := range []string{"temp", "gmap", "smap"} {
-		mapper, err := heuristics.ByName(name, o.Seed)
+		mapper, err := o.mapperNamed(name)
 		if err != nil {
 			return err
 		}

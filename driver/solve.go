@@ -36,11 +36,25 @@ type PlanOptions struct {
 	Mapper     string
 	Seed       uint64
 	Iterations int
+	// NoTCME turns the temp mapper's re-routing off (heuristics.TEMP's
+	// NoReroute): the ablation's step between the relay schemes and TCME.
+	NoTCME bool
 	// Params are the cost model's (the DP bucket among them, which
 	// lowering follows).
 	Params costmodel.Params
 	// Progress, when set, receives a line per pipeline stage.
 	Progress io.Writer
+}
+
+// mapperNamed is the mapper called name with the options' seed and TCME
+// switch.
+func (o PlanOptions) mapperNamed(name string) (heuristics.Mapper, error) {
+	mp, err := heuristics.ByName(name, o.Seed)
+	if t, ok := mp.(heuristics.TEMP); ok && o.NoTCME {
+		t.NoReroute = true
+		mp = t
+	}
+	return mp, err
 }
 
 // priced is a model and wafer run through partition and costmodel.
@@ -109,7 +123,7 @@ func price(ctx context.Context, o PlanOptions) (*priced, error) {
 	if err != nil {
 		return nil, err
 	}
-	mapper, err := heuristics.ByName(o.Mapper, o.Seed)
+	mapper, err := o.mapperNamed(o.Mapper)
 	if err != nil {
 		return nil, err
 	}

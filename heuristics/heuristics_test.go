@@ -180,3 +180,32 @@ func TestJudgePicksAmongStages(t *testing.T) {
 		t.Error("judge indifferent: temp did not return its most refined mapping")
 	}
 }
+
+// TestNoTCMEKeepsXYRoutes: without re-routing (--tcme=false) the temp
+// mapper still anneals but every flow keeps its XY route, on layouts where
+// the full mapper does re-route some.
+func TestNoTCMEKeepsXYRoutes(t *testing.T) {
+	m, sp := spaceOf(t, "gpt3-6.7b", "temp48")
+	rerouted := 0
+	for li, l := range sp.Layouts {
+		if l.DP < 2 || l.ZeRO {
+			continue
+		}
+		mpg, rep, err := TEMP{Seed: 1, NoReroute: true}.Map(m, sp, li)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Reroute != 0 || len(mpg.Routes) != 0 {
+			t.Errorf("%s: without TCME %d flows re-routed, %d routes set", l.Name(), rep.Reroute, len(mpg.Routes))
+		}
+		if _, full, err := (TEMP{Seed: 1}).Map(m, sp, li); err == nil && full.Reroute > 0 {
+			rerouted++
+		}
+	}
+	if rerouted == 0 {
+		t.Error("the full mapper re-routed nothing: the test shows nothing")
+	}
+	if (TEMP{NoReroute: true}).Name() != "temp-no-tcme" {
+		t.Error("the mapper without TCME is not named so")
+	}
+}

@@ -102,6 +102,10 @@ type TEMP struct {
 	Steps int
 	// RerouteRounds bounds TCME re-routing (0: DefaultRerouteRounds).
 	RerouteRounds int
+	// NoReroute turns TCME's re-routing off: the mapper then places groups
+	// and orders rings (gmap's start, annealing) but every flow keeps its
+	// XY route — the step before TCME in TEMP's ablation.
+	NoReroute bool
 	// Judge, when set, prices a whole mapping — the dual-level loop and
 	// `tempc bench` set it to the step time (or energy) of the plan being
 	// mapped; Map then returns, of the baselines' mappings (smap's, the
@@ -117,8 +121,13 @@ const (
 	DefaultRerouteRounds = 50
 )
 
-// Name is "temp".
-func (TEMP) Name() string { return "temp" }
+// Name is "temp", or "temp-no-tcme" without re-routing.
+func (t TEMP) Name() string {
+	if t.NoReroute {
+		return "temp-no-tcme"
+	}
+	return "temp"
+}
 
 // Map starts from GMap's mapping (or the canonical one, if it scores
 // better), anneals DP order and orientations against the cost model's DP
@@ -148,8 +157,11 @@ func (t TEMP) Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Ma
 		best, bestScore, anneal = t.anneal(m, sp, li, start, r0)
 		cands = append(cands, best)
 	}
-	best, bestScore, moved, rounds := t.reroute(m, sp, li, best, bestScore)
-	cands = append(cands, best)
+	moved, rounds := 0, 0
+	if !t.NoReroute {
+		best, bestScore, moved, rounds = t.reroute(m, sp, li, best, bestScore)
+		cands = append(cands, best)
+	}
 	refined := best
 	if t.Judge != nil {
 		sm, _, err := SMap{}.Map(m, sp, li)

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,6 +26,9 @@ func Build(g *ir.Graph, s *wafer.Spec, cfg Config) (*Space, error) {
 		b.groupOf[i] = -1
 	}
 	if err := b.forward(); err != nil {
+		return nil, err
+	}
+	if err := b.noSchemeLeft(); err != nil {
 		return nil, err
 	}
 	b.backward()
@@ -139,24 +143,33 @@ func (b *builder) newGroup(key string, op *ir.Op) Group {
 	return grp
 }
 
-// schemes filters the candidates by the configured family.
+// schemes filters the candidates by the configured family and the allow
+// and deny lists.
 func (b *builder) schemes(cands ...Scheme) []Scheme {
 	allowed, restricted := familySchemes[b.cfg.Family]
-	if !restricted {
-		return cands
-	}
 	if b.cfg.TPCommOverlap {
 		allowed = append(allowed[:len(allowed):len(allowed)], RingX)
 	}
 	var out []Scheme
 	for _, c := range cands {
-		for _, a := range allowed {
-			if a == c {
-				out = append(out, c)
-			}
+		if restricted && !slices.Contains(allowed, c) ||
+			len(b.cfg.Allow) > 0 && !slices.Contains(b.cfg.Allow, c) || slices.Contains(b.cfg.Deny, c) {
+			continue
 		}
+		out = append(out, c)
 	}
 	return sortedSchemes(out)
+}
+
+// noSchemeLeft names the first group whose schemes the family and the
+// allow and deny lists removed all of.
+func (b *builder) noSchemeLeft() error {
+	for _, g := range b.sp.Groups {
+		if len(g.Schemes) == 0 {
+			return fmt.Errorf("partition: group %s has no scheme left: family %s, allowed %v, denied %v", g.Key, b.cfg.Family, b.cfg.Allow, b.cfg.Deny)
+		}
+	}
+	return nil
 }
 
 // countWeights adds the op's weights to its group: every weight element to

@@ -1,6 +1,9 @@
 package partition
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Config shapes the strategy space. The zero value means defaults.
 type Config struct {
@@ -16,6 +19,10 @@ type Config struct {
 	Recompute []Recompute
 	// ZeRO lists whether to shard optimizer states across DP (default both).
 	ZeRO []bool
+	// Allow, when set, keeps only these schemes; Deny removes these (after
+	// the family's restriction). The ablation's switches: without the
+	// relay schemes the space's streams are TSPP's plain rings.
+	Allow, Deny []Scheme
 	// TPCommOverlap is Megatron-Core's --tp-comm-overlap (Transformer
 	// Engine's user-buffer overlap) for the megatron3 family: a
 	// sequence-parallel column GEMM may pipeline its input all-gather with
@@ -50,6 +57,13 @@ func (c Config) Validate() error {
 	if c.TPCommOverlap && c.Family != Megatron3 {
 		return fmt.Errorf("partition: tensor-parallel communication overlap is a megatron3 option, not %s's", c.familyName())
 	}
+	for _, l := range [][]Scheme{c.Allow, c.Deny} {
+		for _, sc := range l {
+			if sc >= numSchemes {
+				return fmt.Errorf("partition: unknown scheme %d", sc)
+			}
+		}
+	}
 	if c.MaxGroupDies < 0 {
 		return fmt.Errorf("partition: max group dies %d must not be negative", c.MaxGroupDies)
 	}
@@ -80,4 +94,43 @@ func (c Config) withDefaults(dies int) Config {
 		c.MaxGroupDies = dies
 	}
 	return c
+}
+
+// ParseSchemes reads a scheme list such as "ring-w,ring-x,heads" (allow
+// only these) or "-relay-w,-relay-x" (deny these); the two forms do not
+// mix.
+func ParseSchemes(list string) (allow, deny []Scheme, err error) {
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		name, neg := strings.CutPrefix(f, "-")
+		sc, ok := SchemeNamed(name)
+		if !ok {
+			return nil, nil, fmt.Errorf("unknown scheme %q (want %s)", name, strings.Join(schemeNames[:], ", "))
+		}
+		if neg {
+			deny = append(deny, sc)
+		} else {
+			allow = append(allow, sc)
+		}
+	}
+	if len(allow) > 0 && len(deny) > 0 {
+		return nil, nil, fmt.Errorf("%q mixes allowed and denied (-) schemes: give one or the other", list)
+	}
+	if len(allow) == 0 && len(deny) == 0 {
+		return nil, nil, fmt.Errorf("%q names no scheme", list)
+	}
+	return allow, deny, nil
+}
+
+// SchemeNamed is the scheme called name (as String gives it).
+func SchemeNamed(name string) (Scheme, bool) {
+	for i, n := range schemeNames {
+		if n == name {
+			return Scheme(i), true
+		}
+	}
+	return 0, false
 }

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"tempc/frontend"
@@ -154,5 +155,50 @@ func TestIrregularGroupsAroundFaults(t *testing.T) {
 	}
 	if extras == 0 {
 		t.Error("no fault map left dies for an irregular group")
+	}
+}
+
+// TestSchemeLists: --schemes keeps or removes exactly the schemes it
+// names, and a list that leaves a group nothing is an error naming it.
+func TestSchemeLists(t *testing.T) {
+	all := space(t, "gpt3-6.7b", Config{MicroBatches: []int{1}})
+	cases := []struct {
+		list string
+		keep func(Scheme) bool
+		err  string
+	}{
+		{list: "-relay-w,-relay-x", keep: func(s Scheme) bool { return s != RelayW && s != RelayX }},
+		{list: "ring-w, ring-x,heads,vocab", keep: func(s Scheme) bool { return s == RingW || s == RingX || s == Heads || s == Vocab }},
+		{list: "ring-w,heads", err: "group embed/embedding has no scheme left"},
+		{list: "ring-w,-heads", err: "mixes allowed and denied"},
+		{list: "ring-z", err: `unknown scheme "ring-z"`},
+		{list: " , ", err: "names no scheme"},
+	}
+	for _, c := range cases {
+		allow, deny, err := ParseSchemes(c.list)
+		if err == nil {
+			_, err = Build(all.Graph, all.Spec, Config{MicroBatches: []int{1}, Allow: allow, Deny: deny})
+		}
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: error %v, want %q", c.list, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", c.list, err)
+		}
+		sp := space(t, "gpt3-6.7b", Config{MicroBatches: []int{1}, Allow: allow, Deny: deny})
+		for i, g := range sp.Groups {
+			var want []Scheme
+			for _, s := range all.Groups[i].Schemes {
+				if c.keep(s) {
+					want = append(want, s)
+				}
+			}
+			if fmt.Sprint(g.Schemes) != fmt.Sprint(want) {
+				t.Errorf("%q: %s has %v, want %v", c.list, g.Key, g.Schemes, want)
+			}
+		}
 	}
 }

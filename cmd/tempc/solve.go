@@ -20,9 +20,10 @@ import (
 type planFlags struct {
 	o                             driver.PlanOptions
 	objective, strategy, mbs, rcs string
+	schemes                       string
 	timeLimit                     time.Duration
 	bucketMB                      float64
-	progress                      bool
+	progress, tcme                bool
 }
 
 func (pf *planFlags) register(fs *flag.FlagSet) {
@@ -32,6 +33,7 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&pf.o.Seq, "seq", 0, "sequence length (default: the model's context length)")
 	fs.StringVar(&pf.objective, "objective", "time", "minimise step time or energy")
 	fs.StringVar(&pf.strategy, "strategy", "auto", "strategy family: auto, megatron1, megatron3 or fsdp")
+	fs.StringVar(&pf.schemes, "schemes", "", "schemes to allow (ring-w,ring-x,...) or, each prefixed by -, to deny (-relay-w,-relay-x: TSPP's plain rings); default all the family has")
 	fs.BoolVar(&pf.o.Space.TPCommOverlap, "tp-comm-overlap", false, "megatron3 only: pipeline the sequence-parallel all-gather with the column GEMM (Megatron-Core's --tp-comm-overlap), as a ring-x stream")
 	fs.BoolVar(&pf.o.Space.Unaliased, "unaliased", false, "give every layer its own variables")
 	fs.IntVar(&pf.o.Space.MaxGroupDies, "max-group", 0, "largest model-parallel group in dies (default: the whole wafer)")
@@ -42,6 +44,7 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&pf.o.Solver.RelGap, "gap", ilp.DefaultRelGap, "relative MIP gap in (0, 1) at which the solver stops; status is optimal only at the default")
 	fs.BoolVar(&pf.progress, "progress", false, "report pipeline stages on stderr")
 	fs.StringVar(&pf.o.Mapper, "mapper", "temp", "local level: temp (traffic-conscious, with the dual-level loop), smap or gmap")
+	fs.BoolVar(&pf.tcme, "tcme", true, "with --mapper temp: re-route flows off the most loaded links (false: placement and ring order only, the ablation's TATP step)")
 	fs.Uint64Var(&pf.o.Seed, "seed", 1, "seed of the temp mapper's annealing")
 	fs.IntVar(&pf.o.Iterations, "iterations", 0, "cap on the dual-level loop's solves (default 8)")
 	fs.Float64Var(&pf.bucketMB, "bucket-mb", costmodel.DefaultBucketBytes/(1<<20), "DP gradient all-reduce bucket per die in MiB (PyTorch DDP's bucket_cap_mb)")
@@ -76,6 +79,12 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("--objective %q: want time or energy", pf.objective)}
 	}
 	pf.o.Space.Family = partition.Family(pf.strategy)
+	if pf.schemes != "" {
+		var err error
+		if pf.o.Space.Allow, pf.o.Space.Deny, err = partition.ParseSchemes(pf.schemes); err != nil {
+			return usageError{"--schemes: " + err.Error()}
+		}
+	}
 	for _, s := range strings.Split(pf.mbs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -95,6 +104,10 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("--bucket-mb %g: want a positive size in MiB, such as 25 (the default)", pf.bucketMB)}
 	}
 	pf.o.Params.BucketBytes = pf.bucketMB * (1 << 20)
+	if !pf.tcme && pf.o.Mapper != "temp" {
+		return usageError{fmt.Sprintf("--tcme=false applies to the temp mapper, not %s (which never re-routes)", pf.o.Mapper)}
+	}
+	pf.o.NoTCME = !pf.tcme
 	pf.o.Solver.TimeLimit = pf.timeLimit
 	if pf.progress {
 		pf.o.Progress = stderr
