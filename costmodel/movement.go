@@ -412,7 +412,7 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 		mv.Bwd = stream(relay, b, []Comm{{Kind: k, Bytes: b, Reduce: true}, {Kind: k, Bytes: b}},
 			func(wh where) gemm { return gemm{M: Tp, K: Np, N: K, c: wh, acc: true, stay: 'b'} }, // dX partial sums
 			func(wh where) gemm { return gemm{M: K, K: Tp, N: Np, a: wh, stay: 'c'} })            // dW with the input block
-	case partition.Heads, partition.RingSeq, partition.Vocab, partition.VocabSP:
+	case partition.Heads, partition.RingSeq, partition.Vocab, partition.VocabSP, partition.Batch:
 		return graphMove(s, grp, sc, P, per, tokens, seq)
 	default:
 		panic("costmodel: no data movement for scheme " + sc.String())
@@ -476,6 +476,10 @@ func graphMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per,
 		if partition.KVShare(grp.Heads, grp.KVHeads, grp.HeadDim, int64(P)) == nil {
 			mv.Fwd.KV, mv.Bwd.KV = 0, 0
 		}
+	case partition.Batch:
+		// Whole sequences per die: local attention, no communication.
+		mv.Fwd = Pass{Kernel: share(W.FwdFLOPs, W.FwdHBM)}
+		mv.Bwd = Pass{Kernel: share(W.BwdFLOPs, W.BwdHBM)}
 	case partition.RingSeq:
 		mv.Imbalance = imbalance(seq, P)
 		kv := 2 * (tokens / P) * mv.Imbalance * 2 * float64(grp.KVHeads*grp.HeadDim) // K and V of ⌈S/P⌉ tokens

@@ -82,6 +82,8 @@ func (lc *layoutCtx) valid(grp *partition.Group, s partition.Scheme) bool {
 		return grp.Heads >= P
 	case partition.RingSeq:
 		return lc.pricer.g.Seq >= P
+	case partition.Batch:
+		return int64(lc.l.MicroBatch)%P == 0 // whole sequences on every die
 	}
 	return true
 }
@@ -107,14 +109,12 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 	// pointwise ops (selective), or the whole forward pass with them (full),
 	// as lowering emits them.
 	recomputed := 0.0 // forward kernels run again
-	switch lc.l.Recompute {
-	case partition.Selective:
+	switch {
+	case gr.Recomputed(lc.l.Recompute):
+		bwd = bwd.plus(fwd)
+		recomputed = 1
+	case lc.l.Recompute == partition.Selective:
 		bwd = bwd.plus(pwF)
-	case partition.Full:
-		if gr.Block {
-			bwd = bwd.plus(fwd)
-			recomputed = 1
-		}
 	}
 	reps := layers * lc.microBatches
 	pr := Price{Seconds: (fwd.total + bwd.total) * reps, Compute: (fwd.compute + bwd.compute) * reps,
@@ -288,7 +288,7 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, mv *Move, per
 	var acts float64
 	switch lc.l.Recompute {
 	case partition.NoRecompute:
-		acts = gr.SavedIn*per/lc.split(s.In()) + gr.SavedOut*per/lc.split(s.Out()) + gr.PwSaved*per/lc.split(s.Out())
+		acts = gr.SavedIn*per/lc.split(s.In()) + gr.SavedOut*per/lc.split(s.Out()) + (gr.PwSaved+gr.Scores)*per/lc.split(s.Out())
 	case partition.Selective:
 		acts = gr.SavedIn*per/lc.split(s.In()) + gr.SavedOut*per/lc.split(s.Out())
 	case partition.Full:
@@ -318,6 +318,10 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, mv *Move, per
 			tr = 2 * 2 * T * float64(grp.HeadDim*partition.KVNeeded(grp.Heads, grp.KVHeads, int64(P))) // whole K and V heads
 		}
 	}
+	// Unfused attention holds two score matrices at once: scores and
+	// probabilities in the forward pass, probabilities and their gradient
+	// in the backward.
+	tr += 2 * gr.Scores * per / lc.split(s.Out()) * mv.Imbalance
 	return Mem{Acts: acts * layers, Transient: tr}
 }
 

@@ -46,6 +46,7 @@ func Compile(w io.Writer, o CompileOptions) error {
 		return err
 	}
 	pl.ModelSource = modelSource(o.Model)
+	pl.Configuration = o.Configuration()
 	if err := pl.Verify(p.spec); err != nil {
 		return fmt.Errorf("driver: the lowered plan does not verify (a bug): %w", err)
 	}

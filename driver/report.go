@@ -16,6 +16,10 @@ type SolveReport struct {
 	Wafer string `json:"wafer"`
 	Batch int64  `json:"batch"`
 	Seq   int64  `json:"seq"`
+	// Configuration names what planned (PlanOptions.Configuration);
+	// Attention is fused or unfused (score matrices materialised).
+	Configuration string `json:"configuration"`
+	Attention     string `json:"attention"`
 	// Solver record.
 	Status           string  `json:"status"`
 	ObjectiveKind    string  `json:"objective_kind"`
@@ -104,6 +108,7 @@ func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
 	b := sol.Breakdown
 	l := &sp.Layouts[sol.Assignment.Layout]
 	r := &SolveReport{Model: sp.Graph.Name, Wafer: p.spec.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
+		Configuration: o.Configuration(), Attention: attentionName(sp.Config.UnfusedAttention),
 		Status: sol.Result.Status.String(), ObjectiveKind: o.Objective.String(), Objective: sol.Result.Objective,
 		DualBound: sol.Result.DualBound, MIPGap: sol.Result.MIPGap, SolveSeconds: sv.solveSeconds,
 		FormulateSeconds: total.Seconds() - sv.solveSeconds, Mapper: p.mapper.Name(), DualLevel: sv.iterations,
@@ -133,4 +138,11 @@ func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
 			ActivationBytes: pr.Mem.Acts, TransientBytes: pr.Mem.Transient})
 	}
 	return r
+}
+
+func attentionName(unfused bool) string {
+	if unfused {
+		return "unfused"
+	}
+	return "fused"
 }

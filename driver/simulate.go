@@ -328,7 +328,7 @@ func checkWork(p *plan.Plan, s *wafer.Spec, file, model string) error {
 	if err != nil {
 		return fmt.Errorf("driver: reading the model %s was compiled from (pass --model if it moved): %w", file, err)
 	}
-	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{p.MicroBatch}})
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{p.MicroBatch}, UnfusedAttention: p.Attention == "unfused"})
 	if err != nil {
 		return fmt.Errorf("driver: %s: %w", file, err)
 	}

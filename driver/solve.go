@@ -46,6 +46,29 @@ type PlanOptions struct {
 	Progress io.Writer
 }
 
+// Configuration names what plans: "temp" (every scheme, the temp mapper),
+// a canonical baseline with its mapper ("megatron1/smap"), a tuned family
+// ("megatron3-tuned/gmap"), or the full space with another mapper
+// ("auto/gmap"); "-no-tcme" marks the temp mapper without re-routing.
+func (o PlanOptions) Configuration() string {
+	mapper := o.Mapper
+	if mapper == "" {
+		mapper = "temp"
+	}
+	if mapper == "temp" && o.NoTCME {
+		mapper = "temp-no-tcme"
+	}
+	switch f := o.Space.Family; {
+	case o.Space.Baseline != "":
+		return string(o.Space.Baseline) + "/" + mapper
+	case f != "" && f != partition.Auto:
+		return string(f) + "-tuned/" + mapper
+	case mapper == "temp" || mapper == "temp-no-tcme":
+		return mapper
+	}
+	return "auto/" + mapper
+}
+
 // mapperNamed is the mapper called name with the options' seed and TCME
 // switch.
 func (o PlanOptions) mapperNamed(name string) (heuristics.Mapper, error) {

@@ -19,7 +19,7 @@ const gb = 1e9
 // as it does, memory by term, and the solver record.
 func (r *SolveReport) WriteText(w io.Writer) error {
 	l := r.Layout
-	fmt.Fprintf(w, "%s on %s, batch %d × seq %d\n", r.Model, r.Wafer, r.Batch, r.Seq)
+	fmt.Fprintf(w, "%s on %s, batch %d × seq %d: %s, attention %s\n", r.Model, r.Wafer, r.Batch, r.Seq, r.Configuration, r.Attention)
 	fmt.Fprintf(w, "layout     %d DP groups of %s dies (%d dies), micro-batch %d (%d per step), recompute %s, ZeRO %v\n",
 		l.DP, l.Group, l.DiesUsed, l.MicroBatch, l.MicroBatches, l.Recompute, l.ZeRO)
 	fmt.Fprintf(w, "step       %.4f s  (compute %.4f, exposed comm %.4f of which resharding %.4f, DP sync + optimizer %.4f: the DP all-reduce's %.4f s %.4f exposed beside the last backward pass)\n",

@@ -25,10 +25,12 @@ import (
 //   - the plan's layout is one of the space's; its groups of P dies, DP of
 //     them, are D = DP·P dies;
 //   - every group computes its forward and backward pass and those of its
-//     pointwise ops (key.fwd, key.bwd, key.pw.fwd, key.pw.bwd), under
-//     full recomputation a block group also recomputes its forward pass
-//     (key.recompute.fwd, key.recompute.pw.fwd), under selective
-//     recomputation every group its pointwise ops (key.pw.recompute), and
+//     pointwise ops (key.fwd, key.bwd, key.pw.fwd, key.pw.bwd), a group
+//     whose forward pass is recomputed (partition.Work.Recomputed: block
+//     groups under full recomputation, unfused attention under
+//     selective) computes it again (key.recompute.fwd,
+//     key.recompute.pw.fwd), under selective recomputation every other
+//     group its pointwise ops (key.pw.recompute), and
 //     "adam" is the optimizer step; a pass with neither FLOPs nor bytes
 //     may be absent, and the plan computes no other op;
 //   - summed over every die and every run of the expanded plan, a pass
@@ -161,7 +163,7 @@ func expectedPasses(sp *partition.Space, l *partition.Layout) ([]graphPass, erro
 			graphPass{k + ".bwd", W.BwdFLOPs, W.BwdHBM, blocks(2*P, 1, 2)},
 			graphPass{k + ".pw.bwd", W.PwBwdFLOPs, W.PwBwdHBM, []int{1}})
 		switch {
-		case l.Recompute == partition.Full && W.Block:
+		case W.Recomputed(l.Recompute):
 			out = append(out,
 				graphPass{k + ".recompute.fwd", W.FwdFLOPs, W.FwdHBM, blocks(P, 1)},
 				graphPass{k + ".recompute.pw.fwd", W.PwFwdFLOPs, W.PwFwdHBM, []int{1}})

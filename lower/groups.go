@@ -214,14 +214,15 @@ func (st *stager) forward(gi int, alloc bool, suffix string) {
 	st.pointwise(key+".pw.fwd", W.PwFwdFLOPs*q, W.PwFwdHBM*q)
 }
 
-// backward appends group gi's backward pass: the recomputed forward under
-// full recomputation, its scheme's backward, its pointwise ops' backward,
-// and their recomputation under selective recomputation.
+// backward appends group gi's backward pass: the recomputed forward
+// (partition.Work.Recomputed), its scheme's backward, its pointwise ops'
+// backward, and otherwise under selective recomputation their forward.
 func (st *stager) backward(gi int) {
 	wk := st.lw.work(gi)
 	key := wk.grp.Key
 	W := &wk.grp.Work
-	if st.lw.l.Recompute == partition.Full && W.Block {
+	again := W.Recomputed(st.lw.l.Recompute)
+	if again {
 		st.forward(gi, false, ".recompute")
 	}
 	ids := st.pass(wk, wk.mv.Bwd, key+".bwd")
@@ -231,7 +232,7 @@ func (st *stager) backward(gi int) {
 	}
 	q := wk.per / wk.split(wk.s.Out())
 	st.pointwise(key+".pw.bwd", W.PwBwdFLOPs*q, W.PwBwdHBM*q)
-	if st.lw.l.Recompute == partition.Selective {
+	if st.lw.l.Recompute == partition.Selective && !again {
 		st.pointwise(key+".pw.recompute", W.PwFwdFLOPs*q, W.PwFwdHBM*q)
 	}
 }

@@ -80,6 +80,9 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 		GraphSHA256: graphSHA256(sp.Graph), Wafer: sp.Spec.Name, Layout: l.Name(), MicroBatch: l.MicroBatch,
 		StaticBytes:   t.Fixed[a.Layout].Mem.Weights + t.Fixed[a.Layout].Mem.Grads + t.Fixed[a.Layout].Mem.OptStates,
 		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds, PredictedEnergy: b.Energy, PredictedMemory: b.Mem.Total()}
+	if sp.Config.UnfusedAttention {
+		p.Attention = "unfused"
+	}
 	var ws bytes.Buffer
 	if err := wafer.WriteJSON(&ws, sp.Spec); err != nil {
 		return nil, fmt.Errorf("lower: %w", err)

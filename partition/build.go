@@ -33,6 +33,9 @@ func Build(g *ir.Graph, s *wafer.Spec, cfg Config) (*Space, error) {
 	}
 	b.backward()
 	b.finishEdges()
+	if cfg.Baseline != "" {
+		b.canonicalSchemes()
+	}
 	b.work()
 	b.sp.Layouts = layouts(s, g.Batch, cfg)
 	if len(b.sp.Layouts) == 0 {
@@ -306,4 +309,34 @@ func (b *builder) finishEdges() {
 		}
 		return a.Elems < c.Elems
 	})
+}
+
+// canonicalSchemes gives every group the one scheme its baseline runs: the
+// first of the baseline's schemes for its kind whose input layout is the
+// output layout of the earliest group producing its input (the first
+// group, with no producer, takes the first). Megatron's column→row pairs
+// follow: a norm's replicated (or sequence-split) output feeds a column
+// GEMM, whose column-split output feeds attention by heads and then a row
+// GEMM.
+func (b *builder) canonicalSchemes() {
+	pref := canonical[b.cfg.Baseline]
+	for gi := range b.sp.Groups {
+		grp := &b.sp.Groups[gi]
+		cands := pref[grp.Kind]
+		pick := cands[0]
+		for _, e := range b.sp.Edges {
+			if e.To != gi || e.Out || e.From >= gi {
+				continue
+			}
+			in := b.sp.Groups[e.From].Schemes[0].Out()
+			for _, c := range cands {
+				if c.In() == in {
+					pick = c
+					break
+				}
+			}
+			break
+		}
+		grp.Schemes = []Scheme{pick}
+	}
 }

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -9,6 +10,19 @@ import (
 type Config struct {
 	// Family restricts the schemes (default Auto: all).
 	Family Family
+	// Baseline, when set, is a canonical baseline (megatron1, megatron3 or
+	// fsdp): each group runs the one scheme its published code runs, and
+	// the layouts are those its users tune (see the package doc). It
+	// excludes Family, Allow, Deny and TPCommOverlap.
+	Baseline Family
+	// FlashAttention gives a Megatron baseline fused attention instead of
+	// its code's unfused one (every other space computes attention fused).
+	FlashAttention bool
+	// UnfusedAttention makes attention materialise its score matrices
+	// (Work.Scores). The Megatron baselines set it unless FlashAttention;
+	// a plan records it, so that its work is checked against the same
+	// space.
+	UnfusedAttention bool
 	// Unaliased gives every layer its own groups instead of one group per
 	// block op shared by all layers.
 	Unaliased bool
@@ -54,6 +68,17 @@ func (c Config) Validate() error {
 			return fmt.Errorf("partition: unknown recomputation mode %d", r)
 		}
 	}
+	if c.Baseline != "" {
+		if !slices.Contains(Baselines, c.Baseline) {
+			return fmt.Errorf("partition: unknown baseline %q (want one of %v)", c.Baseline, Baselines)
+		}
+		if c.Family != "" && c.Family != Auto && c.Family != c.Baseline {
+			return fmt.Errorf("partition: baseline %s and strategy family %s exclude each other", c.Baseline, c.Family)
+		}
+		if len(c.Allow)+len(c.Deny) > 0 || c.TPCommOverlap {
+			return fmt.Errorf("partition: baseline %s runs its own schemes: no scheme list or tensor-parallel overlap", c.Baseline)
+		}
+	}
 	if c.TPCommOverlap && c.Family != Megatron3 {
 		return fmt.Errorf("partition: tensor-parallel communication overlap is a megatron3 option, not %s's", c.familyName())
 	}
@@ -77,7 +102,30 @@ func (c Config) familyName() Family {
 	return c.Family
 }
 
+// MicroBatchPerDie says micro-batch sizes count sequences per die, not per
+// group: FSDP's, whose ranks each take whole sequences.
+func (c Config) MicroBatchPerDie() bool { return c.Baseline == FSDPOnly }
+
+// baselineRecompute is what each baseline's users switch recomputation
+// between: off, or the mode their code offers.
+var baselineRecompute = map[Family][]Recompute{
+	Megatron1: {NoRecompute, Full},
+	Megatron3: {NoRecompute, Selective},
+	FSDPOnly:  {NoRecompute, Full},
+}
+
 func (c Config) withDefaults(dies int) Config {
+	if c.Baseline != "" {
+		c.Family = c.Baseline
+		if len(c.Recompute) == 0 {
+			c.Recompute = baselineRecompute[c.Baseline]
+		}
+		// Megatron-3's distributed optimizer shards optimizer states across
+		// DP groups (where there are several: layouts); Megatron-1 has
+		// none, and FSDP shards them within the group only.
+		c.ZeRO = []bool{c.Baseline == Megatron3}
+		c.UnfusedAttention = c.Baseline != FSDPOnly && !c.FlashAttention
+	}
 	if c.Family == "" {
 		c.Family = Auto
 	}

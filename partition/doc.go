@@ -32,7 +32,38 @@
 // ring-* stream on the group's Hamiltonian cycle when its rectangle has
 // one, else on its snake closed by a multi-hop wrap-around (TSPP); relay-*
 // stream both ways along the snake (TATP), every hop one link. Attention
-// splits heads (heads: in C, out C) or the sequence with K/V blocks
-// streamed (ring-seq: in S, out S). Embeddings split the vocabulary and
+// splits heads (heads: in C, out C), the sequence with K/V blocks
+// streamed (ring-seq: in S, out S), or the batch (batch: in S, out S, each
+// die attending over the whole sequences it holds; valid when the group's
+// micro-batch is a multiple of its dies). Embeddings split the vocabulary and
 // all-reduce (vocab: out R) or reduce-scatter (vocab-sp: out S).
+//
+// Families and baselines. A family (Config.Family) restricts the schemes
+// and lets the solver tune everything else: the tuned megatron1,
+// megatron3 and fsdp families are supersets of what their users run. A
+// canonical baseline (Config.Baseline) is what the published code runs,
+// one scheme per group, and searches only what its users tune — the
+// group shape (TP or shard-group degree), micro-batch and recomputation
+// on or off:
+//
+//	megatron1  Shoeybi et al. 2019: column→row pairs (megatron-col then
+//	           megatron-row, attention by heads between), vocab-parallel
+//	           embedding and LM head, activations replicated; DP across
+//	           groups without a distributed optimizer; recomputation none
+//	           or full; attention unfused (scores materialised).
+//	megatron3  Korthikanti et al. 2022: sp-col→sp-row pairs, heads,
+//	           vocab-sp embedding, sp-col LM head; the distributed
+//	           optimizer (ZeRO-1) across DP groups; recomputation none or
+//	           selective (which recomputes the unfused attention core).
+//	           Context parallelism is not represented: it splits a group
+//	           two ways (TP × CP), and a scheme here splits it one way.
+//	fsdp       Zhao et al. 2023, FULL_SHARD over the group (HYBRID_SHARD
+//	           across groups): fsdp GEMMs, whole sequences per die (batch
+//	           attention, PyTorch's fused scaled-dot-product attention),
+//	           micro-batches counted per die; recomputation none or full.
+//	           The embedding runs vocab-sp (a reduce-scatter of its output
+//	           rather than a gather of its table: the bytes are T·h against
+//	           V·h, alike at these batch sizes).
+//
+// FlashAttention gives the Megatron baselines fused attention too.
 package partition

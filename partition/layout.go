@@ -65,7 +65,9 @@ func (l *Layout) Name() string {
 // sides divide the mesh's (so that, without faults, groups tile it), with
 // tiles packed greedily on healthy, connected dies (healthyTiles; dies no
 // tile can use stay idle: a documented choice),
-// and every micro-batch up to the per-group batch. When the DP degree does
+// and every micro-batch up to the per-group batch (per die for FSDP's
+// baseline: a group's micro-batch is then that many sequences on each die,
+// so a group needs at least a sequence per die). When the DP degree does
 // not divide the global batch, groups get ⌈B/d⌉ or ⌊B/d⌋ sequences and the
 // step waits for the larger.
 func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
@@ -74,13 +76,19 @@ func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
 		d := g.dp()
 		local := (batch + int64(d) - 1) / int64(d)
 		for _, mb := range cfg.MicroBatches {
+			if cfg.MicroBatchPerDie() {
+				mb *= g.shape.Size()
+			}
 			if int64(mb) > local {
 				continue
 			}
 			for _, rc := range cfg.Recompute {
 				for _, z := range cfg.ZeRO {
 					if z && d == 1 {
-						continue // nothing to shard across
+						if cfg.Baseline == "" {
+							continue // nothing to shard across
+						}
+						z = false // the baseline's one choice, where it means nothing
 					}
 					out = append(out, Layout{Shape: g.shape, Tiles: g.tiles, Extra: g.extra,
 						DP: d, MicroBatch: mb, Recompute: rc, ZeRO: z})

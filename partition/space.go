@@ -55,11 +55,12 @@ const (
 	RingSeq
 	Vocab
 	VocabSP
+	Batch
 	numSchemes
 )
 
 var schemeNames = [...]string{"megatron-col", "megatron-row", "sp-col", "sp-row", "fsdp", "ring-w", "ring-x",
-	"relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp"}
+	"relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp", "batch"}
 
 func (s Scheme) String() string { return schemeNames[s] }
 
@@ -68,6 +69,7 @@ var io = [...][2]Act{
 	MegatronCol: {Rep, Cols}, MegatronRow: {Cols, Rep}, SPCol: {Rows, Cols}, SPRow: {Cols, Rows},
 	FSDP: {Rows, Rows}, RingW: {Rows, Rows}, RingX: {Rows, Cols}, RelayW: {Rows, Rows}, RelayX: {Rows, Cols},
 	Heads: {Cols, Cols}, RingSeq: {Rows, Rows}, Vocab: {Rep, Rep}, VocabSP: {Rep, Rows},
+	Batch: {Rows, Rows},
 }
 
 // In and Out are the activation layouts a scheme consumes and produces.
@@ -92,8 +94,20 @@ var Families = []Family{Auto, Megatron1, Megatron3, FSDPOnly}
 var familySchemes = map[Family][]Scheme{
 	Megatron1: {MegatronCol, MegatronRow, Heads, Vocab},
 	Megatron3: {SPCol, SPRow, Heads, VocabSP},
-	FSDPOnly:  {FSDP, RingSeq, VocabSP},
+	FSDPOnly:  {FSDP, RingSeq, Batch, VocabSP},
 }
+
+// canonical lists, per baseline and op-group kind, the schemes its
+// published code runs, in order of preference: a group takes the first
+// whose input layout is its producer's output layout (Config.Baseline).
+var canonical = map[Family]map[Kind][]Scheme{
+	Megatron1: {Embedding: {Vocab}, GEMM: {MegatronCol, MegatronRow}, Attention: {Heads}},
+	Megatron3: {Embedding: {VocabSP}, GEMM: {SPCol, SPRow}, Attention: {Heads}},
+	FSDPOnly:  {Embedding: {VocabSP}, GEMM: {FSDP}, Attention: {Batch}},
+}
+
+// Baselines lists the canonical baselines.
+var Baselines = []Family{Megatron1, Megatron3, FSDPOnly}
 
 // Group is one op group: the forward op(s) that head it in every layer it
 // stands for, with their backward ops.
@@ -136,6 +150,24 @@ type Work struct {
 	// Block marks a group of transformer blocks; Head the first group op
 	// of each block (whose input is what full recomputation keeps).
 	Block, Head bool
+	// Scores is, for attention computed unfused (Config.UnfusedAttention),
+	// the bytes of its score matrices (bf16, batch × heads × query ×
+	// key): written by QKᵀ, read and rewritten as probabilities by the
+	// softmax, read by P·V — four times that through HBM in the forward
+	// pass (in FwdHBM), seven in the backward (dP written, read with P by
+	// the softmax's backward, dS written and read for dQ and dK, P read
+	// for dV; in BwdHBM) — and the probabilities saved for the backward
+	// pass unless recomputed.
+	Scores float64
+}
+
+// Recomputed says whether the group's forward pass runs again in the
+// backward pass under recomputation mode r: every block group under full
+// recomputation, and under selective recomputation unfused attention
+// (Korthikanti et al. 2022 recompute exactly the attention core, whose
+// score matrices dominate activation memory).
+func (w *Work) Recomputed(r Recompute) bool {
+	return r == Full && w.Block || r == Selective && w.Scores > 0
 }
 
 // Edge asks that the output layout of group From agree with the input (or,

@@ -25,10 +25,20 @@ func (b *builder) work() {
 		return b
 	}
 	firstOfLayer := map[int]ir.OpID{} // the first block group op of each layer
+	unfused := p.Config.UnfusedAttention
 	for gi, grp := range p.Groups {
 		gr := &p.Groups[gi].Work
 		for _, id := range grp.Ops {
 			op := g.Op(id)
+			if a := op.Attn; unfused && op.Kind == ir.Attention && a != nil {
+				scores := 2 * float64(a.Batch) * float64(a.Heads) * float64(a.SeqQ) * float64(a.SeqKV)
+				if op.Phase == ir.Forward {
+					gr.Scores += scores
+					gr.FwdHBM += 4 * scores
+				} else {
+					gr.BwdHBM += 7 * scores
+				}
+			}
 			if op.Phase == ir.Forward {
 				gr.FwdFLOPs += op.FLOPs
 				gr.FwdHBM += float64(op.BytesRead + op.BytesWritten)

@@ -73,6 +73,12 @@ type Plan struct {
 	Layout     string        `json:"layout"`
 	MicroBatch int           `json:"micro_batch"`
 	Dies       []wafer.DieID `json:"dies"`
+	// Configuration names what planned it: "temp", a tuned family
+	// ("megatron3 (tuned)") or a canonical baseline ("megatron1"), with
+	// its mapper. Attention is "unfused" when attention materialises its
+	// score matrices (a Megatron baseline's code), empty when fused.
+	Configuration string `json:"configuration,omitempty"`
+	Attention     string `json:"attention,omitempty"`
 	// StaticBytes is each used die's memory held for the whole step
 	// (weights, gradients, optimizer states); CapacityBytes its HBM.
 	StaticBytes   float64 `json:"static_bytes_per_die"`
@@ -199,6 +205,9 @@ func (p *Plan) checkHeader() error {
 	}
 	if p.MicroBatch <= 0 || int64(p.MicroBatch) > p.Batch {
 		return fmt.Errorf("plan: micro_batch %d must lie in [1, batch %d]", p.MicroBatch, p.Batch)
+	}
+	if p.Attention != "" && p.Attention != "unfused" {
+		return fmt.Errorf("plan: attention %q: want \"unfused\" or nothing (fused)", p.Attention)
 	}
 	if !isSHA256(p.GraphSHA256) {
 		return fmt.Errorf("plan: graph_sha256 %q is not 64 lower-case hex digits", p.GraphSHA256)

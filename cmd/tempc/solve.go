@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +21,7 @@ import (
 type planFlags struct {
 	o                             driver.PlanOptions
 	objective, strategy, mbs, rcs string
-	schemes                       string
+	schemes, baseline             string
 	timeLimit                     time.Duration
 	bucketMB                      float64
 	progress, tcme                bool
@@ -32,7 +33,9 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&pf.o.Batch, "batch", 0, "global batch in sequences (default 128)")
 	fs.Int64Var(&pf.o.Seq, "seq", 0, "sequence length (default: the model's context length)")
 	fs.StringVar(&pf.objective, "objective", "time", "minimise step time or energy")
-	fs.StringVar(&pf.strategy, "strategy", "auto", "strategy family: auto, megatron1, megatron3 or fsdp")
+	fs.StringVar(&pf.strategy, "strategy", "auto", "strategy family: auto, megatron1, megatron3 or fsdp (each tuned by the solver)")
+	fs.StringVar(&pf.baseline, "baseline", "", "canonical baseline instead of a family: megatron1, megatron3 or fsdp, as its published code runs")
+	fs.BoolVar(&pf.o.Space.FlashAttention, "flash-attention", false, "give the Megatron baselines fused (flash) attention instead of their code's unfused attention")
 	fs.StringVar(&pf.schemes, "schemes", "", "schemes to allow (ring-w,ring-x,...) or, each prefixed by -, to deny (-relay-w,-relay-x: TSPP's plain rings); default all the family has")
 	fs.BoolVar(&pf.o.Space.TPCommOverlap, "tp-comm-overlap", false, "megatron3 only: pipeline the sequence-parallel all-gather with the column GEMM (Megatron-Core's --tp-comm-overlap), as a ring-x stream")
 	fs.BoolVar(&pf.o.Space.Unaliased, "unaliased", false, "give every layer its own variables")
@@ -79,6 +82,15 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("--objective %q: want time or energy", pf.objective)}
 	}
 	pf.o.Space.Family = partition.Family(pf.strategy)
+	if pf.baseline != "" {
+		if pf.strategy != "auto" {
+			return usageError{fmt.Sprintf("--baseline %s and --strategy %s exclude each other: a baseline runs its own schemes", pf.baseline, pf.strategy)}
+		}
+		if !slices.Contains(partition.Baselines, partition.Family(pf.baseline)) {
+			return usageError{fmt.Sprintf("--baseline %q: want megatron1, megatron3 or fsdp", pf.baseline)}
+		}
+		pf.o.Space.Baseline = partition.Family(pf.baseline)
+	}
 	if pf.schemes != "" {
 		var err error
 		if pf.o.Space.Allow, pf.o.Space.Deny, err = partition.ParseSchemes(pf.schemes); err != nil {

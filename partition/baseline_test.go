@@ -1,0 +1,93 @@
+package partition
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"tempc/internal/golden"
+)
+
+// TestCanonicalBaselines: each canonical baseline runs one scheme per
+// group (golden: testdata/golden/baselines.txt, regenerated with
+// UPDATE_GOLDEN=1), every layout edge agrees without resharding (the
+// column→row pairs follow from the producers' layouts), and its layouts
+// are the knobs its users turn.
+func TestCanonicalBaselines(t *testing.T) {
+	var b strings.Builder
+	for _, model := range []string{"gpt3-6.7b", "llama3-70b"} {
+		for _, base := range Baselines {
+			sp := space(t, model, Config{Baseline: base})
+			fmt.Fprintf(&b, "%s %s (attention unfused: %v)\n", model, base, sp.Config.UnfusedAttention)
+			for _, g := range sp.Groups {
+				if len(g.Schemes) != 1 {
+					t.Fatalf("%s %s: %s has %v", model, base, g.Key, g.Schemes)
+				}
+				fmt.Fprintf(&b, "  %-16s %s\n", g.Key, g.Schemes[0])
+			}
+			for _, e := range sp.Edges {
+				from, to := sp.Groups[e.From].Schemes[0], sp.Groups[e.To].Schemes[0]
+				want := to.In()
+				if e.Out {
+					want = to.Out()
+				}
+				if from.Out() != want {
+					t.Errorf("%s %s: %s (%s) → %s (%s) reshards", model, base, sp.Groups[e.From].Key, from, sp.Groups[e.To].Key, to)
+				}
+			}
+			rcs, zs := map[Recompute]bool{}, map[bool]bool{}
+			for _, l := range sp.Layouts {
+				rcs[l.Recompute], zs[l.ZeRO] = true, true
+				if l.ZeRO != (base == Megatron3 && l.DP > 1) {
+					t.Errorf("%s %s: layout %s", model, base, l.Name())
+				}
+				if base == FSDPOnly && l.MicroBatch%l.P() != 0 {
+					t.Errorf("%s fsdp: layout %s does not give each die whole sequences", model, l.Name())
+				}
+			}
+			want := map[Recompute]bool{NoRecompute: true, Full: base != Megatron3, Selective: base == Megatron3}
+			for r := range NumRecompute {
+				if rcs[r] != want[r] {
+					t.Errorf("%s %s: recomputation %s offered %v", model, base, r, rcs[r])
+				}
+			}
+		}
+	}
+	golden.Check(t, filepath.Join("testdata", "golden", "baselines.txt"), b.String())
+
+	sp := space(t, "gpt3-6.7b", Config{})
+	for _, bad := range []Config{
+		{Baseline: "megatron2"},
+		{Baseline: Megatron1, Family: Megatron3},
+		{Baseline: Megatron3, TPCommOverlap: true},
+		{Baseline: FSDPOnly, Deny: []Scheme{FSDP}},
+	} {
+		if _, err := Build(sp.Graph, sp.Spec, bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+// TestUnfusedAttentionWork: the Megatron baselines' attention writes and
+// reads its score matrices — 2·b·a·s² bytes per layer, four times through
+// HBM forward and seven backward — and recomputes its forward pass under
+// selective recomputation; flash attention does neither.
+func TestUnfusedAttentionWork(t *testing.T) {
+	fused := space(t, "gpt3-6.7b", Config{Baseline: Megatron3, FlashAttention: true})
+	unfused := space(t, "gpt3-6.7b", Config{Baseline: Megatron3})
+	i := slices.IndexFunc(unfused.Groups, func(g Group) bool { return g.Kind == Attention })
+	f, u := fused.Groups[i].Work, unfused.Groups[i].Work
+	scores := 2.0 * 128 * 32 * 2048 * 2048 * 32 // bf16 · batch · heads · s² · layers
+	if f.Scores != 0 || u.Scores != scores {
+		t.Fatalf("scores: fused %g, unfused %g, want 0 and %g", f.Scores, u.Scores, scores)
+	}
+	if u.FwdHBM-f.FwdHBM != 4*scores || u.BwdHBM-f.BwdHBM != 7*scores || u.FwdFLOPs != f.FwdFLOPs {
+		t.Errorf("unfused adds %g forward and %g backward bytes, %g FLOPs; want %g, %g, 0",
+			u.FwdHBM-f.FwdHBM, u.BwdHBM-f.BwdHBM, u.FwdFLOPs-f.FwdFLOPs, 4*scores, 7*scores)
+	}
+	if !u.Recomputed(Selective) || f.Recomputed(Selective) || u.Recomputed(NoRecompute) {
+		t.Error("selective recomputation does not recompute exactly the unfused attention")
+	}
+}
