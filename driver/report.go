@@ -21,7 +21,12 @@ type SolveReport struct {
 	Configuration string `json:"configuration"`
 	Attention     string `json:"attention"`
 	// Solver record.
-	Status           string  `json:"status"`
+	Status string `json:"status"`
+	// MemoryTolerance and MemoryStatus describe the second solve, for the
+	// least memory within the tolerance of the objective (MemoryStatus
+	// empty when there was none).
+	MemoryTolerance  float64 `json:"memory_tolerance"`
+	MemoryStatus     string  `json:"memory_solve_status,omitempty"`
 	ObjectiveKind    string  `json:"objective_kind"`
 	Objective        float64 `json:"objective"`
 	DualBound        float64 `json:"dual_bound"`
@@ -117,6 +122,10 @@ func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
 		StepSeconds: b.Seconds, ComputeSeconds: b.Compute, CommSeconds: b.Comm, ReshardSeconds: b.Reshard,
 		SyncOptimizerSeconds: b.Fixed.Seconds + b.DPExposed, DPExposedSeconds: b.DPExposed, EnergyJoulesPerStep: b.Energy, PeakMemoryBytesPerDie: b.Mem.Total(),
 		CapacityBytesPerDie: t.Capacity, Memory: b.Mem}
+	r.MemoryTolerance = o.MemoryTolerance
+	if sol.Memory != nil {
+		r.MemoryStatus = sol.Memory.Status.String()
+	}
 	if li := sol.Assignment.Layout; li < len(t.Sync) {
 		r.DPSyncSeconds = t.Sync[li].Seconds
 	}

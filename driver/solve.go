@@ -36,6 +36,11 @@ type PlanOptions struct {
 	Mapper     string
 	Seed       uint64
 	Iterations int
+	// MemoryTolerance makes memory the secondary objective: of the plans
+	// within this fraction of the best objective, the one with least peak
+	// memory per die (0, the default: among the best only; negative: no
+	// second solve).
+	MemoryTolerance float64
 	// NoTCME turns the temp mapper's re-routing off (heuristics.TEMP's
 	// NoReroute): the ablation's step between the relay schemes and TCME.
 	NoTCME bool
@@ -209,6 +214,20 @@ func solveAll(o PlanOptions) (*solved, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.MemoryTolerance >= 0 {
+		// Once, on the final table: the dual-level loop chooses by the
+		// objective alone.
+		so := o.Solver
+		if so.TimeLimit, so.Deadline = time.Until(deadline), deadline; so.TimeLimit <= 0 {
+			return nil, o.timeUp("solving for least memory", context.DeadlineExceeded)
+		}
+		cfg := ilp.Config{Objective: o.Objective, MemoryTolerance: o.MemoryTolerance}
+		if err := r.sol.LeastMemory(p.table, cfg, ilp.HiGHS{}, so); err != nil {
+			return nil, err
+		}
+		r.solveSeconds += r.sol.Memory.Seconds
+		o.say("least memory within %g: %s, %.3g GB per die", o.MemoryTolerance, p.table.Space.Layouts[r.sol.Assignment.Layout].Name(), r.sol.Breakdown.Mem.Total()/1e9)
 	}
 	return r, nil
 }

@@ -63,5 +63,8 @@ func (r *SolveReport) WriteText(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "solver     HiGHS %s: objective %.6g (%s), bound %.6g, gap %.3g%%; %d rows × %d cols, %d nonzeros; formulate %.2f s, solve %.2f s\n",
 		r.Status, r.Objective, r.ObjectiveKind, r.DualBound, 100*r.MIPGap, r.ModelRows, r.ModelCols, r.ModelNonzeros,
 		r.FormulateSeconds, r.SolveSeconds)
+	if err == nil && r.MemoryStatus != "" {
+		_, err = fmt.Fprintf(w, "memory     least peak memory of the plans within %.3g%% of the objective (second solve: %s)\n", 100*r.MemoryTolerance, r.MemoryStatus)
+	}
 	return err
 }

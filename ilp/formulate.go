@@ -31,6 +31,15 @@ type Config struct {
 	// instead: the least memory per die beyond capacity that makes some
 	// assignment fit (used to explain infeasibility).
 	Elastic bool
+	// LeastMemory makes Solve solve twice: for the objective, then for the
+	// least peak memory per die among assignments whose objective is
+	// within MemoryTolerance (relative) of the first solve's.
+	LeastMemory     bool
+	MemoryTolerance float64
+	// WithinBound, when positive, is the second solve's model: the
+	// objective becomes peak memory per die (in GB) and the first
+	// objective a row, at most WithinBound.
+	WithinBound float64
 }
 
 // VarKind says what a column of a Model stands for.
@@ -114,7 +123,43 @@ func Formulate(t *costmodel.Table, cfg Config) *Model {
 			f.layout(li, slack)
 		}
 	}
+	if cfg.WithinBound > 0 {
+		f.memoryObjective()
+	}
 	return f.m
+}
+
+// memoryObjective turns the objective into a row — at most WithinBound —
+// and minimises the chosen layout's peak memory per die instead: its
+// static terms, the chosen options' saved activations, and its largest
+// transient buffer, in GB; plus the first objective weighted so that the
+// bound is worth tieWeight GB, which makes the faster of two plans of
+// equal memory win without trading more than 0.1 MB for it.
+func (f *formulation) memoryObjective() {
+	const tieWeight = 1e-4
+	p := &f.m.Problem
+	bound := f.m.Config.WithinBound
+	within := Row{Name: "within", Lower: math.Inf(-1), Upper: bound}
+	for j := range p.Cols {
+		c := p.Cols[j].Cost
+		if c != 0 {
+			within.Terms = append(within.Terms, Term{j, c})
+		}
+		v := f.m.Vars[j]
+		tie := c / bound * tieWeight
+		switch v.Kind {
+		case VarLayout:
+			p.Cols[j].Cost = f.t.Fixed[v.Layout].Mem.Total()/memUnit + tie
+		case VarOption:
+			p.Cols[j].Cost = f.t.Options[v.Group][v.Index].Price[v.Layout].Mem.Acts/memUnit + tie
+		case VarTransient:
+			p.Cols[j].Cost = 1
+		default:
+			p.Cols[j].Cost = tie
+		}
+	}
+	f.row(within)
+	p.Name += " (least memory)"
 }
 
 // memUnit is the unit of the memory rows, the transient columns and the
@@ -176,10 +221,15 @@ func (f *formulation) layout(li, slack int) {
 	t, sp := f.t, f.t.Space
 	ln := sp.Layouts[li].Name()
 	binds := f.worstMem(li) > t.Capacity
+	// The transient column is needed where memory binds, and wherever
+	// memory is the objective.
+	needT := binds || f.m.Config.WithinBound > 0
 	var mem Row
 	tcol := -1
-	if binds {
+	if needT {
 		tcol = f.col(Var{Kind: VarTransient, Layout: li}, 0, math.Inf(1), false)
+	}
+	if binds {
 		mem = Row{Name: "mem[" + ln + "]", Lower: math.Inf(-1), Upper: 0,
 			Terms: []Term{{tcol, 1}, {f.y[li], (t.Fixed[li].Mem.Total() - t.Capacity) / memUnit}}}
 		if slack >= 0 {
@@ -203,7 +253,7 @@ func (f *formulation) layout(li, slack int) {
 			mem.Terms = append(mem.Terms, Term{c, o.Price[li].Mem.Acts / memUnit})
 		}
 		f.row(hot)
-		if binds {
+		if needT {
 			f.row(tr)
 		}
 	}

@@ -230,3 +230,58 @@ func TestDeadlineAndConcurrentSolves(t *testing.T) {
 		}
 	}
 }
+
+// TestLeastMemoryMatchesBruteForce: with memory as the secondary
+// objective, the plan is within the tolerance of the fastest and needs
+// the least memory of every plan that is, as enumeration finds them, on
+// the random models that fit (tolerances 0 and 10%).
+func TestLeastMemoryMatchesBruteForce(t *testing.T) {
+	checked, moved := 0, 0
+	for seed := uint64(1); seed <= 40 && checked < 24; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		a, opt, s := randomModel(rng)
+		g, err := frontend.Build(&a, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fam := []partition.Family{partition.Megatron1, partition.Megatron3, partition.FSDPOnly}[rng.IntN(3)]
+		sp, err := partition.Build(g, s, partition.Config{Family: fam, MicroBatches: []int{1, 2},
+			Recompute: []partition.Recompute{partition.NoRecompute, partition.Full}})
+		if err != nil {
+			continue
+		}
+		m, _ := costmodel.New(s, costmodel.Params{})
+		tab, err := m.Price(sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, fastest, ok := BruteForce(tab, StepTime)
+		if !ok {
+			continue
+		}
+		for _, tol := range []float64{0, 0.1} {
+			bound := fastest.Seconds * (1 + tol)
+			least := math.Inf(1)
+			enumerate(tab, func(a Assignment) {
+				if b, err := Evaluate(tab, a); err == nil && b.Fits && b.Seconds <= bound*(1+1e-9) {
+					least = min(least, b.Mem.Total())
+				}
+			})
+			sol, err := Solve(tab, Config{LeastMemory: true, MemoryTolerance: tol}, HiGHS{}, Options{TimeLimit: 20 * time.Second, Threads: 1})
+			if err != nil {
+				t.Fatalf("seed %d tol %g: %v", seed, tol, err)
+			}
+			b := sol.Breakdown
+			if b.Seconds > bound*(1+1e-6) || b.Mem.Total() > least*(1+1e-6) || sol.Memory == nil {
+				t.Errorf("seed %d tol %g: %.9g s (bound %.9g), %.9g GB (least %.9g)", seed, tol, b.Seconds, bound, b.Mem.Total()/1e9, least/1e9)
+			}
+			if tol > 0 && b.Seconds > fastest.Seconds*(1+1e-9) {
+				moved++
+			}
+			checked++
+		}
+	}
+	if checked < 20 || moved == 0 {
+		t.Errorf("%d solves checked, %d traded time for memory: the instances show nothing", checked, moved)
+	}
+}

@@ -3,6 +3,7 @@ package ilp
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,11 @@ type Solution struct {
 	Breakdown  Breakdown
 	// LPBound is the LP relaxation's optimum, when asked for.
 	LPBound float64
+	// Memory is the second solve's record under Config.LeastMemory (its
+	// objective the peak memory per die in GB), nil otherwise; Result is
+	// the first's, whose objective bounds the chosen assignment's within
+	// the tolerance.
+	Memory *Result
 }
 
 // Solve formulates t, solves it under o, and prices the answer. A time-out
@@ -57,7 +63,40 @@ func Solve(t *costmodel.Table, cfg Config, s Solver, o Options) (*Solution, erro
 	if err != nil {
 		return nil, fmt.Errorf("ilp: the solver's answer does not decode: %w", err)
 	}
-	return &Solution{Result: res, Assignment: a, Breakdown: b}, nil
+	sol := &Solution{Result: res, Assignment: a, Breakdown: b}
+	if cfg.LeastMemory && !cfg.Elastic {
+		if err := sol.LeastMemory(t, cfg, s, o); err != nil {
+			return nil, err
+		}
+	}
+	return sol, nil
+}
+
+// LeastMemory solves t again for the least peak memory per die among
+// assignments within cfg.MemoryTolerance of sol's objective (the faster
+// among equal memory), and keeps the answer if the second solve finds one
+// (a time-out without one keeps sol's; Memory records the solve).
+func (sol *Solution) LeastMemory(t *costmodel.Table, cfg Config, s Solver, o Options) error {
+	obj := sol.Result.Objective
+	bound := obj + math.Abs(obj)*max(cfg.MemoryTolerance, 1e-9)
+	m := Formulate(t, Config{Objective: cfg.Objective, WithinBound: bound})
+	res, err := s.Solve(&m.Problem, o)
+	if err != nil {
+		return err
+	}
+	sol.Memory = res
+	if !res.HasSolution {
+		return nil
+	}
+	a := m.decode(res.X)
+	b, err := Evaluate(t, a)
+	if err != nil {
+		return fmt.Errorf("ilp: the least-memory answer does not decode: %w", err)
+	}
+	if b.Mem.Total() < sol.Breakdown.Mem.Total() || b.Mem.Total() == sol.Breakdown.Mem.Total() && b.Value(cfg.Objective) < sol.Breakdown.Value(cfg.Objective) {
+		sol.Assignment, sol.Breakdown = a, b
+	}
+	return nil
 }
 
 // ErrTimeLimit is wrapped by the errors of solves that the time limit

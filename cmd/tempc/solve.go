@@ -47,6 +47,7 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&pf.o.Solver.RelGap, "gap", ilp.DefaultRelGap, "relative MIP gap in (0, 1) at which the solver stops; status is optimal only at the default")
 	fs.BoolVar(&pf.progress, "progress", false, "report pipeline stages on stderr")
 	fs.StringVar(&pf.o.Mapper, "mapper", "temp", "local level: temp (traffic-conscious, with the dual-level loop), smap or gmap")
+	fs.Float64Var(&pf.o.MemoryTolerance, "memory-tolerance", 0, "of the plans within this fraction of the best objective, take the one with least peak memory per die (0: among the best only; negative: no second solve)")
 	fs.BoolVar(&pf.tcme, "tcme", true, "with --mapper temp: re-route flows off the most loaded links (false: placement and ring order only, the ablation's TATP step)")
 	fs.Uint64Var(&pf.o.Seed, "seed", 1, "seed of the temp mapper's annealing")
 	fs.IntVar(&pf.o.Iterations, "iterations", 0, "cap on the dual-level loop's solves (default 8)")
@@ -111,6 +112,9 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 			return usageError{fmt.Sprintf("--recompute: %q is not none, selective or full", s)}
 		}
 		pf.o.Space.Recompute = append(pf.o.Space.Recompute, r)
+	}
+	if math.IsNaN(pf.o.MemoryTolerance) || math.IsInf(pf.o.MemoryTolerance, 0) {
+		return usageError{fmt.Sprintf("--memory-tolerance %g: want a fraction such as 0.01, or a negative number for none", pf.o.MemoryTolerance)}
 	}
 	if !(pf.bucketMB > 0) || math.IsInf(pf.bucketMB, 0) {
 		return usageError{fmt.Sprintf("--bucket-mb %g: want a positive size in MiB, such as 25 (the default)", pf.bucketMB)}
