@@ -111,7 +111,13 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 	recomputed := 0.0 // forward kernels run again
 	switch {
 	case gr.Recomputed(lc.l.Recompute):
-		bwd = bwd.plus(fwd)
+		again := fwd
+		if s == partition.FSDP {
+			// The backward pass's gather serves the recomputed forward
+			// too: its kernels run again, not its gathers (as lowered).
+			again = lc.pass(grp, &mv, Pass{Kernel: mv.Fwd.Kernel}).plus(pwF)
+		}
+		bwd = bwd.plus(again)
 		recomputed = 1
 	case lc.l.Recompute == partition.Selective:
 		bwd = bwd.plus(pwF)
@@ -297,14 +303,25 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, mv *Move, per
 		}
 	}
 	P, T := lc.P, lc.tokens
-	var tr float64
+	var tr, gathered float64
 	switch s {
 	case partition.SPCol:
 		tr = 2 * T * float64(grp.K)
 	case partition.SPRow, partition.Vocab, partition.VocabSP:
 		tr = 2 * T * float64(grp.N)
 	case partition.FSDP:
-		tr = 2 * 2 * float64(grp.WeightElems) // the gathered weight and its full gradient
+		// On one die nothing is gathered nor reduced. Otherwise the full
+		// gradient lives until its reduce-scatter; a layer's gathered
+		// weights live with the other groups' and the next layer's (held),
+		// another group's only during its own pass (transient). As lowered.
+		if w := 2 * float64(grp.WeightElems); P > 1 {
+			tr = w
+			if grp.Work.Block {
+				gathered = 2 * w
+			} else {
+				tr += w
+			}
+		}
 	// A stream's blocks in flight: in SRAM, three (six for a relay, both
 	// ways; see Resident) — the HBM keeps the die's own; landing in HBM,
 	// forwarded as soon as they arrive, up to all P.
@@ -322,7 +339,7 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, mv *Move, per
 	// probabilities in the forward pass, probabilities and their gradient
 	// in the backward.
 	tr += 2 * gr.Scores * per / lc.split(s.Out()) * mv.Imbalance
-	return Mem{Acts: acts * layers, Transient: tr}
+	return Mem{Acts: acts * layers, Gathered: gathered, Transient: tr}
 }
 
 // kvShare prices the multicast of K and V slices to the dies that read

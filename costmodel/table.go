@@ -15,18 +15,30 @@ type Mem struct {
 	// Acts are the activations saved for the backward pass, for all layers
 	// of one micro-batch.
 	Acts float64 `json:"activations"`
-	// Transient is the largest temporary buffer (an FSDP weight gather, a
-	// stream's blocks in flight, a sequence-parallel all-gather).
+	// Gathered is the FSDP weights a layer holds gathered while it runs:
+	// its own and the next layer's, prefetched (every FSDP group of a
+	// layer at once, so the term adds up over groups).
+	Gathered float64 `json:"gathered_weights"`
+	// Transient is the largest temporary buffer (an FSDP gradient before
+	// its reduce-scatter, a stream's blocks in flight, a
+	// sequence-parallel all-gather).
 	Transient float64 `json:"transient"`
 }
 
 // Total is the sum of the terms.
-func (m Mem) Total() float64 { return m.Weights + m.Grads + m.OptStates + m.Acts + m.Transient }
+func (m Mem) Total() float64 {
+	return m.Weights + m.Grads + m.OptStates + m.Acts + m.Gathered + m.Transient
+}
+
+// Held is what an option adds up with the other groups' options: its
+// saved activations and gathered weights.
+func (m Mem) Held() float64 { return m.Acts + m.Gathered }
 
 // Add returns the term-wise sum (Transient takes the larger: buffers are
 // not live at once).
 func (m Mem) Add(o Mem) Mem {
-	return Mem{m.Weights + o.Weights, m.Grads + o.Grads, m.OptStates + o.OptStates, m.Acts + o.Acts, max(m.Transient, o.Transient)}
+	return Mem{m.Weights + o.Weights, m.Grads + o.Grads, m.OptStates + o.OptStates, m.Acts + o.Acts,
+		m.Gathered + o.Gathered, max(m.Transient, o.Transient)}
 }
 
 // Price is the cost of a choice for one training step.
@@ -129,7 +141,7 @@ func (p Price) notFinite() string {
 		v    float64
 	}{{"seconds", p.Seconds}, {"compute", p.Compute}, {"comm", p.Comm}, {"energy", p.Energy}, {"traffic", p.Traffic},
 		{"weights", p.Mem.Weights}, {"gradients", p.Mem.Grads}, {"optimizer states", p.Mem.OptStates},
-		{"activations", p.Mem.Acts}, {"transient", p.Mem.Transient}} {
+		{"activations", p.Mem.Acts}, {"gathered weights", p.Mem.Gathered}, {"transient", p.Mem.Transient}} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			return fmt.Sprintf("%s %g", f.name, f.v)
 		}

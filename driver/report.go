@@ -101,6 +101,7 @@ type Strategy struct {
 	HBMBytesPerDie  float64 `json:"hbm_bytes_per_die"`
 	SRAMBytesPerDie float64 `json:"sram_bytes_per_die"`
 	ActivationBytes float64 `json:"activation_bytes_per_die"`
+	GatheredBytes   float64 `json:"gathered_bytes_per_die"`
 	TransientBytes  float64 `json:"transient_bytes_per_die"`
 }
 
@@ -144,7 +145,7 @@ func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
 			Scheme: opt.Scheme.String(), In: opt.Scheme.In().String(), Out: opt.Scheme.Out().String(),
 			Seconds: pr.Seconds, ComputeSeconds: pr.Compute, CommSeconds: pr.Comm, LinkBytesPerDie: pr.Traffic,
 			HBMBytesPerDie: pr.HBM, SRAMBytesPerDie: pr.SRAM,
-			ActivationBytes: pr.Mem.Acts, TransientBytes: pr.Mem.Transient})
+			ActivationBytes: pr.Mem.Acts, GatheredBytes: pr.Mem.Gathered, TransientBytes: pr.Mem.Transient})
 	}
 	return r
 }

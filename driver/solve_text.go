@@ -29,8 +29,8 @@ func (r *SolveReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "power      %.1f kW on average, %.1f tokens/J; energy: compute %.0f, HBM %.0f, SRAM %.0f, D2D %.0f, static %.0f J\n",
 		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.SRAM, e.D2D, e.Static)
 	m := r.Memory
-	fmt.Fprintf(w, "memory     %.1f of %.1f GB per die: weights %.1f, gradients %.1f, optimizer states %.1f, activations %.1f, transient %.1f\n",
-		r.PeakMemoryBytesPerDie/gb, r.CapacityBytesPerDie/gb, m.Weights/gb, m.Grads/gb, m.OptStates/gb, m.Acts/gb, m.Transient/gb)
+	fmt.Fprintf(w, "memory     %.1f of %.1f GB per die: weights %.1f, gradients %.1f, optimizer states %.1f, activations %.1f, gathered weights %.1f, transient %.1f\n",
+		r.PeakMemoryBytesPerDie/gb, r.CapacityBytesPerDie/gb, m.Weights/gb, m.Grads/gb, m.OptStates/gb, m.Acts/gb, m.Gathered/gb, m.Transient/gb)
 	fmt.Fprintln(w, "\nstrategies (per step, all layers of a group):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  group\tlayers\tscheme\tin→out\ttime s\tcompute s\tcomm s\tHBM GB/die\tSRAM GB/die\tlink GB/die\tactivations GB\ttransient GB")

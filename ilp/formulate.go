@@ -70,7 +70,7 @@ type Var struct {
 //	           z_{e,a,b,ℓ} ≥ Σ_{o: out(o)=a} x_{u,o,ℓ} + Σ_{o: in(o)=b} x_{v,o,ℓ} − 1
 //	                                          for every edge e = (u→v) and a ≠ b (resharding, linearised)
 //	           t_ℓ ≥ Σ_o transient(g,o,ℓ)·x_{g,o,ℓ}   for all g, ℓ   (memory in GB)
-//	           Σ acts(g,o,ℓ)·x_{g,o,ℓ} + t_ℓ + (static_ℓ − capacity)·y_ℓ ≤ 0   for all ℓ (memory)
+//	           Σ held(g,o,ℓ)·x_{g,o,ℓ} + t_ℓ + (static_ℓ − capacity)·y_ℓ ≤ 0   for all ℓ (memory)
 //	           e_ℓ ≥ tail_ℓ·y_ℓ;  e_ℓ ≥ sync_ℓ·y_ℓ − Σ backward(g,o,ℓ)·x_{g,o,ℓ};
 //	           e_ℓ ≥ (hbm_ℓ/port_ℓ)·y_ℓ + Σ (backwardHBM(g,o,ℓ)/port_ℓ − backward(g,o,ℓ))·x_{g,o,ℓ}   for ℓ with DP
 //	                                          (e_ℓ in units of sync_ℓ)
@@ -151,7 +151,7 @@ func (f *formulation) memoryObjective() {
 		case VarLayout:
 			p.Cols[j].Cost = f.t.Fixed[v.Layout].Mem.Total()/memUnit + tie
 		case VarOption:
-			p.Cols[j].Cost = f.t.Options[v.Group][v.Index].Price[v.Layout].Mem.Acts/memUnit + tie
+			p.Cols[j].Cost = f.t.Options[v.Group][v.Index].Price[v.Layout].Mem.Held()/memUnit + tie
 		case VarTransient:
 			p.Cols[j].Cost = 1
 		default:
@@ -250,7 +250,7 @@ func (f *formulation) layout(li, slack int) {
 			x[gi][oi] = c
 			hot.Terms = append(hot.Terms, Term{c, 1})
 			tr.Terms = append(tr.Terms, Term{c, o.Price[li].Mem.Transient / memUnit})
-			mem.Terms = append(mem.Terms, Term{c, o.Price[li].Mem.Acts / memUnit})
+			mem.Terms = append(mem.Terms, Term{c, o.Price[li].Mem.Held() / memUnit})
 		}
 		f.row(hot)
 		if needT {
@@ -311,7 +311,7 @@ func (f *formulation) worstMem(li int) float64 {
 		acts := 0.0
 		for _, o := range t.Options[gi] {
 			if o.Valid[li] {
-				acts = max(acts, o.Price[li].Mem.Acts)
+				acts = max(acts, o.Price[li].Mem.Held())
 				transient = max(transient, o.Price[li].Mem.Transient)
 			}
 		}
@@ -372,10 +372,10 @@ func (f *formulation) dominated(gi, oi, li int) bool {
 			gain = max(gain, (r.BackwardHBM-p.BackwardHBM)/port+gain)
 		}
 		cr := f.cost(r) + f.hides(li, gain)
-		if cr > f.cost(p) || r.Mem.Acts > p.Mem.Acts || r.Mem.Transient > p.Mem.Transient {
+		if cr > f.cost(p) || r.Mem.Held() > p.Mem.Held() || r.Mem.Transient > p.Mem.Transient {
 			continue
 		}
-		if cr < f.cost(p) || r.Mem.Acts < p.Mem.Acts || r.Mem.Transient < p.Mem.Transient || qi < oi {
+		if cr < f.cost(p) || r.Mem.Held() < p.Mem.Held() || r.Mem.Transient < p.Mem.Transient || qi < oi {
 			return true
 		}
 	}
@@ -451,7 +451,7 @@ func (f *formulation) layoutLE(a, b int) (le, strict bool) {
 				return false, false
 			}
 			pa, pb := o.Price[a], o.Price[b]
-			if !cmp(f.cost(pa), f.cost(pb)) || !cmp(pa.Mem.Acts, pb.Mem.Acts) || !cmp(pa.Mem.Transient, pb.Mem.Transient) {
+			if !cmp(f.cost(pa), f.cost(pb)) || !cmp(pa.Mem.Held(), pb.Mem.Held()) || !cmp(pa.Mem.Transient, pb.Mem.Transient) {
 				return false, false
 			}
 		}

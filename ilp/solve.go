@@ -130,7 +130,7 @@ func (e *OutOfMemoryError) Error() string {
 		name string
 		v    float64
 	}{{"weights", e.Mem.Weights}, {"gradients", e.Mem.Grads}, {"optimizer states", e.Mem.OptStates},
-		{"activations", e.Mem.Acts}, {"transient buffers", e.Mem.Transient}}
+		{"activations", e.Mem.Acts}, {"gathered FSDP weights", e.Mem.Gathered}, {"transient buffers", e.Mem.Transient}}
 	sort.SliceStable(terms, func(i, j int) bool { return terms[i].v > terms[j].v })
 	var parts []string
 	for _, t := range terms[:3] {

@@ -25,9 +25,13 @@ func (lw *lowerer) work(gi int) work {
 	mem := opt.Price[lw.a.Layout].Mem
 	P := float64(lw.l.P())
 	per := float64(lw.l.MicroBatch) / float64(lw.t.Space.Graph.Batch) / float64(grp.Mult)
+	scratch := int64(mem.Transient)
+	if opt.Scheme == partition.FSDP && !grp.Work.Block {
+		scratch -= lw.gathered(grp) // allocated by the pass itself (fsdpPass)
+	}
 	return work{grp: grp, s: opt.Scheme, P: P, per: per,
 		mv:   costmodel.SchemeMove(lw.t.Space.Spec, grp, opt.Scheme, P, per, lw.tokens(), lw.t.Space.Graph.Seq),
-		acts: int64(mem.Acts / float64(grp.Mult)), scratch: int64(mem.Transient)}
+		acts: int64(mem.Acts / float64(grp.Mult)), scratch: scratch}
 }
 
 // split is the divisor of an activation's size per die.

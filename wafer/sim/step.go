@@ -19,8 +19,13 @@ type StepConfig struct {
 	// Full replays every run of the step. Otherwise loops run Short and
 	// Short+1 times and the step is extrapolated (see Step).
 	Full bool
-	// Short is the fewest runs a shortened loop keeps (0: 1).
-	Short int
+	// Short is the fewest runs a shortened closed loop keeps (0: 1), and
+	// OpenShort an open one's (0: 2): an open loop's first run starts with
+	// no background work beside it, so its increments settle a run later.
+	Short, OpenShort int
+	// MaxFullTasks bounds a replay with its open loops in full (0:
+	// MaxFullTasks).
+	MaxFullTasks int64
 }
 
 // Replay is one simulated variant of a step.
@@ -42,6 +47,8 @@ type Loop struct {
 	Names []string `json:"names"`
 	Depth int      `json:"depth"`
 	Count int      `json:"count"`
+	// Short is the runs of its short replays (its long ones run one more).
+	Short int `json:"short"`
 	// Open says the loop's runs leave background work behind (see
 	// plan.Program.Closed): it is extrapolated only because replaying it
 	// in full would exceed MaxFullTasks, and its figures are less sure.
@@ -111,6 +118,9 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	if cfg.Short <= 0 {
 		cfg.Short = 1
 	}
+	if cfg.OpenShort <= 0 {
+		cfg.OpenShort = 2
+	}
 	loops, of, tail := stepLoops(p, cfg)
 	if len(loops) > maxLoops {
 		return nil, fmt.Errorf("sim: the step has %d independent loops to extrapolate, more than %d; simulate it in full", len(loops), maxLoops)
@@ -135,10 +145,10 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	}
 	var jobs []job
 	if split {
-		jobs = append(jobs, job{counts: cornerCounts(loops, last, cfg.Short)})
+		jobs = append(jobs, job{counts: cornerCounts(loops, last)})
 	}
 	for c := corners - 1; c >= 0; c-- {
-		jobs = append(jobs, job{counts: cornerCounts(loops, c, cfg.Short), prefix: split})
+		jobs = append(jobs, job{counts: cornerCounts(loops, c), prefix: split})
 	}
 	results := make([]*Result, len(jobs))
 	exps := make([]*plan.Expansion, len(jobs))
@@ -193,7 +203,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		if jb.prefix || !split {
 			c := 0
 			for v := range loops {
-				c |= (jb.counts[v] - cfg.Short) << v
+				c |= (jb.counts[v] - loops[v].Short) << v
 			}
 			corner[c] = results[j]
 		}
@@ -204,7 +214,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	for c := range corners {
 		w := 1.0
 		for v, l := range loops {
-			t := float64(l.Count - cfg.Short)
+			t := float64(l.Count - l.Short)
 			if (c>>v)&1 == 1 {
 				w *= t
 			} else {
@@ -225,10 +235,32 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		}
 		return x
 	}
+	// A peak grows with the closed loops that keep what they allocate
+	// (a forward pass's saved activations) and is extrapolated along them;
+	// an open loop's runs free what they allocate, so its peak is taken at
+	// Short+1 runs, not extrapolated: the timing noise of open runs,
+	// multiplied by their counts, would swamp it.
+	peakWeights := make([]float64, corners)
+	for c := range corners {
+		w := 1.0
+		for v, l := range loops {
+			t, long := float64(l.Count-l.Short), (c>>v)&1 == 1
+			switch {
+			case l.Open && !long:
+				w = 0
+			case l.Open:
+			case long:
+				w *= t
+			default:
+				w *= 1 - t
+			}
+		}
+		peakWeights[c] = w
+	}
 	peak := func(f func(*Result) float64) float64 {
 		x := 0.0
 		for c, r := range corner {
-			x += weights[c] * f(r)
+			x += peakWeights[c] * f(r)
 		}
 		if split {
 			x = max(x, f(out.Sample))
@@ -276,6 +308,9 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	default:
 		out.Method = fmt.Sprintf("steady state: the whole step replayed, packet by packet, with each of its closed loops (%s) run %d and %d times (%d replays), the rest in full, and every figure extrapolated multilinearly to the loops' counts",
 			loopsText(loops), cfg.Short, cfg.Short+1, corners)
+		if openLoops {
+			out.Method += fmt.Sprintf(" (open loops %d and %d times)", cfg.OpenShort, cfg.OpenShort+1)
+		}
 		if split {
 			out.Method += "; the open tail replayed once, after the longest corner, and added as it ran"
 		}
@@ -289,12 +324,12 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	return out, nil
 }
 
-// cornerCounts gives each loop's runs in corner c: Short, plus one where
-// bit v of c is set.
-func cornerCounts(loops []Loop, c, short int) []int {
+// cornerCounts gives each loop's runs in corner c: its Short, plus one
+// where bit v of c is set.
+func cornerCounts(loops []Loop, c int) []int {
 	counts := make([]int, len(loops))
-	for v := range loops {
-		counts[v] = short + (c>>v)&1
+	for v, l := range loops {
+		counts[v] = l.Short + (c>>v)&1
 	}
 	return counts
 }
@@ -335,7 +370,11 @@ func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int, map[*p
 	walk = func(nodes []plan.Node, depth int, open bool) {
 		for i := range nodes {
 			n := &nodes[i]
-			if n.Count > cfg.Short+1 && (closed[n] || open) {
+			short := cfg.Short
+			if !closed[n] {
+				short = cfg.OpenShort
+			}
+			if n.Count > short+1 && (closed[n] || open) {
 				k := [3]int{depth, n.Count, 0}
 				if !closed[n] {
 					k[2] = 1
@@ -344,7 +383,7 @@ func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int, map[*p
 				if !ok {
 					v = len(loops)
 					index[k] = v
-					loops = append(loops, Loop{Depth: depth, Count: n.Count, Open: !closed[n]})
+					loops = append(loops, Loop{Depth: depth, Count: n.Count, Short: short, Open: !closed[n]})
 				}
 				if !slices.Contains(loops[v].Names, n.Name) {
 					loops[v].Names = append(loops[v].Names, n.Name)
@@ -360,7 +399,11 @@ func stepLoops(p *plan.Plan, cfg StepConfig) ([]Loop, map[*plan.Node]int, map[*p
 	}
 	mark(p.Steps)
 	walk(p.Steps, 0, false) // closed loops
-	if replayTasks(p.Steps, of, cfg.Short+1) > MaxFullTasks {
+	limit := cfg.MaxFullTasks
+	if limit <= 0 {
+		limit = MaxFullTasks
+	}
+	if replayTasks(p.Steps, of, loops) > limit {
 		// The open loops in full would be too large: extrapolate them too.
 		loops, of, index = nil, map[*plan.Node]int{}, map[[3]int]int{}
 		walk(p.Steps, 0, true)
@@ -406,21 +449,21 @@ func prefixEnd(ex *plan.Expansion, r *Result, tail map[*plan.Node]bool) float64 
 	return t
 }
 
-// replayTasks counts the tasks of a replay in which the nodes of loops run
-// runs times and the others their count.
-func replayTasks(nodes []plan.Node, loops map[*plan.Node]int, runs int) int64 {
+// replayTasks counts the tasks of the longest replay: the nodes of loops
+// run their Short+1 times, the others their count.
+func replayTasks(nodes []plan.Node, of map[*plan.Node]int, loops []Loop) int64 {
 	var total int64
 	for i := range nodes {
 		n := &nodes[i]
 		c := int64(n.Count)
-		if _, ok := loops[n]; ok {
-			c = int64(runs)
+		if v, ok := of[n]; ok {
+			c = int64(loops[v].Short + 1)
 		}
 		var one int64
 		if n.Program != nil {
 			one = int64(len(n.Program.Tasks))
 		}
-		one += replayTasks(n.Body, loops, runs)
+		one += replayTasks(n.Body, of, loops)
 		total += c * one
 	}
 	return total
