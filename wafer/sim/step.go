@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sort"
@@ -99,7 +100,8 @@ const maxLoops = 3
 // each variable at Short and at Short+1 runs (2^n replays for n
 // variables, at most 3), and every figure — the makespan, each die's busy
 // time, HBM bytes and peak memory, each link's bytes and busy time, the
-// energy — is extrapolated multilinearly to the loops' real counts. Closed
+// energy — is extrapolated to the loops' real counts (multilinearly, but
+// for sibling loops' joint terms: cornerWeights). Closed
 // runs reach a steady state at once, which makes each figure affine in
 // each count; the tests hold this to a full replay within 0.1%.
 //
@@ -208,21 +210,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 			corner[c] = results[j]
 		}
 	}
-	// Each corner's weight: per loop, t for its long replay and 1−t for
-	// its short one, where t = count − Short.
-	weights := make([]float64, corners)
-	for c := range corners {
-		w := 1.0
-		for v, l := range loops {
-			t := float64(l.Count - l.Short)
-			if (c>>v)&1 == 1 {
-				w *= t
-			} else {
-				w *= 1 - t
-			}
-		}
-		weights[c] = w
-	}
+	weights := cornerWeights(loops)
 	// mix extrapolates an additive figure; peak a maximum, which the tail
 	// may set.
 	mix := func(f func(*Result) float64) float64 {
@@ -322,6 +310,54 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		}
 	}
 	return out, nil
+}
+
+// cornerWeights gives each corner's weight in the extrapolation: the step
+// is written M(t) = Σ_S D_S·Π_{v∈S} t_v over the sets S of loops, t_v =
+// count − Short, D_S the finite difference of the corners' figures over
+// S. A set holding two loops at the same depth is left out: sibling loops
+// (a micro-batch's forward and backward layers) run one after the other,
+// so their joint difference is nothing but the noise of an open loop's
+// timing, which Π t (some 3,000 for two 59-layer loops) would multiply
+// into seconds. Nested loops (micro-batches × layers) keep theirs: a
+// layer runs once per micro-batch. With no two loops at one depth this
+// is the plain multilinear weight, Π (t or 1 − t).
+func cornerWeights(loops []Loop) []float64 {
+	n := len(loops)
+	allowed := func(S int) bool {
+		for u := range n {
+			for v := u + 1; v < n; v++ {
+				if S>>u&1 == 1 && S>>v&1 == 1 && loops[u].Depth == loops[v].Depth {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	w := make([]float64, 1<<n)
+	for S := range 1 << n {
+		if !allowed(S) {
+			continue
+		}
+		prod := 1.0
+		for v, l := range loops {
+			if S>>v&1 == 1 {
+				prod *= float64(l.Count - l.Short)
+			}
+		}
+		// D_S = Σ_{c ⊆ S} (−1)^{|S|−|c|} M_c.
+		for c := S; ; c = (c - 1) & S {
+			sign := 1.0
+			if bits.OnesCount(uint(S^c))%2 == 1 {
+				sign = -1
+			}
+			w[c] += sign * prod
+			if c == 0 {
+				break
+			}
+		}
+	}
+	return w
 }
 
 // cornerCounts gives each loop's runs in corner c: its Short, plus one

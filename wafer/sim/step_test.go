@@ -61,3 +61,19 @@ func TestStepExtrapolatesClosedLoops(t *testing.T) {
 		t.Errorf("open step: loops %v, method %q", open.Loops, open.Method)
 	}
 }
+
+// TestCornerWeights: nested loops get the plain multilinear weights;
+// sibling loops (one depth) add their differences without a joint term.
+func TestCornerWeights(t *testing.T) {
+	nested := cornerWeights([]Loop{{Depth: 0, Count: 4, Short: 1}, {Depth: 1, Count: 10, Short: 2}})
+	t1, t2 := 3.0, 8.0
+	want := []float64{(1 - t1) * (1 - t2), t1 * (1 - t2), (1 - t1) * t2, t1 * t2}
+	siblings := cornerWeights([]Loop{{Depth: 1, Count: 4, Short: 1}, {Depth: 1, Count: 10, Short: 2, Open: true}})
+	// M00 + t1 (M10 − M00) + t2 (M01 − M00)
+	want2 := []float64{1 - t1 - t2, t1, t2, 0}
+	for c := range want {
+		if math.Abs(nested[c]-want[c]) > 1e-12 || math.Abs(siblings[c]-want2[c]) > 1e-12 {
+			t.Errorf("corner %d: nested %g (want %g), siblings %g (want %g)", c, nested[c], want[c], siblings[c], want2[c])
+		}
+	}
+}
