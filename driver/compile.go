@@ -28,33 +28,16 @@ type CompileOptions struct {
 // Compile runs the whole pipeline — graph, strategy space, pricing, ILP,
 // lowering, verification — writes the plan, and prints its summary.
 func Compile(w io.Writer, o CompileOptions) error {
-	start := time.Now()
 	for _, path := range []string{o.Output, o.Trace, o.DOT} {
 		if err := writable(path); err != nil {
 			return err
 		}
 	}
-	sv, err := solveAll(o.PlanOptions)
+	c, err := compilePlan(o.PlanOptions)
 	if err != nil {
 		return err
 	}
-	p := sv.priced
-	r := report(sv, o.PlanOptions, time.Since(start))
-	lowerStart := time.Now()
-	pl, err := lower.Lower(p.table, sv.sol.Assignment)
-	if err != nil {
-		return err
-	}
-	pl.ModelSource = modelSource(o.Model)
-	pl.Configuration = o.Configuration()
-	if err := pl.Verify(p.spec); err != nil {
-		return fmt.Errorf("driver: the lowered plan does not verify (a bug): %w", err)
-	}
-	if err := lower.CheckWork(pl, p.table.Space); err != nil {
-		return fmt.Errorf("driver: the lowered plan does not do the graph's work (a bug): %w", err)
-	}
-	lowering := time.Since(lowerStart)
-	o.say("lowered and verified in %.2f s", lowering.Seconds())
+	p, r, pl, lowering := c.sv.priced, c.report, c.plan, c.lowering
 	if err := writePlan(w, o.Output, pl); err != nil {
 		return err
 	}
@@ -82,6 +65,42 @@ func Compile(w io.Writer, o CompileOptions) error {
 	fmt.Fprintf(w, "plan       %d tasks stored in %d blocks, %d when expanded; lowered and verified in %.2f s\n",
 		stored, blocks(pl), expanded, lowering.Seconds())
 	return commSummary(w, pl, p.spec)
+}
+
+// compiled is a model planned, lowered and verified.
+type compiled struct {
+	sv       *solved
+	report   *SolveReport
+	plan     *plan.Plan
+	lowering time.Duration
+}
+
+// compilePlan plans o, lowers the plan, and holds it to its wafer and its
+// graph's work.
+func compilePlan(o PlanOptions) (*compiled, error) {
+	start := time.Now()
+	sv, err := solveAll(o)
+	if err != nil {
+		return nil, err
+	}
+	p := sv.priced
+	c := &compiled{sv: sv, report: report(sv, o, time.Since(start))}
+	lowerStart := time.Now()
+	pl, err := lower.Lower(p.table, sv.sol.Assignment)
+	if err != nil {
+		return nil, err
+	}
+	pl.ModelSource = modelSource(o.Model)
+	pl.Configuration = o.Configuration()
+	if err := pl.Verify(p.spec); err != nil {
+		return nil, fmt.Errorf("driver: the lowered plan does not verify (a bug): %w", err)
+	}
+	if err := lower.CheckWork(pl, p.table.Space); err != nil {
+		return nil, fmt.Errorf("driver: the lowered plan does not do the graph's work (a bug): %w", err)
+	}
+	c.plan, c.lowering = pl, time.Since(lowerStart)
+	o.say("lowered and verified in %.2f s", c.lowering.Seconds())
+	return c, nil
 }
 
 // commSummary prints the plan's communication programs in brief: DMA

@@ -19,7 +19,7 @@ import (
 
 // compilePlan runs the pipeline to a verified plan (compileWith, default
 // strategy space).
-func compilePlan(t testing.TB, model, waferName string, batch, seq int64) (*plan.Plan, *wafer.Spec) {
+func compileDefault(t testing.TB, model, waferName string, batch, seq int64) (*plan.Plan, *wafer.Spec) {
 	t.Helper()
 	return compileWith(t, model, waferName, batch, seq, partition.Config{})
 }
@@ -38,7 +38,7 @@ func TestBenchmarkModelsVerifyAndAgree(t *testing.T) {
 	simulated := map[string]bool{"gpt3-175b": true}
 	for _, model := range []string{"gpt3-6.7b", "gpt3-76b", "gpt3-175b", "llama2-13b", "llama3-70b", "opt-175b"} {
 		t.Run(model, func(t *testing.T) {
-			pl, s := compilePlan(t, model, "temp48", 128, 2048)
+			pl, s := compileDefault(t, model, "temp48", 128, 2048)
 			if err := pl.Verify(s); err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +149,7 @@ func TestVerifyRejectsBrokenPlans(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, s := compilePlan(t, "gpt2", "mesh4x4", 16, 512)
+			p, s := compileDefault(t, "gpt2", "mesh4x4", 16, 512)
 			if err := p.Verify(s); err != nil {
 				t.Fatalf("valid plan rejected: %v", err)
 			}
@@ -169,7 +169,7 @@ func TestVerifyRejectsBrokenPlans(t *testing.T) {
 }
 
 func TestPlanJSON(t *testing.T) {
-	p, s := compilePlan(t, "gpt2", "mesh4x4", 16, 512)
+	p, s := compileDefault(t, "gpt2", "mesh4x4", 16, 512)
 	var b bytes.Buffer
 	if err := plan.WriteJSON(&b, p); err != nil {
 		t.Fatal(err)
@@ -209,7 +209,7 @@ func TestTraceStructure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates a whole plan")
 	}
-	p, s := compilePlan(t, "gpt2", "mesh4x4", 16, 512)
+	p, s := compileDefault(t, "gpt2", "mesh4x4", 16, 512)
 	res, err := simulate(p, s, false, nil)
 	if err != nil {
 		t.Fatal(err)

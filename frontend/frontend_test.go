@@ -59,6 +59,7 @@ func TestParameterCounts(t *testing.T) {
 		{"llama2-13b", 13_015_864_320, 0},    // HF config.json
 		{"llama2-70b", 68_976_648_192, 0},    // HF config.json, GQA with 8 kv heads
 		{"llama3-8b", 8_030_261_248, 0},      // HF config.json
+		{"tinyllama-1.1b", 1_100_048_384, 0}, // HF model card
 		{"llama3-70b", 70_553_706_496, 0},    // HF config.json
 		{"gpt3-175b", 174_604_259_328, 1e-3}, // by count, REFERENCE.md; issue asks 0.1%
 		{"gpt3-6.7b", 6.7e9, 0.01},           // GPT-3 paper Table 2.1 (rounded)

@@ -38,16 +38,18 @@ var presets = map[string]Arch{
 	"gpt3-6.7b": gpt("gpt3-6.7b", 32, 4096, 32, 128, 16384),
 	// GPT-3 13B: Table 2.1 lists d_model 5140 with 40 heads of 128, so the
 	// attention width (5120) differs from the residual width.
-	"gpt3-13b":   gpt("gpt3-13b", 40, 5140, 40, 128, 20560),
-	"gpt3-76b":   gpt("gpt3-76b", 60, 10240, 80, 128, 40960),
-	"gpt3-175b":  gpt("gpt3-175b", 96, 12288, 96, 128, 49152),
-	"llama2-7b":  llama("llama2-7b", 32, 4096, 32, 32, 11008, 32000, 4096),
-	"llama2-13b": llama("llama2-13b", 40, 5120, 40, 40, 13824, 32000, 4096),
-	"llama2-70b": llama("llama2-70b", 80, 8192, 64, 8, 28672, 32000, 4096),
-	"llama3-8b":  llama("llama3-8b", 32, 4096, 32, 8, 14336, 128256, 8192),
-	"llama3-70b": llama("llama3-70b", 80, 8192, 64, 8, 28672, 128256, 8192),
-	"opt-6.7b":   opt("opt-6.7b", 32, 4096, 32, 16384),
-	"opt-175b":   opt("opt-175b", 96, 12288, 96, 49152),
+	"gpt3-13b":  gpt("gpt3-13b", 40, 5140, 40, 128, 20560),
+	"gpt3-76b":  gpt("gpt3-76b", 60, 10240, 80, 128, 40960),
+	"gpt3-175b": gpt("gpt3-175b", 96, 12288, 96, 128, 49152),
+	"llama2-7b": llama("llama2-7b", 32, 4096, 32, 32, 11008, 32000, 4096),
+	// TinyLlama 1.1B (Zhang et al. 2024): Llama 2's architecture, small.
+	"tinyllama-1.1b": llama("tinyllama-1.1b", 22, 2048, 32, 4, 5632, 32000, 2048),
+	"llama2-13b":     llama("llama2-13b", 40, 5120, 40, 40, 13824, 32000, 4096),
+	"llama2-70b":     llama("llama2-70b", 80, 8192, 64, 8, 28672, 32000, 4096),
+	"llama3-8b":      llama("llama3-8b", 32, 4096, 32, 8, 14336, 128256, 8192),
+	"llama3-70b":     llama("llama3-70b", 80, 8192, 64, 8, 28672, 128256, 8192),
+	"opt-6.7b":       opt("opt-6.7b", 32, 4096, 32, 16384),
+	"opt-175b":       opt("opt-175b", 96, 12288, 96, 49152),
 }
 
 // Preset returns the built-in architecture called name.

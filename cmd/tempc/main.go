@@ -9,6 +9,7 @@
 //	tempc compile --model M --wafer W [-o plan.json] [--trace trace.json]
 //	tempc simulate PLAN.json [--json]
 //	tempc validate [--suite default|quick] [--json]
+//	tempc eval --out DIR [--quick]
 //
 // Run `tempc help` for the subcommands.
 package main
@@ -38,6 +39,7 @@ var commands = []command{
 	{"bench", "compare the temp, gmap and smap mappers on one plan's strategies, simulated", runBench},
 	{"faults", "sweep random fault maps and report throughput against the fault-free plan", runFaults},
 	{"validate", "measure the analytic cost model against the packet-level simulator", runValidate},
+	{"eval", "the paper's evaluation, every step simulated: report.md, eval.json and figures", runEval},
 }
 
 func main() {

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"tempc/driver"
+)
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", stderr)
+	var o driver.EvalOptions
+	fs.StringVar(&o.Out, "out", "", "directory for report.md, eval.json and the SVG figures (required)")
+	fs.BoolVar(&o.Quick, "quick", false, "a subset: two models, fewer points")
+	fs.StringVar(&o.Wafer, "wafer", "temp48", "wafer preset or file")
+	fs.DurationVar(&o.TimeLimit, "time-limit", 600*time.Second, "bound on planning each configuration")
+	fs.IntVar(&o.Threads, "threads", 0, "solver threads (0: HiGHS decides)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if o.Out == "" {
+		return usageError{"--out is required"}
+	}
+	if o.TimeLimit <= 0 {
+		return usageError{fmt.Sprintf("--time-limit %v: want a positive duration", o.TimeLimit)}
+	}
+	if !*quiet {
+		o.Progress = stderr
+	}
+	if err := driver.Eval(o); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s/report.md, eval.json and figures\n", o.Out)
+	return nil
+}

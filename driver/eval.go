@@ -1,0 +1,441 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"tempc/costmodel"
+	"tempc/ilp"
+	"tempc/partition"
+	"tempc/wafer"
+)
+
+// EvalOptions are the options of `tempc eval`.
+type EvalOptions struct {
+	// Out is the directory that receives report.md, eval.json and the
+	// figures.
+	Out string
+	// Quick runs a subset: two models and fewer points.
+	Quick bool
+	// Wafer is the wafer (default temp48); TimeLimit bounds each plan
+	// (default 600 s: generous, so that no solve stops at it and the
+	// output stays the same from run to run); Threads the solver's.
+	Wafer     string
+	TimeLimit time.Duration
+	Threads   int
+	// Progress receives a line per plan.
+	Progress io.Writer
+	// settings replaces the full or quick settings (tests).
+	settings *evalSettings
+}
+
+func (o EvalOptions) set() evalSettings {
+	switch {
+	case o.settings != nil:
+		return *o.settings
+	case o.Quick:
+		return quickSettings
+	}
+	return fullSettings
+}
+
+// evalSettings is what an evaluation runs.
+type evalSettings struct {
+	models              []string
+	batch, seq          int64
+	long                []string
+	longBatch, longSeq  int64
+	faultModel          string
+	dieRates, linkRates []float64
+	search              []string
+	unaliasedLimit      time.Duration
+	tuned               bool
+}
+
+// fullSettings are the paper's (REFERENCE.md): six models at batch 128,
+// sequence 2048; long sequences on the two Llama models (rotary
+// positions: the GPT models' learned position tables stop at 2048).
+var fullSettings = evalSettings{
+	models: []string{"gpt3-6.7b", "gpt3-76b", "gpt3-175b", "llama2-13b", "llama3-70b", "opt-175b"},
+	batch:  128, seq: 2048,
+	long: []string{"llama2-13b", "llama3-70b"}, longBatch: 32, longSeq: 16384,
+	faultModel: "gpt3-6.7b", dieRates: []float64{0.05, 0.1, 0.25}, linkRates: []float64{0.1, 0.25, 0.35},
+	search: []string{"gpt2", "gpt3-6.7b"}, unaliasedLimit: 60 * time.Second, tuned: true,
+}
+
+// quickSettings run in minutes: GPT-2 and TinyLlama 1.1B at batch 32,
+// sequence 1024; a long-sequence point and two fault maps.
+var quickSettings = evalSettings{
+	models: []string{"gpt2", "tinyllama-1.1b"},
+	batch:  32, seq: 1024,
+	long: []string{"tinyllama-1.1b"}, longBatch: 4, longSeq: 8192,
+	faultModel: "gpt2", dieRates: []float64{0.1}, linkRates: []float64{0.25},
+	search: []string{"gpt2"}, unaliasedLimit: 20 * time.Second,
+}
+
+// evalDefault bounds each plan: generous, so that no solve stops at it
+// and the output stays the same from run to run.
+const (
+	evalDefault = 600 * time.Second
+	faultSeed   = 1
+)
+
+var (
+	// canonicalConfigs are the six baselines of the paper: three schemes
+	// by two mappers.
+	canonicalConfigs = []string{"megatron1/smap", "megatron1/gmap", "megatron3/smap", "megatron3/gmap", "fsdp/smap", "fsdp/gmap"}
+	tunedConfigs     = []string{"megatron1-tuned/temp", "megatron3-tuned/temp", "fsdp-tuned/temp"}
+)
+
+// EvalRow is one plan of the evaluation, its step simulated.
+type EvalRow struct {
+	Section       string `json:"section"`
+	Configuration string `json:"configuration"`
+	Model         string `json:"model"`
+	Batch         int64  `json:"batch"`
+	Seq           int64  `json:"seq"`
+	// Wafer is the wafer planned on (a fault map's name in the fault
+	// sweep).
+	Wafer string `json:"wafer"`
+	// Fits says a plan exists and its simulated peak memory is within
+	// capacity; Reason says why not.
+	Fits      bool   `json:"fits"`
+	Reason    string `json:"reason,omitempty"`
+	Layout    string `json:"layout,omitempty"`
+	Attention string `json:"attention,omitempty"`
+	// Steps: the cost model's and the simulator's; TokensPerSecond is
+	// the simulated one's.
+	PredictedStep   float64 `json:"predicted_step_seconds"`
+	SimulatedStep   float64 `json:"simulated_step_seconds"`
+	TokensPerSecond float64 `json:"tokens_per_second"`
+	// PeakMemory is the simulated peak per die (for a plan that does not
+	// fit the least any assignment needs, when the solver says);
+	// PredictedMemory the cost model's, Memory its terms.
+	PeakMemory      float64       `json:"peak_memory_bytes_per_die"`
+	PredictedMemory float64       `json:"predicted_peak_memory_bytes_per_die"`
+	Memory          costmodel.Mem `json:"memory_bytes_per_die"`
+	// Energy, Power and TokensPerJoule are the simulated step's.
+	Energy         float64 `json:"energy_joules_per_step"`
+	Power          float64 `json:"average_power_watts"`
+	TokensPerJoule float64 `json:"tokens_per_joule"`
+	MaxLinkUtil    float64 `json:"max_link_utilization"`
+	// Wall times (not in report.md: they vary from run to run).
+	PlanWall     float64 `json:"plan_wall_seconds"`
+	SimulateWall float64 `json:"simulate_wall_seconds"`
+}
+
+// SearchRow is one model's search: the aliased ILP, the unaliased ILP
+// under a time limit (its status and gap, like the wall times, depend on
+// the machine's speed), and the assignments enumeration would visit.
+type SearchRow struct {
+	Model             string  `json:"model"`
+	AliasedRows       int     `json:"aliased_rows"`
+	AliasedCols       int     `json:"aliased_cols"`
+	AliasedStatus     string  `json:"aliased_status"`
+	AliasedSeconds    float64 `json:"aliased_wall_seconds"`
+	UnaliasedStatus   string  `json:"unaliased_status"`
+	UnaliasedGap      float64 `json:"unaliased_mip_gap"`
+	UnaliasedSeconds  float64 `json:"unaliased_wall_seconds"`
+	UnaliasedLimit    float64 `json:"unaliased_time_limit_seconds"`
+	Combinations      float64 `json:"aliased_assignments"`
+	EnumerationWall   float64 `json:"enumeration_wall_seconds,omitempty"`
+	EnumerationAgrees *bool   `json:"enumeration_agrees,omitempty"`
+}
+
+// EvalReport is eval.json.
+type EvalReport struct {
+	Wafer     string    `json:"wafer"`
+	Batch     int64     `json:"batch"`
+	Seq       int64     `json:"seq"`
+	LongBatch int64     `json:"long_batch"`
+	LongSeq   int64     `json:"long_seq"`
+	Quick     bool      `json:"quick"`
+	Rows      []EvalRow `json:"rows"`
+	// GeomeanSpeedup is TEMP's simulated throughput over each
+	// configuration's, geometric mean over the models where both fit;
+	// "overall" over every canonical baseline and model. Efficiency is
+	// the same for tokens per joule.
+	GeomeanSpeedup    map[string]float64 `json:"geomean_speedup"`
+	GeomeanEfficiency map[string]float64 `json:"geomean_power_efficiency"`
+	// CostModel is |simulated − predicted| / predicted over every plan
+	// that fits.
+	CostModel   ErrStats    `json:"cost_model_vs_simulator"`
+	Search      []SearchRow `json:"search"`
+	WallSeconds float64     `json:"wall_seconds"`
+}
+
+// ErrStats summarises relative errors.
+type ErrStats struct {
+	Plans  int     `json:"plans"`
+	Median float64 `json:"median_abs_rel_err"`
+	P95    float64 `json:"p95_abs_rel_err"`
+	Max    float64 `json:"max_abs_rel_err"`
+	Signed float64 `json:"median_rel_err"`
+}
+
+// evalCase is one plan to make and simulate.
+type evalCase struct {
+	section, config, model string
+	batch, seq             int64
+	spec                   *wafer.Spec
+}
+
+// Eval runs the paper's evaluation (see the README): every plan compiled,
+// lowered, verified and its whole step simulated; it writes report.md,
+// eval.json and SVG figures to o.Out.
+func Eval(o EvalOptions) error {
+	start := time.Now()
+	if o.Out == "" {
+		return errors.New("driver: eval needs an output directory")
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return err
+	}
+	if o.Wafer == "" {
+		o.Wafer = "temp48"
+	}
+	if o.TimeLimit <= 0 {
+		o.TimeLimit = evalDefault
+	}
+	base, err := wafer.Load(o.Wafer)
+	if err != nil {
+		return err
+	}
+	st := o.set()
+	cases := evalCases(st, base)
+	rep := &EvalReport{Wafer: base.Name, Batch: st.batch, Seq: st.seq, LongBatch: st.longBatch, LongSeq: st.longSeq, Quick: o.Quick}
+	for i, c := range cases {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "[%3d/%d %5.0f s] %-8s %-15s %-21s", i+1, len(cases), time.Since(start).Seconds(), c.section, c.model, c.config)
+		}
+		row := o.run(c)
+		if o.Progress != nil {
+			if row.Fits {
+				fmt.Fprintf(o.Progress, " %8.4f s simulated (%+.2f%% from predicted)\n", row.SimulatedStep, 100*(row.SimulatedStep/row.PredictedStep-1))
+			} else {
+				fmt.Fprintf(o.Progress, " does not fit: %s\n", row.Reason)
+			}
+		}
+		rep.Rows = append(rep.Rows, row)
+	}
+	for _, m := range st.search {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "[search %5.0f s] %s\n", time.Since(start).Seconds(), m)
+		}
+		sr, err := o.search(m, base, st)
+		if err != nil {
+			return err
+		}
+		rep.Search = append(rep.Search, sr)
+	}
+	rep.summarise()
+	rep.WallSeconds = time.Since(start).Seconds()
+	if err := writeFile(filepath.Join(o.Out, "eval.json"), func(w io.Writer) error { return writeJSON(w, rep) }); err != nil {
+		return err
+	}
+	if err := rep.figures(o.Out); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(o.Out, "report.md"), rep.writeMarkdown)
+}
+
+// evalCases lists the plans of every section.
+func evalCases(st evalSettings, base *wafer.Spec) []evalCase {
+	var cs []evalCase
+	add := func(section, config, model string, batch, seq int64, s *wafer.Spec) {
+		cs = append(cs, evalCase{section, config, model, batch, seq, s})
+	}
+	for _, m := range st.models {
+		add("main", "temp", m, st.batch, st.seq, base)
+		for _, c := range canonicalConfigs {
+			add("main", c, m, st.batch, st.seq, base)
+		}
+		if st.tuned {
+			for _, c := range tunedConfigs {
+				add("main", c, m, st.batch, st.seq, base)
+			}
+		}
+		// The ablation: +TSPP (plain rings, no relays, no TCME), +TATP
+		// (relays), +TCME (the temp row above); its baseline is the best
+		// canonical one.
+		add("ablation", "tspp/gmap", m, st.batch, st.seq, base)
+		add("ablation", "tatp/gmap", m, st.batch, st.seq, base)
+	}
+	for _, m := range st.long {
+		add("long", "temp", m, st.longBatch, st.longSeq, base)
+		for _, c := range []string{"megatron1/gmap", "megatron3/gmap", "fsdp/gmap"} {
+			add("long", c, m, st.longBatch, st.longSeq, base)
+		}
+	}
+	for _, r := range st.dieRates {
+		if s, err := faulty(base, r, 0, faultSeed); err == nil {
+			add("faults", "temp", st.faultModel, st.batch, st.seq, s)
+		}
+	}
+	for _, r := range st.linkRates {
+		if s, err := faulty(base, 0, r, faultSeed); err == nil {
+			add("faults", "temp", st.faultModel, st.batch, st.seq, s)
+		}
+	}
+	return cs
+}
+
+// planOptions turns a configuration name into planning options.
+func (o EvalOptions) planOptions(c evalCase) PlanOptions {
+	po := PlanOptions{Model: c.model, Spec: c.spec, Wafer: c.spec.Name, Batch: c.batch, Seq: c.seq, Mapper: "temp", Seed: 1}
+	po.Solver.TimeLimit, po.Solver.Threads = o.TimeLimit, o.Threads
+	family, mapper, ok := strings.Cut(c.config, "/")
+	if ok {
+		po.Mapper = mapper
+	}
+	if f, tuned := strings.CutSuffix(family, "-tuned"); tuned {
+		po.Space.Family = partition.Family(f)
+		return po
+	}
+	switch family {
+	case "temp", "tatp":
+	case "tspp":
+		po.Space.Deny = []partition.Scheme{partition.RelayW, partition.RelayX}
+	default:
+		po.Space.Baseline = partition.Family(family)
+	}
+	return po
+}
+
+// run plans, lowers and simulates one case.
+func (o EvalOptions) run(c evalCase) EvalRow {
+	row := EvalRow{Section: c.section, Configuration: c.config, Model: c.model, Batch: c.batch, Seq: c.seq, Wafer: c.spec.Name}
+	start := time.Now()
+	cp, err := compilePlan(o.planOptions(c))
+	row.PlanWall = time.Since(start).Seconds()
+	if err != nil {
+		row.Reason = reason(err)
+		var om *ilp.OutOfMemoryError
+		if errors.As(err, &om) {
+			row.PeakMemory, row.Memory = om.Need, om.Mem
+		}
+		return row
+	}
+	r := cp.report
+	row.Layout, row.Attention, row.PredictedStep = r.Layout.Name, r.Attention, r.StepSeconds
+	row.PredictedMemory, row.Memory = r.PeakMemoryBytesPerDie, r.Memory
+	start = time.Now()
+	sr, err := simulate(cp.plan, cp.sv.priced.spec, false, nil)
+	row.SimulateWall = time.Since(start).Seconds()
+	if err != nil {
+		row.Reason = "simulation failed: " + err.Error()
+		return row
+	}
+	s := sr.rep
+	row.SimulatedStep, row.PeakMemory, row.Energy = s.Simulated, s.SimulatedMemory, s.EnergyJoules
+	row.Power, row.TokensPerJoule, row.MaxLinkUtil = s.AveragePower, s.TokensPerJoule, s.MaxLinkUtil
+	row.TokensPerSecond = float64(c.batch*c.seq) / s.Simulated
+	row.Fits = s.Fits
+	if !s.Fits {
+		row.Reason = fmt.Sprintf("simulated peak %.1f GB per die exceeds %.1f GB", s.SimulatedMemory/1e9, s.CapacityBytes/1e9)
+	}
+	return row
+}
+
+// search measures the global level's search on model: the aliased ILP
+// (one solve, gmap's mapping), the unaliased one under a time limit, and
+// enumeration of the aliased space where it is small enough.
+func (o EvalOptions) search(model string, base *wafer.Spec, st evalSettings) (SearchRow, error) {
+	sr := SearchRow{Model: model}
+	po := PlanOptions{Model: model, Spec: base, Wafer: base.Name, Batch: st.batch, Seq: st.seq, Mapper: "gmap", MemoryTolerance: -1}
+	po.Solver.TimeLimit, po.Solver.Threads = o.TimeLimit, o.Threads
+	start := time.Now()
+	sv, err := solveAll(po)
+	if err != nil {
+		return sr, err
+	}
+	sr.AliasedSeconds = time.Since(start).Seconds()
+	sr.AliasedRows, sr.AliasedCols, sr.AliasedStatus = sv.sol.Result.Rows, sv.sol.Result.Cols, sv.sol.Result.Status.String()
+	sr.Combinations = ilp.Combinations(sv.priced.table)
+	if sr.Combinations <= 2e6 {
+		start = time.Now()
+		_, b, ok := ilp.BruteForce(sv.priced.table, ilp.StepTime)
+		sr.EnumerationWall = time.Since(start).Seconds()
+		agrees := ok && math.Abs(b.Seconds-sv.sol.Breakdown.Seconds) <= 1e-9*b.Seconds
+		sr.EnumerationAgrees = &agrees
+	}
+	un := po
+	un.Space.Unaliased = true
+	un.Solver.TimeLimit = st.unaliasedLimit
+	sr.UnaliasedLimit = un.Solver.TimeLimit.Seconds()
+	start = time.Now()
+	usv, err := solveAll(un)
+	sr.UnaliasedSeconds = time.Since(start).Seconds()
+	switch {
+	case errors.Is(err, ilp.ErrTimeLimit) || errors.Is(err, context.DeadlineExceeded):
+		sr.UnaliasedStatus = "time limit before a plan"
+	case err != nil:
+		sr.UnaliasedStatus = "no plan: " + reason(err)
+	default:
+		sr.UnaliasedStatus, sr.UnaliasedGap = usv.sol.Result.Status.String(), usv.sol.Result.MIPGap
+	}
+	return sr, nil
+}
+
+// summarise computes the geometric means and the cost model's errors.
+func (r *EvalReport) summarise() {
+	r.GeomeanSpeedup, r.GeomeanEfficiency = map[string]float64{}, map[string]float64{}
+	temp := map[string]EvalRow{}
+	for _, row := range r.Rows {
+		if row.Section == "main" && row.Configuration == "temp" && row.Fits {
+			temp[row.Model] = row
+		}
+	}
+	type acc struct{ logS, logE float64 }
+	sums, counts := map[string]*acc{}, map[string]int{}
+	for _, row := range r.Rows {
+		t, ok := temp[row.Model]
+		if row.Section != "main" || row.Configuration == "temp" || !row.Fits || !ok {
+			continue
+		}
+		keys := []string{row.Configuration}
+		if slices.Contains(canonicalConfigs, row.Configuration) {
+			keys = append(keys, "overall")
+		}
+		for _, k := range keys {
+			if sums[k] == nil {
+				sums[k] = &acc{}
+			}
+			sums[k].logS += math.Log(t.TokensPerSecond / row.TokensPerSecond)
+			sums[k].logE += math.Log(t.TokensPerJoule / row.TokensPerJoule)
+			counts[k]++
+		}
+	}
+	for k, a := range sums {
+		r.GeomeanSpeedup[k] = math.Exp(a.logS / float64(counts[k]))
+		r.GeomeanEfficiency[k] = math.Exp(a.logE / float64(counts[k]))
+	}
+	var errs, signed []float64
+	for _, row := range r.Rows {
+		if row.Fits && row.PredictedStep > 0 {
+			e := row.SimulatedStep/row.PredictedStep - 1
+			errs, signed = append(errs, math.Abs(e)), append(signed, e)
+		}
+	}
+	if len(errs) > 0 {
+		sort.Float64s(errs)
+		sort.Float64s(signed)
+		r.CostModel = ErrStats{Plans: len(errs), Median: quantile(errs, 0.5), P95: quantile(errs, 0.95), Max: errs[len(errs)-1],
+			Signed: quantile(signed, 0.5)}
+	}
+}
+
+// quantile of sorted xs, by the nearest rank.
+func quantile(xs []float64, q float64) float64 {
+	i := int(math.Ceil(q*float64(len(xs)))) - 1
+	return xs[max(0, min(i, len(xs)-1))]
+}

@@ -1,0 +1,188 @@
+package driver
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// figures writes the evaluation's SVG figures to dir.
+func (r *EvalReport) figures(dir string) error {
+	figs := []struct {
+		name string
+		make func() (*plot.Plot, error)
+	}{
+		{"throughput.svg", func() (*plot.Plot, error) {
+			return r.groupedBars("Throughput relative to TEMP (simulated)", "× TEMP", "main", func(row EvalRow) float64 {
+				t, ok := r.find("main", row.Model, "temp")
+				if !ok || !t.Fits {
+					return 0
+				}
+				return row.TokensPerSecond / t.TokensPerSecond
+			})
+		}},
+		{"memory.svg", func() (*plot.Plot, error) {
+			return r.groupedBars("Peak memory per die (simulated; OOM: least needed)", "GB", "main", func(row EvalRow) float64 { return row.PeakMemory / 1e9 })
+		}},
+		{"energy.svg", func() (*plot.Plot, error) {
+			return r.groupedBars("Tokens per joule (simulated)", "tokens/J", "main", func(row EvalRow) float64 { return row.TokensPerJoule })
+		}},
+		{"ablation.svg", r.ablationPlot},
+		{"faults.svg", r.faultPlot},
+		{"costmodel.svg", r.costPlot},
+	}
+	for _, f := range figs {
+		p, err := f.make()
+		if err != nil {
+			return fmt.Errorf("driver: figure %s: %w", f.name, err)
+		}
+		if err := writeFile(filepath.Join(dir, f.name), func(w io.Writer) error {
+			wt, err := p.WriterTo(9*vg.Inch, 4.5*vg.Inch, "svg")
+			if err != nil {
+				return err
+			}
+			_, err = wt.WriteTo(w)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// groupedBars draws value per configuration (bars) per model (groups) of
+// a section; a plan that does not fit draws nothing.
+func (r *EvalReport) groupedBars(title, ylabel, section string, value func(EvalRow) float64) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text, p.Y.Label.Text = title, ylabel
+	models, configs := r.models(section), r.configs(section)
+	width := barWidth(len(models), len(configs))
+	for i, c := range configs {
+		vals := make(plotter.Values, len(models))
+		for j, m := range models {
+			if row, ok := r.find(section, m, c); ok && (row.Fits || row.PeakMemory > 0 && strings.Contains(title, "memory")) {
+				vals[j] = value(row)
+			}
+		}
+		b, err := plotter.NewBarChart(vals, width)
+		if err != nil {
+			return nil, err
+		}
+		b.LineStyle.Width = 0
+		b.Color = plotutil.Color(i)
+		b.Offset = width * vg.Length(float64(i)-float64(len(configs)-1)/2)
+		p.Add(b)
+		p.Legend.Add(c, b)
+	}
+	p.Legend.Top, p.Legend.Left = true, false
+	p.Legend.TextStyle.Font.Size = vg.Points(7)
+	p.NominalX(models...)
+	p.X.Min, p.X.Max = -0.5, float64(len(models))-0.5
+	return p, nil
+}
+
+// barWidth fits groups of bars in a 9-inch figure: each model's group
+// takes 70% of its share of some 560 points of plot width.
+func barWidth(models, bars int) vg.Length {
+	return vg.Points(0.7 * 560 / float64(max(1, models)*max(1, bars)))
+}
+
+// ablationPlot draws each model's ablation steps relative to its best
+// canonical baseline.
+func (r *EvalReport) ablationPlot() (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text, p.Y.Label.Text = "Ablation: throughput relative to the best canonical baseline", "× baseline"
+	models := r.models("ablation")
+	steps := [][2]string{{"ablation", "tspp/gmap"}, {"ablation", "tatp/gmap"}, {"main", "temp"}}
+	names := []string{"+TSPP", "+TATP", "+TCME"}
+	width := barWidth(len(models), len(steps))
+	for i, st := range steps {
+		vals := make(plotter.Values, len(models))
+		for j, m := range models {
+			b, ok := r.bestBaseline(m)
+			row, found := r.find(st[0], m, st[1])
+			if ok && found && row.Fits {
+				vals[j] = row.TokensPerSecond / b.TokensPerSecond
+			}
+		}
+		bc, err := plotter.NewBarChart(vals, width)
+		if err != nil {
+			return nil, err
+		}
+		bc.LineStyle.Width = 0
+		bc.Color = plotutil.Color(i)
+		bc.Offset = width * vg.Length(float64(i)-float64(len(steps)-1)/2)
+		p.Add(bc)
+		p.Legend.Add(names[i], bc)
+	}
+	p.Legend.Top = true
+	p.NominalX(models...)
+	p.X.Min, p.X.Max = -0.5, float64(len(models))-0.5
+	return p, nil
+}
+
+// faultPlot draws the fault sweep's relative throughput against the fault
+// rate, dies and links apart.
+func (r *EvalReport) faultPlot() (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = "Faults: throughput relative to the fault-free wafer", "fault rate", "× fault-free"
+	dies, links := plotter.XYs{{X: 0, Y: 1}}, plotter.XYs{{X: 0, Y: 1}}
+	for _, row := range r.rows("faults") {
+		ref, ok := r.find("main", row.Model, "temp")
+		if !ok || !ref.Fits {
+			continue
+		}
+		var d, l float64
+		var seed int
+		name := row.Wafer[strings.LastIndex(row.Wafer, "-d"):]
+		if _, err := fmt.Sscanf(name, "-d%g-l%g-s%d", &d, &l, &seed); err != nil {
+			return nil, fmt.Errorf("fault map %q: %w", row.Wafer, err)
+		}
+		y := 0.0
+		if row.Fits {
+			y = row.TokensPerSecond / ref.TokensPerSecond
+		}
+		if l == 0 {
+			dies = append(dies, plotter.XY{X: d, Y: y})
+		} else {
+			links = append(links, plotter.XY{X: l, Y: y})
+		}
+	}
+	if err := plotutil.AddLinePoints(p, "dead dies", dies, "dead links", links); err != nil {
+		return nil, err
+	}
+	p.Y.Min = 0
+	return p, nil
+}
+
+// costPlot draws simulated against predicted step time, every plan that
+// fits, with the diagonal.
+func (r *EvalReport) costPlot() (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = "Cost model against the simulator", "predicted step (s)", "simulated step (s)"
+	var pts plotter.XYs
+	hi := 0.0
+	for _, row := range r.Rows {
+		if row.Fits && row.PredictedStep > 0 {
+			pts = append(pts, plotter.XY{X: row.PredictedStep, Y: row.SimulatedStep})
+			hi = max(hi, row.PredictedStep, row.SimulatedStep)
+		}
+	}
+	s, err := plotter.NewScatter(pts)
+	if err != nil {
+		return nil, err
+	}
+	diag, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: hi, Y: hi}})
+	if err != nil {
+		return nil, err
+	}
+	diag.LineStyle.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
+	p.Add(s, diag)
+	return p, nil
+}
