@@ -57,73 +57,64 @@ func (r *EvalReport) figures(dir string) error {
 }
 
 // groupedBars draws value per configuration (bars) per model (groups) of
-// a section; a plan that does not fit draws nothing.
+// a section; a plan that does not fit draws nothing (but its memory
+// need, in the memory figure).
 func (r *EvalReport) groupedBars(title, ylabel, section string, value func(EvalRow) float64) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text, p.Y.Label.Text = title, ylabel
 	models, configs := r.models(section), r.configs(section)
-	width := barWidth(len(models), len(configs))
+	vals := make([]plotter.Values, len(configs))
 	for i, c := range configs {
-		vals := make(plotter.Values, len(models))
+		vals[i] = make(plotter.Values, len(models))
 		for j, m := range models {
 			if row, ok := r.find(section, m, c); ok && (row.Fits || row.PeakMemory > 0 && strings.Contains(title, "memory")) {
-				vals[j] = value(row)
+				vals[i][j] = value(row)
 			}
 		}
-		b, err := plotter.NewBarChart(vals, width)
-		if err != nil {
-			return nil, err
-		}
-		b.LineStyle.Width = 0
-		b.Color = plotutil.Color(i)
-		b.Offset = width * vg.Length(float64(i)-float64(len(configs)-1)/2)
-		p.Add(b)
-		p.Legend.Add(c, b)
 	}
-	p.Legend.Top, p.Legend.Left = true, false
-	p.Legend.TextStyle.Font.Size = vg.Points(7)
-	p.NominalX(models...)
-	p.X.Min, p.X.Max = -0.5, float64(len(models))-0.5
-	return p, nil
-}
-
-// barWidth fits groups of bars in a 9-inch figure: each model's group
-// takes 70% of its share of some 560 points of plot width.
-func barWidth(models, bars int) vg.Length {
-	return vg.Points(0.7 * 560 / float64(max(1, models)*max(1, bars)))
+	return bars(title, ylabel, models, configs, vals)
 }
 
 // ablationPlot draws each model's ablation steps relative to its best
 // canonical baseline.
 func (r *EvalReport) ablationPlot() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text, p.Y.Label.Text = "Ablation: throughput relative to the best canonical baseline", "× baseline"
 	models := r.models("ablation")
 	steps := [][2]string{{"ablation", "tspp/gmap"}, {"ablation", "tatp/gmap"}, {"main", "temp"}}
-	names := []string{"+TSPP", "+TATP", "+TCME"}
-	width := barWidth(len(models), len(steps))
+	vals := make([]plotter.Values, len(steps))
 	for i, st := range steps {
-		vals := make(plotter.Values, len(models))
+		vals[i] = make(plotter.Values, len(models))
 		for j, m := range models {
 			b, ok := r.bestBaseline(m)
 			row, found := r.find(st[0], m, st[1])
 			if ok && found && row.Fits {
-				vals[j] = row.TokensPerSecond / b.TokensPerSecond
+				vals[i][j] = row.TokensPerSecond / b.TokensPerSecond
 			}
 		}
-		bc, err := plotter.NewBarChart(vals, width)
+	}
+	return bars("Ablation: throughput relative to the best canonical baseline", "× baseline", models,
+		[]string{"+TSPP", "+TATP", "+TCME"}, vals)
+}
+
+// bars draws one bar per series (vals[i], named names[i]) in each group.
+func bars(title, ylabel string, groups, names []string, vals []plotter.Values) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text, p.Y.Label.Text = title, ylabel
+	// Each group takes 70% of its share of some 560 points of a 9-inch
+	// figure's plot width.
+	width := vg.Points(0.7 * 560 / float64(max(1, len(groups))*max(1, len(names))))
+	for i, v := range vals {
+		b, err := plotter.NewBarChart(v, width)
 		if err != nil {
 			return nil, err
 		}
-		bc.LineStyle.Width = 0
-		bc.Color = plotutil.Color(i)
-		bc.Offset = width * vg.Length(float64(i)-float64(len(steps)-1)/2)
-		p.Add(bc)
-		p.Legend.Add(names[i], bc)
+		b.LineStyle.Width = 0
+		b.Color = plotutil.Color(i)
+		b.Offset = width * vg.Length(float64(i)-float64(len(vals)-1)/2)
+		p.Add(b)
+		p.Legend.Add(names[i], b)
 	}
-	p.Legend.Top = true
-	p.NominalX(models...)
-	p.X.Min, p.X.Max = -0.5, float64(len(models))-0.5
+	p.Legend.Top, p.Legend.Left = true, false
+	p.Legend.TextStyle.Font.Size = vg.Points(7)
+	p.NominalX(groups...)
+	p.X.Min, p.X.Max = -0.5, float64(len(groups))-0.5
 	return p, nil
 }
 
