@@ -29,9 +29,13 @@ build: deps
 vet: deps
 	$(GO) vet ./...
 
+# The driver package runs whole-step simulations and a small evaluation
+# twice (some 5 minutes on 2 cores beside the other packages): its limit
+# is raised above go test's 10-minute default so that a slow machine
+# fails on a real hang only.
 test: deps
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test -timeout 20m ./...
 
 # run: the main job: compile the model's training step for the wafer (plan
 # written to bin/plan.json, trace to bin/trace.json), then replay the plan in
