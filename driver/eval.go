@@ -213,6 +213,7 @@ func Eval(o EvalOptions) error {
 	st := o.set()
 	cases := evalCases(st, base)
 	rep := &EvalReport{Wafer: base.Name, Batch: st.batch, Seq: st.seq, LongBatch: st.longBatch, LongSeq: st.longSeq, Quick: o.Quick}
+	partial := filepath.Join(o.Out, "eval.partial.json")
 	for i, c := range cases {
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, "[%3d/%d %5.0f s] %-8s %-15s %-21s", i+1, len(cases), time.Since(start).Seconds(), c.section, c.model, c.config)
@@ -226,6 +227,10 @@ func Eval(o EvalOptions) error {
 			}
 		}
 		rep.Rows = append(rep.Rows, row)
+		// A long run leaves what it has measured so far.
+		if err := writeFile(partial, func(w io.Writer) error { return writeJSON(w, rep.Rows) }); err != nil {
+			return err
+		}
 	}
 	for _, m := range st.search {
 		if o.Progress != nil {
@@ -245,7 +250,10 @@ func Eval(o EvalOptions) error {
 	if err := rep.figures(o.Out); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(o.Out, "report.md"), rep.writeMarkdown)
+	if err := writeFile(filepath.Join(o.Out, "report.md"), rep.writeMarkdown); err != nil {
+		return err
+	}
+	return os.Remove(partial)
 }
 
 // evalCases lists the plans of every section.
