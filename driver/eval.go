@@ -16,6 +16,7 @@ import (
 	"tempc/costmodel"
 	"tempc/ilp"
 	"tempc/partition"
+	"tempc/validate"
 	"tempc/wafer"
 )
 
@@ -59,6 +60,7 @@ type evalSettings struct {
 	search              []string
 	unaliasedLimit      time.Duration
 	tuned               bool
+	degreeModel         string
 }
 
 // fullSettings are the paper's (REFERENCE.md): six models at batch 128,
@@ -70,6 +72,7 @@ var fullSettings = evalSettings{
 	long: []string{"llama2-13b", "llama3-70b"}, longBatch: 32, longSeq: 16384,
 	faultModel: "gpt3-6.7b", dieRates: []float64{0.05, 0.1, 0.25}, linkRates: []float64{0.1, 0.25, 0.35},
 	search: []string{"gpt2", "gpt3-6.7b"}, unaliasedLimit: 60 * time.Second, tuned: true,
+	degreeModel: "gpt3-175b",
 }
 
 // quickSettings run in minutes: GPT-2 and TinyLlama 1.1B at batch 32,
@@ -80,6 +83,7 @@ var quickSettings = evalSettings{
 	long: []string{"tinyllama-1.1b"}, longBatch: 4, longSeq: 8192,
 	faultModel: "gpt2", dieRates: []float64{0.1}, linkRates: []float64{0.25},
 	search: []string{"gpt2"}, unaliasedLimit: 20 * time.Second,
+	degreeModel: "gpt2",
 }
 
 // evalDefault bounds each plan: generous, so that no solve stops at it
@@ -87,6 +91,7 @@ var quickSettings = evalSettings{
 const (
 	evalDefault = 600 * time.Second
 	faultSeed   = 1
+	degreeSeqs  = 4
 )
 
 var (
@@ -154,6 +159,7 @@ type SearchRow struct {
 // EvalReport is eval.json.
 type EvalReport struct {
 	Wafer     string    `json:"wafer"`
+	Dies      int       `json:"dies"`
 	Batch     int64     `json:"batch"`
 	Seq       int64     `json:"seq"`
 	LongBatch int64     `json:"long_batch"`
@@ -168,9 +174,15 @@ type EvalReport struct {
 	GeomeanEfficiency map[string]float64 `json:"geomean_power_efficiency"`
 	// CostModel is |simulated − predicted| / predicted over every plan
 	// that fits.
-	CostModel   ErrStats    `json:"cost_model_vs_simulator"`
-	Search      []SearchRow `json:"search"`
-	WallSeconds float64     `json:"wall_seconds"`
+	CostModel ErrStats `json:"cost_model_vs_simulator"`
+	// Degree is the stream-degree sweep: one linear layer's weight stream
+	// on groups of 2 to 48 dies (validate.DegreeSweep), DegreeModel's
+	// block/mlp.up at micro-batches of DegreeSeqs sequences per group.
+	DegreeModel string            `json:"degree_model,omitempty"`
+	DegreeSeqs  int               `json:"degree_micro_batch,omitempty"`
+	Degree      []validate.Degree `json:"degree_sweep,omitempty"`
+	Search      []SearchRow       `json:"search"`
+	WallSeconds float64           `json:"wall_seconds"`
 }
 
 // ErrStats summarises relative errors.
@@ -212,7 +224,7 @@ func Eval(o EvalOptions) error {
 	}
 	st := o.set()
 	cases := evalCases(st, base)
-	rep := &EvalReport{Wafer: base.Name, Batch: st.batch, Seq: st.seq, LongBatch: st.longBatch, LongSeq: st.longSeq, Quick: o.Quick}
+	rep := &EvalReport{Wafer: base.Name, Dies: base.NumHealthy(), Batch: st.batch, Seq: st.seq, LongBatch: st.longBatch, LongSeq: st.longSeq, Quick: o.Quick}
 	partial := filepath.Join(o.Out, "eval.partial.json")
 	for i, c := range cases {
 		if o.Progress != nil {
@@ -241,6 +253,15 @@ func Eval(o EvalOptions) error {
 			return err
 		}
 		rep.Search = append(rep.Search, sr)
+	}
+	if st.degreeModel != "" {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "[degree %5.0f s] %s\n", time.Since(start).Seconds(), st.degreeModel)
+		}
+		rep.DegreeModel, rep.DegreeSeqs = st.degreeModel, degreeSeqs
+		if rep.Degree, err = validate.DegreeSweep(st.degreeModel, "block/mlp.up", base, st.batch, st.seq, degreeSeqs); err != nil {
+			return err
+		}
 	}
 	rep.summarise()
 	rep.WallSeconds = time.Since(start).Seconds()

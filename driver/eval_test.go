@@ -24,6 +24,7 @@ func TestEvalDeterministic(t *testing.T) {
 		long: []string{"../lower/testdata/tiny-llama.json"}, longBatch: 4, longSeq: 512,
 		faultModel: "gpt2", dieRates: []float64{0.1}, linkRates: []float64{0.1},
 		search: []string{"gpt2"}, unaliasedLimit: 5 * time.Second,
+		degreeModel: "gpt2",
 	}
 	var outs [2]string
 	var errs [2]error
@@ -49,7 +50,7 @@ func TestEvalDeterministic(t *testing.T) {
 		}
 		return string(b)
 	}
-	for _, f := range []string{"report.md", "throughput.svg", "memory.svg", "energy.svg", "ablation.svg", "faults.svg", "costmodel.svg"} {
+	for _, f := range []string{"report.md", "throughput.svg", "memory.svg", "energy.svg", "ablation.svg", "faults.svg", "costmodel.svg", "degree.svg"} {
 		if read(outs[0], f) != read(outs[1], f) {
 			t.Errorf("%s differs between two runs", f)
 		}

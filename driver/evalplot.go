@@ -36,6 +36,7 @@ func (r *EvalReport) figures(dir string) error {
 		{"ablation.svg", r.ablationPlot},
 		{"faults.svg", r.faultPlot},
 		{"costmodel.svg", r.costPlot},
+		{"degree.svg", r.degreePlot},
 	}
 	for _, f := range figs {
 		p, err := f.make()
@@ -175,5 +176,29 @@ func (r *EvalReport) costPlot() (*plot.Plot, error) {
 	}
 	diag.LineStyle.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
 	p.Add(s, diag)
+	return p, nil
+}
+
+// degreePlot draws the wafer's throughput against the stream degree, one
+// line per scheme.
+func (r *EvalReport) degreePlot() (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = "Stream degree: one linear layer (simulated)", "dies per stream", "wafer tokens/s"
+	lines := map[string]plotter.XYs{}
+	var names []string
+	for _, d := range r.Degree {
+		if _, ok := lines[d.Scheme]; !ok {
+			names = append(names, d.Scheme)
+		}
+		lines[d.Scheme] = append(lines[d.Scheme], plotter.XY{X: float64(d.Degree), Y: r.degreeThroughput(d)})
+	}
+	var args []any
+	for _, n := range names {
+		args = append(args, n, lines[n])
+	}
+	if err := plotutil.AddLinePoints(p, args...); err != nil {
+		return nil, err
+	}
+	p.Y.Min = 0
 	return p, nil
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"tempc/validate"
 )
 
 // rows returns the rows of a section, in the order they ran.
@@ -202,8 +204,18 @@ func (r *EvalReport) writeMarkdown(w io.Writer) error {
 
 	fmt.Fprintln(w, "## (e) Stream degree (paper Fig. 9)")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Not run: a stream always circulates over its whole model-parallel group; streams over sub-chains of a group "+
-		"(the degree the paper sweeps) are not in tempc's space yet.")
+	fmt.Fprintf(w, "%s's `block/mlp.up` alone: its weight streamed (ring-w: TSPP ring; relay-w: TATP relay) over a group of D dies, "+
+		"one micro-batch of %d sequences per group, forward and backward, priced and simulated as `tempc validate` does its "+
+		"stream-large class (no DP traffic, no memory limit). Wafer throughput is the %d/D groups' tokens over the simulated time. "+
+		"In tempc's space a stream spans its whole model-parallel group, so the planner chooses the degree with the group shape.\n\n",
+		r.DegreeModel, r.DegreeSeqs, r.Dies)
+	rows = nil
+	for _, d := range r.Degree {
+		rows = append(rows, []string{d.Scheme, fmt.Sprint(d.Degree), d.Group, map[bool]string{true: "SRAM", false: "HBM"}[d.Resident],
+			fmt.Sprintf("%.3f", 1e3*d.Analytic), fmt.Sprintf("%.3f", 1e3*d.Simulated), fmt.Sprintf("%.0f", r.degreeThroughput(d))})
+	}
+	table(w, []string{"scheme", "degree", "group", "blocks land in", "predicted ms", "simulated ms", "wafer tokens/s"}, rows)
+	fmt.Fprintln(w, "![degree](degree.svg)")
 	fmt.Fprintln(w)
 
 	// (f) long sequences.
@@ -340,4 +352,11 @@ func (r *EvalReport) faultText(dies, links float64) string {
 		}
 	}
 	return "not run"
+}
+
+// degreeThroughput is the wafer's tokens per second when its dies run
+// groups of d.Degree, each streaming the layer for its micro-batch.
+func (r *EvalReport) degreeThroughput(d validate.Degree) float64 {
+	groups := r.Dies / d.Degree
+	return float64(groups) * float64(r.DegreeSeqs) * float64(r.Seq) / d.Simulated
 }

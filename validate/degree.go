@@ -1,0 +1,95 @@
+package validate
+
+import (
+	"fmt"
+
+	"tempc/costmodel"
+	"tempc/frontend"
+	"tempc/partition"
+	"tempc/plan"
+	"tempc/wafer"
+	"tempc/wafer/sim"
+)
+
+// Degree is one stream degree of a sweep: a linear layer's weight stream
+// (ring-w, TSPP; relay-w, TATP) over a group of Degree dies, one
+// micro-batch of its forward and backward passes, priced and simulated.
+type Degree struct {
+	Scheme    string  `json:"scheme"`
+	Degree    int     `json:"degree"`
+	Group     string  `json:"group"`
+	Resident  bool    `json:"blocks_in_sram"`
+	Analytic  float64 `json:"predicted_seconds"`
+	Simulated float64 `json:"simulated_seconds"`
+}
+
+// degreeRects are the group rectangles of a sweep, by size.
+var degreeRects = []wafer.Rect{{Rows: 1, Cols: 2}, {Rows: 2, Cols: 2}, {Rows: 2, Cols: 4}, {Rows: 3, Cols: 4},
+	{Rows: 2, Cols: 8}, {Rows: 3, Cols: 8}, {Rows: 6, Cols: 8}}
+
+// DegreeSweep streams group key of model (at the given batch and
+// sequence, micro-batches of seqs sequences per group) over groups of 2 to
+// 48 dies on s — those rectangles s holds — with ring-w on the group's
+// Hamiltonian cycle (its snake closed by a wrap-around where there is
+// none, as the planner does) and relay-w on its snake, and returns each
+// degree's forward plus backward time, priced and simulated as
+// `tempc validate` does its stream-large class.
+func DegreeSweep(model, key string, s *wafer.Spec, batch, seq int64, seqs int) ([]Degree, error) {
+	g, err := frontend.Load(model, frontend.Options{Batch: batch, Seq: seq})
+	if err != nil {
+		return nil, err
+	}
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{seqs}, Recompute: []partition.Recompute{partition.NoRecompute},
+		ZeRO: []bool{false}})
+	if err != nil {
+		return nil, err
+	}
+	var grp *partition.Group
+	for i := range sp.Groups {
+		if sp.Groups[i].Key == key {
+			grp = &sp.Groups[i]
+		}
+	}
+	if grp == nil {
+		return nil, fmt.Errorf("validate: %s has no op group %s", model, key)
+	}
+	m, err := costmodel.New(s, costmodel.Params{})
+	if err != nil {
+		return nil, err
+	}
+	per := float64(seqs) / float64(batch) / float64(grp.Mult)
+	var out []Degree
+	for _, r := range degreeRects {
+		if !s.Contains(r) {
+			continue
+		}
+		chain := s.Snake(r)
+		cycle, ok := s.Cycle(r)
+		if !ok {
+			cycle = chain
+		}
+		for _, sc := range []partition.Scheme{partition.RingW, partition.RelayW} {
+			mv := costmodel.SchemeMove(s, grp, sc, float64(r.Size()), per, float64(seqs)*float64(seq), seq)
+			d := Degree{Scheme: sc.String(), Degree: r.Size(), Group: fmt.Sprintf("%dx%d", r.Rows, r.Cols), Resident: mv.Resident}
+			for _, ps := range []costmodel.Pass{mv.Fwd, mv.Bwd} {
+				for _, st := range ps.Streams {
+					c := streamCase(s, "", sc == partition.RelayW, cycle, chain, st, mv)
+					a, err := c.Analytic(m)
+					if err != nil {
+						return nil, err
+					}
+					var p plan.Program
+					c.Build(&p)
+					res, err := sim.Run(s, &p, sim.Config{})
+					if err != nil {
+						return nil, fmt.Errorf("validate: %s on %d dies: %w", sc, r.Size(), err)
+					}
+					d.Analytic += a
+					d.Simulated += res.Makespan
+				}
+			}
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
