@@ -277,6 +277,10 @@ func noLayout(s *wafer.Spec, batch int64, cfg Config) error {
 		return fmt.Errorf("partition: no layout of %s fits batch %d: no group shape of at most %d dies tiles its %d healthy dies "+
 			"into at most %d data-parallel groups (raise --batch or --max-group)", s.Name, batch, cfg.MaxGroupDies, s.NumHealthy(), batch)
 	}
+	if cfg.MicroBatchPerDie() {
+		return fmt.Errorf("partition: no layout of %s fits batch %d: FSDP gives every die whole sequences (micro-batches %v per die), "+
+			"and no group shape's share of the batch covers its dies that way (raise --batch or lower --max-group)", s.Name, batch, cfg.MicroBatches)
+	}
 	return fmt.Errorf("partition: no layout of %s fits batch %d: every micro-batch size asked for (%v) exceeds the %d sequences "+
 		"a data-parallel group gets at most", s.Name, batch, cfg.MicroBatches, most)
 }
