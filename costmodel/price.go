@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"tempc/ir"
@@ -53,7 +54,7 @@ func (m *Model) PriceMappedContext(ctx context.Context, sp *partition.Space, map
 	}
 	t.Fixed = make([]Price, len(sp.Layouts))
 	t.Sync = make([]Sync, len(sp.Layouts))
-	p := &pricer{sp: sp, g: sp.Graph, cache: map[string]Cost{}}
+	p := &pricer{sp: sp, g: sp.Graph, cache: map[string]Cost{}, failed: map[string]error{}}
 	for li := range sp.Layouts {
 		if err := p.priceLayout(ctx, m, t, li); err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
@@ -82,7 +83,7 @@ func (m *Model) Reprice(t *Table, li int, mp partition.Mapping) (*Table, error) 
 	for ei, e := range t.Edges {
 		c.Edges[ei] = EdgePrice{Edge: e.Edge, Cost: append([][partition.NumActs][partition.NumActs]Price(nil), e.Cost...)}
 	}
-	p := &pricer{sp: t.Space, g: t.Space.Graph, cache: map[string]Cost{}}
+	p := &pricer{sp: t.Space, g: t.Space.Graph, cache: map[string]Cost{}, failed: map[string]error{}}
 	if err := p.priceLayout(context.Background(), m, &c, li); err != nil {
 		return nil, err
 	}
@@ -157,6 +158,27 @@ type pricer struct {
 	sp    *partition.Space
 	g     *ir.Graph
 	cache map[string]Cost
+	// failed keeps the error a cached price recorded, so that every
+	// layout that reuses the price fails alike.
+	failed map[string]error
+}
+
+// cached returns the price under key, computing it with f the first time;
+// a failure f recorded is recorded again on every reuse.
+func (lc *layoutCtx) cached(key string, f func() Cost) Cost {
+	if c, ok := lc.cache[key]; ok {
+		if err := lc.failed[key]; err != nil {
+			lc.fail(err)
+		}
+		return c
+	}
+	before := lc.err
+	c := f()
+	if lc.err != nil && lc.err != before {
+		lc.failed[key] = lc.err
+	}
+	lc.cache[key] = c
+	return c
 }
 
 // layoutCtx prices within one layout.
@@ -178,6 +200,10 @@ type layoutCtx struct {
 	// routes that leave their group's tile): those groups contend, so the
 	// pattern is priced on all groups at once.
 	shared map[string]bool
+	// mapKey identifies the mapping's groups and fixed routes: layouts
+	// that differ only in micro-batch, recomputation or ZeRO share it, and
+	// with it the prices of patterns run on all groups at once.
+	mapKey string
 	// err is the first pattern that could not be priced; the prices that
 	// depend on it are meaningless and the layout fails.
 	err error
@@ -214,7 +240,28 @@ func (p *pricer) layout(m *Model, li int, mp partition.Mapping) (*layoutCtx, err
 		"chain": lc.crosses(mp.Chains, true),
 		"pair":  lc.crosses(mp.Chains, false),
 	}
+	if lc.shared["ring"] || lc.shared["chain"] || lc.shared["pair"] {
+		lc.mapKey = mappingKey(mp)
+	}
 	return lc, nil
+}
+
+// mappingKey writes a mapping's rings, chains and fixed routes (sorted)
+// as a string.
+func mappingKey(mp partition.Mapping) string {
+	var b strings.Builder
+	fmt.Fprint(&b, mp.Rings, mp.Chains)
+	pairs := make([][2]wafer.DieID, 0, len(mp.Routes))
+	for pr := range mp.Routes {
+		pairs = append(pairs, pr)
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		return pairs[i][0] < pairs[j][0] || pairs[i][0] == pairs[j][0] && pairs[i][1] < pairs[j][1]
+	})
+	for _, pr := range pairs {
+		fmt.Fprint(&b, pr, mp.Routes[pr])
+	}
+	return b.String()
 }
 
 // crosses reports whether the routes of two groups share a directed link:
@@ -245,13 +292,8 @@ func (lc *layoutCtx) crosses(groups [][]wafer.DieID, closed bool) bool {
 // groups at once and is priced so, contention included.
 func (lc *layoutCtx) collective(kind string, bytes float64, compute ...float64) Cost {
 	if lc.shared[patternOf(kind)] {
-		key := fmt.Sprintf("%s/%g/%v/all@%d", kind, bytes, compute, lc.li)
-		c, ok := lc.cache[key]
-		if !ok {
-			c = lc.priceAll(kind, bytes, compute...)
-			lc.cache[key] = c
-		}
-		return c
+		key := fmt.Sprintf("%s/%g/%v/all@%s", kind, bytes, compute, lc.mapKey)
+		return lc.cached(key, func() Cost { return lc.priceAll(kind, bytes, compute...) })
 	}
 	var worst Cost
 	for g := range lc.mp.Rings {
@@ -264,11 +306,7 @@ func (lc *layoutCtx) collective(kind string, bytes float64, compute ...float64) 
 			shape = lc.pairShape[g]
 		}
 		key := fmt.Sprintf("%s/%g/%v/%s", kind, bytes, compute, shape)
-		c, ok := lc.cache[key]
-		if !ok {
-			c = lc.price(kind, ring, chain, bytes, compute...)
-			lc.cache[key] = c
-		}
+		c := lc.cached(key, func() Cost { return lc.price(kind, ring, chain, bytes, compute...) })
 		if c.Seconds >= worst.Seconds {
 			worst = c
 		}

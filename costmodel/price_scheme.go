@@ -354,14 +354,13 @@ func (lc *layoutCtx) kvShare(grp *partition.Group) Cost {
 	var worst Cost
 	for g, chain := range lc.mp.Chains {
 		key := fmt.Sprintf("kv/%d/%d/%d/%g/%s", grp.Heads, grp.KVHeads, grp.HeadDim, bytes, lc.chainShape[g])
-		c, ok := lc.cache[key]
-		if !ok {
-			var err error
-			if c, err = lc.m.Multicast(partition.KVTrees(chain, share), bytes); err != nil {
+		c := lc.cached(key, func() Cost {
+			c, err := lc.m.Multicast(partition.KVTrees(chain, share), bytes)
+			if err != nil {
 				lc.fail(fmt.Errorf("K/V multicast of %g bytes: %w", bytes, err))
 			}
-			lc.cache[key] = c
-		}
+			return c
+		})
 		if c.Seconds >= worst.Seconds {
 			worst = c
 		}

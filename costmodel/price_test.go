@@ -230,3 +230,55 @@ func TestPriceStaticEnergy(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedPatternCacheAcrossLayouts: around faults, groups whose routes
+// cross are priced together, and the price is cached by mapping, shared
+// by the layouts that differ only in micro-batch, recomputation or ZeRO.
+// Every such layout's prices equal those of pricing it alone (Reprice,
+// with a fresh cache).
+func TestSharedPatternCacheAcrossLayouts(t *testing.T) {
+	g, err := frontend.Load("gpt2", frontend.Options{Batch: 32, Seq: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := wafer.Preset("temp48")
+	s.DeadDies = []wafer.Coord{{R: 1, C: 2}, {R: 3, C: 5}, {R: 4, C: 0}, {R: 0, C: 7}, {R: 5, C: 4}}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{1, 2}, Recompute: []partition.Recompute{partition.NoRecompute, partition.Full}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := New(s, Params{})
+	tab, err := m.Price(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for li, l := range sp.Layouts {
+		if len(l.Extra) == 0 || checked == 4 {
+			continue
+		}
+		alone, err := m.Reprice(tab, li, tab.Mappings[li])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for gi := range tab.Options {
+			for oi, o := range tab.Options[gi] {
+				if o.Valid[li] && o.Price[li] != alone.Options[gi][oi].Price[li] {
+					t.Errorf("%s %s %s: %+v cached, %+v alone", l.Name(), sp.Groups[gi].Key, o.Scheme, o.Price[li], alone.Options[gi][oi].Price[li])
+				}
+			}
+		}
+		for ei := range tab.Edges {
+			if tab.Edges[ei].Cost[li] != alone.Edges[ei].Cost[li] {
+				t.Errorf("%s edge %d: resharding cached differs from alone", l.Name(), ei)
+			}
+		}
+		checked++
+	}
+	if checked < 4 {
+		t.Errorf("only %d irregular layouts checked", checked)
+	}
+}
