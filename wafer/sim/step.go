@@ -115,7 +115,11 @@ const maxLoops = 3
 // and so are the closed loops inside an open node (the last micro-batch's
 // forward layers: shortened, they would change what its backward
 // overlaps with), unless that would take more than MaxFullTasks tasks:
-// then they are extrapolated too, and the method says so.
+// then they are extrapolated too — open loops run OpenShort and
+// OpenShort+1 times, peaks taken rather than extrapolated along them —
+// and the method says so. When only the tail after the closed prefix is
+// open, the 2^n replays stop before it and one more replay runs it
+// (Replay.Prefix): the tail is simulated once.
 func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	if cfg.Short <= 0 {
 		cfg.Short = 1
