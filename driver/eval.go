@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,9 @@ type EvalOptions struct {
 	Wafer     string
 	TimeLimit time.Duration
 	Threads   int
+	// Resume reuses the rows of an earlier, interrupted run of the same
+	// settings (Out/eval.partial.json) and runs only the cases it lacks.
+	Resume bool
 	// Progress receives a line per plan.
 	Progress io.Writer
 	// settings replaces the full or quick settings (tests).
@@ -201,6 +205,15 @@ type evalCase struct {
 	spec                   *wafer.Spec
 }
 
+// key identifies a case, and caseKey the case a row measured.
+func (c evalCase) key() string {
+	return fmt.Sprintf("%s|%s|%s|%d|%d|%s", c.section, c.config, c.model, c.batch, c.seq, c.spec.Name)
+}
+
+func (r EvalRow) caseKey() string {
+	return fmt.Sprintf("%s|%s|%s|%d|%d|%s", r.Section, r.Configuration, r.Model, r.Batch, r.Seq, r.Wafer)
+}
+
 // Eval runs the paper's evaluation (see the README): every plan compiled,
 // lowered, verified and its whole step simulated; it writes report.md,
 // eval.json and SVG figures to o.Out.
@@ -226,7 +239,25 @@ func Eval(o EvalOptions) error {
 	cases := evalCases(st, base)
 	rep := &EvalReport{Wafer: base.Name, Dies: base.NumHealthy(), Batch: st.batch, Seq: st.seq, LongBatch: st.longBatch, LongSeq: st.longSeq, Quick: o.Quick}
 	partial := filepath.Join(o.Out, "eval.partial.json")
+	done := map[string]EvalRow{}
+	if o.Resume {
+		if data, err := os.ReadFile(partial); err == nil {
+			var rows []EvalRow
+			if err := json.Unmarshal(data, &rows); err != nil {
+				return fmt.Errorf("driver: --resume: %s: %w", partial, err)
+			}
+			for _, r := range rows {
+				done[r.caseKey()] = r
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
 	for i, c := range cases {
+		if row, ok := done[c.key()]; ok {
+			rep.Rows = append(rep.Rows, row)
+			continue
+		}
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, "[%3d/%d %5.0f s] %-8s %-15s %-21s", i+1, len(cases), time.Since(start).Seconds(), c.section, c.model, c.config)
 		}

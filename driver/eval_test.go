@@ -88,6 +88,22 @@ func TestEvalDeterministic(t *testing.T) {
 			t.Errorf("eval.json search differs between two runs:\n%s\n%s", x, y)
 		}
 	}
+	// An interrupted run resumed from its partial rows plans nothing again
+	// and writes the same report.
+	resumed := t.TempDir()
+	rows, err := json.Marshal(reps[0].Rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(resumed, "eval.partial.json"), rows, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Eval(EvalOptions{Out: resumed, Wafer: "mesh4x4", Threads: 1, Resume: true, settings: &st}); err != nil {
+		t.Fatal(err)
+	}
+	if read(resumed, "report.md") != read(outs[0], "report.md") {
+		t.Error("a resumed run's report.md differs")
+	}
 	var configs []string
 	for _, row := range reps[0].Rows {
 		configs = append(configs, row.Section+" "+row.Configuration)

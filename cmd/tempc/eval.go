@@ -16,6 +16,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Wafer, "wafer", "temp48", "wafer preset or file")
 	fs.DurationVar(&o.TimeLimit, "time-limit", 600*time.Second, "bound on planning each configuration")
 	fs.IntVar(&o.Threads, "threads", 0, "solver threads (0: HiGHS decides)")
+	fs.BoolVar(&o.Resume, "resume", false, "reuse the rows an interrupted run left in DIR/eval.partial.json")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := parse(fs, args); err != nil {
 		return err
