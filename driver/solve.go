@@ -215,13 +215,12 @@ func solveAll(o PlanOptions) (*solved, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.MemoryTolerance >= 0 {
+	so := o.Solver
+	so.TimeLimit, so.Deadline = time.Until(deadline), deadline
+	if o.MemoryTolerance >= 0 && so.TimeLimit > 0 {
 		// Once, on the final table: the dual-level loop chooses by the
-		// objective alone.
-		so := o.Solver
-		if so.TimeLimit, so.Deadline = time.Until(deadline), deadline; so.TimeLimit <= 0 {
-			return nil, o.timeUp("solving for least memory", context.DeadlineExceeded)
-		}
+		// objective alone. Without time left the plan stands as solved
+		// (no memory_solve_status in the report).
 		cfg := ilp.Config{Objective: o.Objective, MemoryTolerance: o.MemoryTolerance}
 		if err := r.sol.LeastMemory(p.table, cfg, ilp.HiGHS{}, so); err != nil {
 			return nil, err

@@ -92,6 +92,9 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 		}
 		pf.o.Space.Baseline = partition.Family(pf.baseline)
 	}
+	if pf.o.Space.FlashAttention && pf.baseline != "megatron1" && pf.baseline != "megatron3" {
+		return usageError{"--flash-attention applies to --baseline megatron1 or megatron3: every other space computes attention fused"}
+	}
 	if pf.schemes != "" {
 		var err error
 		if pf.o.Space.Allow, pf.o.Space.Deny, err = partition.ParseSchemes(pf.schemes); err != nil {
