@@ -375,15 +375,21 @@ func KVSlice(tokens float64, grp *partition.Group, P float64) float64 {
 }
 
 // energy of a group's step: its FLOPs (pointwise work repeated on every die
-// when replicated), the HBM and SRAM bytes its dies move (pr's, the busiest
-// die's, less the excess HBM bytes of its uneven kernels), and D2D traffic
-// on every group.
+// when replicated, and the forward work recomputation repeats), the HBM
+// and SRAM bytes its dies move (pr's, the busiest die's, less the excess
+// HBM bytes of its uneven kernels), and D2D traffic on every group.
 func (lc *layoutCtx) energy(gr *partition.Work, s partition.Scheme, pr Price, excess float64, flows []Flow, reps float64) Joules {
 	rep := 1.0
 	if s.Out() == partition.Rep {
 		rep = lc.P
 	}
 	flops := gr.FwdFLOPs + gr.BwdFLOPs + rep*(gr.PwFwdFLOPs+gr.PwBwdFLOPs)
+	switch {
+	case gr.Recomputed(lc.l.Recompute):
+		flops += gr.FwdFLOPs + rep*gr.PwFwdFLOPs
+	case lc.l.Recompute == partition.Selective:
+		flops += rep * gr.PwFwdFLOPs
+	}
 	dies := lc.P * float64(lc.l.DP)
 	j := lc.m.EnergyOf(flops, (pr.HBM-excess)*dies, nil).Add(lc.m.EnergyOf(0, 0, flows).Scale(reps * float64(lc.l.DP)))
 	j.SRAM = 8 * pr.SRAM * dies * lc.m.Spec.SRAMJoulesPerBit

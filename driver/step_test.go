@@ -206,10 +206,11 @@ func TestOverlapOverCapacityCaught(t *testing.T) {
 // weights and the next layer's while it runs, and full recomputation
 // reruns the forward kernels on the weights the backward pass gathered:
 // the cost model's step and peak memory agree with the simulator's
-// (measured: step +0.15% and +0.20%, memory −1.8% and −4.3%; before the
-// gathered weights were priced per layer, memory was +12% and +31%, and
-// the recomputed forward's gathers made the full-recomputation step
-// −4.5%).
+// and energy (measured: step +0.15% and +0.20%, memory −1.8% and −4.3%,
+// energy +0.07% and +0.10%; before the gathered weights were priced per
+// layer, memory was +12% and +31%, the recomputed forward's gathers made
+// the full-recomputation step −4.5%, and leaving the recomputed forward's
+// FLOPs out of the energy made it +6.5%).
 func TestCanonicalFSDPAgainstSimulator(t *testing.T) {
 	for _, rc := range []partition.Recompute{partition.NoRecompute, partition.Full} {
 		pl, s := compileWith(t, "gpt2", "mesh4x4", 16, 1024, partition.Config{Baseline: partition.FSDPOnly, MicroBatches: []int{1},
@@ -226,10 +227,11 @@ func TestCanonicalFSDPAgainstSimulator(t *testing.T) {
 			peak = max(peak, pl.StaticBytes+d.PeakMemoryBytes)
 		}
 		step, mem := st.Makespan/pl.PredictedSeconds-1, peak/pl.PredictedMemory-1
-		t.Logf("%s: step %+.2f%%, memory %+.2f%%", pl.Layout, 100*step, 100*mem)
-		if math.Abs(step) > 0.01 || math.Abs(mem) > 0.05 {
-			t.Errorf("%s: simulated step %.6g s against %.6g predicted, peak memory %.4g GB against %.4g", pl.Layout,
-				st.Makespan, pl.PredictedSeconds, peak/1e9, pl.PredictedMemory/1e9)
+		energy := st.Energy.Total()/pl.PredictedEnergy - 1
+		t.Logf("%s: step %+.2f%%, memory %+.2f%%, energy %+.2f%%", pl.Layout, 100*step, 100*mem, 100*energy)
+		if math.Abs(step) > 0.01 || math.Abs(mem) > 0.05 || math.Abs(energy) > 0.01 {
+			t.Errorf("%s: simulated step %.6g s against %.6g predicted, peak memory %.4g GB against %.4g, energy %.4g J against %.4g", pl.Layout,
+				st.Makespan, pl.PredictedSeconds, peak/1e9, pl.PredictedMemory/1e9, st.Energy.Total(), pl.PredictedEnergy)
 		}
 	}
 }
