@@ -489,13 +489,7 @@ func (r *EvalReport) summarise() {
 	if len(errs) > 0 {
 		sort.Float64s(errs)
 		sort.Float64s(signed)
-		r.CostModel = ErrStats{Plans: len(errs), Median: quantile(errs, 0.5), P95: quantile(errs, 0.95), Max: errs[len(errs)-1],
-			Signed: quantile(signed, 0.5)}
+		r.CostModel = ErrStats{Plans: len(errs), Median: validate.Quantile(errs, 0.5), P95: validate.Quantile(errs, 0.95),
+			Max: errs[len(errs)-1], Signed: validate.Quantile(signed, 0.5)}
 	}
-}
-
-// quantile of sorted xs, by the nearest rank.
-func quantile(xs []float64, q float64) float64 {
-	i := int(math.Ceil(q*float64(len(xs)))) - 1
-	return xs[max(0, min(i, len(xs)-1))]
 }

@@ -21,17 +21,23 @@ func (r *EvalReport) figures(dir string) error {
 		{"throughput.svg", func() (*plot.Plot, error) {
 			return r.groupedBars("Throughput relative to TEMP (simulated)", "× TEMP", "main", func(row EvalRow) float64 {
 				t, ok := r.find("main", row.Model, "temp")
-				if !ok || !t.Fits {
+				if !ok || !t.Fits || !row.Fits {
 					return 0
 				}
 				return row.TokensPerSecond / t.TokensPerSecond
 			})
 		}},
 		{"memory.svg", func() (*plot.Plot, error) {
+			// A plan that does not fit draws the least memory it needs.
 			return r.groupedBars("Peak memory per die (simulated; OOM: least needed)", "GB", "main", func(row EvalRow) float64 { return row.PeakMemory / 1e9 })
 		}},
 		{"energy.svg", func() (*plot.Plot, error) {
-			return r.groupedBars("Tokens per joule (simulated)", "tokens/J", "main", func(row EvalRow) float64 { return row.TokensPerJoule })
+			return r.groupedBars("Tokens per joule (simulated)", "tokens/J", "main", func(row EvalRow) float64 {
+				if !row.Fits {
+					return 0
+				}
+				return row.TokensPerJoule
+			})
 		}},
 		{"ablation.svg", r.ablationPlot},
 		{"faults.svg", r.faultPlot},
@@ -58,15 +64,14 @@ func (r *EvalReport) figures(dir string) error {
 }
 
 // groupedBars draws value per configuration (bars) per model (groups) of
-// a section; a plan that does not fit draws nothing (but its memory
-// need, in the memory figure).
+// a section; a missing row draws nothing.
 func (r *EvalReport) groupedBars(title, ylabel, section string, value func(EvalRow) float64) (*plot.Plot, error) {
 	models, configs := r.models(section), r.configs(section)
 	vals := make([]plotter.Values, len(configs))
 	for i, c := range configs {
 		vals[i] = make(plotter.Values, len(models))
 		for j, m := range models {
-			if row, ok := r.find(section, m, c); ok && (row.Fits || row.PeakMemory > 0 && strings.Contains(title, "memory")) {
+			if row, ok := r.find(section, m, c); ok {
 				vals[i][j] = value(row)
 			}
 		}

@@ -31,26 +31,24 @@ func (r *EvalReport) find(section, model, config string) (EvalRow, bool) {
 	return EvalRow{}, false
 }
 
-// models lists the models of a section in the order they ran.
+// models and configs list the models and configurations of a section in
+// the order they ran.
 func (r *EvalReport) models(section string) []string {
-	var ms []string
-	for _, row := range r.rows(section) {
-		if !slices.Contains(ms, row.Model) {
-			ms = append(ms, row.Model)
-		}
-	}
-	return ms
+	return r.distinct(section, func(row EvalRow) string { return row.Model })
 }
 
-// configs lists the configurations of a section in the order they ran.
 func (r *EvalReport) configs(section string) []string {
-	var cs []string
+	return r.distinct(section, func(row EvalRow) string { return row.Configuration })
+}
+
+func (r *EvalReport) distinct(section string, f func(EvalRow) string) []string {
+	var out []string
 	for _, row := range r.rows(section) {
-		if !slices.Contains(cs, row.Configuration) {
-			cs = append(cs, row.Configuration)
+		if v := f(row); !slices.Contains(out, v) {
+			out = append(out, v)
 		}
 	}
-	return cs
+	return out
 }
 
 // cell prints a row's figure, or why it has none.

@@ -2,9 +2,9 @@ package validate
 
 import (
 	"fmt"
+	"slices"
 
 	"tempc/costmodel"
-	"tempc/frontend"
 	"tempc/partition"
 	"tempc/plan"
 	"tempc/wafer"
@@ -35,24 +35,15 @@ var degreeRects = []wafer.Rect{{Rows: 1, Cols: 2}, {Rows: 2, Cols: 2}, {Rows: 2,
 // degree's forward plus backward time, priced and simulated as
 // `tempc validate` does its stream-large class.
 func DegreeSweep(model, key string, s *wafer.Spec, batch, seq int64, seqs int) ([]Degree, error) {
-	g, err := frontend.Load(model, frontend.Options{Batch: batch, Seq: seq})
+	groups, err := groupsOf(model, s, batch, seq, seqs)
 	if err != nil {
 		return nil, err
 	}
-	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{seqs}, Recompute: []partition.Recompute{partition.NoRecompute},
-		ZeRO: []bool{false}})
-	if err != nil {
-		return nil, err
-	}
-	var grp *partition.Group
-	for i := range sp.Groups {
-		if sp.Groups[i].Key == key {
-			grp = &sp.Groups[i]
-		}
-	}
-	if grp == nil {
+	i := slices.IndexFunc(groups, func(g partition.Group) bool { return g.Key == key })
+	if i < 0 {
 		return nil, fmt.Errorf("validate: %s has no op group %s", model, key)
 	}
+	grp := &groups[i]
 	m, err := costmodel.New(s, costmodel.Params{})
 	if err != nil {
 		return nil, err

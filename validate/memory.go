@@ -18,14 +18,15 @@ import (
 // benchmarkModels are the six models of the README's figures.
 var benchmarkModels = []string{"gpt3-6.7b", "gpt3-76b", "gpt3-175b", "llama2-13b", "llama3-70b", "opt-175b"}
 
-// groupsOf builds model's strategy space on s and returns its op groups
-// (the slice shapes come from them), at micro-batch 4 of sequence 2048.
-func groupsOf(model string, s *wafer.Spec) ([]partition.Group, error) {
-	g, err := frontend.Load(model, frontend.Options{Batch: 128, Seq: 2048})
+// groupsOf builds model's strategy space on s at the batch and sequence
+// given, micro-batches of micro sequences, and returns its op groups (the
+// slice shapes come from them).
+func groupsOf(model string, s *wafer.Spec, batch, seq int64, micro int) ([]partition.Group, error) {
+	g, err := frontend.Load(model, frontend.Options{Batch: batch, Seq: seq})
 	if err != nil {
 		return nil, err
 	}
-	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{4}, Recompute: []partition.Recompute{partition.NoRecompute},
+	sp, err := partition.Build(g, s, partition.Config{MicroBatches: []int{micro}, Recompute: []partition.Recompute{partition.NoRecompute},
 		ZeRO: []bool{false}})
 	if err != nil {
 		return nil, err
@@ -53,7 +54,7 @@ func kernelCase(s *wafer.Spec, name string, k costmodel.Kernel) Case {
 func computes(s *wafer.Spec, models []string) ([]Case, error) {
 	var cs []Case
 	for _, model := range models {
-		groups, err := groupsOf(model, s)
+		groups, err := groupsOf(model, s, 128, 2048, 4)
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +140,7 @@ func hbms(s *wafer.Spec) []Case {
 // lowers it — weight blocks (18.9 to 50 MB) that land in HBM, activation
 // blocks (4.2 to 8.4 MB) in SRAM where three (six for a relay) fit.
 func largeStreams(s *wafer.Spec) ([]Case, error) {
-	groups, err := groupsOf("gpt3-175b", s)
+	groups, err := groupsOf("gpt3-175b", s, 128, 2048, 4)
 	if err != nil {
 		return nil, err
 	}

@@ -137,12 +137,12 @@ func summarise(class string, rs []CaseResult) Stats {
 		errs[i] = math.Abs(r.RelErr)
 	}
 	sort.Float64s(errs)
-	return Stats{Class: class, Cases: len(rs), Median: quantile(errs, 0.5), P95: quantile(errs, 0.95), Max: errs[len(errs)-1]}
+	return Stats{Class: class, Cases: len(rs), Median: Quantile(errs, 0.5), P95: Quantile(errs, 0.95), Max: errs[len(errs)-1]}
 }
 
-// quantile is the q-quantile of sorted xs by linear interpolation between
+// Quantile is the q-quantile of sorted xs by linear interpolation between
 // closest ranks.
-func quantile(xs []float64, q float64) float64 {
+func Quantile(xs []float64, q float64) float64 {
 	if len(xs) == 1 {
 		return xs[0]
 	}

@@ -96,7 +96,7 @@ func TestQuickSuiteDeterministicJSON(t *testing.T) {
 
 func TestQuantile(t *testing.T) {
 	xs := []float64{1, 2, 3, 4, 5}
-	if quantile(xs, 0.5) != 3 || quantile(xs, 1) != 5 || quantile(xs, 0.95) != 4.8 || quantile([]float64{7}, 0.95) != 7 {
+	if Quantile(xs, 0.5) != 3 || Quantile(xs, 1) != 5 || Quantile(xs, 0.95) != 4.8 || Quantile([]float64{7}, 0.95) != 7 {
 		t.Error("quantile")
 	}
 }
