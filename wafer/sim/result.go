@@ -9,9 +9,12 @@ import (
 	"tempc/wafer"
 )
 
-// TaskTiming is when a task became ready, started on its engine, and ended.
+// TaskTiming is when a task became ready, started on its engine, and
+// ended; Live is its die's live memory once the task allocated its
+// memory and scratch (zero when it allocates none).
 type TaskTiming struct {
 	Ready, Start, End float64
+	Live              float64
 }
 
 // LinkStats is what one directed link carried.

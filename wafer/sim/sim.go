@@ -117,6 +117,7 @@ func (st *state) allocMem(id plan.TaskID) {
 	}
 	d := t.Die
 	st.live[d] += float64(t.Alloc + t.Scratch)
+	st.timing[id].Live = st.live[d]
 	if st.live[d] > st.peakLive[d] {
 		st.peakLive[d], st.peakAt[d] = st.live[d], st.now
 	}

@@ -205,13 +205,14 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	out.Sample, out.Expansion = results[0], exps[0]
 	// corner[c] is corner c's replay (prefix-only when split).
 	corner := make([]*Result, corners)
+	cornerEx := make([]*plan.Expansion, corners)
 	for j, jb := range jobs {
 		if jb.prefix || !split {
 			c := 0
 			for v := range loops {
 				c |= (jb.counts[v] - loops[v].Short) << v
 			}
-			corner[c] = results[j]
+			corner[c], cornerEx[c] = results[j], exps[j]
 		}
 	}
 	weights := cornerWeights(loops)
@@ -244,6 +245,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		}
 		return max(x, seen)
 	}
+	blockPeaks := blockPeaks(corner, cornerEx, weights, out.Sample, out.Expansion, split)
 	out.Makespan = mix(func(r *Result) float64 { return r.Makespan })
 	if split {
 		// The tail is counted from where the full replay's prefix ended
@@ -275,7 +277,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		d.HBMBytes = mix(func(r *Result) float64 { return r.Dies[i].HBMBytes })
 		d.HBMBusySeconds = mix(func(r *Result) float64 { return r.Dies[i].HBMBusySeconds })
 		d.PeakSRAMBytes = peak(func(r *Result) float64 { return r.Dies[i].PeakSRAMBytes })
-		d.PeakMemoryBytes = peak(func(r *Result) float64 { return r.Dies[i].PeakMemoryBytes })
+		d.PeakMemoryBytes = max(peak(func(r *Result) float64 { return r.Dies[i].PeakMemoryBytes }), blockPeaks[i])
 		d.PeakMemorySeconds = out.Sample.Dies[i].PeakMemorySeconds
 		out.Dies = append(out.Dies, d)
 	}
@@ -515,4 +517,85 @@ func countsText(loops []Loop, counts []int) string {
 		parts = append(parts, fmt.Sprintf("%s ×%d", strings.Join(l.Names, ", "), counts[v]))
 	}
 	return " (replayed with " + strings.Join(parts, "; ") + ")"
+}
+
+// blockPeaks extrapolates each die's peak memory block by block: the most
+// live memory once a task of a block allocated, over its runs, is affine
+// in the loops' counts (a block inside a loop peaks in its last run,
+// holding what every run before kept; a block after it holds what the
+// loop left) even where the die's overall peak moves from one block to
+// another between the short replays and the real step — a stream whose
+// transients are small leaves a one-layer replay's peak at the LM head,
+// the real step's at the last forward layer. Each block's peak is mixed
+// over the corners like every figure; with an open tail (split), a tail
+// block's peak is the full replay's, shifted by what the extrapolated
+// prefix leaves live beyond what the replayed one did.
+func blockPeaks(corner []*Result, cornerEx []*plan.Expansion, weights []float64, sample *Result, sampleEx *plan.Expansion, split bool) []float64 {
+	dies := len(sample.Dies)
+	peaks := make([]map[*plan.Node][]float64, len(corner))
+	for c := range corner {
+		peaks[c] = runPeaks(cornerEx[c], corner[c], dies)
+	}
+	out := make([]float64, dies)
+	for n := range peaks[0] {
+		for d := range dies {
+			x := 0.0
+			for c := range corner {
+				x += weights[c] * peaks[c][n][d]
+			}
+			out[d] = max(out[d], x)
+		}
+	}
+	if split {
+		last := len(corner) - 1
+		mixEnd := make([]float64, dies)
+		for c := range corner {
+			for d, l := range endLive(cornerEx[c], dies) {
+				mixEnd[d] += weights[c] * l
+			}
+		}
+		lastEnd := endLive(cornerEx[last], dies)
+		for n, pk := range runPeaks(sampleEx, sample, dies) {
+			if _, inPrefix := peaks[0][n]; inPrefix {
+				continue
+			}
+			for d := range dies {
+				if pk[d] > 0 {
+					out[d] = max(out[d], pk[d]+mixEnd[d]-lastEnd[d])
+				}
+			}
+		}
+	}
+	return out
+}
+
+// runPeaks is, per block and die, the most live memory once one of the
+// block's tasks allocated, over all its runs.
+func runPeaks(ex *plan.Expansion, r *Result, dies int) map[*plan.Node][]float64 {
+	out := map[*plan.Node][]float64{}
+	for _, run := range ex.Runs {
+		pk := out[run.Node]
+		if pk == nil {
+			pk = make([]float64, dies)
+			out[run.Node] = pk
+		}
+		for i := range run.Node.Program.Tasks {
+			id := run.First + plan.TaskID(i)
+			if l := r.Tasks[id].Live; l > pk[ex.Program.Tasks[id].Die] {
+				pk[ex.Program.Tasks[id].Die] = l
+			}
+		}
+	}
+	return out
+}
+
+// endLive is what each die holds once every task of ex has run: what
+// they allocated less what they freed.
+func endLive(ex *plan.Expansion, dies int) []float64 {
+	out := make([]float64, dies)
+	for i := range ex.Program.Tasks {
+		t := &ex.Program.Tasks[i]
+		out[t.Die] += float64(t.Alloc - t.Free)
+	}
+	return out
 }

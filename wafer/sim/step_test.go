@@ -77,3 +77,39 @@ func TestCornerWeights(t *testing.T) {
 		}
 	}
 }
+
+// TestStepPeakMovesBetweenBlocks: a block before the loops holds a large
+// transient (5 kB), each forward layer keeps 1 kB until its backward
+// layer frees it. One- and two-layer replays peak at the transient; the
+// real step, 40 layers, at the end of its forward pass — which the peak
+// extrapolated block by block finds, the whole replay's peak would not.
+func TestStepPeakMovesBetweenBlocks(t *testing.T) {
+	block := func(name string, alloc, free, scratch int64) plan.Program {
+		var p plan.Program
+		id := p.Delay(name, 0, 1e-4)
+		p.Tasks[id].Out = true
+		p.Tasks[id].Alloc, p.Tasks[id].Free, p.Tasks[id].Scratch = alloc, free, scratch
+		return p
+	}
+	pre, fwd, bwd := block("pre", 0, 0, 5000), block("fwd", 1000, 0, 100), block("bwd", 0, 1000, 100)
+	p := &plan.Plan{Steps: []plan.Node{{Name: "pre", Count: 1, Program: &pre},
+		{Name: "fwd.layers", Count: 40, Program: &fwd}, {Name: "bwd.layers", Count: 40, Program: &bwd}}}
+	s, _ := wafer.Preset("mesh4x4")
+	full, err := Step(s, p, StepConfig{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := Step(s, p, StepConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(short.Replays) < 2 {
+		t.Fatalf("%d replays: the layer loops were not extrapolated", len(short.Replays))
+	}
+	if got, want := full.Dies[0].PeakMemoryBytes, 40*1000.0+100; got != want {
+		t.Errorf("full replay peak %g bytes, want %g", got, want)
+	}
+	if got, want := short.Dies[0].PeakMemoryBytes, full.Dies[0].PeakMemoryBytes; math.Abs(got-want) > 1e-6 {
+		t.Errorf("extrapolated peak %g bytes, full replay %g", got, want)
+	}
+}
