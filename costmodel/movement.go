@@ -346,9 +346,10 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 		}
 		return k
 	}
-	// stream builds a streamed pass: one stream per round GEMM, whose
-	// block lives where its argument says.
-	stream := func(relay bool, block float64, comms []Comm, rnd ...func(w where) gemm) Pass {
+	// stream builds a streamed pass: one stream per round, each round one
+	// or more GEMMs on the arriving block, which lives where its argument
+	// says.
+	stream := func(relay bool, block float64, comms []Comm, rnd ...func(w where) []gemm) Pass {
 		mv.Block = block
 		mv.Resident = Resident(s, relay, block)
 		blk := inHBM
@@ -358,11 +359,13 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 		var ps Pass
 		for i, r := range rnd {
 			own := r(inHBM)
-			own.stay = 0 // the stationary operand is loaded, the output written, in the own round
-			if own.acc {
-				own.c, own.first = blk, true
+			for j := range own {
+				own[j].stay = 0 // the stationary operand is loaded, the output written, in the own round
+				if own[j].acc {
+					own[j].c, own[j].first = blk, true
+				}
 			}
-			st := Stream{Comm: comms[i], Own: gk(own), Round: gk(r(blk))}
+			st := Stream{Comm: comms[i], Own: gk(own...), Round: gk(r(blk)...)}
 			k := st.Own.Plus(st.Round.Scale(P - 1))
 			if i == 0 {
 				ps.Kernel = k
@@ -372,6 +375,9 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 			ps.Streams = append(ps.Streams, st)
 		}
 		return ps
+	}
+	one := func(f func(w where) gemm) func(w where) []gemm {
+		return func(w where) []gemm { return []gemm{f(w)} }
 	}
 	Tp, Kp, Np := T/P, K/P, N/P
 	x, y, w := 2*T*K, 2*T*N, 2*float64(grp.WeightElems) // the weight with its bias, as gathered and streamed
@@ -400,18 +406,34 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 		k, relay := kindOf(sc), sc == partition.RelayW
 		b := w / P
 		mv.Fwd = stream(relay, b, []Comm{{Kind: k, Bytes: b}},
-			func(wh where) gemm { return gemm{M: Tp, K: K, N: Np, b: wh, stay: 'a'} })
+			one(func(wh where) gemm { return gemm{M: Tp, K: K, N: Np, b: wh, stay: 'a'} }))
 		mv.Bwd = stream(relay, b, []Comm{{Kind: k, Bytes: b}, {Kind: k, Bytes: b, Reduce: true}},
-			func(wh where) gemm { return gemm{M: Tp, K: Np, N: K, b: wh, stay: 'c'} },            // dX with the weight block
-			func(wh where) gemm { return gemm{M: K, K: Tp, N: Np, c: wh, acc: true, stay: 'a'} }) // dW partial sums
+			one(func(wh where) gemm { return gemm{M: Tp, K: Np, N: K, b: wh, stay: 'c'} }),            // dX with the weight block
+			one(func(wh where) gemm { return gemm{M: K, K: Tp, N: Np, c: wh, acc: true, stay: 'a'} })) // dW partial sums
 	case partition.RingX, partition.RelayX:
 		k, relay := kindOf(sc), sc == partition.RelayX
 		b := x / P
 		mv.Fwd = stream(relay, b, []Comm{{Kind: k, Bytes: b}},
-			func(wh where) gemm { return gemm{M: Tp, K: K, N: Np, a: wh, stay: 'b'} })
+			one(func(wh where) gemm { return gemm{M: Tp, K: K, N: Np, a: wh, stay: 'b'} }))
 		mv.Bwd = stream(relay, b, []Comm{{Kind: k, Bytes: b, Reduce: true}, {Kind: k, Bytes: b}},
-			func(wh where) gemm { return gemm{M: Tp, K: Np, N: K, c: wh, acc: true, stay: 'b'} }, // dX partial sums
-			func(wh where) gemm { return gemm{M: K, K: Tp, N: Np, a: wh, stay: 'c'} })            // dW with the input block
+			one(func(wh where) gemm { return gemm{M: Tp, K: Np, N: K, c: wh, acc: true, stay: 'b'} }), // dX partial sums
+			one(func(wh where) gemm { return gemm{M: K, K: Tp, N: Np, a: wh, stay: 'c'} }))            // dW with the input block
+	case partition.RingY, partition.RelayY:
+		// Y's partial sums stream: each die holds X's columns and W's rows
+		// for its share of K and adds, each round, its share of one token
+		// block's output to the partial sum passing by (a streamed
+		// reduce-scatter). The backward streams dY's token blocks once, each
+		// round computing that block's dX columns and adding its share to
+		// the die's dW rows.
+		k, relay := kindOf(sc), sc == partition.RelayY
+		b := y / P
+		mv.Fwd = stream(relay, b, []Comm{{Kind: k, Bytes: b, Reduce: true}},
+			one(func(wh where) gemm { return gemm{M: Tp, K: Kp, N: N, c: wh, acc: true, stay: 'b'} }))
+		mv.Bwd = stream(relay, b, []Comm{{Kind: k, Bytes: b}},
+			func(wh where) []gemm {
+				return []gemm{{M: Tp, K: N, N: Kp, a: wh, stay: 'b'}, // dX rows of the block, with the die's W rows
+					{M: Kp, K: Tp, N: N, b: wh, stay: 'c'}} // dW rows, accumulated over the rounds
+			})
 	case partition.Heads, partition.RingSeq, partition.Vocab, partition.VocabSP, partition.Batch:
 		return graphMove(s, grp, sc, P, per, tokens, seq)
 	default:

@@ -72,6 +72,14 @@ func TestSchemeMoveClosedForms(t *testing.T) {
 			(P - 1) * (2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile)), xBlock}},
 		{partition.RelayX, want{2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile), P * 2 * Tp * Np,
 			(P - 1) * (2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile)), 2 * xBlock}},
+		// Y's partial sums (three blocks of 12.6 MB fit the stream SRAM)
+		// pass the die's W rows (18.9 MB, kept in SRAM after the own
+		// round): every round reads a token block of the die's X columns
+		// from HBM and adds into the block in SRAM; the own round starts
+		// its block there and the finished sum is written to HBM once. A
+		// partial sum in SRAM needs no DMA through HBM.
+		{partition.RingY, want{P*2*Tp*Kp*c(N/tile) + 2*Kp*N*c(Tp/tile), 2 * Tp * N,
+			2*Tp*N + (P-1)*(2*Kp*N*c(Tp/tile)+4*Tp*N), 0}},
 	}
 	for _, tc := range tests {
 		mv := SchemeMove(s, grp, tc.s, P, 1, T, 2048)
@@ -100,7 +108,7 @@ func TestSchemeMoveClosedForms(t *testing.T) {
 		// 256 for the token-split schemes).
 		wantEff := 0.8
 		switch tc.s {
-		case partition.FSDP, partition.RingW, partition.RelayW, partition.RingX, partition.RelayX:
+		case partition.FSDP, partition.RingW, partition.RelayW, partition.RingX, partition.RelayX, partition.RingY:
 			wantEff = 0.8 * Tp / 256
 		}
 		if math.Abs(k.Efficiency-wantEff) > 1e-12 {
@@ -152,6 +160,22 @@ func TestSchemeMoveBackward(t *testing.T) {
 	// own block is read once.
 	if d0, d1 := rx.Bwd.Streams[0].Comm.DMAHBM(P, true), rx.Bwd.Streams[1].Comm.DMAHBM(P, true); d0 != 0 || d1 != 2*T*K/P {
 		t.Errorf("ring-x backward DMA %.6g and %.6g bytes, want 0 and one block", d0, d1)
+	}
+	// ring-y: one stream of dY token blocks (M Tp, K N, N Kp for dX with
+	// the die's W rows kept in SRAM; M Kp, K Tp, N N for dW, whose
+	// 37.7 MB accumulator does not fit beside its tile, so every round
+	// writes it).
+	ry := SchemeMove(s, grp, partition.RingY, P, 1, T, 2048)
+	if !ry.Resident || len(ry.Bwd.Streams) != 1 || ry.Bwd.Streams[0].Comm.Reduce || ry.Bwd.Kernel.FLOPs != 4*T*K*N/P {
+		t.Fatalf("ring-y backward: resident %v, %g FLOPs, streams %+v", ry.Resident, ry.Bwd.Kernel.FLOPs, ry.Bwd.Streams)
+	}
+	Kp := K / P
+	dYblk, Wrows, Xcols := 2*Tp*N*c(Kp/tile), 2*N*Kp*c(Tp/tile), 2*Kp*Tp*c(N/tile)
+	read = (dYblk + Wrows + Xcols + dYblk) + (P-1)*Xcols
+	write = P * (2*Tp*Kp + 2*Kp*N)
+	sram = (P - 1) * (dYblk + Wrows + dYblk)
+	if k := ry.Bwd.Kernel; math.Abs(k.HBMRead-read) > 1 || math.Abs(k.HBMWrite-write) > 1 || math.Abs(k.SRAM-sram) > 1 {
+		t.Errorf("ring-y backward reads %.6g, writes %.6g, SRAM %.6g; closed form %.6g, %.6g, %.6g", k.HBMRead, k.HBMWrite, k.SRAM, read, write, sram)
 	}
 }
 

@@ -279,7 +279,7 @@ func (m *Model) Overlap(k Kernel, cs []Cost, dma []float64) float64 {
 }
 
 func kindOf(s partition.Scheme) string {
-	if s == partition.RelayW || s == partition.RelayX {
+	if s.Relay() {
 		return "relay"
 	}
 	return "ring"
@@ -325,7 +325,7 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, mv *Move, per
 	// A stream's blocks in flight: in SRAM, three (six for a relay, both
 	// ways; see Resident) — the HBM keeps the die's own; landing in HBM,
 	// forwarded as soon as they arrive, up to all P.
-	case partition.RingW, partition.RelayW, partition.RingX, partition.RelayX, partition.RingSeq:
+	case partition.RingW, partition.RelayW, partition.RingX, partition.RelayX, partition.RingY, partition.RelayY, partition.RingSeq:
 		tr = mv.Block
 		if !mv.Resident {
 			tr *= P

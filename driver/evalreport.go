@@ -173,7 +173,7 @@ func (r *EvalReport) writeMarkdown(w io.Writer) error {
 	// (d) ablation.
 	fmt.Fprintln(w, "## (d) Ablation (paper Fig. 16)")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "The best canonical baseline, then tempc's space with plain TSPP rings (`--schemes -relay-w,-relay-x`, gmap), "+
+	fmt.Fprintln(w, "The best canonical baseline, then tempc's space with plain TSPP rings (`--schemes -relay-w,-relay-x,-relay-y`, gmap), "+
 		"with TATP relays (gmap), and with TCME (`temp`); throughput relative to the baseline.")
 	fmt.Fprintln(w)
 	rows = nil

@@ -173,10 +173,10 @@ func TestNoLayoutExplained(t *testing.T) {
 
 // TestLooseGapIsNotOptimal: a solve stopped at a gap the caller loosened
 // is reported as gap-limit, never as optimal, and its gap is within the
-// one asked for. (gpt2 at batch 32, sequence 256 on mesh4x4 stops at a
-// 37.9% gap under --gap 0.5, measured.)
+// one asked for. (gpt2 at batch 16, sequence 512 on mesh4x4 stops at a
+// 43.0% gap under --gap 0.5, measured.)
 func TestLooseGapIsNotOptimal(t *testing.T) {
-	g, err := frontend.Load("gpt2", frontend.Options{Batch: 32, Seq: 256})
+	g, err := frontend.Load("gpt2", frontend.Options{Batch: 16, Seq: 512})
 	if err != nil {
 		t.Fatal(err)
 	}

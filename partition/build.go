@@ -133,7 +133,7 @@ func (b *builder) newGroup(key string, op *ir.Op) Group {
 	switch op.Kind {
 	case ir.MatMul:
 		grp.Kind, grp.K, grp.N = GEMM, op.MatMul.K, op.MatMul.N
-		grp.Schemes = b.schemes(MegatronCol, MegatronRow, SPCol, SPRow, FSDP, RingW, RingX, RelayW, RelayX)
+		grp.Schemes = b.schemes(MegatronCol, MegatronRow, SPCol, SPRow, FSDP, RingW, RingX, RingY, RelayW, RelayX, RelayY)
 	case ir.Attention:
 		a := op.Attn
 		grp.Kind, grp.Heads, grp.KVHeads, grp.HeadDim = Attention, a.Heads, a.KVHeads, a.HeadDim
@@ -151,7 +151,7 @@ func (b *builder) newGroup(key string, op *ir.Op) Group {
 func (b *builder) schemes(cands ...Scheme) []Scheme {
 	allowed, restricted := familySchemes[b.cfg.Family]
 	if b.cfg.TPCommOverlap {
-		allowed = append(allowed[:len(allowed):len(allowed)], RingX)
+		allowed = append(allowed[:len(allowed):len(allowed)], RingX, RingY)
 	}
 	var out []Scheme
 	for _, c := range cands {

@@ -41,10 +41,11 @@ type Config struct {
 	// Engine's user-buffer overlap) for the megatron3 family: a
 	// sequence-parallel column GEMM may pipeline its input all-gather with
 	// the GEMM in ring steps, each step multiplying the chunk a die holds
-	// while passing it on. That is the ring-x stream, so the option adds
-	// ring-x wherever sp-col is allowed and the solver picks per group. The
-	// row GEMM's reduce-scatter stays a collective: a pipelined
-	// reduce-scatter is a partial-sum stream, which the space lacks.
+	// while the next arrives — the ring-x stream — and a row GEMM its
+	// output reduce-scatter, each step's partial sums sent on while the
+	// next chunk is computed — the ring-y stream. It adds ring-x wherever
+	// sp-col is allowed, ring-y wherever sp-row is, and the solver picks
+	// per group.
 	TPCommOverlap bool
 	// MaxGroupDies bounds the dies of one model-parallel group (default: the
 	// whole wafer).

@@ -28,6 +28,9 @@
 //	fsdp           in S, out S  W sharded at rest, all-gathered before use
 //	ring-w, relay-w   in S, out S  W column blocks stream round the group
 //	ring-x, relay-x   in S, out C  X row blocks stream round the group
+//	ring-y, relay-y   in C, out S  Y's partial sums stream round the group,
+//	                               each die adding its K rows' share (a
+//	                               streamed reduce-scatter); bwd streams dY
 //
 // ring-* stream on the group's Hamiltonian cycle when its rectangle has
 // one, else on its snake closed by a multi-hop wrap-around (TSPP); relay-*

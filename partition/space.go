@@ -56,11 +56,14 @@ const (
 	Vocab
 	VocabSP
 	Batch
+	RingY
+	RelayY
 	numSchemes
 )
 
 var schemeNames = [...]string{"megatron-col", "megatron-row", "sp-col", "sp-row", "fsdp", "ring-w", "ring-x",
-	"relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp", "batch"}
+	"relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp", "batch",
+	"ring-y", "relay-y"}
 
 func (s Scheme) String() string { return schemeNames[s] }
 
@@ -69,8 +72,22 @@ var io = [...][2]Act{
 	MegatronCol: {Rep, Cols}, MegatronRow: {Cols, Rep}, SPCol: {Rows, Cols}, SPRow: {Cols, Rows},
 	FSDP: {Rows, Rows}, RingW: {Rows, Rows}, RingX: {Rows, Cols}, RelayW: {Rows, Rows}, RelayX: {Rows, Cols},
 	Heads: {Cols, Cols}, RingSeq: {Rows, Rows}, Vocab: {Rep, Rep}, VocabSP: {Rep, Rows},
-	Batch: {Rows, Rows},
+	Batch: {Rows, Rows}, RingY: {Cols, Rows}, RelayY: {Cols, Rows},
 }
+
+// Streamed says a scheme streams blocks round its group (TSPP rings, TATP
+// relays, ring attention) instead of running collectives before or after
+// its kernels.
+func (s Scheme) Streamed() bool {
+	switch s {
+	case RingW, RingX, RingY, RelayW, RelayX, RelayY, RingSeq:
+		return true
+	}
+	return false
+}
+
+// Relay says a scheme streams both ways along its group's chain (TATP).
+func (s Scheme) Relay() bool { return s == RelayW || s == RelayX || s == RelayY }
 
 // In and Out are the activation layouts a scheme consumes and produces.
 func (s Scheme) In() Act  { return io[s][0] }

@@ -103,15 +103,18 @@ func TestFamiliesAndLayouts(t *testing.T) {
 	if _, err := Build(sp.Graph, sp.Spec, Config{Family: "zero"}); err == nil {
 		t.Error("unknown family accepted")
 	}
-	// --tp-comm-overlap adds ring-x exactly where sp-col is allowed, and
-	// only to megatron3.
+	// --tp-comm-overlap adds ring-x exactly where sp-col is allowed and
+	// ring-y where sp-row is, and only to megatron3.
 	m3 := space(t, "gpt3-6.7b", Config{Family: Megatron3, MicroBatches: []int{1}})
 	ov := space(t, "gpt3-6.7b", Config{Family: Megatron3, MicroBatches: []int{1}, TPCommOverlap: true})
 	for i, g := range ov.Groups {
 		want := append([]Scheme(nil), m3.Groups[i].Schemes...)
 		for _, s := range m3.Groups[i].Schemes {
-			if s == SPCol {
+			switch s {
+			case SPCol:
 				want = sortedSchemes(append(want, RingX))
+			case SPRow:
+				want = sortedSchemes(append(want, RingY))
 			}
 		}
 		if fmt.Sprint(g.Schemes) != fmt.Sprint(want) {

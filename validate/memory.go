@@ -68,7 +68,7 @@ func computes(s *wafer.Spec, models []string) ([]Case, error) {
 			var schemes []partition.Scheme
 			switch grp.Kind {
 			case partition.GEMM:
-				schemes = []partition.Scheme{partition.MegatronCol, partition.SPRow, partition.FSDP, partition.RingW, partition.RingX}
+				schemes = []partition.Scheme{partition.MegatronCol, partition.SPRow, partition.FSDP, partition.RingW, partition.RingX, partition.RingY}
 			case partition.Attention:
 				schemes = []partition.Scheme{partition.Heads, partition.RingSeq}
 			case partition.Embedding:
@@ -156,11 +156,17 @@ func largeStreams(s *wafer.Spec) ([]Case, error) {
 		chain := s.Snake(r)
 		for gi := range groups {
 			grp := &groups[gi]
-			if grp.Key != "block/attn.qkv" && grp.Key != "block/mlp.up" {
-				continue
+			// Column GEMMs stream weights or inputs; the row GEMM after the
+			// MLP streams its output's partial sums.
+			var schemes []partition.Scheme
+			switch grp.Key {
+			case "block/attn.qkv", "block/mlp.up":
+				schemes = []partition.Scheme{partition.RingW, partition.RelayW, partition.RingX, partition.RelayX}
+			case "block/mlp.down":
+				schemes = []partition.Scheme{partition.RingY, partition.RelayY}
 			}
 			per := 4.0 / 128 / float64(grp.Mult)
-			for _, sc := range []partition.Scheme{partition.RingW, partition.RelayW, partition.RingX, partition.RelayX} {
+			for _, sc := range schemes {
 				mv := costmodel.SchemeMove(s, grp, sc, float64(r.Size()), per, 4*2048, 2048)
 				where := map[bool]string{true: "sram", false: "hbm"}[mv.Resident]
 				for pi, ps := range []costmodel.Pass{mv.Fwd, mv.Bwd} {

@@ -36,7 +36,7 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&pf.strategy, "strategy", "auto", "strategy family: auto, megatron1, megatron3 or fsdp (each tuned by the solver)")
 	fs.StringVar(&pf.baseline, "baseline", "", "canonical baseline instead of a family: megatron1, megatron3 or fsdp, as its published code runs")
 	fs.BoolVar(&pf.o.Space.FlashAttention, "flash-attention", false, "give the Megatron baselines fused (flash) attention instead of their code's unfused attention")
-	fs.StringVar(&pf.schemes, "schemes", "", "schemes to allow (ring-w,ring-x,...) or, each prefixed by -, to deny (-relay-w,-relay-x: TSPP's plain rings); default all the family has")
+	fs.StringVar(&pf.schemes, "schemes", "", "schemes to allow (ring-w,ring-x,...) or, each prefixed by -, to deny (-relay-w,-relay-x,-relay-y: TSPP's plain rings); default all the family has")
 	fs.BoolVar(&pf.o.Space.TPCommOverlap, "tp-comm-overlap", false, "megatron3 only: pipeline the sequence-parallel all-gather with the column GEMM (Megatron-Core's --tp-comm-overlap), as a ring-x stream")
 	fs.BoolVar(&pf.o.Space.Unaliased, "unaliased", false, "give every layer its own variables")
 	fs.IntVar(&pf.o.Space.MaxGroupDies, "max-group", 0, "largest model-parallel group in dies (default: the whole wafer)")
