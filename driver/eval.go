@@ -9,9 +9,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"tempc/costmodel"
@@ -34,6 +36,10 @@ type EvalOptions struct {
 	Wafer     string
 	TimeLimit time.Duration
 	Threads   int
+	// Jobs is how many cases plan and simulate at once (default: one per
+	// CPU). Each case's result is its own, so the output does not depend
+	// on it; the solver's threads (Threads) are per case.
+	Jobs int
 	// Resume reuses the rows of an earlier, interrupted run of the same
 	// settings (Out/eval.partial.json) and runs only the cases it lacks.
 	Resume bool
@@ -253,27 +259,8 @@ func Eval(o EvalOptions) error {
 			return err
 		}
 	}
-	for i, c := range cases {
-		if row, ok := done[c.key()]; ok {
-			rep.Rows = append(rep.Rows, row)
-			continue
-		}
-		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, "[%3d/%d %5.0f s] %-8s %-15s %-21s", i+1, len(cases), time.Since(start).Seconds(), c.section, c.model, c.config)
-		}
-		row := o.run(c)
-		if o.Progress != nil {
-			if row.Fits {
-				fmt.Fprintf(o.Progress, " %8.4f s simulated (%+.2f%% from predicted)\n", row.SimulatedStep, 100*(row.SimulatedStep/row.PredictedStep-1))
-			} else {
-				fmt.Fprintf(o.Progress, " does not fit: %s\n", row.Reason)
-			}
-		}
-		rep.Rows = append(rep.Rows, row)
-		// A long run leaves what it has measured so far.
-		if err := writeFile(partial, func(w io.Writer) error { return writeJSON(w, rep.Rows) }); err != nil {
-			return err
-		}
+	if err := o.runCases(cases, done, rep, partial, start); err != nil {
+		return err
 	}
 	for _, m := range st.search {
 		if o.Progress != nil {
@@ -306,6 +293,74 @@ func Eval(o EvalOptions) error {
 		return err
 	}
 	return os.Remove(partial)
+}
+
+// runCases runs the cases done lacks, Jobs at a time, into rep.Rows in
+// case order; after each it leaves the rows measured so far in partial.
+func (o EvalOptions) runCases(cases []evalCase, done map[string]EvalRow, rep *EvalReport, partial string, start time.Time) error {
+	rows := make([]EvalRow, len(cases))
+	have := make([]bool, len(cases))
+	var todo []int
+	for i, c := range cases {
+		if row, ok := done[c.key()]; ok {
+			rows[i], have[i] = row, true
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		next     = make(chan int)
+		finished = len(cases) - len(todo)
+	)
+	for range min(jobs, max(len(todo), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				row := o.run(cases[i])
+				mu.Lock()
+				rows[i], have[i] = row, true
+				finished++
+				if o.Progress != nil {
+					c := cases[i]
+					fmt.Fprintf(o.Progress, "[%3d/%d %5.0f s] %-8s %-15s %-21s", finished, len(cases), time.Since(start).Seconds(), c.section, c.model, c.config)
+					if row.Fits {
+						fmt.Fprintf(o.Progress, " %8.4f s simulated (%+.2f%% from predicted)\n", row.SimulatedStep, 100*(row.SimulatedStep/row.PredictedStep-1))
+					} else {
+						fmt.Fprintf(o.Progress, " does not fit: %s\n", row.Reason)
+					}
+				}
+				// A long run leaves what it has measured so far.
+				var sofar []EvalRow
+				for j := range rows {
+					if have[j] {
+						sofar = append(sofar, rows[j])
+					}
+				}
+				if err := writeFile(partial, func(w io.Writer) error { return writeJSON(w, sofar) }); err != nil && firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	rep.Rows = rows
+	return nil
 }
 
 // evalCases lists the plans of every section.
@@ -364,7 +419,7 @@ func (o EvalOptions) planOptions(c evalCase) PlanOptions {
 	switch family {
 	case "temp", "tatp":
 	case "tspp":
-		po.Space.Deny = []partition.Scheme{partition.RelayW, partition.RelayX}
+		po.Space.Deny = []partition.Scheme{partition.RelayW, partition.RelayX, partition.RelayY}
 	default:
 		po.Space.Baseline = partition.Family(family)
 	}

@@ -12,8 +12,8 @@ import (
 )
 
 // TestEvalDeterministic runs a small evaluation (gpt2 and a tiny Llama on
-// mesh4x4, every section) twice: report.md and the figures are
-// byte-identical, eval.json is once its wall times are set aside, and
+// mesh4x4, every section) twice, once case by case and once two cases at
+// a time: report.md and the figures are byte-identical, eval.json is once its wall times are set aside, and
 // both name every configuration the paper's comparison needs.
 func TestEvalDeterministic(t *testing.T) {
 	if testing.Short() {
@@ -34,7 +34,7 @@ func TestEvalDeterministic(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = Eval(EvalOptions{Out: outs[i], Wafer: "mesh4x4", Threads: 1, settings: &st})
+			errs[i] = Eval(EvalOptions{Out: outs[i], Wafer: "mesh4x4", Threads: 1, Jobs: 1 + i, settings: &st})
 		}()
 	}
 	wg.Wait()

@@ -54,6 +54,7 @@ func TestBadFlags(t *testing.T) {
 		{"tcme off with gmap", append(solve, "--tcme=false", "--mapper", "gmap"), "--tcme=false applies to the temp mapper"},
 		{"memory tolerance NaN", append(solve, "--memory-tolerance", "NaN"), "--memory-tolerance NaN"},
 		{"eval without out", []string{"eval", "--quick"}, "--out is required"},
+		{"eval negative jobs", []string{"eval", "--quick", "--out", "x", "--jobs", "-1"}, "--jobs -1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

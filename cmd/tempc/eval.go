@@ -15,7 +15,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.Quick, "quick", false, "a subset: two models, fewer points")
 	fs.StringVar(&o.Wafer, "wafer", "temp48", "wafer preset or file")
 	fs.DurationVar(&o.TimeLimit, "time-limit", 600*time.Second, "bound on planning each configuration")
-	fs.IntVar(&o.Threads, "threads", 0, "solver threads (0: HiGHS decides)")
+	fs.IntVar(&o.Threads, "threads", 0, "solver threads per case (0: HiGHS decides)")
+	fs.IntVar(&o.Jobs, "jobs", 0, "cases planned and simulated at once (0: one per CPU)")
 	fs.BoolVar(&o.Resume, "resume", false, "reuse the rows an interrupted run left in DIR/eval.partial.json")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := parse(fs, args); err != nil {
@@ -23,6 +24,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if o.Out == "" {
 		return usageError{"--out is required"}
+	}
+	if o.Jobs < 0 {
+		return usageError{fmt.Sprintf("--jobs %d: want 0 (one per CPU) or more", o.Jobs)}
 	}
 	if o.TimeLimit <= 0 {
 		return usageError{fmt.Sprintf("--time-limit %v: want a positive duration", o.TimeLimit)}
