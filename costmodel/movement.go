@@ -259,6 +259,17 @@ type Move struct {
 	// Imbalance is how much more work the busiest die does than an even
 	// share (uneven head or token splits).
 	Imbalance float64
+	// Degree is the dies of the sub-chains a stream runs on (DegreeMove);
+	// zero when it runs on the whole group.
+	Degree int
+}
+
+// StreamDies is how many dies a stream's blocks pass on a group of P.
+func (mv *Move) StreamDies(P float64) float64 {
+	if mv.Degree > 0 {
+		return float64(mv.Degree)
+	}
+	return P
 }
 
 // DMAHBM is the HBM bytes a die's DMA moves for c on a group of P dies
@@ -333,8 +344,20 @@ func Resident(s *wafer.Spec, relay bool, bytes float64) bool {
 // for one layer of one micro-batch of tokens tokens (seq per sequence);
 // per is that layer and micro-batch's share of the group's Work.
 func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per, tokens float64, seq int64) Move {
+	return DegreeMove(s, grp, sc, P, 0, per, tokens, seq)
+}
+
+// DegreeMove is SchemeMove with a ring-w or relay-w stream on sub-chains
+// of degree dies (0: the whole group): each die keeps its T/P tokens and
+// one of degree weight column blocks, so a sub-chain computes its tokens'
+// whole output in degree rounds while the others do theirs.
+func DegreeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P float64, degree int, per, tokens float64, seq int64) Move {
 	T, K, N := tokens, float64(grp.K), float64(grp.N)
-	mv := Move{Scheme: sc, Imbalance: 1}
+	mv := Move{Scheme: sc, Imbalance: 1, Degree: degree}
+	R := P // the dies a stream's blocks pass: its rounds
+	if degree > 0 {
+		R = float64(degree)
+	}
 	gk := func(gs ...gemm) Kernel {
 		var k Kernel
 		for i, g := range gs {
@@ -366,7 +389,7 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 				}
 			}
 			st := Stream{Comm: comms[i], Own: gk(own...), Round: gk(r(blk)...)}
-			k := st.Own.Plus(st.Round.Scale(P - 1))
+			k := st.Own.Plus(st.Round.Scale(R - 1))
 			if i == 0 {
 				ps.Kernel = k
 			} else {
@@ -404,12 +427,12 @@ func SchemeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P, per
 			Overlap: true}
 	case partition.RingW, partition.RelayW:
 		k, relay := kindOf(sc), sc == partition.RelayW
-		b := w / P
+		b, Nr := w/R, N/R
 		mv.Fwd = stream(relay, b, []Comm{{Kind: k, Bytes: b}},
-			one(func(wh where) gemm { return gemm{M: Tp, K: K, N: Np, b: wh, stay: 'a'} }))
+			one(func(wh where) gemm { return gemm{M: Tp, K: K, N: Nr, b: wh, stay: 'a'} }))
 		mv.Bwd = stream(relay, b, []Comm{{Kind: k, Bytes: b}, {Kind: k, Bytes: b, Reduce: true}},
-			one(func(wh where) gemm { return gemm{M: Tp, K: Np, N: K, b: wh, stay: 'c'} }),            // dX with the weight block
-			one(func(wh where) gemm { return gemm{M: K, K: Tp, N: Np, c: wh, acc: true, stay: 'a'} })) // dW partial sums
+			one(func(wh where) gemm { return gemm{M: Tp, K: Nr, N: K, b: wh, stay: 'c'} }),            // dX with the weight block
+			one(func(wh where) gemm { return gemm{M: K, K: Tp, N: Nr, c: wh, acc: true, stay: 'a'} })) // dW partial sums
 	case partition.RingX, partition.RelayX:
 		k, relay := kindOf(sc), sc == partition.RelayX
 		b := x / P

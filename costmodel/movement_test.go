@@ -250,3 +250,37 @@ func TestSchemeTable(t *testing.T) {
 		}
 	}
 }
+
+// TestDegreeMoveClosedForm: relay-w on sub-chains of 8 of the 48 dies
+// keeps each die's 171 tokens and streams one of 8 weight column blocks
+// (113 MB: six do not fit the stream SRAM, so they land in HBM) in 8
+// rounds; the die's X slice (4.2 MB) stays in SRAM after its own round.
+// The FLOPs are the whole group's share, 2TKN/P, as on the whole group.
+func TestDegreeMoveClosedForm(t *testing.T) {
+	s, grp := qkvGroup()
+	const T, K, N, P, tile = qkvT, qkvK, qkvN, qkvP, qkvTile
+	const d = 8.0
+	c := math.Ceil
+	Tp, Nd := T/P, N/d
+	mv := DegreeMove(s, grp, partition.RelayW, P, d, 1, T, 2048)
+	if mv.Resident || mv.Block != 2*K*N/d || mv.StreamDies(P) != d {
+		t.Fatalf("block %g bytes (resident %v) on %g dies, want %g in HBM on %g", mv.Block, mv.Resident, mv.StreamDies(P), 2*K*N/d, d)
+	}
+	k := mv.Fwd.Kernel
+	read := d*2*K*Nd*c(Tp/tile) + 2*Tp*K*c(Nd/tile)
+	write := 2 * Tp * N
+	sram := (d - 1) * 2 * Tp * K * c(Nd/tile)
+	if math.Abs(k.HBMRead-read) > 1 || math.Abs(k.HBMWrite-write) > 1 || math.Abs(k.SRAM-sram) > 1 || k.FLOPs != 2*T*K*N/P {
+		t.Errorf("relay-w/8 forward reads %.6g, writes %.6g, SRAM %.6g, %g FLOPs; closed form %.6g, %.6g, %.6g, %g",
+			k.HBMRead, k.HBMWrite, k.SRAM, k.FLOPs, read, write, sram, 2*T*K*N/P)
+	}
+	// An interior die sends its own block both ways and forwards or
+	// lands every other: 2·d blocks through its HBM port, as on the whole
+	// group with P.
+	if dma := mv.Fwd.Streams[0].Comm.DMAHBM(mv.StreamDies(P), mv.Resident); math.Abs(dma-2*d*mv.Block) > 1 {
+		t.Errorf("relay-w/8 forward DMA %.6g bytes, want %.6g", dma, 2*d*mv.Block)
+	}
+	if whole := SchemeMove(s, grp, partition.RelayW, P, 1, T, 2048); whole.Degree != 0 || whole.Block != 2*K*N/P {
+		t.Errorf("SchemeMove: degree %d, block %g; want the whole group's", whole.Degree, whole.Block)
+	}
+}

@@ -43,10 +43,25 @@ func (m *Model) PriceMapped(sp *partition.Space, maps []partition.Mapping) (*Tab
 func (m *Model) PriceMappedContext(ctx context.Context, sp *partition.Space, maps []partition.Mapping) (*Table, error) {
 	t := &Table{Space: sp, Capacity: m.Spec.Die.HBMBytes, ModelFLOPs: sp.Graph.Summary().FLOPs, Mappings: maps}
 	t.Options = make([][]Option, len(sp.Groups))
+	degrees := map[int]bool{}
+	for li := range sp.Layouts {
+		for _, d := range partition.SubChainDegrees(&sp.Layouts[li]) {
+			degrees[d] = true
+		}
+	}
 	for gi, grp := range sp.Groups {
 		for _, sc := range grp.Schemes {
 			t.Options[gi] = append(t.Options[gi], Option{Scheme: sc, Valid: make([]bool, len(sp.Layouts)),
 				Price: make([]Price, len(sp.Layouts))})
+			if sc != partition.RelayW {
+				continue
+			}
+			for _, d := range partition.StreamDegrees {
+				if degrees[d] {
+					t.Options[gi] = append(t.Options[gi], Option{Scheme: sc, Degree: d, Valid: make([]bool, len(sp.Layouts)),
+						Price: make([]Price, len(sp.Layouts))})
+				}
+			}
 		}
 	}
 	for _, e := range sp.Edges {
@@ -76,7 +91,7 @@ func (m *Model) Reprice(t *Table, li int, mp partition.Mapping) (*Table, error) 
 	for gi := range t.Options {
 		c.Options[gi] = make([]Option, len(t.Options[gi]))
 		for oi, o := range t.Options[gi] {
-			c.Options[gi][oi] = Option{Scheme: o.Scheme, Valid: append([]bool(nil), o.Valid...), Price: append([]Price(nil), o.Price...)}
+			c.Options[gi][oi] = Option{Scheme: o.Scheme, Degree: o.Degree, Valid: append([]bool(nil), o.Valid...), Price: append([]Price(nil), o.Price...)}
 		}
 	}
 	c.Edges = make([]EdgePrice, len(t.Edges))
@@ -114,7 +129,7 @@ func (p *pricer) priceLayout(ctx context.Context, m *Model, t *Table, li int) er
 		}
 		for oi := range t.Options[gi] {
 			o := &t.Options[gi][oi]
-			o.Price[li], o.Valid[li] = lc.option(gi, o.Scheme)
+			o.Price[li], o.Valid[li] = lc.option(gi, o.Scheme, o.Degree)
 		}
 	}
 	for ei := range t.Edges {
@@ -312,6 +327,34 @@ func (lc *layoutCtx) collective(kind string, bytes float64, compute ...float64) 
 		}
 	}
 	return worst
+}
+
+// subChainStream prices a relay stream of kind on every group's
+// sub-chains of degree dies at once (they share no link: consecutive
+// pieces of a snake), recording a failure; compute as for price.
+func (lc *layoutCtx) subChainStream(kind string, degree int, bytes float64, compute ...float64) Cost {
+	key := fmt.Sprintf("sub/%d/%s/%g/%v@%s", degree, kind, bytes, compute, lc.mapKey)
+	return lc.cached(key, func() Cost {
+		var subs [][]wafer.DieID
+		for _, chain := range lc.mp.Chains {
+			subs = append(subs, partition.SubChains(chain, degree)...)
+		}
+		o := StreamOrder{Relay: true, Paced: true, Reduce: strings.HasSuffix(kind, "/reduce")}
+		var own, round float64
+		if len(compute) == 3 {
+			own, round, o.MinHop = compute[0], compute[1], compute[2]
+		}
+		c, err := lc.m.StreamRounds(subs, o, bytes, own, round)
+		if err != nil {
+			lc.fail(fmt.Errorf("%s on sub-chains of %d dies, %g bytes: %w", kind, degree, bytes, err))
+		}
+		// Callers take a pattern's flows as one group's traffic.
+		g := float64(len(lc.mp.Chains))
+		for i := range c.Flows {
+			c.Flows[i].Bytes /= g
+		}
+		return c
+	})
 }
 
 // price prices kind on one group's ring or chain, recording a failure; a

@@ -2,8 +2,10 @@ package costmodel
 
 import (
 	"fmt"
+	"slices"
 
 	"tempc/partition"
+	"tempc/wafer"
 )
 
 // phase is the time of one pass (forward or backward) of one layer of one
@@ -88,16 +90,17 @@ func (lc *layoutCtx) valid(grp *partition.Group, s partition.Scheme) bool {
 	return true
 }
 
-// option prices scheme s of group gi for the whole step.
-func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
+// option prices scheme s of group gi for the whole step, on sub-chains of
+// degree dies when degree is not zero.
+func (lc *layoutCtx) option(gi int, s partition.Scheme, degree int) (Price, bool) {
 	grp := &lc.sp.Groups[gi]
-	if !lc.valid(grp, s) {
+	if !lc.valid(grp, s) || degree > 0 && !slices.Contains(partition.SubChainDegrees(lc.l), degree) {
 		return Price{}, false
 	}
 	gr := &grp.Work
 	layers := float64(grp.Mult)
 	per := lc.frac / layers // one layer, one micro-batch
-	mv := SchemeMove(lc.m.Spec, grp, s, lc.P, per, lc.tokens, lc.pricer.g.Seq)
+	mv := DegreeMove(lc.m.Spec, grp, s, lc.P, degree, per, lc.tokens, lc.pricer.g.Seq)
 	fwd, bwd := lc.pass(grp, &mv, mv.Fwd), lc.pass(grp, &mv, mv.Bwd)
 	// Pointwise ops run in the group's output layout: replicated work is
 	// done by every die.
@@ -132,8 +135,59 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme) (Price, bool) {
 	// The kernels' bytes are the busiest die's (uneven head or token
 	// splits); the rest every die moves alike.
 	kernels := (mv.Fwd.Kernel.HBM()*(1+recomputed) + mv.Bwd.Kernel.HBM()) * reps
+	if degree > 0 {
+		flows = append(flows, lc.subChainSync(grp, degree, &pr, reps)...)
+		pr.Traffic = trafficPerDie(flows, lc.P) * reps
+	}
 	pr.Parts = lc.energy(gr, s, pr, kernels*(1-1/mv.Imbalance), flows, reps)
 	return pr, true
+}
+
+// subChainSync adds to pr what a sub-chain stream's weights cost beyond
+// the group's share: each die keeps 1/degree of the weight and of its
+// gradient instead of 1/P; once per step, before the optimizer, the
+// gradient is reduce-scattered among the dies that hold the same block
+// (one per sub-chain: every degree-th die of the group's chain), leaving
+// each its 1/P share for the optimizer, and after it the updated weights
+// are all-gathered among them — both exposed, as lowered. It returns the
+// collectives' flows scaled to one of the option's reps (energy and
+// traffic count flows per rep).
+func (lc *layoutCtx) subChainSync(grp *partition.Group, degree int, pr *Price, reps float64) []Flow {
+	w := 2 * float64(grp.WeightElems) // bf16 weights and gradients
+	extra := w/float64(degree) - w/lc.P
+	pr.Mem.Weights, pr.Mem.Grads = extra, extra
+	var peers [][]wafer.DieID
+	for _, chain := range lc.mp.Chains {
+		peers = append(peers, partition.SubChainPeers(chain, degree)...)
+	}
+	bytes := w / float64(degree)
+	q := lc.P / float64(degree)
+	var flows []Flow
+	for _, kind := range []string{"rs", "ag"} {
+		key := fmt.Sprintf("peers/%s/%d/%g@%s", kind, degree, bytes, lc.mapKey)
+		c := lc.cached(key, func() Cost {
+			var c Cost
+			var err error
+			if kind == "rs" {
+				c, err = lc.m.ReduceScatter(peers, bytes)
+			} else {
+				c, err = lc.m.AllGather(peers, bytes)
+			}
+			if err != nil {
+				lc.fail(fmt.Errorf("sub-chain gradient %s of %g bytes: %w", kind, bytes, err))
+			}
+			return c
+		})
+		dma := Comm{Kind: kind, Bytes: bytes}.DMAHBM(q, false)
+		t := lc.m.CollectiveSeconds(c, dma)
+		pr.Seconds += t
+		pr.Comm += t
+		pr.HBM += dma
+		for _, f := range c.Flows {
+			flows = append(flows, Flow{Route: f.Route, Bytes: f.Bytes / float64(len(lc.mp.Chains)) / reps})
+		}
+	}
+	return flows
 }
 
 // pointwise is a memory-bound kernel of the graph's FLOPs and bytes.
@@ -155,9 +209,10 @@ func (lc *layoutCtx) pass(grp *partition.Group, mv *Move, ps Pass) phase {
 	for _, c := range ps.Comms {
 		dma += c.DMAHBM(lc.P, false)
 	}
+	sd := mv.StreamDies(lc.P)
 	for _, st := range ps.Streams {
-		dma += st.Comm.DMAHBM(lc.P, mv.Resident)
-		ph.sram += st.Comm.DMASRAM(lc.P, mv.Resident)
+		dma += st.Comm.DMAHBM(sd, mv.Resident)
+		ph.sram += st.Comm.DMASRAM(sd, mv.Resident)
 	}
 	ph.hbm += dma
 	if ps.KV > 0 { // heads: K/V slices, and in the backward pass their gradients
@@ -188,7 +243,7 @@ func (lc *layoutCtx) pass(grp *partition.Group, mv *Move, ps Pass) phase {
 			// the end of the die's round. A block landing in HBM takes at
 			// least its time through the port to cross a hop, being
 			// forwarded only once all of it has arrived.
-			own, round := lc.m.RoundSeconds(st, lc.P, mv.Resident)
+			own, round := lc.m.RoundSeconds(st, sd, mv.Resident)
 			var minHop float64
 			if !mv.Resident {
 				minHop = lc.m.HBMHop(st.Comm.Bytes)
@@ -197,7 +252,12 @@ func (lc *layoutCtx) pass(grp *partition.Group, mv *Move, ps Pass) phase {
 			if st.Comm.Reduce {
 				kind += "/reduce"
 			}
-			cs := lc.collective(kind, st.Comm.Bytes, own, round, minHop)
+			var cs Cost
+			if mv.Degree > 0 {
+				cs = lc.subChainStream(kind, mv.Degree, st.Comm.Bytes, own, round, minHop)
+			} else {
+				cs = lc.collective(kind, st.Comm.Bytes, own, round, minHop)
+			}
 			ph.total += cs.Seconds
 			ph.flows = append(ph.flows, cs.Flows...)
 		}
@@ -328,7 +388,7 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, mv *Move, per
 	case partition.RingW, partition.RelayW, partition.RingX, partition.RelayX, partition.RingY, partition.RelayY, partition.RingSeq:
 		tr = mv.Block
 		if !mv.Resident {
-			tr *= P
+			tr *= mv.StreamDies(P)
 		}
 	case partition.Heads:
 		if partition.KVShare(grp.Heads, grp.KVHeads, grp.HeadDim, int64(P)) != nil {

@@ -31,14 +31,24 @@ func (m Mem) Total() float64 {
 }
 
 // Held is what an option adds up with the other groups' options: its
-// saved activations and gathered weights.
-func (m Mem) Held() float64 { return m.Acts + m.Gathered }
+// saved activations, gathered weights, and the weights and gradients a
+// sub-chain stream keeps beyond the group's share (Option.Degree).
+func (m Mem) Held() float64 { return m.Acts + m.Gathered + m.Weights + m.Grads + m.OptStates }
 
 // Add returns the term-wise sum (Transient takes the larger: buffers are
 // not live at once).
 func (m Mem) Add(o Mem) Mem {
 	return Mem{m.Weights + o.Weights, m.Grads + o.Grads, m.OptStates + o.OptStates, m.Acts + o.Acts,
 		m.Gathered + o.Gathered, max(m.Transient, o.Transient)}
+}
+
+// Name is the option's scheme, with its degree when it has one:
+// "relay-w", "relay-w/8".
+func (o Option) Name() string {
+	if o.Degree > 0 {
+		return fmt.Sprintf("%s/%d", o.Scheme, o.Degree)
+	}
+	return o.Scheme.String()
 }
 
 // Price is the cost of a choice for one training step.
@@ -96,6 +106,9 @@ func (s Sync) Exposed(window, windowHBM float64) float64 {
 // Option is one scheme of one op group, priced in every layout.
 type Option struct {
 	Scheme partition.Scheme
+	// Degree, when not zero, runs a relay-w stream on sub-chains of that
+	// many dies instead of the whole group (partition.SubChainDegrees).
+	Degree int
 	// Valid says the scheme can run in the layout (e.g. heads divide by the
 	// group size); Price is meaningful only then.
 	Valid []bool

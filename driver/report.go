@@ -142,7 +142,7 @@ func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
 		opt := t.Options[gi][oi]
 		pr := b.Groups[gi]
 		r.Strategies = append(r.Strategies, Strategy{Group: sp.Groups[gi].Key, Layers: sp.Groups[gi].Mult,
-			Scheme: opt.Scheme.String(), In: opt.Scheme.In().String(), Out: opt.Scheme.Out().String(),
+			Scheme: opt.Name(), In: opt.Scheme.In().String(), Out: opt.Scheme.Out().String(),
 			Seconds: pr.Seconds, ComputeSeconds: pr.Compute, CommSeconds: pr.Comm, LinkBytesPerDie: pr.Traffic,
 			HBMBytesPerDie: pr.HBM, SRAMBytesPerDie: pr.SRAM,
 			ActivationBytes: pr.Mem.Acts, GatheredBytes: pr.Mem.Gathered, TransientBytes: pr.Mem.Transient})

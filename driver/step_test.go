@@ -235,3 +235,56 @@ func TestCanonicalFSDPAgainstSimulator(t *testing.T) {
 		}
 	}
 }
+
+// TestSubChainStreamsAgainstSimulator plans gpt2 on one 16-die group with
+// TATP relays as the only GEMM scheme, so that the solver picks between
+// a relay on the whole group and relays on sub-chains of 4 or 8 dies
+// (partition.SubChainDegrees): the plan takes sub-chains, and its
+// simulated step, peak memory (the sub-chains' larger weight and
+// gradient shares included) and energy agree with the prediction.
+func TestSubChainStreamsAgainstSimulator(t *testing.T) {
+	cfg := partition.Config{Allow: []partition.Scheme{partition.RelayW, partition.RingSeq, partition.VocabSP}, MicroBatches: []int{8},
+		Recompute: []partition.Recompute{partition.NoRecompute}, ZeRO: []bool{false}, MaxGroupDies: 16}
+	p, err := price(context.Background(), PlanOptions{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512, Space: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sol, err := ilp.Solve(p.table, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub []string
+	for gi, oi := range sol.Assignment.Options {
+		if o := p.table.Options[gi][oi]; o.Degree > 0 {
+			sub = append(sub, p.table.Space.Groups[gi].Key+" "+o.Name())
+		}
+	}
+	if len(sub) == 0 {
+		t.Fatal("no group streams on sub-chains")
+	}
+	pl, err := lower.Lower(p.table, sol.Assignment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.Verify(p.spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := lower.CheckWork(pl, p.table.Space); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sim.Step(p.spec, pl, sim.StepConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peak := 0.0
+	for _, d := range st.Dies {
+		peak = max(peak, pl.StaticBytes+d.PeakMemoryBytes)
+	}
+	step, mem := st.Makespan/pl.PredictedSeconds-1, peak/pl.PredictedMemory-1
+	energy := st.Energy.Total()/pl.PredictedEnergy - 1
+	t.Logf("%s, %v: step %+.2f%%, memory %+.2f%%, energy %+.2f%%", pl.Layout, sub, 100*step, 100*mem, 100*energy)
+	if math.Abs(step) > 0.05 || math.Abs(mem) > 0.02 || math.Abs(energy) > 0.03 {
+		t.Errorf("simulated step %.6g s against %.6g predicted, peak memory %.4g GB against %.4g, energy %.4g J against %.4g",
+			st.Makespan, pl.PredictedSeconds, peak/1e9, pl.PredictedMemory/1e9, st.Energy.Total(), pl.PredictedEnergy)
+	}
+}

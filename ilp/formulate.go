@@ -200,7 +200,7 @@ func (f *formulation) name(v Var) string {
 	case VarLayout:
 		return "y[" + sp.Layouts[v.Layout].Name() + "]"
 	case VarOption:
-		return fmt.Sprintf("x[%s|%s|%s]", sp.Groups[v.Group].Key, f.t.Options[v.Group][v.Index].Scheme, sp.Layouts[v.Layout].Name())
+		return fmt.Sprintf("x[%s|%s|%s]", sp.Groups[v.Group].Key, f.t.Options[v.Group][v.Index].Name(), sp.Layouts[v.Layout].Name())
 	case VarReshard:
 		e := sp.Edges[v.Index]
 		return fmt.Sprintf("z[%s>%s#%d|%s%s|%s]", sp.Groups[e.From].Key, sp.Groups[e.To].Key, v.Index, v.From, v.To, sp.Layouts[v.Layout].Name())

@@ -149,17 +149,25 @@ func expectedPasses(sp *partition.Space, l *partition.Layout) ([]graphPass, erro
 			}
 			return b
 		}
+		// A relay-w stream on sub-chains computes one block per die of its
+		// sub-chain.
+		fwdStream, bwdStream := []int{P}, []int{2 * P, P}
+		if slices.Contains(grp.Schemes, partition.RelayW) {
+			for _, d := range partition.SubChainDegrees(l) {
+				fwdStream, bwdStream = append(fwdStream, d), append(bwdStream, 2*d)
+			}
+		}
 		W := &grp.Work
 		k := grp.Key
 		out = append(out,
-			graphPass{k + ".fwd", W.FwdFLOPs, W.FwdHBM, blocks([]int{P}, 1)},
+			graphPass{k + ".fwd", W.FwdFLOPs, W.FwdHBM, blocks(fwdStream, 1)},
 			graphPass{k + ".pw.fwd", W.PwFwdFLOPs, W.PwFwdHBM, []int{1}},
-			graphPass{k + ".bwd", W.BwdFLOPs, W.BwdHBM, blocks([]int{2 * P, P}, 1, 2)},
+			graphPass{k + ".bwd", W.BwdFLOPs, W.BwdHBM, blocks(bwdStream, 1, 2)},
 			graphPass{k + ".pw.bwd", W.PwBwdFLOPs, W.PwBwdHBM, []int{1}})
 		switch {
 		case W.Recomputed(l.Recompute):
 			out = append(out,
-				graphPass{k + ".recompute.fwd", W.FwdFLOPs, W.FwdHBM, blocks([]int{P}, 1)},
+				graphPass{k + ".recompute.fwd", W.FwdFLOPs, W.FwdHBM, blocks(fwdStream, 1)},
 				graphPass{k + ".recompute.pw.fwd", W.PwFwdFLOPs, W.PwFwdHBM, []int{1}})
 		case l.Recompute == partition.Selective:
 			out = append(out, graphPass{k + ".pw.recompute", W.PwFwdFLOPs, W.PwFwdHBM, []int{1}})

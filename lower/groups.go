@@ -30,7 +30,7 @@ func (lw *lowerer) work(gi int) work {
 		scratch -= lw.gathered(grp) // allocated by the pass itself (fsdpPass)
 	}
 	return work{grp: grp, s: opt.Scheme, P: P, per: per,
-		mv:   costmodel.SchemeMove(lw.t.Space.Spec, grp, opt.Scheme, P, per, lw.tokens(), lw.t.Space.Graph.Seq),
+		mv:   costmodel.DegreeMove(lw.t.Space.Spec, grp, opt.Scheme, P, opt.Degree, per, lw.tokens(), lw.t.Space.Graph.Seq),
 		acts: int64(mem.Acts / float64(grp.Mult)), scratch: scratch}
 }
 
@@ -55,7 +55,7 @@ func (st *stager) pass(wk work, ps costmodel.Pass, op string) []plan.TaskID {
 	switch {
 	case len(ps.Streams) > 0:
 		for _, s := range ps.Streams {
-			ids = append(ids, st.stream(s.Comm.Kind == "relay", op, StreamSpec{Block: int64(wk.mv.Block), Own: s.Own, Round: s.Round,
+			ids = append(ids, st.stream(s.Comm.Kind == "relay", wk.mv.Degree, op, StreamSpec{Block: int64(wk.mv.Block), Own: s.Own, Round: s.Round,
 				Resident: wk.mv.Resident, Reduce: s.Comm.Reduce})...)
 		}
 	case ps.Overlap:
@@ -251,7 +251,30 @@ func (lw *lowerer) optimizer() plan.Node {
 		share *= float64(lw.l.DP)
 	}
 	sp := lw.t.Space
+	// A sub-chain stream's gradient is reduce-scattered among the dies
+	// holding the same weight block, leaving each its share, and the
+	// updated weights are all-gathered back (costmodel's subChainSync).
+	peers := func(gather bool) {
+		for gi := range sp.Groups {
+			opt := lw.t.Options[gi][lw.a.Options[gi]]
+			if opt.Degree == 0 {
+				continue
+			}
+			var rings [][]wafer.DieID
+			for _, ch := range lw.chains {
+				rings = append(rings, partition.SubChainPeers(ch, opt.Degree)...)
+			}
+			b := int64(2 * float64(sp.Groups[gi].WeightElems) / float64(opt.Degree))
+			if gather {
+				st.advance(AllGather(&st.prog, rings, b, st.front...).Last)
+			} else {
+				st.advance(ReduceScatter(&st.prog, rings, b, st.front...).Last)
+			}
+		}
+	}
+	peers(false)
 	st.pointwise("adam", sp.AdamFLOPs/share, sp.AdamHBM/share)
+	peers(true)
 	for _, id := range st.front {
 		st.prog.Tasks[id].Out = true // the step's result: the updated weights
 	}

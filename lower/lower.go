@@ -78,7 +78,7 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	lw.prepare()
 	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: sp.Graph.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
 		GraphSHA256: graphSHA256(sp.Graph), Wafer: sp.Spec.Name, Layout: l.Name(), MicroBatch: l.MicroBatch,
-		StaticBytes:   t.Fixed[a.Layout].Mem.Weights + t.Fixed[a.Layout].Mem.Grads + t.Fixed[a.Layout].Mem.OptStates,
+		StaticBytes:   staticBytes(t, a),
 		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds, PredictedEnergy: b.Energy, PredictedMemory: b.Mem.Total()}
 	if sp.Config.UnfusedAttention {
 		p.Attention = "unfused"
@@ -106,6 +106,19 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	}
 	p.Steps = append(p.Steps, lw.optimizer())
 	return p, nil
+}
+
+// staticBytes is what each die holds all step: the layout's weights,
+// gradients and optimizer states, and what sub-chain streams keep beyond
+// them (costmodel.Option.Degree).
+func staticBytes(t *costmodel.Table, a ilp.Assignment) float64 {
+	f := t.Fixed[a.Layout].Mem
+	b := f.Weights + f.Grads + f.OptStates
+	for gi, oi := range a.Options {
+		m := t.Options[gi][oi].Price[a.Layout].Mem
+		b += m.Weights + m.Grads + m.OptStates
+	}
+	return b
 }
 
 // micro is one micro-batch's blocks; sync puts the DP gradient buckets in

@@ -275,13 +275,21 @@ func (st *stager) kv(grp *partition.Group, reduce bool) {
 	}
 }
 
-// stream appends a TSPP ring or TATP relay stream.
-func (st *stager) stream(relay bool, op string, sp StreamSpec) []plan.TaskID {
+// stream appends a TSPP ring or TATP relay stream; a relay of degree
+// (not zero) runs on every group's sub-chains of that many dies.
+func (st *stager) stream(relay bool, degree int, op string, sp StreamSpec) []plan.TaskID {
 	from := len(st.prog.Tasks)
 	var f Fragment
-	if relay {
+	switch {
+	case relay && degree > 0:
+		var subs [][]wafer.DieID
+		for _, ch := range st.lw.chains {
+			subs = append(subs, partition.SubChains(ch, degree)...)
+		}
+		f = RelayStream(&st.prog, subs, sp, st.front...)
+	case relay:
 		f = RelayStream(&st.prog, st.lw.chains, sp, st.front...)
-	} else {
+	default:
 		f = RingStream(&st.prog, st.lw.rings, sp, st.front...)
 	}
 	st.advance(f.Last)

@@ -86,6 +86,51 @@ func (s Scheme) Streamed() bool {
 	return false
 }
 
+// StreamDegrees are the sub-chain lengths a relay-w stream may run on
+// inside a larger group (TEMP's TATP degree; its best is 8–16 dies).
+var StreamDegrees = []int{4, 6, 8, 12, 16, 24}
+
+// SubChainDegrees lists the degrees a relay-w stream may take in a layout
+// besides its whole group: those of StreamDegrees that divide the group's
+// P dies into sub-chains of consecutive snake dies, when the layout has
+// one DP group. (The sub-chains' weight gradients are reduce-scattered
+// among them before the optimizer and the updated weights all-gathered
+// after it; beside a DP all-reduce that would have to come first.)
+func SubChainDegrees(l *Layout) []int {
+	P := l.P()
+	if l.DP != 1 {
+		return nil
+	}
+	var out []int
+	for _, d := range StreamDegrees {
+		if d < P && P%d == 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// SubChains splits a group's chain into sub-chains of degree consecutive
+// dies (neighbours, as the chain's are).
+func SubChains(chain []wafer.DieID, degree int) [][]wafer.DieID {
+	var out [][]wafer.DieID
+	for i := 0; i+degree <= len(chain); i += degree {
+		out = append(out, chain[i:i+degree:i+degree])
+	}
+	return out
+}
+
+// SubChainPeers lists, for each position along the sub-chains of degree
+// dies, the dies at that position in every sub-chain: they hold the same
+// weight block, and reduce its gradient among them.
+func SubChainPeers(chain []wafer.DieID, degree int) [][]wafer.DieID {
+	out := make([][]wafer.DieID, degree)
+	for i, d := range chain {
+		out[i%degree] = append(out[i%degree], d)
+	}
+	return out
+}
+
 // Relay says a scheme streams both ways along its group's chain (TATP).
 func (s Scheme) Relay() bool { return s == RelayW || s == RelayX || s == RelayY }
 

@@ -205,3 +205,25 @@ func TestSchemeLists(t *testing.T) {
 		}
 	}
 }
+
+// TestSubChains: a 12-die chain in sub-chains of 4 — consecutive pieces,
+// and the peers holding the same block every 4th die; degrees divide the
+// group, are smaller than it, and need one DP group.
+func TestSubChains(t *testing.T) {
+	chain := []wafer.DieID{0, 1, 2, 3, 7, 6, 5, 4, 8, 9, 10, 11}
+	if got, want := fmt.Sprint(SubChains(chain, 4)), "[[0 1 2 3] [7 6 5 4] [8 9 10 11]]"; got != want {
+		t.Errorf("SubChains: %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(SubChainPeers(chain, 4)), "[[0 7 8] [1 6 9] [2 5 10] [3 4 11]]"; got != want {
+		t.Errorf("SubChainPeers: %s, want %s", got, want)
+	}
+	for _, tc := range []struct {
+		dp, rows, cols int
+		want           string
+	}{{1, 6, 8, "[4 6 8 12 16 24]"}, {1, 3, 4, "[4 6]"}, {1, 2, 2, "[]"}, {2, 3, 8, "[]"}, {1, 4, 8, "[4 8 16]"}} {
+		l := Layout{DP: tc.dp, Shape: wafer.Rect{Rows: tc.rows, Cols: tc.cols}}
+		if got := fmt.Sprint(SubChainDegrees(&l)); got != tc.want {
+			t.Errorf("dp%d-%dx%d: degrees %s, want %s", tc.dp, tc.rows, tc.cols, got, tc.want)
+		}
+	}
+}
