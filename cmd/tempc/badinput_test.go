@@ -73,7 +73,7 @@ func TestBadFlags(t *testing.T) {
 // gap-limit, not optimal, and the gap is reported.
 func TestLooseGapReportedHonestly(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run([]string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "32", "--seq", "256", "--gap", "0.5", "--json"}, &out, &errb); code != 0 {
+	if code := run([]string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--gap", "0.5", "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var got struct {
@@ -83,7 +83,7 @@ func TestLooseGapReportedHonestly(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	// Measured: this solve stops at a 37.9% gap.
+	// Measured: this solve stops at a 43.0% gap.
 	if got.Status != "gap-limit" || got.Gap <= 1e-6 || got.Gap > 0.5 {
 		t.Errorf("status %q with gap %g", got.Status, got.Gap)
 	}
