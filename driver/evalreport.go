@@ -204,15 +204,17 @@ func (r *EvalReport) writeMarkdown(w io.Writer) error {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%s's `block/mlp.up` alone: its weight streamed (ring-w: TSPP ring; relay-w: TATP relay) over a group of D dies, "+
 		"one micro-batch of %d sequences per group, forward and backward, priced and simulated as `tempc validate` does its "+
-		"stream-large class (no DP traffic, no memory limit). Wafer throughput is the %d/D groups' tokens over the simulated time. "+
-		"In tempc's space a stream spans its whole model-parallel group, so the planner chooses the degree with the group shape.\n\n",
-		r.DegreeModel, r.DegreeSeqs, r.Dies)
+		"stream-large class (no DP traffic, no memory limit); then relay-w on sub-chains of D dies of the largest group, all at once, "+
+		"each die keeping its tokens and 1/D of the weight (the planner's `relay-w/D` options; their once-per-step gradient "+
+		"reduce-scatter and weight all-gather among the sub-chains are not in this table). Wafer throughput is the groups' tokens "+
+		"over the simulated time.\n\n",
+		r.DegreeModel, r.DegreeSeqs)
 	rows = nil
 	for _, d := range r.Degree {
-		rows = append(rows, []string{d.Scheme, fmt.Sprint(d.Degree), d.Group, map[bool]string{true: "SRAM", false: "HBM"}[d.Resident],
+		rows = append(rows, []string{d.Scheme, fmt.Sprint(d.Degree), d.Group, fmt.Sprintf("%.3f", d.WeightBytes/1e9), map[bool]string{true: "SRAM", false: "HBM"}[d.Resident],
 			fmt.Sprintf("%.3f", 1e3*d.Analytic), fmt.Sprintf("%.3f", 1e3*d.Simulated), fmt.Sprintf("%.0f", r.degreeThroughput(d))})
 	}
-	table(w, []string{"scheme", "degree", "group", "blocks land in", "predicted ms", "simulated ms", "wafer tokens/s"}, rows)
+	table(w, []string{"scheme", "degree", "group", "weight GB/die", "blocks land in", "predicted ms", "simulated ms", "wafer tokens/s"}, rows)
 	fmt.Fprintln(w, "![degree](degree.svg)")
 	fmt.Fprintln(w)
 
@@ -355,6 +357,6 @@ func (r *EvalReport) faultText(dies, links float64) string {
 // degreeThroughput is the wafer's tokens per second when its dies run
 // groups of d.Degree, each streaming the layer for its micro-batch.
 func (r *EvalReport) degreeThroughput(d validate.Degree) float64 {
-	groups := r.Dies / d.Degree
+	groups := r.Dies / d.GroupDies
 	return float64(groups) * float64(r.DegreeSeqs) * float64(r.Seq) / d.Simulated
 }

@@ -186,22 +186,28 @@ func largeStreams(s *wafer.Spec) ([]Case, error) {
 // as the planner prices it (a round's kernel sharing the HBM port with its
 // blocks' DMA; paced, as the planner prices every stream).
 func streamCase(s *wafer.Spec, name string, relay bool, cycle, chain []wafer.DieID, st costmodel.Stream, mv costmodel.Move) Case {
+	groups := [][]wafer.DieID{cycle}
+	if relay {
+		groups = [][]wafer.DieID{chain}
+	}
+	return streamsCase(s, name, relay, groups, st, mv)
+}
+
+// streamsCase is streamCase on several rings or chains at once (a relay
+// on sub-chains): they run concurrently, each of their own dies.
+func streamsCase(s *wafer.Spec, name string, relay bool, groups [][]wafer.DieID, st costmodel.Stream, mv costmodel.Move) Case {
 	spec := lower.StreamSpec{Block: int64(mv.Block), Own: st.Own, Round: st.Round, Resident: mv.Resident, Reduce: st.Comm.Reduce}
-	P := float64(len(cycle))
+	P := float64(len(groups[0]))
 	return Case{Class: "stream-large", Name: name, Spec: s, Memory: true,
 		Build: func(p *plan.Program) {
 			if relay {
-				lower.RelayStream(p, [][]wafer.DieID{chain}, spec)
+				lower.RelayStream(p, groups, spec)
 			} else {
-				lower.RingStream(p, [][]wafer.DieID{cycle}, spec)
+				lower.RingStream(p, groups, spec)
 			}
 		},
 		Analytic: func(m *costmodel.Model) (float64, error) {
 			own, round := m.RoundSeconds(st, P, mv.Resident)
-			groups := [][]wafer.DieID{cycle}
-			if relay {
-				groups = [][]wafer.DieID{chain}
-			}
 			o := costmodel.StreamOrder{Relay: relay, Paced: true, Reduce: st.Comm.Reduce}
 			if !mv.Resident {
 				o.MinHop = m.HBMHop(float64(spec.Block))
