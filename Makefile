@@ -23,8 +23,11 @@ deps:
 	@PREFIX=$(PREFIX) bash scripts/install-highs.sh
 	@$(GO) mod download
 
+# The binary's version (tempc --version): the commit it was built from.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+
 build: deps
-	$(GO) build -o $(BIN) ./cmd/tempc
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/tempc
 
 vet: deps
 	$(GO) vet ./...

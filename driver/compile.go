@@ -23,6 +23,28 @@ type CompileOptions struct {
 	Trace string
 	// DOT receives the plan's loop structure as a Graphviz graph.
 	DOT string
+	// JSON prints the report as JSON (CompileReport) instead of text.
+	JSON bool
+}
+
+// CompileReport is `tempc compile --json`: the solve report and what
+// lowering made of it.
+type CompileReport struct {
+	*SolveReport
+	Plan PlanSummary `json:"plan"`
+}
+
+// PlanSummary is a lowered plan in figures.
+type PlanSummary struct {
+	// TasksStored counts the tasks of the plan's blocks, TasksExpanded
+	// those of the whole step (every run of every block); Blocks the
+	// blocks.
+	TasksStored   int64   `json:"tasks_stored"`
+	TasksExpanded int64   `json:"tasks_expanded"`
+	Blocks        int     `json:"blocks"`
+	LowerSeconds  float64 `json:"lower_seconds"`
+	// DMADescriptors is the step's DMA descriptors over all dies.
+	DMADescriptors int64 `json:"dma_descriptors_per_step"`
 }
 
 // Compile runs the whole pipeline — graph, strategy space, pricing, ILP,
@@ -58,10 +80,18 @@ func Compile(w io.Writer, o CompileOptions) error {
 	if o.Output == "-" {
 		return nil // stdout holds the plan
 	}
+	stored, expanded := pl.Size()
+	if o.JSON {
+		descriptors, _, _, _, err := commFigures(pl, p.spec)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, CompileReport{SolveReport: r, Plan: PlanSummary{TasksStored: stored, TasksExpanded: expanded,
+			Blocks: blocks(pl), LowerSeconds: lowering.Seconds(), DMADescriptors: descriptors}})
+	}
 	if err := r.WriteText(w); err != nil {
 		return err
 	}
-	stored, expanded := pl.Size()
 	fmt.Fprintf(w, "plan       %d tasks stored in %d blocks, %d when expanded; lowered and verified in %.2f s\n",
 		stored, blocks(pl), expanded, lowering.Seconds())
 	return commSummary(w, pl, p.spec)
@@ -107,9 +137,20 @@ func compilePlan(o PlanOptions) (*compiled, error) {
 // descriptors per step, and the block whose busiest link carries the most
 // transfers per run.
 func commSummary(w io.Writer, pl *plan.Plan, s *wafer.Spec) error {
-	var descriptors int64
-	worst, worstN, worstLink := "", 0, wafer.LinkID(-1)
-	err := pl.Walk(func(n *plan.Node, runs int) error {
+	descriptors, worst, worstN, worstLink, err := commFigures(pl, s)
+	if err != nil || worstN == 0 {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "comm       %d DMA descriptors per step; busiest link %s carries %d transfers per run of %s\n",
+		descriptors, s.LinkName(worstLink), worstN, worst)
+	return err
+}
+
+// commFigures is the step's DMA descriptors, and the block whose busiest
+// link carries the most transfers per run, with that link and count.
+func commFigures(pl *plan.Plan, s *wafer.Spec) (descriptors int64, worst string, worstN int, worstLink wafer.LinkID, err error) {
+	worstLink = -1
+	err = pl.Walk(func(n *plan.Node, runs int) error {
 		c, err := n.Program.Comm(s)
 		if err != nil {
 			return err
@@ -122,12 +163,7 @@ func commSummary(w io.Writer, pl *plan.Plan, s *wafer.Spec) error {
 		}
 		return nil
 	})
-	if err != nil || worstN == 0 {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "comm       %d DMA descriptors per step; busiest link %s carries %d transfers per run of %s\n",
-		descriptors, s.LinkName(worstLink), worstN, worst)
-	return err
+	return descriptors, worst, worstN, worstLink, err
 }
 
 func blocks(p *plan.Plan) int {

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -32,6 +33,8 @@ type SimulateOptions struct {
 	Trace    string
 	Window   [2]float64
 	Progress io.Writer
+	// Stdin is read for the plan when Plan is "-".
+	Stdin io.Reader
 }
 
 // SimulateReport compares a plan's simulated step with its predicted one.
@@ -237,7 +240,17 @@ func simulate(p *plan.Plan, s *wafer.Spec, full bool, progress io.Writer) (*simR
 // Simulate reads a plan, verifies it against its wafer, replays it in the
 // bundled simulator and reports simulated against predicted.
 func Simulate(w io.Writer, o SimulateOptions) error {
-	data, err := os.ReadFile(o.Plan)
+	var data []byte
+	var err error
+	if o.Plan == "-" {
+		if o.Stdin == nil {
+			return errors.New("driver: plan \"-\" (standard input) but no input to read")
+		}
+		o.Plan = "<stdin>"
+		data, err = io.ReadAll(o.Stdin)
+	} else {
+		data, err = os.ReadFile(o.Plan)
+	}
 	if err != nil {
 		return fmt.Errorf("driver: %w", err)
 	}

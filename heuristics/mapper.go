@@ -49,6 +49,9 @@ type Mapper interface {
 	Map(m *costmodel.Model, sp *partition.Space, li int) (partition.Mapping, Report, error)
 }
 
+// MapperNames are the mappers ByName knows.
+var MapperNames = []string{"temp", "smap", "gmap"}
+
 // ByName returns the mapper called name: temp, smap or gmap.
 func ByName(name string, seed uint64) (Mapper, error) {
 	switch name {

@@ -38,6 +38,9 @@ const (
 	gib = 1 << 30
 )
 
+// Suites are the case suites Suite knows.
+var Suites = []string{"default", "quick"}
+
 // Suite returns the named suite. "default" has at least 60 cases over all
 // classes on temp48 and mesh4x4; "quick" is a small subset for tests. The
 // compute and stream-large classes build the benchmark models' strategy
@@ -84,7 +87,7 @@ func Suite(name string, seed uint64) ([]Case, error) {
 		}
 		return cs, nil
 	}
-	return nil, fmt.Errorf("validate: unknown suite %q (want default or quick)", name)
+	return nil, fmt.Errorf("validate: unknown suite %q (want one of %v)", name, Suites)
 }
 
 // transfers: one message over 1 to 12 hops, 1 KiB to 1 GiB.

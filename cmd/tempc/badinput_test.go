@@ -54,6 +54,7 @@ func TestBadFlags(t *testing.T) {
 		{"tcme off with gmap", append(solve, "--tcme=false", "--mapper", "gmap"), "--tcme=false applies to the temp mapper"},
 		{"memory tolerance NaN", append(solve, "--memory-tolerance", "NaN"), "--memory-tolerance NaN"},
 		{"eval without out", []string{"eval", "--quick"}, "--out is required"},
+		{"compile json to stdout", []string{"compile", "--model", "gpt2", "--json", "-o", "-"}, "--json and -o - both want standard output"},
 		{"eval negative jobs", []string{"eval", "--quick", "--out", "x", "--jobs", "-1"}, "--jobs -1"},
 	}
 	for _, tc := range tests {

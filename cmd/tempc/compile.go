@@ -19,8 +19,12 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Output, "o", "", "write the plan JSON to this file (- for stdout)")
 	fs.StringVar(&o.Trace, "trace", "", "simulate the plan and write a Perfetto/Chrome trace to this file")
 	fs.StringVar(&o.DOT, "dot", "", "write the plan's loop structure as a Graphviz graph to this file")
+	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON (the solve report and the lowered plan's figures)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if o.JSON && o.Output == "-" {
+		return usageError{"--json and -o - both want standard output: write the plan to a file"}
 	}
 	if err := pf.finish(fs, stderr); err != nil {
 		return err
@@ -44,7 +48,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	progress := fs.Bool("progress", false, "report each replay on stderr as it is simulated")
 	// The plan file may come before or after the flags.
 	var file string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+	if len(args) > 0 && (args[0] == "-" || len(args[0]) > 0 && args[0][0] != '-') {
 		file, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
@@ -60,9 +64,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	case file == "" && fs.NArg() == 1:
 		file = fs.Arg(0)
 	case fs.NArg() > 0 || file == "":
-		return usageError{"want exactly one plan file: tempc simulate PLAN.json [--json]"}
+		return usageError{"want exactly one plan file: tempc simulate PLAN.json [--json] (- reads standard input)"}
 	}
-	o.Plan = file
+	o.Plan, o.Stdin = file, stdin
 	if *window != "" {
 		a, b, ok := strings.Cut(*window, ":")
 		from, err1 := strconv.ParseFloat(a, 64)

@@ -25,5 +25,8 @@ func runGraph(args []string, stdout, stderr io.Writer) error {
 	if err := nonEmpty(fs, "format"); err != nil {
 		return err
 	}
+	if err := oneOf("format", o.Format, driver.GraphFormats); err != nil {
+		return err
+	}
 	return driver.Graph(stdout, o)
 }

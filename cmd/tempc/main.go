@@ -21,6 +21,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime/debug"
+	"slices"
+	"strings"
 )
 
 // command is one subcommand: it parses its own flags and runs.
@@ -42,6 +45,9 @@ var commands = []command{
 	{"eval", "the paper's evaluation, every step simulated: report.md, eval.json and figures", runEval},
 }
 
+// stdin is what `tempc simulate -` reads (tests replace it).
+var stdin io.Reader = os.Stdin
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -49,6 +55,10 @@ func main() {
 // run dispatches to a subcommand and returns the process exit code: 0 on
 // success, 1 on failure, 2 on a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
+		fmt.Fprintln(stdout, "tempc", Version())
+		return 0
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stderr)
 		if len(args) == 0 {
@@ -65,10 +75,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			case errors.Is(err, flag.ErrHelp):
 				return 0
 			case errors.As(err, new(usageError)):
-				fmt.Fprintf(stderr, "tempc %s: %v\n", c.name, err)
+				fmt.Fprintf(stderr, "tempc %s: %s\n", c.name, message(err))
 				return 2
 			default:
-				fmt.Fprintf(stderr, "tempc %s: %v\n", c.name, err)
+				fmt.Fprintf(stderr, "tempc %s: %s\n", c.name, message(err))
 				return 1
 			}
 		}
@@ -149,6 +159,71 @@ func parseNumber(s string) (float64, error) {
 // nonEmpty rejects each named string flag that was given an empty value:
 // an empty --strategy or --format would otherwise silently mean the
 // default.
+// version is set at link time (the Makefile passes -X main.version=…).
+var version string
+
+// Version is the build's version: what the build set, else the module's
+// version when built from a tagged module, else the VCS revision Go
+// stamped (with "+dirty" for uncommitted changes), else "devel".
+func Version() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, st := range bi.Settings {
+		switch st.Key {
+		case "vcs.revision":
+			rev = st.Value
+		case "vcs.modified":
+			if st.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	return "devel-" + rev[:min(12, len(rev))] + dirty
+}
+
+// packages are tempc's packages, whose names prefix their errors.
+var packages = []string{"driver", "frontend", "ir", "wafer", "sim", "partition", "costmodel", "ilp", "heuristics", "lower", "plan", "validate"}
+
+// message is err's text without the package names that lead it: the
+// command's name already says where it failed ("tempc wafer: unknown
+// wafer", not "tempc wafer: wafer: unknown wafer").
+func message(err error) string {
+	msg := err.Error()
+	for {
+		name, rest, ok := strings.Cut(msg, ": ")
+		if !ok || !slices.Contains(packages, name) {
+			return msg
+		}
+		msg = rest
+	}
+}
+
+// oneOf is a usage error unless --name's value is one of allowed.
+func oneOf[T ~string](name, value string, allowed []T) error {
+	for _, a := range allowed {
+		if string(a) == value {
+			return nil
+		}
+	}
+	want := make([]string, len(allowed))
+	for i, a := range allowed {
+		want[i] = string(a)
+	}
+	return usageError{fmt.Sprintf("--%s %q: want %s", name, value, strings.Join(want, ", "))}
+}
+
 func nonEmpty(fs *flag.FlagSet, names ...string) error {
 	set := given(fs)
 	for _, name := range names {

@@ -22,7 +22,7 @@ func TestGraphCommand(t *testing.T) {
 		{"no model", []string{"graph"}, 2, "", "--model is required"},
 		{"bad flag", []string{"graph", "--modle", "gpt2"}, 2, "", "flag provided but not defined"},
 		{"stray argument", []string{"graph", "--model", "gpt2", "extra"}, 2, "", `unexpected argument "extra"`},
-		{"bad format", []string{"graph", "--model", "gpt2", "--format", "yaml"}, 1, "", `unknown format "yaml"`},
+		{"bad format", []string{"graph", "--model", "gpt2", "--format", "yaml"}, 2, "", `--format "yaml": want text`},
 		{"unknown model", []string{"graph", "--model", "gpt5"}, 1, "", "not a preset"},
 		{"bad config", []string{"graph", "--model", "../../frontend/testdata/hf/negative.json"}, 1, "", "negative.json:5:3: n_layer"},
 		{"unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
@@ -37,7 +37,7 @@ func TestGraphCommand(t *testing.T) {
 		{"solve json", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--json", "--objective", "energy"}, 0, `"objective_kind": "energy"`, ""},
 		{"solve oom", []string{"solve", "--model", "gpt3-175b", "--wafer", "temp32"}, 1, "", "optimizer states dominate"},
 		{"solve bad objective", []string{"solve", "--model", "gpt2", "--objective", "speed"}, 2, "", "want time or energy"},
-		{"solve bad family", []string{"solve", "--model", "gpt2", "--strategy", "zero3"}, 1, "", `unknown strategy family "zero3"`},
+		{"solve bad family", []string{"solve", "--model", "gpt2", "--strategy", "zero3"}, 2, "", `--strategy "zero3": want auto`},
 		{"solve bad recompute", []string{"solve", "--model", "gpt2", "--recompute", "some"}, 2, "", "not none, selective or full"},
 		{"gap", []string{"gap", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--micro-batches", "1,2", "--strategy", "megatron3"}, 0, "the ILP optimum equals it", ""},
 		{"compile", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512"}, 0, "plan       ", ""},
@@ -45,12 +45,12 @@ func TestGraphCommand(t *testing.T) {
 		{"simulate no file", []string{"simulate"}, 2, "", "want exactly one plan file"},
 		{"simulate missing file", []string{"simulate", "/nonexistent/plan.json"}, 1, "", "no such file"},
 		{"solve smap", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--mapper", "smap"}, 0, "local      mapper smap", ""},
-		{"solve bad mapper", []string{"solve", "--model", "gpt2", "--mapper", "tsp"}, 1, "", `unknown mapper "tsp"`},
+		{"solve bad mapper", []string{"solve", "--model", "gpt2", "--mapper", "tsp"}, 2, "", `--mapper "tsp": want temp`},
 		{"bench", []string{"bench", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512"}, 0, "smap", ""},
 		{"faults bad rate", []string{"faults", "--model", "gpt2", "--die-rate", "1.5"}, 2, "", "not a fraction"},
 		{"validate quick", []string{"validate", "--suite", "quick"}, 0, "overall", ""},
 		{"validate json", []string{"validate", "--suite", "quick", "--json"}, 0, `"p95_rel_err"`, ""},
-		{"validate bad suite", []string{"validate", "--suite", "huge"}, 1, "", `unknown suite "huge"`},
+		{"validate bad suite", []string{"validate", "--suite", "huge"}, 2, "", `--suite "huge": want default`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,5 +150,65 @@ func TestCompileThenSimulate(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"simulate", planFile}, &out, &errb); code != 0 || !strings.Contains(out.String(), "compute idle per die") {
 		t.Errorf("text report: exit %d\n%s", code, out.String())
+	}
+}
+
+// TestPipesAndJSON: `compile -o -` writes the plan on stdout and
+// `simulate -` reads it from stdin, as a pipe would; `compile --json`
+// prints the solve report with the lowered plan's figures.
+func TestPipesAndJSON(t *testing.T) {
+	args := []string{"--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "256"}
+	var planJSON, errb bytes.Buffer
+	if code := run(append([]string{"compile", "-o", "-"}, args...), &planJSON, &errb); code != 0 {
+		t.Fatalf("compile -o -: exit %d: %s", code, errb.String())
+	}
+	old := stdin
+	defer func() { stdin = old }()
+	stdin = bytes.NewReader(planJSON.Bytes())
+	var out bytes.Buffer
+	if code := run([]string{"simulate", "-", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("simulate -: exit %d: %s", code, errb.String())
+	}
+	var sim struct {
+		Simulated float64 `json:"simulated_step_seconds"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &sim); err != nil || sim.Simulated <= 0 {
+		t.Errorf("simulate - printed %q (%v)", out.String(), err)
+	}
+	out.Reset()
+	if code := run(append([]string{"compile", "--json"}, args...), &out, &errb); code != 0 {
+		t.Fatalf("compile --json: exit %d: %s", code, errb.String())
+	}
+	var rep struct {
+		Status string `json:"status"`
+		Plan   struct {
+			Stored   int64 `json:"tasks_stored"`
+			Expanded int64 `json:"tasks_expanded"`
+			DMA      int64 `json:"dma_descriptors_per_step"`
+		} `json:"plan"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != "optimal" || rep.Plan.Stored <= 0 || rep.Plan.Expanded < rep.Plan.Stored || rep.Plan.DMA <= 0 {
+		t.Errorf("compile --json: %+v", rep)
+	}
+}
+
+// TestVersionAndMessages: --version prints a version and exits 0; -h
+// exits 0; an error names its command once, without the package names
+// that lead the error's text.
+func TestVersionAndMessages(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"--version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "tempc ") {
+		t.Errorf("--version: exit %d, %q", code, out.String())
+	}
+	if code := run([]string{"simulate", "-h"}, &out, &errb); code != 0 {
+		t.Errorf("simulate -h: exit %d", code)
+	}
+	errb.Reset()
+	if code := run([]string{"wafer", "--wafer", "no-such-wafer"}, &out, &errb); code != 1 ||
+		!strings.HasPrefix(errb.String(), `tempc wafer: unknown wafer "no-such-wafer"`) {
+		t.Errorf("exit %d, %q", code, errb.String())
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"tempc/costmodel"
 	"tempc/driver"
+	"tempc/heuristics"
 	"tempc/ilp"
 	"tempc/partition"
 )
@@ -81,6 +82,12 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 		pf.o.Objective = ilp.Energy
 	default:
 		return usageError{fmt.Sprintf("--objective %q: want time or energy", pf.objective)}
+	}
+	if err := oneOf("strategy", pf.strategy, partition.Families); err != nil {
+		return err
+	}
+	if err := oneOf("mapper", pf.o.Mapper, heuristics.MapperNames); err != nil {
+		return err
 	}
 	pf.o.Space.Family = partition.Family(pf.strategy)
 	if pf.baseline != "" {

@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"tempc/driver"
+	"tempc/validate"
 )
 
 func runValidate(args []string, stdout, stderr io.Writer) error {
@@ -22,6 +23,9 @@ func runValidate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := nonEmpty(fs, "suite"); err != nil {
+		return err
+	}
+	if err := oneOf("suite", o.Suite, validate.Suites); err != nil {
 		return err
 	}
 	if *progress {
