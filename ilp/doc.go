@@ -1,10 +1,24 @@
 // Package ilp is tempc's global planning level: it formulates the choice of
-// one partition strategy per operator group as a mixed-integer linear
-// program and solves it through the Solver interface.
+// one wafer layout and one partition scheme per op group of a priced
+// strategy space (costmodel.Table) as a mixed-integer linear program and
+// solves it through the Solver interface.
 //
-// This file set currently holds the solver side: Problem, a MIP in the form
-// HiGHS takes; Solver; and HiGHS, the production implementation on
-// github.com/lanl/highs. Every solve runs under a time limit and reports
-// its status, objective, best bound and relative gap, so a caller always
-// knows how far from optimal an answer can be.
+// Formulate builds the program: one binary per layout and per (group,
+// option, layout), resharding variables on the edges between groups,
+// memory rows per layout (weights, optimizer states, the activations and
+// gathered weights options hold, the largest transient), the DP
+// all-reduce's exposure beside the last backward pass, and the objective
+// (step time or energy); dominated options and layouts are left out.
+// Solve runs it, confirms an infeasible verdict with presolve off and
+// explains it (the least memory any assignment needs, by term); it
+// returns the assignment, the solver's status, bound and relative gap, so
+// a caller always knows how far from optimal an answer can be. Evaluate
+// prices an assignment directly, BruteForce enumerates a small space (the
+// tests' oracle), and Config.LeastMemory (with WithinBound) makes the
+// second solve that takes the plan with least memory within a tolerance
+// of the best objective.
+//
+// HiGHS is the production Solver: the HiGHS MIP solver through its C API
+// (capi.go, cgo), run one solve at a time under a time limit that holds
+// even when HiGHS does not look at its clock.
 package ilp

@@ -1,10 +1,14 @@
 // Package lower turns planning decisions into plan programs: what every die
 // computes and sends, in which order, after what.
 //
-// This first version holds the communication patterns the planner's
-// strategies are built from — ring collectives, TSPP ring streams and TATP
-// relay streams over groups of dies — as program fragments with explicit
-// dependencies. It never estimates a cost: the cost model prices these
+// Lower writes a whole training step: the global level's layout and
+// schemes on the local level's mapping, as loops of blocks whose tasks
+// hand over per die (see Lower for the runtime behaviour it writes out).
+// Its fragments are the communication patterns the strategies are built
+// from — ring collectives, all-to-alls, multicasts and reductions on
+// trees, TSPP ring streams and TATP relay streams over groups of dies or
+// their sub-chains — with explicit dependencies. It never estimates a
+// cost: the cost model prices these
 // patterns, the simulator replays them. What each compute task moves (its
 // FLOPs, kernel efficiency, HBM and SRAM bytes) and where each transfer's
 // payload lives (HBM or SRAM at either end; Task.Reduce for reductions)

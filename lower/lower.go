@@ -36,10 +36,12 @@ import (
 //     layer's backward;
 //   - Megatron's backward overlaps the data gradient's reduction with the
 //     weight gradient, and sequence parallelism's gather of the input with
-//     the data gradient (Megatron-3's overlap of forward tensor-parallel
-//     communication is not modelled);
+//     the data gradient (Megatron-Core's forward overlap,
+//     --tp-comm-overlap, is the ring-x and ring-y streams);
 //   - TSPP ring and TATP relay streams overlap their rounds' kernels;
-//   - the optimizer waits for everything (a barrier).
+//   - the optimizer waits for everything (a barrier); relays on sub-chains
+//     reduce-scatter their gradients among the sub-chains before it and
+//     all-gather the updated weights after it.
 //
 // The space must be aliased (one group per block op), which gives the
 // loop structure:

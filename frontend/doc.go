@@ -1,0 +1,15 @@
+// Package frontend reads models and builds their training graphs.
+//
+// A model is a built-in preset (Preset, PresetNames: the TEMP benchmark
+// models and a few small ones), a Hugging Face config.json or the folder
+// holding one (ReadHFConfig: model types gpt2, llama and opt; a
+// mixture-of-experts type, an unknown one or an inconsistent field is an
+// error naming the file position), or tempc's own JSON graph
+// (ReadGraphJSON, WriteGraphJSON; graph.schema.json). An Arch describes a
+// decoder-only transformer; Forward builds its forward graph for a batch
+// and sequence (Shape), and Train appends the backward pass — by per-kind
+// rules (a GEMM Y = X·W gives dX = dY·Wᵀ and dW = Xᵀ·dY; gradients summed
+// where a tensor has several readers) — and the mixed-precision Adam
+// step. Load does all of it from a model's name or path (Options: batch
+// and sequence, with TEMP's defaults); Build from an Arch.
+package frontend
