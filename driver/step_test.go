@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -218,21 +219,29 @@ func TestCanonicalFSDPAgainstSimulator(t *testing.T) {
 		if pl.Layout != "dp1-4x4-mb16-"+rc.String() {
 			t.Fatalf("layout %s, want one 16-die shard group", pl.Layout)
 		}
-		st, err := sim.Step(s, pl, sim.StepConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		peak := 0.0
-		for _, d := range st.Dies {
-			peak = max(peak, pl.StaticBytes+d.PeakMemoryBytes)
-		}
-		step, mem := st.Makespan/pl.PredictedSeconds-1, peak/pl.PredictedMemory-1
-		energy := st.Energy.Total()/pl.PredictedEnergy - 1
-		t.Logf("%s: step %+.2f%%, memory %+.2f%%, energy %+.2f%%", pl.Layout, 100*step, 100*mem, 100*energy)
-		if math.Abs(step) > 0.01 || math.Abs(mem) > 0.05 || math.Abs(energy) > 0.01 {
-			t.Errorf("%s: simulated step %.6g s against %.6g predicted, peak memory %.4g GB against %.4g, energy %.4g J against %.4g", pl.Layout,
-				st.Makespan, pl.PredictedSeconds, peak/1e9, pl.PredictedMemory/1e9, st.Energy.Total(), pl.PredictedEnergy)
-		}
+		agrees(t, pl, s, pl.Layout, 0.01, 0.05, 0.01)
+	}
+}
+
+// agrees simulates plan pl's step on s and holds its step time, peak
+// memory per die and energy to the prediction within the given relative
+// errors.
+func agrees(t *testing.T, pl *plan.Plan, s *wafer.Spec, name string, stepTol, memTol, energyTol float64) {
+	t.Helper()
+	st, err := sim.Step(s, pl, sim.StepConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peak := 0.0
+	for _, d := range st.Dies {
+		peak = max(peak, pl.StaticBytes+d.PeakMemoryBytes)
+	}
+	step, mem := st.Makespan/pl.PredictedSeconds-1, peak/pl.PredictedMemory-1
+	energy := st.Energy.Total()/pl.PredictedEnergy - 1
+	t.Logf("%s: step %+.2f%%, memory %+.2f%%, energy %+.2f%%", name, 100*step, 100*mem, 100*energy)
+	if math.Abs(step) > stepTol || math.Abs(mem) > memTol || math.Abs(energy) > energyTol {
+		t.Errorf("%s: simulated step %.6g s against %.6g predicted, peak memory %.4g GB against %.4g, energy %.4g J against %.4g", name,
+			st.Makespan, pl.PredictedSeconds, peak/1e9, pl.PredictedMemory/1e9, st.Energy.Total(), pl.PredictedEnergy)
 	}
 }
 
@@ -272,19 +281,5 @@ func TestSubChainStreamsAgainstSimulator(t *testing.T) {
 	if err := lower.CheckWork(pl, p.table.Space); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sim.Step(p.spec, pl, sim.StepConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	peak := 0.0
-	for _, d := range st.Dies {
-		peak = max(peak, pl.StaticBytes+d.PeakMemoryBytes)
-	}
-	step, mem := st.Makespan/pl.PredictedSeconds-1, peak/pl.PredictedMemory-1
-	energy := st.Energy.Total()/pl.PredictedEnergy - 1
-	t.Logf("%s, %v: step %+.2f%%, memory %+.2f%%, energy %+.2f%%", pl.Layout, sub, 100*step, 100*mem, 100*energy)
-	if math.Abs(step) > 0.05 || math.Abs(mem) > 0.02 || math.Abs(energy) > 0.03 {
-		t.Errorf("simulated step %.6g s against %.6g predicted, peak memory %.4g GB against %.4g, energy %.4g J against %.4g",
-			st.Makespan, pl.PredictedSeconds, peak/1e9, pl.PredictedMemory/1e9, st.Energy.Total(), pl.PredictedEnergy)
-	}
+	agrees(t, pl, p.spec, fmt.Sprintf("%s, %v", pl.Layout, sub), 0.05, 0.02, 0.03)
 }

@@ -70,22 +70,12 @@ func DegreeSweep(model, key string, s *wafer.Spec, batch, seq int64, seqs int) (
 			mv := costmodel.SchemeMove(s, grp, sc, float64(r.Size()), per, float64(seqs)*float64(seq), seq)
 			d := Degree{Scheme: sc.String(), Degree: r.Size(), Group: fmt.Sprintf("%dx%d", r.Rows, r.Cols), GroupDies: r.Size(),
 				WeightBytes: 2 * float64(grp.WeightElems) / float64(r.Size()), Resident: mv.Resident}
-			for _, ps := range []costmodel.Pass{mv.Fwd, mv.Bwd} {
-				for _, st := range ps.Streams {
-					c := streamCase(s, "", sc == partition.RelayW, cycle, chain, st, mv)
-					a, err := c.Analytic(m)
-					if err != nil {
-						return nil, err
-					}
-					var p plan.Program
-					c.Build(&p)
-					res, err := sim.Run(s, &p, sim.Config{})
-					if err != nil {
-						return nil, fmt.Errorf("validate: %s on %d dies: %w", sc, r.Size(), err)
-					}
-					d.Analytic += a
-					d.Simulated += res.Makespan
-				}
+			groups := [][]wafer.DieID{cycle}
+			if sc == partition.RelayW {
+				groups = [][]wafer.DieID{chain}
+			}
+			if err := d.measure(s, m, sc == partition.RelayW, groups, mv); err != nil {
+				return nil, fmt.Errorf("validate: %s on %d dies: %w", sc, r.Size(), err)
 			}
 			out = append(out, d)
 		}
@@ -107,25 +97,33 @@ func DegreeSweep(model, key string, s *wafer.Spec, batch, seq int64, seqs int) (
 		mv := costmodel.DegreeMove(s, grp, partition.RelayW, float64(P), deg, per, float64(seqs)*float64(seq), seq)
 		d := Degree{Scheme: "relay-w/sub-chains", Degree: deg, Group: fmt.Sprintf("%dx%d", big.Rows, big.Cols), GroupDies: P,
 			WeightBytes: 2 * float64(grp.WeightElems) / float64(deg), Resident: mv.Resident}
-		subs := partition.SubChains(chain, deg)
-		for _, ps := range []costmodel.Pass{mv.Fwd, mv.Bwd} {
-			for _, st := range ps.Streams {
-				c := streamsCase(s, "", true, subs, st, mv)
-				a, err := c.Analytic(m)
-				if err != nil {
-					return nil, err
-				}
-				var p plan.Program
-				c.Build(&p)
-				res, err := sim.Run(s, &p, sim.Config{})
-				if err != nil {
-					return nil, fmt.Errorf("validate: relay-w on sub-chains of %d dies: %w", deg, err)
-				}
-				d.Analytic += a
-				d.Simulated += res.Makespan
-			}
+		if err := d.measure(s, m, true, partition.SubChains(chain, deg), mv); err != nil {
+			return nil, fmt.Errorf("validate: relay-w on sub-chains of %d dies: %w", deg, err)
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// measure adds to d the streams of mv's passes on groups (rings, or
+// chains for a relay), at once: priced and simulated.
+func (d *Degree) measure(s *wafer.Spec, m *costmodel.Model, relay bool, groups [][]wafer.DieID, mv costmodel.Move) error {
+	for _, ps := range []costmodel.Pass{mv.Fwd, mv.Bwd} {
+		for _, st := range ps.Streams {
+			c := streamsCase(s, "", relay, groups, st, mv)
+			a, err := c.Analytic(m)
+			if err != nil {
+				return err
+			}
+			var p plan.Program
+			c.Build(&p)
+			res, err := sim.Run(s, &p, sim.Config{})
+			if err != nil {
+				return err
+			}
+			d.Analytic += a
+			d.Simulated += res.Makespan
+		}
+	}
+	return nil
 }
