@@ -35,6 +35,8 @@ type SimulateOptions struct {
 	Progress io.Writer
 	// Stdin is read for the plan when Plan is "-".
 	Stdin io.Reader
+	// SVG, when set, receives the wafer heatmap of the step.
+	SVG string
 }
 
 // SimulateReport compares a plan's simulated step with its predicted one.
@@ -91,6 +93,10 @@ type SimulateReport struct {
 	TopLinks []LinkUse  `json:"top_links"`
 	DieIdle  []DieIdle  `json:"die_idle"`
 	Blocks   []BlockSim `json:"blocks"`
+	// Links are every directed link of the mesh and Dies every die, with
+	// their figures over the step (what `--svg` draws).
+	Links []LinkMap `json:"links"`
+	Dies  []DieMap  `json:"dies"`
 }
 
 // ReplayUse is one replay of the step: the runs its extrapolated loops
@@ -233,13 +239,28 @@ func simulate(p *plan.Plan, s *wafer.Spec, full bool, progress io.Writer) (*simR
 		busiest = max(busiest, busy)
 	}
 	r.ExposedComm = max(0, r.Simulated-busiest)
+	r.Dies, r.Links = simMaps(p, s, st)
 	r.WallSeconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// heatmap is the wafer map of a simulated plan.
+func (sr *simResult) heatmap(p *plan.Plan, s *wafer.Spec) *waferMap {
+	r := &sr.rep
+	title := []string{fmt.Sprintf("%s on %s, %s", p.Model, s.Name, p.Layout),
+		fmt.Sprintf("step %.4g s simulated (%.4g s predicted); busiest link %s at %.0f%%; peak %.1f GB on %s", r.Simulated, r.Predicted,
+			r.MaxLink, 100*r.MaxLinkUtil, r.SimulatedMemory/1e9, r.PeakMemoryDie)}
+	return &waferMap{spec: s, title: title, dies: r.Dies, links: r.Links, groups: planGroups(p), stats: true}
 }
 
 // Simulate reads a plan, verifies it against its wafer, replays it in the
 // bundled simulator and reports simulated against predicted.
 func Simulate(w io.Writer, o SimulateOptions) error {
+	for _, path := range []string{o.Trace, o.SVG} {
+		if err := writable(path); err != nil {
+			return err
+		}
+	}
 	var data []byte
 	var err error
 	if o.Plan == "-" {
@@ -274,6 +295,11 @@ func Simulate(w io.Writer, o SimulateOptions) error {
 	}
 	if o.Trace != "" {
 		if err := writeFile(o.Trace, func(f io.Writer) error { return res.writeTrace(f, p, s, o.Window) }); err != nil {
+			return err
+		}
+	}
+	if o.SVG != "" {
+		if err := writeFile(o.SVG, res.heatmap(p, s).writeSVG); err != nil {
 			return err
 		}
 	}

@@ -18,6 +18,9 @@ type WaferOptions struct {
 	// on top of its own faults.
 	DieRate, LinkRate float64
 	Seed              uint64
+	// SVG, when set, receives a picture of the wafer: its dies and links,
+	// the dead ones marked.
+	SVG string
 }
 
 // Wafer loads a wafer and writes it to w: a summary with a die map (. a
@@ -32,6 +35,14 @@ func Wafer(w io.Writer, o WaferOptions) error {
 	}
 	if o.DieRate > 0 || o.LinkRate > 0 {
 		if s, err = faulty(s, o.DieRate, o.LinkRate, o.Seed); err != nil {
+			return err
+		}
+	}
+	if o.SVG != "" {
+		if err := writable(o.SVG); err != nil {
+			return err
+		}
+		if err := writeFile(o.SVG, waferPicture(s).writeSVG); err != nil {
 			return err
 		}
 	}
@@ -60,4 +71,15 @@ func Wafer(w io.Writer, o WaferOptions) error {
 		fmt.Fprintf(w, "          %s\n", row)
 	}
 	return nil
+}
+
+// waferPicture is the map of s alone: live and dead dies and links.
+func waferPicture(s *wafer.Spec) *waferMap {
+	dies := make([]DieMap, s.NumDies())
+	for i := range dies {
+		c := s.Coord(wafer.DieID(i))
+		dies[i] = DieMap{Die: [2]int{c.R, c.C}, Alive: s.Alive(wafer.DieID(i)), Used: true, Group: -1}
+	}
+	title := []string{fmt.Sprintf("%s: %d×%d mesh, %d healthy dies, %d dead links", s.Name, s.Rows, s.Cols, s.NumHealthy(), len(s.DeadLinks))}
+	return &waferMap{spec: s, title: title, dies: dies, links: meshLinks(s, func(wafer.LinkID) (float64, float64) { return 0, 0 })}
 }

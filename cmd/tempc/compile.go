@@ -44,6 +44,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.Full, "full", false, "replay every run of the step instead of extrapolating its steady state")
 	fs.StringVar(&o.Trace, "trace", "", "write a Perfetto/Chrome trace of the replayed step to this file")
+	fs.StringVar(&o.SVG, "svg", "", "write the wafer heatmap (link utilization, die busy share and peak memory, groups and rings) to this SVG file")
 	window := fs.String("window", "", "trace only FROM:TO seconds of the step (e.g. 0.1:0.12; TO empty: the end)")
 	progress := fs.Bool("progress", false, "report each replay on stderr as it is simulated")
 	// The plan file may come before or after the flags.

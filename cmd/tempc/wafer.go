@@ -15,6 +15,7 @@ func runWafer(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.DieRate, "die-rate", 0, "break this fraction of the dies at random (with --seed)")
 	fs.Float64Var(&o.LinkRate, "link-rate", 0, "break this fraction of the links at random (with --seed)")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the random fault map")
+	fs.StringVar(&o.SVG, "svg", "", "draw the wafer (dead dies and links marked) to this SVG file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
