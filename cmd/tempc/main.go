@@ -156,9 +156,6 @@ func parseNumber(s string) (float64, error) {
 	return v, nil
 }
 
-// nonEmpty rejects each named string flag that was given an empty value:
-// an empty --strategy or --format would otherwise silently mean the
-// default.
 // version is set at link time (the Makefile passes -X main.version=…).
 var version string
 
@@ -224,6 +221,9 @@ func oneOf[T ~string](name, value string, allowed []T) error {
 	return usageError{fmt.Sprintf("--%s %q: want %s", name, value, strings.Join(want, ", "))}
 }
 
+// nonEmpty rejects each named string flag that was given an empty value:
+// an empty --strategy or --format would otherwise silently mean the
+// default.
 func nonEmpty(fs *flag.FlagSet, names ...string) error {
 	set := given(fs)
 	for _, name := range names {
