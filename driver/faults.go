@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"tempc/ilp"
@@ -20,6 +22,9 @@ type FaultsOptions struct {
 	DieRates, LinkRates []float64
 	Seeds               int
 	JSON                bool
+	// SVGDir, when set, receives a picture of every fault map of the
+	// sweep (NAME.svg, NAME the map's wafer name).
+	SVGDir string
 }
 
 // FaultPoint is one point of the sweep: throughput relative to the
@@ -52,6 +57,11 @@ func Faults(w io.Writer, o FaultsOptions) error {
 	if o.Seeds <= 0 {
 		o.Seeds = 5
 	}
+	if o.SVGDir != "" {
+		if err := os.MkdirAll(o.SVGDir, 0o755); err != nil {
+			return fmt.Errorf("driver: --svg %s: %w", o.SVGDir, err)
+		}
+	}
 	base, err := wafer.Load(o.Wafer)
 	if err != nil {
 		return err
@@ -66,6 +76,11 @@ func Faults(w io.Writer, o FaultsOptions) error {
 			pt := FaultPoint{DieRate: dr, LinkRate: lr, Seeds: o.Seeds, Min: math.Inf(1)}
 			for seed := 1; seed <= o.Seeds; seed++ {
 				s, err := faulty(base, dr, lr, uint64(seed))
+				if err == nil && o.SVGDir != "" {
+					if err := writeFile(filepath.Join(o.SVGDir, s.Name+".svg"), waferPicture(s).writeSVG); err != nil {
+						return err
+					}
+				}
 				if err == nil {
 					var sv *solved
 					if sv, err = solveAll(o.withSpec(s)); err == nil {

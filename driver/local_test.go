@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,13 +100,26 @@ func TestDualLevelNeverWorse(t *testing.T) {
 }
 
 // TestFaultSweep runs a small sweep to completion: every point fits or
-// says why not.
+// says why not; --svg draws each of its fault maps.
 func TestFaultSweep(t *testing.T) {
 	var b strings.Builder
+	dir := t.TempDir()
 	err := Faults(&b, FaultsOptions{PlanOptions: PlanOptions{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512},
-		DieRates: []float64{0, 0.25}, LinkRates: []float64{0, 0.35}, Seeds: 2})
+		DieRates: []float64{0, 0.25}, LinkRates: []float64{0, 0.35}, Seeds: 2, SVGDir: dir})
 	if err != nil {
 		t.Fatal(err)
+	}
+	pics, _ := filepath.Glob(filepath.Join(dir, "*.svg"))
+	if len(pics) != 8 { // 2 rates × 2 rates × 2 seeds
+		t.Errorf("%d fault-map pictures, want 8: %v", len(pics), pics)
+	}
+	pic, err := os.ReadFile(filepath.Join(dir, "mesh4x4-d0.25-l0-s1.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wellFormed(t, string(pic))
+	if n := strings.Count(string(pic), ": dead</title>"); n != 4 {
+		t.Errorf("%d dead dies drawn at a 25%% die rate on 16 dies, want 4", n)
 	}
 	if !strings.Contains(b.String(), "0%         0%          2/2  1.000") {
 		t.Errorf("fault-free point is not 1.000:\n%s", b.String())

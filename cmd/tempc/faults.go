@@ -18,6 +18,7 @@ func runFaults(args []string, stdout, stderr io.Writer) error {
 	links := fs.String("link-rate", "0,0.1,0.35", "fractions of links to break")
 	fs.IntVar(&o.Seeds, "seeds", 5, "fault maps per point")
 	fs.BoolVar(&o.JSON, "json", false, "print the sweep as JSON")
+	fs.StringVar(&o.SVGDir, "svg", "", "draw every fault map of the sweep into this directory (NAME.svg)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
