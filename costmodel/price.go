@@ -335,10 +335,7 @@ func (lc *layoutCtx) collective(kind string, bytes float64, compute ...float64) 
 func (lc *layoutCtx) subChainStream(kind string, degree int, bytes float64, compute ...float64) Cost {
 	key := fmt.Sprintf("sub/%d/%s/%g/%v@%s", degree, kind, bytes, compute, lc.mapKey)
 	return lc.cached(key, func() Cost {
-		var subs [][]wafer.DieID
-		for _, chain := range lc.mp.Chains {
-			subs = append(subs, partition.SubChains(chain, degree)...)
-		}
+		subs := partition.SubChains(lc.mp.Chains, degree)
 		o := StreamOrder{Relay: true, Paced: true, Reduce: strings.HasSuffix(kind, "/reduce")}
 		var own, round float64
 		if len(compute) == 3 {

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"tempc/partition"
-	"tempc/wafer"
 )
 
 // phase is the time of one pass (forward or backward) of one layer of one
@@ -156,10 +155,7 @@ func (lc *layoutCtx) subChainSync(grp *partition.Group, degree int, pr *Price, r
 	w := 2 * float64(grp.WeightElems) // bf16 weights and gradients
 	extra := w/float64(degree) - w/lc.P
 	pr.Mem.Weights, pr.Mem.Grads = extra, extra
-	var peers [][]wafer.DieID
-	for _, chain := range lc.mp.Chains {
-		peers = append(peers, partition.SubChainPeers(chain, degree)...)
-	}
+	peers := partition.SubChainPeers(lc.mp.Chains, degree)
 	bytes := w / float64(degree)
 	q := lc.P / float64(degree)
 	var flows []Flow

@@ -260,10 +260,7 @@ func (lw *lowerer) optimizer() plan.Node {
 			if opt.Degree == 0 {
 				continue
 			}
-			var rings [][]wafer.DieID
-			for _, ch := range lw.chains {
-				rings = append(rings, partition.SubChainPeers(ch, opt.Degree)...)
-			}
+			rings := partition.SubChainPeers(lw.chains, opt.Degree)
 			b := int64(2 * float64(sp.Groups[gi].WeightElems) / float64(opt.Degree))
 			if gather {
 				st.advance(AllGather(&st.prog, rings, b, st.front...).Last)

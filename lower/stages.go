@@ -282,11 +282,7 @@ func (st *stager) stream(relay bool, degree int, op string, sp StreamSpec) []pla
 	var f Fragment
 	switch {
 	case relay && degree > 0:
-		var subs [][]wafer.DieID
-		for _, ch := range st.lw.chains {
-			subs = append(subs, partition.SubChains(ch, degree)...)
-		}
-		f = RelayStream(&st.prog, subs, sp, st.front...)
+		f = RelayStream(&st.prog, partition.SubChains(st.lw.chains, degree), sp, st.front...)
 	case relay:
 		f = RelayStream(&st.prog, st.lw.chains, sp, st.front...)
 	default:

@@ -110,23 +110,30 @@ func SubChainDegrees(l *Layout) []int {
 	return out
 }
 
-// SubChains splits a group's chain into sub-chains of degree consecutive
-// dies (neighbours, as the chain's are).
-func SubChains(chain []wafer.DieID, degree int) [][]wafer.DieID {
+// SubChains splits every group's chain into sub-chains of degree
+// consecutive dies (neighbours, as a chain's are), group after group.
+func SubChains(chains [][]wafer.DieID, degree int) [][]wafer.DieID {
 	var out [][]wafer.DieID
-	for i := 0; i+degree <= len(chain); i += degree {
-		out = append(out, chain[i:i+degree:i+degree])
+	for _, chain := range chains {
+		for i := 0; i+degree <= len(chain); i += degree {
+			out = append(out, chain[i:i+degree:i+degree])
+		}
 	}
 	return out
 }
 
-// SubChainPeers lists, for each position along the sub-chains of degree
-// dies, the dies at that position in every sub-chain: they hold the same
-// weight block, and reduce its gradient among them.
-func SubChainPeers(chain []wafer.DieID, degree int) [][]wafer.DieID {
-	out := make([][]wafer.DieID, degree)
-	for i, d := range chain {
-		out[i%degree] = append(out[i%degree], d)
+// SubChainPeers lists, for each group and each position along its
+// sub-chains of degree dies, the dies at that position in every
+// sub-chain: they hold the same weight block, and reduce its gradient
+// among them.
+func SubChainPeers(chains [][]wafer.DieID, degree int) [][]wafer.DieID {
+	var out [][]wafer.DieID
+	for _, chain := range chains {
+		peers := make([][]wafer.DieID, degree)
+		for i, d := range chain {
+			peers[i%degree] = append(peers[i%degree], d)
+		}
+		out = append(out, peers...)
 	}
 	return out
 }

@@ -210,7 +210,7 @@ func TestSchemeLists(t *testing.T) {
 // and the peers holding the same block every 4th die; degrees divide the
 // group, are smaller than it, and need one DP group.
 func TestSubChains(t *testing.T) {
-	chain := []wafer.DieID{0, 1, 2, 3, 7, 6, 5, 4, 8, 9, 10, 11}
+	chain := [][]wafer.DieID{{0, 1, 2, 3, 7, 6, 5, 4, 8, 9, 10, 11}}
 	if got, want := fmt.Sprint(SubChains(chain, 4)), "[[0 1 2 3] [7 6 5 4] [8 9 10 11]]"; got != want {
 		t.Errorf("SubChains: %s, want %s", got, want)
 	}

@@ -97,7 +97,7 @@ func DegreeSweep(model, key string, s *wafer.Spec, batch, seq int64, seqs int) (
 		mv := costmodel.DegreeMove(s, grp, partition.RelayW, float64(P), deg, per, float64(seqs)*float64(seq), seq)
 		d := Degree{Scheme: "relay-w/sub-chains", Degree: deg, Group: fmt.Sprintf("%dx%d", big.Rows, big.Cols), GroupDies: P,
 			WeightBytes: 2 * float64(grp.WeightElems) / float64(deg), Resident: mv.Resident}
-		if err := d.measure(s, m, true, partition.SubChains(chain, deg), mv); err != nil {
+		if err := d.measure(s, m, true, partition.SubChains([][]wafer.DieID{chain}, deg), mv); err != nil {
 			return nil, fmt.Errorf("validate: relay-w on sub-chains of %d dies: %w", deg, err)
 		}
 		out = append(out, d)
