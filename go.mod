@@ -1,4 +1,4 @@
-module tempc
+module github.com/tempc/tempc
 
 go 1.26
 

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // BenchmarkFlowsPermutation prices a random permutation of all 48 dies of

@@ -1,6 +1,6 @@
 package costmodel
 
-import "tempc/wafer"
+import "github.com/tempc/tempc/wafer"
 
 // Cost is the estimate of a communication pattern: its time and the total
 // traffic it puts on the mesh (for energy, and for pricing it beside other

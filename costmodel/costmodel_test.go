@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 func model(t *testing.T, name string) *Model {

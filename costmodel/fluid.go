@@ -5,7 +5,7 @@ import (
 	"math"
 	"sort"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // fluid computes when each of a set of flows that start together finishes

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // withinSeconds runs f and fails the test if it has not returned after

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Params holds the model's non-physical parameters. The zero value means

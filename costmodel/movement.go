@@ -3,8 +3,8 @@ package costmodel
 import (
 	"math"
 
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // This file describes, once, what every die moves in every scheme: the

@@ -4,9 +4,9 @@ import (
 	"math"
 	"testing"
 
-	"tempc/frontend"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // TestSchemeMoveClosedForms derives, by hand, every GEMM scheme's forward

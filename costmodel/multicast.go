@@ -3,7 +3,7 @@ package costmodel
 import (
 	"math"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // MulticastChunk is the largest piece a multicast forwards at once: a

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"tempc/ir"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/ir"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Price prices every scheme of every op group, every edge and every

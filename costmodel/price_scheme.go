@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"tempc/partition"
+	"github.com/tempc/tempc/partition"
 )
 
 // phase is the time of one pass (forward or backward) of one layer of one

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"tempc/frontend"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // TestPriceClosedForms checks pricing against hand-derived figures for one

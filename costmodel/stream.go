@@ -1,6 +1,6 @@
 package costmodel
 
-import "tempc/wafer"
+import "github.com/tempc/tempc/wafer"
 
 // RingStream prices a TSPP ring stream on each ring of dies at once (TEMP,
 // HPCA 2026, §IV): every die starts with one block of blockBytes and a

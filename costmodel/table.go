@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"tempc/partition"
+	"github.com/tempc/tempc/partition"
 )
 
 // Mem is memory per die by term, in bytes.

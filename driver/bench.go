@@ -5,8 +5,8 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"tempc/heuristics"
-	"tempc/lower"
+	"github.com/tempc/tempc/heuristics"
+	"github.com/tempc/tempc/lower"
 )
 
 // BenchOptions are the options of `tempc bench`.

@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"tempc/frontend"
-	"tempc/lower"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/lower"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // CompileOptions are the options of `tempc compile`.

@@ -16,11 +16,11 @@ import (
 	"sync"
 	"time"
 
-	"tempc/costmodel"
-	"tempc/ilp"
-	"tempc/partition"
-	"tempc/validate"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/validate"
+	"github.com/tempc/tempc/wafer"
 )
 
 // EvalOptions are the options of `tempc eval`.

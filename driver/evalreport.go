@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"tempc/validate"
+	"github.com/tempc/tempc/validate"
 )
 
 // rows returns the rows of a section, in the order they ran.

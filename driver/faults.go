@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
-	"tempc/ilp"
-	"tempc/wafer"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/wafer"
 )
 
 // FaultsOptions are the options of `tempc faults`.

@@ -7,7 +7,7 @@ import (
 	"math"
 	"time"
 
-	"tempc/ilp"
+	"github.com/tempc/tempc/ilp"
 )
 
 // GapOptions are the options of `tempc gap`.

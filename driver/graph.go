@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 
-	"tempc/frontend"
+	"github.com/tempc/tempc/frontend"
 )
 
 // GraphOptions selects a model and how Graph prints its training graph.

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"tempc/plan"
-	"tempc/wafer"
-	"tempc/wafer/sim"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
+	"github.com/tempc/tempc/wafer/sim"
 )
 
 // LinkMap is one directed link of the mesh over a simulated step.

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // wellFormed fails t unless svg parses as XML.

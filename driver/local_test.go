@@ -9,14 +9,14 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/costmodel"
-	"tempc/frontend"
-	"tempc/heuristics"
-	"tempc/ilp"
-	"tempc/lower"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/heuristics"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/lower"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // TestMappingsVerifyOnFaultyWafers: on random fault maps of mesh4x4, the

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"tempc/costmodel"
-	"tempc/heuristics"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/heuristics"
 )
 
 // SolveReport is the result of `tempc solve`: the chosen plan, its

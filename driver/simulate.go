@@ -10,12 +10,12 @@ import (
 	"sort"
 	"time"
 
-	"tempc/frontend"
-	"tempc/lower"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
-	"tempc/wafer/sim"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/lower"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
+	"github.com/tempc/tempc/wafer/sim"
 )
 
 // SimulateOptions are the options of `tempc simulate`.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // WriteText prints the comparison for a person: simulated against

@@ -7,12 +7,12 @@ import (
 	"io"
 	"time"
 
-	"tempc/costmodel"
-	"tempc/frontend"
-	"tempc/heuristics"
-	"tempc/ilp"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/heuristics"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // PlanOptions selects a model, a wafer and the strategy space of the

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/costmodel"
-	"tempc/ilp"
-	"tempc/lower"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
-	"tempc/wafer/sim"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/lower"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
+	"github.com/tempc/tempc/wafer/sim"
 )
 
 // compileWith compiles model on waferName with a strategy space config.

@@ -4,8 +4,8 @@ import (
 	"io"
 	"sort"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // traceLinks is how many of the busiest links get a utilisation counter,

@@ -6,7 +6,7 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"tempc/validate"
+	"github.com/tempc/tempc/validate"
 )
 
 // ValidateOptions selects a validation suite and its output.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // WaferOptions selects a wafer and how Wafer prints it.

@@ -3,7 +3,7 @@ package frontend
 import (
 	"fmt"
 
-	"tempc/internal/jsonpos"
+	"github.com/tempc/tempc/internal/jsonpos"
 )
 
 // Arch is the architecture of a decoder-only transformer: the

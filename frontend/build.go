@@ -3,7 +3,7 @@ package frontend
 import (
 	"fmt"
 
-	"tempc/ir"
+	"github.com/tempc/tempc/ir"
 )
 
 // Class tags of the operators a template emits: the repeated transformer

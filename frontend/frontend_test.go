@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/ir"
+	"github.com/tempc/tempc/ir"
 )
 
 // within reports whether got is within rel (relative) of want.

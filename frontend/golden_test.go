@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"tempc/internal/golden"
+	"github.com/tempc/tempc/internal/golden"
 )
 
 // Golden files under testdata/golden hold the canonical text form of

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"tempc/ir"
+	"github.com/tempc/tempc/ir"
 )
 
 // GraphSchemaVersion is the version of tempc's JSON graph format written by

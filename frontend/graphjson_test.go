@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"tempc/ir"
+	"github.com/tempc/tempc/ir"
 )
 
 func writeJSON(t *testing.T, g *ir.Graph) []byte {

@@ -3,8 +3,8 @@ package frontend
 import (
 	"errors"
 
-	"tempc/internal/jsonpos"
-	"tempc/ir"
+	"github.com/tempc/tempc/internal/jsonpos"
+	"github.com/tempc/tempc/ir"
 )
 
 // The members of each object of the JSON graph format (graph.schema.json).

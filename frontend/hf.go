@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"tempc/internal/jsonpos"
+	"github.com/tempc/tempc/internal/jsonpos"
 )
 
 // hfKeys maps Arch fields to the config.json keys of each family

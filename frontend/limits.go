@@ -3,7 +3,7 @@ package frontend
 import (
 	"fmt"
 
-	"tempc/ir"
+	"github.com/tempc/tempc/ir"
 )
 
 // Limits on the sizes tempc accepts, from any source: Options, a Hugging

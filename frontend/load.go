@@ -11,8 +11,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"tempc/internal/jsonpos"
-	"tempc/ir"
+	"github.com/tempc/tempc/internal/jsonpos"
+	"github.com/tempc/tempc/ir"
 )
 
 // DefaultBatch is the global batch (sequences per step) used when Options

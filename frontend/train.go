@@ -3,7 +3,7 @@ package frontend
 import (
 	"fmt"
 
-	"tempc/ir"
+	"github.com/tempc/tempc/ir"
 )
 
 // Train appends to a forward graph its backward pass and an Adam optimizer

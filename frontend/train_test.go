@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/ir"
+	"github.com/tempc/tempc/ir"
 )
 
 // TestTrainingStructure checks the backward and optimizer the generator adds,

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"reflect"
 
-	"tempc/costmodel"
-	"tempc/ilp"
-	"tempc/partition"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/partition"
 )
 
 // Iteration is one round of the dual-level loop.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"tempc/costmodel"
-	"tempc/ilp"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/ilp"
 )
 
 // TestDualLevelStopsAtDeadline: when the planning deadline stops a solve

@@ -6,9 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"tempc/costmodel"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Report says what a mapper did to a layout's mapping.

@@ -1,9 +1,9 @@
 package heuristics
 
 import (
-	"tempc/costmodel"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // scoreT is what the mappers optimise, as the cost model prices it on a

@@ -3,9 +3,9 @@ package heuristics
 import (
 	"maps"
 
-	"tempc/costmodel"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // dpFlows are the hops of the DP rings; groupFlows the hops of every

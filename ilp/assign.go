@@ -3,7 +3,7 @@ package ilp
 import (
 	"fmt"
 
-	"tempc/costmodel"
+	"github.com/tempc/tempc/costmodel"
 )
 
 // Assignment is a choice of layout and of one option per op group.

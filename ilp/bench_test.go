@@ -4,10 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"tempc/costmodel"
-	"tempc/frontend"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // BenchmarkPlan runs the global level end to end — graph, strategy space,

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"tempc/costmodel"
-	"tempc/partition"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/partition"
 )
 
 // Objective selects what the global level minimises.

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"tempc/costmodel"
-	"tempc/frontend"
-	"tempc/internal/golden"
-	"tempc/ir"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/internal/golden"
+	"github.com/tempc/tempc/ir"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // tinyTable prices a 2-layer GPT-2-style model on a 1×2 wafer with a small

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"tempc/costmodel"
-	"tempc/ir"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/ir"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // gb scales the random memories to the sizes of real dies.

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"tempc/costmodel"
-	"tempc/frontend"
-	"tempc/partition"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // randomModel draws a small decoder (GPT-2 or Llama style, 1–6 layers,

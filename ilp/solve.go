@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"tempc/costmodel"
+	"github.com/tempc/tempc/costmodel"
 )
 
 // Solution is a solved global level: the solver's record and the chosen

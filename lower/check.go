@@ -6,10 +6,10 @@ import (
 	"sort"
 	"strings"
 
-	"tempc/ir"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/ir"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // CheckWork checks that a plan does the work of the graph it was compiled

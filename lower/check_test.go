@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/costmodel"
-	"tempc/partition"
-	"tempc/plan"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
 )
 
 // TestCheckWorkAcceptsValidPlans lowers, for every strategy family, the

@@ -3,8 +3,8 @@ package lower
 import (
 	"fmt"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Fragment is what a builder appended: the tasks that finish it, per die

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"log"
 
-	"tempc/costmodel"
-	"tempc/frontend"
-	"tempc/ilp"
-	"tempc/lower"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/lower"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // compile lowers the global level's choice for gpt2 on mesh4x4.

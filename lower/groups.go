@@ -1,10 +1,10 @@
 package lower
 
 import (
-	"tempc/costmodel"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // work is one layer of one micro-batch of a group, per die of its

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"slices"
 
-	"tempc/costmodel"
-	"tempc/ilp"
-	"tempc/ir"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/ir"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Lower turns the global level's choice — a layout and one scheme per op

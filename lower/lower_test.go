@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/costmodel"
-	"tempc/frontend"
-	"tempc/ilp"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
-	"tempc/wafer/sim"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
+	"github.com/tempc/tempc/wafer/sim"
 )
 
 func spec(t testing.TB, name string) *wafer.Spec {

@@ -1,9 +1,9 @@
 package lower
 
 import (
-	"tempc/costmodel"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Multicast appends every tree's multicast of bytes at once: the payload

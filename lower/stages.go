@@ -3,10 +3,10 @@ package lower
 import (
 	"slices"
 
-	"tempc/costmodel"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // stager appends stages to one block's program. A stage's work on a die

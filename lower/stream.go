@@ -3,9 +3,9 @@ package lower
 import (
 	"fmt"
 
-	"tempc/costmodel"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // StreamSpec is one stream: its block, the kernel of the round on a die's

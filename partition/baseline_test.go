@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/internal/golden"
+	"github.com/tempc/tempc/internal/golden"
 )
 
 // TestCanonicalBaselines: each canonical baseline runs one scheme per

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"tempc/ir"
-	"tempc/wafer"
+	"github.com/tempc/tempc/ir"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Build derives the strategy space of a verified training graph on a wafer.

@@ -1,6 +1,6 @@
 package partition
 
-import "tempc/wafer"
+import "github.com/tempc/tempc/wafer"
 
 // KVShare says, when an attention group's query heads are dealt to P dies
 // (the Heads scheme), which dies need each die's slice of K and V.

@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 func TestKVShare(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Recompute is the activation recomputation mode of a layout.

@@ -3,7 +3,7 @@ package partition
 import (
 	"fmt"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Mapping places a layout's model-parallel groups on dies: the physical

@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"tempc/ir"
-	"tempc/wafer"
+	"github.com/tempc/tempc/ir"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Act is the layout of an activation over the dies of a group.

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/frontend"
-	"tempc/ir"
-	"tempc/wafer"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/ir"
+	"github.com/tempc/tempc/wafer"
 )
 
 func space(t *testing.T, model string, cfg Config) *Space {

@@ -1,6 +1,6 @@
 package partition
 
-import "tempc/ir"
+import "github.com/tempc/tempc/ir"
 
 // work fills every group's Work and the space's optimizer and replicated
 // figures.

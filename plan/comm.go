@@ -3,7 +3,7 @@ package plan
 import (
 	"sort"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Comm is a block's communication program: per die the DMA descriptors it

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // access is a task's read or write of a buffer on a die.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Run is one run of a block in an expanded step: its node, which run of

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // FuzzReadPlan: any input is a plan that Verify accepts or rejects, or a

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"tempc/internal/jsonpos"
+	"github.com/tempc/tempc/internal/jsonpos"
 )
 
 // WriteJSON writes the plan's canonical JSON: fields in a fixed order,

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // usage is a die's memory over some stretch of a plan, relative to the

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // SchemaVersion is the version of the plan JSON format (plan.schema.json).

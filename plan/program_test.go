@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 func TestCheck(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"math"
 	"sort"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Timing is when a task started and ended, in seconds from the start of

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // testSHA is a well-formed graph digest (of nothing in particular).

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"tempc/plan"
-	"tempc/wafer/sim"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer/sim"
 )
 
 // Validate rejects an unknown suite, cost model parameters outside their

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"slices"
 
-	"tempc/costmodel"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
-	"tempc/wafer/sim"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
+	"github.com/tempc/tempc/wafer/sim"
 )
 
 // Degree is one stream degree of a sweep: a linear layer's weight stream

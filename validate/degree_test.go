@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // TestDegreeSweepSubChains: on mesh4x4 the sweep streams gpt2's mlp.up

@@ -3,12 +3,12 @@ package validate
 import (
 	"fmt"
 
-	"tempc/costmodel"
-	"tempc/frontend"
-	"tempc/lower"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/lower"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // The memory classes run with the die's HBM port, SRAM and DMA modelled

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"time"
 
-	"tempc/costmodel"
-	"tempc/plan"
-	"tempc/wafer/sim"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer/sim"
 )
 
 // Options controls a validation run. The zero value means defaults.

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"tempc/costmodel"
-	"tempc/lower"
-	"tempc/partition"
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/lower"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Case is one pattern, built twice: as a program for the simulator and as

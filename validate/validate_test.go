@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"tempc/costmodel"
-	"tempc/wafer/sim"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/wafer/sim"
 )
 
 // TestDefaultSuite runs the default suite and holds the cost model to the

@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"tempc/internal/jsonpos"
+	"github.com/tempc/tempc/internal/jsonpos"
 )
 
 // SchemaVersion is the version of the wafer file format written by

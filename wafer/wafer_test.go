@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"tempc/internal/jsonpos"
+	"github.com/tempc/tempc/internal/jsonpos"
 )
 
 func mustPreset(t *testing.T, name string) *Spec {

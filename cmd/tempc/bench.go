@@ -3,7 +3,7 @@ package main
 import (
 	"io"
 
-	"tempc/driver"
+	"github.com/tempc/tempc/driver"
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"tempc/driver"
+	"github.com/tempc/tempc/driver"
 )
 
 func runCompile(args []string, stdout, stderr io.Writer) error {

@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"tempc/driver"
+	"github.com/tempc/tempc/driver"
 )
 
 func runEval(args []string, stdout, stderr io.Writer) error {

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"tempc/driver"
+	"github.com/tempc/tempc/driver"
 )
 
 func runFaults(args []string, stdout, stderr io.Writer) error {

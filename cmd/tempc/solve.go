@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"tempc/costmodel"
-	"tempc/driver"
-	"tempc/heuristics"
-	"tempc/ilp"
-	"tempc/partition"
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/driver"
+	"github.com/tempc/tempc/heuristics"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/partition"
 )
 
 // planFlags registers the flags shared by solve and gap.

@@ -3,8 +3,8 @@ package main
 import (
 	"io"
 
-	"tempc/driver"
-	"tempc/validate"
+	"github.com/tempc/tempc/driver"
+	"github.com/tempc/tempc/validate"
 )
 
 func runValidate(args []string, stdout, stderr io.Writer) error {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"tempc/driver"
+	"github.com/tempc/tempc/driver"
 )
 
 func runWafer(args []string, stdout, stderr io.Writer) error {

@@ -3,8 +3,8 @@ package sim
 import (
 	"testing"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // allToAll has every die send perDie bytes in total, split evenly over all

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // maxLivePackets bounds the packets a run may hold at once (in buffers and

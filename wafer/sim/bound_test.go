@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 func TestPacketsOf(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"tempc/wafer"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Config tunes the simulator. The zero value means defaults.

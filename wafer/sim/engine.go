@@ -3,8 +3,8 @@ package sim
 import (
 	"math"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // Tiling of compute tasks. A task's HBM traffic is cut into tiles of about

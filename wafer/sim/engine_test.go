@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"tempc/plan"
+	"github.com/tempc/tempc/plan"
 )
 
 // within reports whether got lies in [lo, hi], allowing a relative 1e-12

@@ -3,8 +3,8 @@ package sim
 import (
 	"iter"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // An HBM port's requesters. The port is shared fairly among them, and

@@ -3,8 +3,8 @@ package sim
 import (
 	"testing"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // TestHBMContention: on temp48 (1 TB/s of HBM) an HBM-bound GEMM of 1 GB

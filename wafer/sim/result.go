@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // TaskTiming is when a task became ready, started on its engine, and

@@ -1,6 +1,6 @@
 package sim
 
-import "tempc/wafer"
+import "github.com/tempc/tempc/wafer"
 
 // inPort is the index of input port ip of die d.
 func (st *state) inPort(d wafer.DieID, ip int) int { return int(d)*st.nIn + ip }

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // message is one transfer in flight. Where its payload lives is decided

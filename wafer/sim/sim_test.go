@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 func preset(t testing.TB, name string) *wafer.Spec {

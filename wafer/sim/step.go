@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // StepConfig configures Step.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"tempc/plan"
-	"tempc/wafer"
+	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc/wafer"
 )
 
 // stepPlan is a micro-batch loop of m around a layer loop of l, each layer
