@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/ilp/highs"
 )
 
 // GapOptions are the options of `tempc gap`.
@@ -59,7 +60,7 @@ func Gap(w io.Writer, o GapOptions) error {
 	if so.TimeLimit, so.Deadline = time.Until(sv.deadline), sv.deadline; so.TimeLimit <= 0 {
 		return o.timeUp("computing the LP bound", context.DeadlineExceeded)
 	}
-	lp, err := ilp.LPRelaxation(p.table, cfg, ilp.HiGHS{}, so)
+	lp, err := ilp.LPRelaxation(p.table, cfg, highs.Solver{}, so)
 	if err != nil {
 		return err
 	}

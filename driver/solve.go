@@ -11,6 +11,7 @@ import (
 	"github.com/tempc/tempc/frontend"
 	"github.com/tempc/tempc/heuristics"
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/ilp/highs"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/wafer"
 )
@@ -197,7 +198,7 @@ func solveAll(o PlanOptions) (*solved, error) {
 			return nil, o.timeUp("solving", context.DeadlineExceeded)
 		}
 		so.Deadline = deadline
-		sol, err := ilp.Solve(t, ilp.Config{Objective: o.Objective}, ilp.HiGHS{}, so)
+		sol, err := ilp.Solve(t, ilp.Config{Objective: o.Objective}, highs.Solver{}, so)
 		if errors.Is(err, ilp.ErrTimeLimit) { // HiGHS stopped at the time left
 			return nil, o.timeUp("solving", fmt.Errorf("%w: %w", err, context.DeadlineExceeded))
 		}
@@ -222,7 +223,7 @@ func solveAll(o PlanOptions) (*solved, error) {
 		// objective alone. Without time left the plan stands as solved
 		// (no memory_solve_status in the report).
 		cfg := ilp.Config{Objective: o.Objective, MemoryTolerance: o.MemoryTolerance}
-		if err := r.sol.LeastMemory(p.table, cfg, ilp.HiGHS{}, so); err != nil {
+		if err := r.sol.LeastMemory(p.table, cfg, highs.Solver{}, so); err != nil {
 			return nil, err
 		}
 		r.solveSeconds += r.sol.Memory.Seconds

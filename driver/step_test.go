@@ -9,6 +9,7 @@ import (
 
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/ilp/highs"
 	"github.com/tempc/tempc/lower"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/plan"
@@ -23,7 +24,7 @@ func compileWith(t testing.TB, model, waferName string, batch, seq int64, cfg pa
 	if err != nil {
 		t.Fatal(err)
 	}
-	sol, err := ilp.Solve(p.table, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
+	sol, err := ilp.Solve(p.table, ilp.Config{}, highs.Solver{}, ilp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestSubChainStreamsAgainstSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sol, err := ilp.Solve(p.table, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
+	sol, err := ilp.Solve(p.table, ilp.Config{}, highs.Solver{}, ilp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

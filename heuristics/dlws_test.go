@@ -1,3 +1,5 @@
+//go:build cgo
+
 package heuristics
 
 import (
@@ -7,6 +9,7 @@ import (
 
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/ilp/highs"
 )
 
 // TestDualLevelStopsAtDeadline: when the planning deadline stops a solve
@@ -26,7 +29,7 @@ func TestDualLevelStopsAtDeadline(t *testing.T) {
 				if calls++; calls >= failAt {
 					return nil, fmt.Errorf("solving: %w", context.DeadlineExceeded)
 				}
-				return ilp.Solve(tt, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
+				return ilp.Solve(tt, ilp.Config{}, highs.Solver{}, ilp.Options{})
 			}
 			sol, _, its, _, err := DualLevel(context.Background(), m, tab, TEMP{Seed: 1}, solve, ilp.StepTime, 0)
 			if err != nil || sol == nil {
@@ -40,7 +43,7 @@ func TestDualLevelStopsAtDeadline(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, _, its, reps, err := DualLevel(ctx, m, tab, TEMP{Seed: 1}, func(tt *costmodel.Table) (*ilp.Solution, error) {
-		return ilp.Solve(tt, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
+		return ilp.Solve(tt, ilp.Config{}, highs.Solver{}, ilp.Options{})
 	}, ilp.StepTime, 0)
 	if err != nil || len(its) != 1 || !its[0].TimeUp || len(reps) != 0 {
 		t.Errorf("cancelled: err %v, rounds %+v, %d mapper reports", err, its, len(reps))

@@ -18,7 +18,8 @@
 // second solve that takes the plan with least memory within a tolerance
 // of the best objective.
 //
-// HiGHS is the production Solver: the HiGHS MIP solver through its C API
-// (capi.go, cgo), run one solve at a time under a time limit that holds
-// even when HiGHS does not look at its clock.
+// The package is pure Go and builds with CGO_ENABLED=0. The production
+// Solver, HiGHS through its C API, is package ilp/highs, the one package
+// of tempc that needs cgo. The tests that solve are in package ilp_test
+// (highs imports ilp) behind the cgo build tag.
 package ilp

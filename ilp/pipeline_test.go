@@ -1,82 +1,30 @@
-package ilp
+//go:build cgo
+
+package ilp_test
 
 import (
 	"errors"
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/frontend"
-	"github.com/tempc/tempc/internal/golden"
-	"github.com/tempc/tempc/ir"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/wafer"
+
+	// The solving tests cannot sit inside package ilp: highs imports ilp.
+	. "github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/ilp/highs"
 )
-
-// tinyTable prices a 2-layer GPT-2-style model on a 1×2 wafer with a small
-// layout space: small enough to enumerate and to read as text.
-func tinyTable(t *testing.T, cfg partition.Config) *costmodel.Table {
-	t.Helper()
-	a := frontend.Arch{Name: "tiny", Family: "gpt2", Layers: 2, Hidden: 64, Heads: 4, KVHeads: 4, HeadDim: 16,
-		FFN: 256, Vocab: 128, MaxPositions: 64, Norm: "layernorm", Activation: "gelu", LearnedPositions: true,
-		TiedEmbeddings: true, AttnBias: true, MLPBias: true, NormBias: true}
-	g, err := frontend.Build(&a, frontend.Options{Batch: 4, Seq: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := wafer.Preset("mesh4x4")
-	s.Name, s.Rows, s.Cols = "pair", 1, 2
-	if err := s.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.MicroBatches == nil {
-		cfg.MicroBatches = []int{1, 2}
-	}
-	if cfg.Recompute == nil {
-		cfg.Recompute = []partition.Recompute{partition.NoRecompute, partition.Full}
-	}
-	return priceOn(t, g, s, cfg)
-}
-
-// priceOn builds and prices the strategy space of g on s.
-func priceOn(t *testing.T, g *ir.Graph, s *wafer.Spec, cfg partition.Config) *costmodel.Table {
-	t.Helper()
-	sp, err := partition.Build(g, s, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := costmodel.New(s, costmodel.Params{})
-	tab, err := m.Price(sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tab
-}
-
-// TestFormulateGolden pins the canonical text of a small model; regenerate
-// with UPDATE_GOLDEN=1 go test ./ilp -run TestFormulateGolden.
-func TestFormulateGolden(t *testing.T) {
-	// A capacity 1.2× the least any assignment needs, so that memory rows
-	// bind in some layouts (rows that cannot bind are left out).
-	tab := tinyTable(t, partition.Config{})
-	least, _ := minMemory(tab)
-	tab.Capacity = 1.2 * least
-	got := Formulate(tab, Config{}).Problem.Text()
-	if again := Formulate(tab, Config{}).Problem.Text(); again != got {
-		t.Fatal("Formulate is not deterministic")
-	}
-	golden.Check(t, filepath.Join("testdata", "tiny.lp"), got)
-}
 
 // TestTinyMatchesBruteForce: on the real (tiny) pricing, both objectives,
 // the ILP optimum is the enumerated one; unaliased gives the same optimum.
 func TestTinyMatchesBruteForce(t *testing.T) {
 	tab := tinyTable(t, partition.Config{})
 	for _, obj := range []Objective{StepTime, Energy} {
-		sol, err := Solve(tab, Config{Objective: obj}, HiGHS{}, Options{})
+		sol, err := Solve(tab, Config{Objective: obj}, highs.Solver{}, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,8 +34,8 @@ func TestTinyMatchesBruteForce(t *testing.T) {
 		}
 	}
 	un := tinyTable(t, partition.Config{Unaliased: true})
-	a, err1 := Solve(tab, Config{}, HiGHS{}, Options{})
-	b, err2 := Solve(un, Config{}, HiGHS{}, Options{})
+	a, err1 := Solve(tab, Config{}, highs.Solver{}, Options{})
+	b, err2 := Solve(un, Config{}, highs.Solver{}, Options{})
 	if err1 != nil || err2 != nil || rel(a.Result.Objective, b.Result.Objective) > 1e-9 {
 		t.Errorf("aliased %v, unaliased %v (%v %v)", a.Result.Objective, b.Result.Objective, err1, err2)
 	}
@@ -110,7 +58,7 @@ func table(t *testing.T, model, waferName string, cfg partition.Config) *costmod
 // and its objective is the cost model's figure for the assignment.
 func TestGPT3175B(t *testing.T) {
 	tab := table(t, "gpt3-175b", "temp48", partition.Config{})
-	sol, err := Solve(tab, Config{}, HiGHS{}, Options{TimeLimit: 60 * time.Second})
+	sol, err := Solve(tab, Config{}, highs.Solver{}, Options{TimeLimit: 60 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +78,7 @@ func TestGPT3175B(t *testing.T) {
 // says how much it needs and what dominates.
 func TestOutOfMemoryExplained(t *testing.T) {
 	tab := table(t, "gpt3-175b", "temp32", partition.Config{})
-	_, err := Solve(tab, Config{}, HiGHS{}, Options{})
+	_, err := Solve(tab, Config{}, highs.Solver{}, Options{})
 	var oom *OutOfMemoryError
 	if !errors.As(err, &oom) {
 		t.Fatalf("err = %v, want out of memory", err)

@@ -135,7 +135,9 @@ func (o Options) Validate() error {
 	return nil
 }
 
-func (o Options) withDefaults() Options {
+// WithDefaults fills a zero time limit and gap with the defaults and caps
+// Threads at the CPUs present, as every Solver does before solving.
+func (o Options) WithDefaults() Options {
 	if o.TimeLimit == 0 {
 		o.TimeLimit = DefaultTimeLimit
 	}

@@ -1,4 +1,6 @@
-package ilp
+//go:build cgo
+
+package ilp_test
 
 import (
 	"fmt"
@@ -11,6 +13,10 @@ import (
 	"github.com/tempc/tempc/ir"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/wafer"
+
+	// The solving tests cannot sit inside package ilp: highs imports ilp.
+	. "github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/ilp/highs"
 )
 
 // gb scales the random memories to the sizes of real dies.
@@ -82,7 +88,7 @@ func TestHiGHSMatchesBruteForce(t *testing.T) {
 		tab := randomTable(rng)
 		for _, obj := range []Objective{StepTime, Energy} {
 			_, want, ok := BruteForce(tab, obj)
-			sol, err := Solve(tab, Config{Objective: obj}, HiGHS{}, Options{TimeLimit: 10 * time.Second, Threads: 1})
+			sol, err := Solve(tab, Config{Objective: obj}, highs.Solver{}, Options{TimeLimit: 10 * time.Second, Threads: 1})
 			if !ok {
 				var oom *OutOfMemoryError
 				if !asOOM(err, &oom) {

@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// mergeTerms sums the coefficients of repeated columns and orders terms by
+// MergeTerms sums the coefficients of repeated columns and orders terms by
 // column, as a solver wants them.
-func mergeTerms(ts []Term) []Term {
+func MergeTerms(ts []Term) []Term {
 	out := append([]Term(nil), ts...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Col < out[j].Col })
 	n := 0
@@ -50,7 +50,7 @@ func (p *Problem) WriteText(w io.Writer) error {
 	b.WriteString("\nsubject to\n")
 	for _, r := range p.Rows {
 		fmt.Fprintf(&b, " %s:", r.Name)
-		for _, t := range mergeTerms(r.Terms) {
+		for _, t := range MergeTerms(r.Terms) {
 			fmt.Fprintf(&b, " %s %s", signed(t.Coef), p.Cols[t.Col].Name)
 		}
 		switch {

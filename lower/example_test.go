@@ -1,3 +1,5 @@
+//go:build cgo
+
 package lower_test
 
 import (
@@ -7,6 +9,7 @@ import (
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/frontend"
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/ilp/highs"
 	"github.com/tempc/tempc/lower"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/plan"
@@ -32,7 +35,7 @@ func compile() *plan.Plan {
 	if err != nil {
 		log.Fatal(err)
 	}
-	sol, err := ilp.Solve(t, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
+	sol, err := ilp.Solve(t, ilp.Config{}, highs.Solver{}, ilp.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

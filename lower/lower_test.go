@@ -64,16 +64,6 @@ func priced(t testing.TB, model, waferName string, batch, seq int64, cfg partiti
 	return tab
 }
 
-// optimum is the global level's choice for the table (HiGHS).
-func optimum(t testing.TB, tab *costmodel.Table) ilp.Assignment {
-	t.Helper()
-	sol, err := ilp.Solve(tab, ilp.Config{}, ilp.HiGHS{}, ilp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sol.Assignment
-}
-
 // sampled draws n assignments that fit in memory, each of a random layout
 // and a random valid option per group (seeded: the same every run).
 func sampled(tab *costmodel.Table, n int, seed uint64) []ilp.Assignment {

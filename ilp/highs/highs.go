@@ -1,28 +1,30 @@
-package ilp
+package highs
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/tempc/tempc/ilp"
 )
 
-// HiGHS solves Problems with the HiGHS MIP solver (Huangfu and Hall,
+// Solver solves ilp.Problems with the HiGHS MIP solver (Huangfu and Hall,
 // "Parallelizing the dual revised simplex method", Math. Prog. Comp. 2018;
 // branch-and-cut by the HiGHS team) through its C API (capi.go).
-type HiGHS struct{}
+type Solver struct{}
 
-var _ Solver = HiGHS{}
+var _ ilp.Solver = Solver{}
 
 // Solve passes p to HiGHS, sets time_limit, mip_rel_gap, threads and
 // output_flag, solves, and reads back status, objective, dual bound and
 // gap. A solve stopped by the time limit returns its incumbent, if any.
-func (HiGHS) Solve(p *Problem, o Options) (*Result, error) {
+func (Solver) Solve(p *ilp.Problem, o ilp.Options) (*ilp.Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	o = o.withDefaults()
+	o = o.WithDefaults()
 	start := time.Now()
 	res, err := runBounded(p, o)
 	if err != nil {
@@ -31,7 +33,7 @@ func (HiGHS) Solve(p *Problem, o Options) (*Result, error) {
 	res.Seconds = time.Since(start).Seconds()
 	res.Rows, res.Cols = len(p.Rows), len(p.Cols)
 	for _, r := range p.Rows {
-		res.Nonzeros += len(mergeTerms(r.Terms))
+		res.Nonzeros += len(ilp.MergeTerms(r.Terms))
 	}
 	return res, nil
 }
@@ -39,7 +41,7 @@ func (HiGHS) Solve(p *Problem, o Options) (*Result, error) {
 // runBounded runs capiRun but returns by the time limit (or deadline)
 // plus a grace period even when HiGHS does not: a presolve round or a
 // rounding heuristic on a model of 200,000 rows can run for minutes
-// without looking at the clock (HiGHS's own log, Options.Log, on the
+// without looking at the clock (HiGHS's own log, ilp.Options.Log, on the
 // gpt3-6.7b --unaliased model: one presolve round ran past a 5 s limit by
 // over two minutes, randomized rounding past a 20 s one by 15 s). The
 // abandoned solve
@@ -50,14 +52,14 @@ func (HiGHS) Solve(p *Problem, o Options) (*Result, error) {
 // is shared by all instances, and instances solving at once on different
 // threads are not safe. A solve queued behind an abandoned one starts
 // with the time its own deadline leaves, or not at all.
-func runBounded(p *Problem, o Options) (*Result, error) {
+func runBounded(p *ilp.Problem, o ilp.Options) (*ilp.Result, error) {
 	deadline := time.Now().Add(o.TimeLimit)
 	if !o.Deadline.IsZero() && o.Deadline.Before(deadline) {
 		deadline = o.Deadline
 	}
 	o.Deadline = deadline
 	type outcome struct {
-		res *Result
+		res *ilp.Result
 		err error
 	}
 	done := make(chan outcome, 1)
@@ -74,7 +76,7 @@ func runBounded(p *Problem, o Options) (*Result, error) {
 	case out := <-done:
 		return out.res, out.err
 	case <-timer.C:
-		return &Result{Status: TimeLimit, Detail: fmt.Sprintf("HiGHS had not stopped %v after its time limit; abandoned without an incumbent", grace.Round(time.Millisecond))}, nil
+		return &ilp.Result{Status: ilp.TimeLimit, Detail: fmt.Sprintf("HiGHS had not stopped %v after its time limit; abandoned without an incumbent", grace.Round(time.Millisecond))}, nil
 	}
 }
 

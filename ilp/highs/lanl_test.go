@@ -1,31 +1,33 @@
-package ilp
+package highs
 
 import (
+	"github.com/tempc/tempc/ilp"
+
 	"math"
 	"testing"
 
-	"github.com/lanl/highs"
+	lanl "github.com/lanl/highs"
 )
 
 // lanlModel converts p for github.com/lanl/highs, an independent path into
 // the same solver.
-func lanlModel(p *Problem) *highs.Model {
-	m := &highs.Model{Offset: p.Offset}
+func lanlModel(p *ilp.Problem) *lanl.Model {
+	m := &lanl.Model{Offset: p.Offset}
 	for _, c := range p.Cols {
 		m.ColCosts = append(m.ColCosts, c.Cost)
 		m.ColLower = append(m.ColLower, c.Lower)
 		m.ColUpper = append(m.ColUpper, c.Upper)
-		vt := highs.ContinuousType
+		vt := lanl.ContinuousType
 		if c.Integer {
-			vt = highs.IntegerType
+			vt = lanl.IntegerType
 		}
 		m.VarTypes = append(m.VarTypes, vt)
 	}
 	for i, r := range p.Rows {
 		m.RowLower = append(m.RowLower, r.Lower)
 		m.RowUpper = append(m.RowUpper, r.Upper)
-		for _, t := range mergeTerms(r.Terms) {
-			m.ConstMatrix = append(m.ConstMatrix, highs.Nonzero{Row: i, Col: t.Col, Val: t.Coef})
+		for _, t := range ilp.MergeTerms(r.Terms) {
+			m.ConstMatrix = append(m.ConstMatrix, lanl.Nonzero{Row: i, Col: t.Col, Val: t.Coef})
 		}
 	}
 	return m
@@ -46,11 +48,11 @@ func TestAgreesWithLanl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours, err := HiGHS{}.Solve(p, Options{})
+	ours, err := Solver{}.Solve(p, ilp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sol.Status != highs.Optimal || math.Abs(sol.Objective-ours.Objective) > 1e-9 || ours.Objective != -20 {
+	if sol.Status != lanl.Optimal || math.Abs(sol.Objective-ours.Objective) > 1e-9 || ours.Objective != -20 {
 		t.Errorf("lanl/highs %v %g, tempc %g; want both -20", sol.Status, sol.Objective, ours.Objective)
 	}
 }

@@ -1,4 +1,4 @@
-package ilp
+package highs
 
 // This file calls the HiGHS C API directly. github.com/lanl/highs v1.0.3
 // (which the tests keep as an independent cross-check) returns an empty
@@ -40,6 +40,8 @@ import (
 	"math"
 	"time"
 	"unsafe"
+
+	"github.com/tempc/tempc/ilp"
 )
 
 // Constants of highs_c_api.h (HiGHS 1.10).
@@ -58,10 +60,10 @@ const (
 
 // capiRun solves p with HiGHS under o and reads back status, solution and
 // bounds. It never discards an incumbent.
-func capiRun(p *Problem, o Options) (*Result, error) {
+func capiRun(p *ilp.Problem, o ilp.Options) (*ilp.Result, error) {
 	h := C.Highs_create()
 	defer C.Highs_destroy(h)
-	// Options first: output_flag must be off before HiGHS prints its banner.
+	// ilp.Options first: output_flag must be off before HiGHS prints its banner.
 	if err := capiOptions(h, o); err != nil {
 		return nil, err
 	}
@@ -86,7 +88,7 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 		rlo[0], rhi[0] = C.double(math.Inf(-1)), C.double(math.Inf(1))
 	}
 	for i, r := range p.Rows {
-		terms := mergeTerms(r.Terms)
+		terms := ilp.MergeTerms(r.Terms)
 		k := rowScale(terms)
 		rlo[i], rhi[i] = C.double(r.Lower*k), C.double(r.Upper*k)
 		start[i] = C.HighsInt(len(index))
@@ -104,12 +106,12 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 		hSenseMinimize, C.double(p.Offset*scale), &cost[0], &lo[0], &hi[0], &rlo[0], &rhi[0], &start[0],
 		&index[0], &value[0], &integ[0])
 	if st == hStatusError {
-		return nil, fmt.Errorf("ilp: HiGHS rejected the model %q", p.Name)
+		return nil, fmt.Errorf("highs: HiGHS rejected the model %q", p.Name)
 	}
 	if !o.Deadline.IsZero() {
 		left := time.Until(o.Deadline)
 		if left <= 0 {
-			return &Result{Status: TimeLimit, Detail: "time limit reached before the solve started"}, nil
+			return &ilp.Result{Status: ilp.TimeLimit, Detail: "time limit reached before the solve started"}, nil
 		}
 		if left < o.TimeLimit {
 			short := o
@@ -120,7 +122,7 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 		}
 	}
 	if C.Highs_run(h) == hStatusError {
-		return nil, fmt.Errorf("ilp: HiGHS failed on %q", p.Name)
+		return nil, fmt.Errorf("highs: HiGHS failed on %q", p.Name)
 	}
 	res := capiResult(h, p, nc, rows)
 	res.Objective /= scale
@@ -132,7 +134,7 @@ func capiRun(p *Problem, o Options) (*Result, error) {
 // near 1, so that HiGHS's absolute feasibility tolerance (1e-7) is relative
 // to the row: a memory row of a small die in GB has coefficients of 1e-4,
 // where an absolute 1e-7 would let an assignment exceed capacity by 0.1%.
-func rowScale(terms []Term) float64 {
+func rowScale(terms []ilp.Term) float64 {
 	big := 0.0
 	for _, t := range terms {
 		big = max(big, math.Abs(t.Coef))
@@ -148,7 +150,7 @@ func rowScale(terms []Term) float64 {
 // unscaled, such costs sit below HiGHS's dual feasibility tolerance (1e-7)
 // and the solver stops at assignments up to 1% worse than the optimum. A
 // power of two scales without rounding.
-func costScale(p *Problem) float64 {
+func costScale(p *ilp.Problem) float64 {
 	big := 0.0
 	for _, c := range p.Cols {
 		big = max(big, math.Abs(c.Cost))
@@ -163,12 +165,12 @@ func costScale(p *Problem) float64 {
 // would be dropped with a warning, so they are dropped here silently.
 const smallCoef = 1e-9
 
-func capiOptions(h unsafe.Pointer, o Options) error {
+func capiOptions(h unsafe.Pointer, o ilp.Options) error {
 	set := func(name string, f func(*C.char) C.HighsInt) error {
 		var st C.HighsInt
 		named(name, func(n *C.char) { st = f(n) })
 		if st == hStatusError {
-			return fmt.Errorf("ilp: HiGHS rejected option %s", name)
+			return fmt.Errorf("highs: HiGHS rejected option %s", name)
 		}
 		return nil
 	}
@@ -207,19 +209,19 @@ func capiOptions(h unsafe.Pointer, o Options) error {
 	return nil
 }
 
-func capiResult(h unsafe.Pointer, p *Problem, nc, nr int) *Result {
-	res := &Result{}
+func capiResult(h unsafe.Pointer, p *ilp.Problem, nc, nr int) *ilp.Result {
+	res := &ilp.Result{}
 	switch C.Highs_getModelStatus(h) {
 	case hModelOptimal:
-		res.Status, res.Detail = Optimal, "optimal"
+		res.Status, res.Detail = ilp.Optimal, "optimal"
 	case hModelTimeLimit, hModelIterationLimit:
-		res.Status, res.Detail = TimeLimit, "time limit reached"
+		res.Status, res.Detail = ilp.TimeLimit, "time limit reached"
 	case hModelInfeasible:
-		res.Status, res.Detail = Infeasible, "infeasible"
+		res.Status, res.Detail = ilp.Infeasible, "infeasible"
 	case hModelUnbounded, hModelUnboundedOrInfeasible:
-		res.Status, res.Detail = Unbounded, "unbounded or infeasible"
+		res.Status, res.Detail = ilp.Unbounded, "unbounded or infeasible"
 	default:
-		res.Status, res.Detail = Failed, fmt.Sprintf("HiGHS model status %d", int(C.Highs_getModelStatus(h)))
+		res.Status, res.Detail = ilp.Failed, fmt.Sprintf("HiGHS model status %d", int(C.Highs_getModelStatus(h)))
 	}
 	info := func(name string) float64 {
 		var v C.double
@@ -228,7 +230,7 @@ func capiResult(h unsafe.Pointer, p *Problem, nc, nr int) *Result {
 	}
 	var ps C.HighsInt
 	named("primal_solution_status", func(n *C.char) { C.Highs_getIntInfoValue(h, n, &ps) })
-	if ps == hSolutionFeasible && res.Status != Infeasible {
+	if ps == hSolutionFeasible && res.Status != ilp.Infeasible {
 		col := make([]C.double, nc)
 		dual := make([]C.double, nc)
 		row := make([]C.double, nr)
@@ -247,11 +249,11 @@ func capiResult(h unsafe.Pointer, p *Problem, nc, nr int) *Result {
 	}
 	if integer {
 		res.DualBound, res.MIPGap = info("mip_dual_bound"), info("mip_gap")
-		if res.Status == Optimal && res.MIPGap > DefaultRelGap {
+		if res.Status == ilp.Optimal && res.MIPGap > ilp.DefaultRelGap {
 			// HiGHS says optimal at the caller's looser gap; say what was proven.
-			res.Status, res.Detail = GapLimit, fmt.Sprintf("stopped at the requested relative gap (%.3g)", res.MIPGap)
+			res.Status, res.Detail = ilp.GapLimit, fmt.Sprintf("stopped at the requested relative gap (%.3g)", res.MIPGap)
 		}
-	} else if res.Status == Optimal {
+	} else if res.Status == ilp.Optimal {
 		res.DualBound = res.Objective
 	}
 	return res
@@ -260,7 +262,7 @@ func capiResult(h unsafe.Pointer, p *Problem, nc, nr int) *Result {
 // capiOptionsReadBack sets o on a fresh HiGHS instance and reads the values
 // back, so a test can see that every option reaches the solver under the
 // name HiGHS knows it by.
-func capiOptionsReadBack(o Options) (timeLimit, relGap float64, threads int, err error) {
+func capiOptionsReadBack(o ilp.Options) (timeLimit, relGap float64, threads int, err error) {
 	h := C.Highs_create()
 	defer C.Highs_destroy(h)
 	if err := capiOptions(h, o); err != nil {

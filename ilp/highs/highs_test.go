@@ -1,6 +1,8 @@
-package ilp
+package highs
 
 import (
+	"github.com/tempc/tempc/ilp"
+
 	"fmt"
 	"math"
 	"testing"
@@ -12,27 +14,27 @@ import (
 // is (3, 1.5) with value 21, but the integer optimum is (4, 0) with value 20
 // (the other candidates (3,1)=19 and (2,2)=18 are worse), so a solve that
 // ignored integrality would be caught.
-func integerKnapsack() *Problem {
+func integerKnapsack() *ilp.Problem {
 	inf := math.Inf(1)
-	return &Problem{
+	return &ilp.Problem{
 		Name: "knapsack",
-		Cols: []Col{
+		Cols: []ilp.Col{
 			{Name: "x", Cost: -5, Lower: 0, Upper: inf, Integer: true},
 			{Name: "y", Cost: -4, Lower: 0, Upper: inf, Integer: true},
 		},
-		Rows: []Row{
-			{Name: "c1", Terms: []Term{{0, 6}, {1, 4}}, Lower: math.Inf(-1), Upper: 24},
-			{Name: "c2", Terms: []Term{{0, 1}, {1, 2}}, Lower: math.Inf(-1), Upper: 6},
+		Rows: []ilp.Row{
+			{Name: "c1", Terms: []ilp.Term{{Col: 0, Coef: 6}, {Col: 1, Coef: 4}}, Lower: math.Inf(-1), Upper: 24},
+			{Name: "c2", Terms: []ilp.Term{{Col: 0, Coef: 1}, {Col: 1, Coef: 2}}, Lower: math.Inf(-1), Upper: 6},
 		},
 	}
 }
 
 func TestHiGHSSolvesSmallMIP(t *testing.T) {
-	res, err := HiGHS{}.Solve(integerKnapsack(), Options{TimeLimit: 10 * time.Second, Threads: 1})
+	res, err := Solver{}.Solve(integerKnapsack(), ilp.Options{TimeLimit: 10 * time.Second, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != Optimal || !res.HasSolution {
+	if res.Status != ilp.Optimal || !res.HasSolution {
 		t.Fatalf("status %v (%s), has solution %v; want optimal", res.Status, res.Detail, res.HasSolution)
 	}
 	const tol = 1e-9
@@ -55,36 +57,36 @@ func TestHiGHSContinuousRelaxation(t *testing.T) {
 	for i := range p.Cols {
 		p.Cols[i].Integer = false
 	}
-	res, err := HiGHS{}.Solve(p, Options{})
+	res, err := Solver{}.Solve(p, ilp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The LP optimum by hand: both rows tight, x = 3, y = 1.5, value 21.
-	if res.Status != Optimal || math.Abs(res.Objective-(-21)) > 1e-9 {
+	if res.Status != ilp.Optimal || math.Abs(res.Objective-(-21)) > 1e-9 {
 		t.Fatalf("LP: status %v objective %g, want optimal -21", res.Status, res.Objective)
 	}
 }
 
 func TestHiGHSInfeasible(t *testing.T) {
-	p := &Problem{Name: "infeasible",
-		Cols: []Col{{Name: "x", Lower: 0, Upper: 1, Integer: true}},
-		Rows: []Row{{Name: "x>=2", Terms: []Term{{0, 1}}, Lower: 2, Upper: math.Inf(1)}}}
-	res, err := HiGHS{}.Solve(p, Options{})
+	p := &ilp.Problem{Name: "infeasible",
+		Cols: []ilp.Col{{Name: "x", Lower: 0, Upper: 1, Integer: true}},
+		Rows: []ilp.Row{{Name: "x>=2", Terms: []ilp.Term{{Col: 0, Coef: 1}}, Lower: 2, Upper: math.Inf(1)}}}
+	res, err := Solver{}.Solve(p, ilp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != Infeasible || res.HasSolution {
+	if res.Status != ilp.Infeasible || res.HasSolution {
 		t.Fatalf("status %v, has solution %v; want infeasible without solution", res.Status, res.HasSolution)
 	}
 }
 
 func TestHiGHSRowlessProblem(t *testing.T) {
-	p := &Problem{Name: "bounds-only", Cols: []Col{{Name: "x", Cost: 1, Lower: 2, Upper: 5, Integer: true}}}
-	res, err := HiGHS{}.Solve(p, Options{})
+	p := &ilp.Problem{Name: "bounds-only", Cols: []ilp.Col{{Name: "x", Cost: 1, Lower: 2, Upper: 5, Integer: true}}}
+	res, err := Solver{}.Solve(p, ilp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != Optimal || res.Objective != 2 {
+	if res.Status != ilp.Optimal || res.Objective != 2 {
 		t.Fatalf("status %v objective %g, want optimal 2", res.Status, res.Objective)
 	}
 }
@@ -92,16 +94,16 @@ func TestHiGHSRowlessProblem(t *testing.T) {
 func TestProblemValidate(t *testing.T) {
 	tests := []struct {
 		name string
-		p    Problem
+		p    ilp.Problem
 	}{
-		{"empty", Problem{Name: "e"}},
-		{"crossed bounds", Problem{Cols: []Col{{Name: "x", Lower: 2, Upper: 1}}}},
-		{"bad term", Problem{Cols: []Col{{Name: "x", Upper: 1}}, Rows: []Row{{Name: "r", Terms: []Term{{3, 1}}}}}},
-		{"nan cost", Problem{Cols: []Col{{Name: "x", Cost: math.NaN(), Upper: 1}}}},
+		{"empty", ilp.Problem{Name: "e"}},
+		{"crossed bounds", ilp.Problem{Cols: []ilp.Col{{Name: "x", Lower: 2, Upper: 1}}}},
+		{"bad term", ilp.Problem{Cols: []ilp.Col{{Name: "x", Upper: 1}}, Rows: []ilp.Row{{Name: "r", Terms: []ilp.Term{{Col: 3, Coef: 1}}}}}},
+		{"nan cost", ilp.Problem{Cols: []ilp.Col{{Name: "x", Cost: math.NaN(), Upper: 1}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := (HiGHS{}).Solve(&tc.p, Options{}); err == nil {
+			if _, err := (Solver{}).Solve(&tc.p, ilp.Options{}); err == nil {
 				t.Fatal("Solve accepted a malformed problem")
 			}
 		})
@@ -111,7 +113,7 @@ func TestProblemValidate(t *testing.T) {
 // TestHiGHSOptionsReachSolver reads the options back from HiGHS, so a typo
 // in an option name or a dropped limit cannot pass silently.
 func TestHiGHSOptionsReachSolver(t *testing.T) {
-	o := Options{TimeLimit: 1500 * time.Millisecond, RelGap: 0.01, Threads: 1}
+	o := ilp.Options{TimeLimit: 1500 * time.Millisecond, RelGap: 0.01, Threads: 1}
 	tl, gap, th, err := capiOptionsReadBack(o)
 	if err != nil {
 		t.Fatal(err)
@@ -119,8 +121,8 @@ func TestHiGHSOptionsReachSolver(t *testing.T) {
 	if tl != 1.5 || gap != 0.01 || th != 1 {
 		t.Errorf("HiGHS holds time_limit %g, mip_rel_gap %g, threads %d; want 1.5, 0.01, 1", tl, gap, th)
 	}
-	if d := (Options{}).withDefaults(); d.TimeLimit != DefaultTimeLimit || d.RelGap != DefaultRelGap {
-		t.Errorf("zero Options default to %+v", d)
+	if d := (ilp.Options{}).WithDefaults(); d.TimeLimit != ilp.DefaultTimeLimit || d.RelGap != ilp.DefaultRelGap {
+		t.Errorf("zero ilp.Options default to %+v", d)
 	}
 }
 
@@ -129,19 +131,19 @@ func TestHiGHSOptionsReachSolver(t *testing.T) {
 // has is feasible.
 func TestTimeLimitKeepsIncumbent(t *testing.T) {
 	// A 0/1 knapsack with 400 items of near-equal ratios: hard to close.
-	p := &Problem{Name: "hard"}
-	row := Row{Name: "cap", Lower: math.Inf(-1), Upper: 5000}
+	p := &ilp.Problem{Name: "hard"}
+	row := ilp.Row{Name: "cap", Lower: math.Inf(-1), Upper: 5000}
 	for i := 0; i < 400; i++ {
 		w := float64(50 + (i*37)%50)
-		p.Cols = append(p.Cols, Col{Name: fmt.Sprint(i), Cost: -(w + float64((i*13)%7)), Upper: 1, Integer: true})
-		row.Terms = append(row.Terms, Term{i, w})
+		p.Cols = append(p.Cols, ilp.Col{Name: fmt.Sprint(i), Cost: -(w + float64((i*13)%7)), Upper: 1, Integer: true})
+		row.Terms = append(row.Terms, ilp.Term{Col: i, Coef: w})
 	}
-	p.Rows = []Row{row}
-	res, err := HiGHS{}.Solve(p, Options{TimeLimit: time.Millisecond, Threads: 1})
+	p.Rows = []ilp.Row{row}
+	res, err := Solver{}.Solve(p, ilp.Options{TimeLimit: time.Millisecond, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != TimeLimit && res.Status != Optimal {
+	if res.Status != ilp.TimeLimit && res.Status != ilp.Optimal {
 		t.Fatalf("status %v (%s)", res.Status, res.Detail)
 	}
 	if res.HasSolution {
