@@ -8,21 +8,19 @@ import (
 	"github.com/tempc/tempc/partition"
 )
 
-// Objective selects what the global level minimises.
+//go:generate go run github.com/tempc/tempc/internal/enumgen -type Objective
+
+// Objective selects what the global level minimises. The line comments of
+// its constants are their names (tempc solve --objective).
 type Objective int
 
 // Objectives.
 const (
-	StepTime Objective = iota // seconds per training step
-	Energy                    // joules per training step
+	// StepTime minimises the seconds per training step.
+	StepTime Objective = iota // time
+	// Energy minimises the joules per training step.
+	Energy // energy
 )
-
-func (o Objective) String() string {
-	if o == Energy {
-		return "energy"
-	}
-	return "time"
-}
 
 // Config controls Formulate. The zero value minimises step time.
 type Config struct {

@@ -64,34 +64,30 @@ func (p *Problem) Validate() error {
 	return nil
 }
 
-// Status is the outcome of a solve.
+//go:generate go run github.com/tempc/tempc/internal/enumgen -type Status -text
+
+// Status is the outcome of a solve. The line comments of its constants are
+// their names, as JSON writes them.
 type Status int
 
 // Solve outcomes.
 const (
 	// Optimal: the solution is optimal within the relative gap requested.
-	Optimal Status = iota
+	Optimal Status = iota // optimal
 	// TimeLimit: the time ran out; Result holds the best incumbent, if any
 	// (HasSolution), and its certified gap.
-	TimeLimit
+	TimeLimit // time-limit
 	// Infeasible: no assignment satisfies the constraints.
-	Infeasible
+	Infeasible // infeasible
 	// Unbounded: the objective decreases without bound.
-	Unbounded
+	Unbounded // unbounded
 	// Failed: the solver stopped for another reason (see Result.Detail).
-	Failed
+	Failed // failed
 	// GapLimit: the solver stopped at a relative gap the caller allowed
 	// above DefaultRelGap; the incumbent is within MIPGap of the optimum
 	// but not proven optimal.
-	GapLimit
+	GapLimit // gap-limit
 )
-
-var statusNames = [...]string{"optimal", "time-limit", "infeasible", "unbounded", "failed", "gap-limit"}
-
-func (s Status) String() string { return statusNames[s] }
-
-// MarshalText lets Status appear by name in JSON.
-func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Options controls a solve. The zero value means defaults.
 type Options struct {

@@ -155,9 +155,9 @@ func ParseSchemes(list string) (allow, deny []Scheme, err error) {
 			continue
 		}
 		name, neg := strings.CutPrefix(f, "-")
-		sc, ok := SchemeNamed(name)
-		if !ok {
-			return nil, nil, fmt.Errorf("unknown scheme %q (want %s)", name, strings.Join(schemeNames[:], ", "))
+		sc, err := ParseScheme(name)
+		if err != nil {
+			return nil, nil, err
 		}
 		if neg {
 			deny = append(deny, sc)
@@ -172,14 +172,4 @@ func ParseSchemes(list string) (allow, deny []Scheme, err error) {
 		return nil, nil, fmt.Errorf("%q names no scheme", list)
 	}
 	return allow, deny, nil
-}
-
-// SchemeNamed is the scheme called name (as String gives it).
-func SchemeNamed(name string) (Scheme, bool) {
-	for i, n := range schemeNames {
-		if n == name {
-			return Scheme(i), true
-		}
-	}
-	return 0, false
 }

@@ -7,26 +7,25 @@ import (
 	"github.com/tempc/tempc/wafer"
 )
 
-// Recompute is the activation recomputation mode of a layout.
+//go:generate go run github.com/tempc/tempc/internal/enumgen -type "Recompute=recompute mode"
+
+// Recompute is the activation recomputation mode of a layout. The line
+// comments of its constants are their names (String, ParseRecompute).
 type Recompute uint8
 
 // Recomputation modes (Korthikanti et al. 2022).
 const (
 	// NoRecompute saves every activation the backward pass reads.
-	NoRecompute Recompute = iota
+	NoRecompute Recompute = iota // none
 	// Selective saves the inputs of GEMM, attention and embedding groups and
 	// recomputes the pointwise ops (norms, activation functions, adds) in
 	// the backward pass.
-	Selective
+	Selective // selective
 	// Full saves only each block's input and recomputes the whole block's
 	// forward pass in the backward pass.
-	Full
+	Full // full
 	NumRecompute
 )
-
-var recomputeNames = [...]string{"none", "selective", "full"}
-
-func (r Recompute) String() string { return recomputeNames[r] }
 
 // Layout fixes how the wafer is used: DP groups of one rectangle shape
 // tiling the healthy dies, the micro-batch, recomputation and whether

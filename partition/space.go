@@ -9,23 +9,22 @@ import (
 	"github.com/tempc/tempc/wafer"
 )
 
-// Act is the layout of an activation over the dies of a group.
+//go:generate go run github.com/tempc/tempc/internal/enumgen -type "Act=activation layout,Scheme"
+
+// Act is the layout of an activation over the dies of a group. The line
+// comments of its constants (and of Scheme's) are their names.
 type Act uint8
 
 // Activation layouts.
 const (
 	// Rep: every die holds the whole tensor.
-	Rep Act = iota
+	Rep Act = iota // R
 	// Rows: split by tokens (sequence or batch).
-	Rows
+	Rows // S
 	// Cols: split by the hidden dimension (or attention heads).
-	Cols
+	Cols // C
 	NumActs
 )
-
-var actNames = [...]string{"R", "S", "C"}
-
-func (a Act) String() string { return actNames[a] }
 
 // Kind is the kind of an op group.
 type Kind uint8
@@ -42,30 +41,24 @@ type Scheme uint8
 
 // Schemes; see the package documentation.
 const (
-	MegatronCol Scheme = iota
-	MegatronRow
-	SPCol
-	SPRow
-	FSDP
-	RingW
-	RingX
-	RelayW
-	RelayX
-	Heads
-	RingSeq
-	Vocab
-	VocabSP
-	Batch
-	RingY
-	RelayY
+	MegatronCol Scheme = iota // megatron-col
+	MegatronRow               // megatron-row
+	SPCol                     // sp-col
+	SPRow                     // sp-row
+	FSDP                      // fsdp
+	RingW                     // ring-w
+	RingX                     // ring-x
+	RelayW                    // relay-w
+	RelayX                    // relay-x
+	Heads                     // heads
+	RingSeq                   // ring-seq
+	Vocab                     // vocab
+	VocabSP                   // vocab-sp
+	Batch                     // batch
+	RingY                     // ring-y
+	RelayY                    // relay-y
 	numSchemes
 )
-
-var schemeNames = [...]string{"megatron-col", "megatron-row", "sp-col", "sp-row", "fsdp", "ring-w", "ring-x",
-	"relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp", "batch",
-	"ring-y", "relay-y"}
-
-func (s Scheme) String() string { return schemeNames[s] }
 
 // io gives each scheme's input and output activation layouts.
 var io = [...][2]Act{

@@ -10,32 +10,26 @@ import (
 // TaskID indexes Program.Tasks.
 type TaskID int32
 
-// Kind is what a task does.
+//go:generate go run github.com/tempc/tempc/internal/enumgen -type "Kind=task kind" -text
+
+// Kind is what a task does. The line comments of its constants are their
+// names, in the plan JSON too.
 type Kind uint8
 
 // Task kinds.
 const (
 	// Compute occupies a die's compute engine.
-	Compute Kind = iota
+	Compute Kind = iota // compute
 	// Transfer moves bytes from one die to another over a route: a send and
 	// its receive in one task.
-	Transfer
+	Transfer // transfer
 	// Send injects bytes at Die for Dst over Route; its Recv on Dst has the
 	// same Tag. It is done when the bytes have arrived.
-	Send
+	Send // send
 	// Recv completes on Die when the Send with its Tag has arrived and its
 	// own dependencies are done; Peer is the sender.
-	Recv
+	Recv // recv
 )
-
-var kindNames = [...]string{"compute", "transfer", "send", "recv"}
-
-func (k Kind) String() string {
-	if int(k) < len(kindNames) {
-		return kindNames[k]
-	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
-}
 
 // Task is one unit of work. It starts once all its dependencies are done.
 type Task struct {
@@ -105,20 +99,6 @@ type Task struct {
 	Out bool `json:"out,omitempty"`
 
 	Deps []TaskID `json:"deps,omitempty"`
-}
-
-// MarshalText writes a kind by name.
-func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
-
-// UnmarshalText reads a kind by name.
-func (k *Kind) UnmarshalText(b []byte) error {
-	for i, n := range kindNames {
-		if n == string(b) {
-			*k = Kind(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown task kind %q", b)
 }
 
 // Program is a set of tasks over the dies of one wafer, and the names of

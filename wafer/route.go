@@ -5,23 +5,19 @@ import (
 	"slices"
 )
 
-// Routing selects how a route between two dies is chosen.
+//go:generate go run github.com/tempc/tempc/internal/enumgen -type Routing
+
+// Routing selects how a route between two dies is chosen. The line
+// comments of its constants are their names.
 type Routing int8
 
 // Dimension-order routings.
 const (
 	// XY moves along the row (X, columns) first, then along the column.
-	XY Routing = iota
+	XY Routing = iota // xy
 	// YX moves along the column first, then along the row.
-	YX
+	YX // yx
 )
-
-func (r Routing) String() string {
-	if r == YX {
-		return "yx"
-	}
-	return "xy"
-}
 
 // Route is the sequence of dies a message visits, source first and
 // destination last; a route from a die to itself is that one die.

@@ -8,21 +8,21 @@ type DieID int32
 // LinkID addresses a directed link: 4·(source die) + Dir.
 type LinkID int32
 
-// Dir is the direction a link carries data, seen from its source die.
+//go:generate go run github.com/tempc/tempc/internal/enumgen -type Dir=direction
+
+// Dir is the direction a link carries data, seen from its source die. The
+// line comments of its constants are their names.
 type Dir int8
 
 // Link directions. North is row − 1.
 const (
-	North Dir = iota
-	East
-	South
-	West
+	North Dir = iota // N
+	East             // E
+	South            // S
+	West             // W
 )
 
-var dirNames = [...]string{"N", "E", "S", "W"}
 var dirDelta = [...]Coord{North: {-1, 0}, East: {0, 1}, South: {1, 0}, West: {0, -1}}
-
-func (d Dir) String() string { return dirNames[d] }
 
 // In reports whether c lies on the mesh.
 func (s *Spec) In(c Coord) bool { return c.R >= 0 && c.R < s.Rows && c.C >= 0 && c.C < s.Cols }
