@@ -96,6 +96,12 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	p.WaferSpec = compact.Bytes()
 	for _, ring := range lw.rings {
 		p.Dies = append(p.Dies, ring...)
+		p.Groups = append(p.Groups, slices.Clone(ring))
+	}
+	for gi, oi := range a.Options {
+		opt := t.Options[gi][oi]
+		p.Strategies = append(p.Strategies, plan.Strategy{Group: sp.Groups[gi].Key, Layers: sp.Groups[gi].Mult,
+			Scheme: opt.Name(), In: opt.Scheme.In().String(), Out: opt.Scheme.Out().String()})
 	}
 	n := int(l.MicroBatches(sp.Graph.Batch))
 	if l.DP > 1 {

@@ -44,8 +44,8 @@ func ReadJSON(file string, data []byte) (*Plan, error) {
 		return nil, fmt.Errorf("plan: %s: schema_version 2 does not say where data lives (SRAM or HBM); recompile it (this tempc reads %d)", file, SchemaVersion)
 	case p.SchemaVersion == 3:
 		return nil, fmt.Errorf("plan: %s: schema_version 3 puts a barrier between all blocks, which this tempc no longer reads as such; recompile it (this tempc reads %d)", file, SchemaVersion)
-	case p.SchemaVersion != SchemaVersion:
-		return nil, fmt.Errorf("plan: %s: schema_version %d, this tempc reads %d", file, p.SchemaVersion, SchemaVersion)
+	case p.SchemaVersion < OldestSchemaVersion || p.SchemaVersion > SchemaVersion:
+		return nil, fmt.Errorf("plan: %s: schema_version %d, this tempc reads %d to %d", file, p.SchemaVersion, OldestSchemaVersion, SchemaVersion)
 	}
 	return &p, nil
 }

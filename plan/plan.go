@@ -19,7 +19,14 @@ import (
 // task's out, a node's barrier; see Node) and added
 // predicted_peak_memory_bytes_per_die: a version 3 plan's blocks would
 // overlap where its compiler meant them not to, and it is refused.
-const SchemaVersion = 4
+// Version 5 added what the plan was chosen as and by: the compiler's
+// version, the model-parallel groups (Groups), each op group's scheme
+// and sharding (Strategies) and the solver's record (Solver). Version 4
+// plans run the same and are still read, without those records.
+const SchemaVersion = 5
+
+// OldestSchemaVersion is the oldest plan format ReadJSON and Verify accept.
+const OldestSchemaVersion = 4
 
 // Node is a step of a plan: a block of tasks (Program) or a loop (Body),
 // run Count times.
@@ -93,7 +100,48 @@ type Plan struct {
 	// bytes, saved activations and the largest transient buffer); zero
 	// means no prediction.
 	PredictedMemory float64 `json:"predicted_peak_memory_bytes_per_die,omitempty"`
-	Steps           []Node  `json:"steps"`
+	// Compiler is the tempc build that wrote the plan ("tempc v1.2.0").
+	Compiler string `json:"compiler,omitempty"`
+	// Groups are the model-parallel groups, one per data-parallel
+	// replica, each its dies in ring order; Dies is their concatenation.
+	Groups [][]wafer.DieID `json:"groups,omitempty"`
+	// Strategies are the chosen scheme of every op group, in the order
+	// of the strategy space's groups; Solver is the global level's
+	// record of how it chose (set by whoever solved: lower.Lower leaves it
+	// nil).
+	Strategies []Strategy `json:"strategies,omitempty"`
+	Solver     *Solver    `json:"solver,omitempty"`
+	Steps      []Node     `json:"steps"`
+}
+
+// Strategy is the scheme chosen for one op group: Group its key
+// ("block/attn.qkv"), Layers the layers it stands for, Scheme the
+// partition scheme (with its stream degree: "relay-w/8"), In and Out the
+// sharding of its input and output activations (R replicated, C split by
+// columns, S split by sequence; partition.Act).
+type Strategy struct {
+	Group  string `json:"group"`
+	Layers int    `json:"layers"`
+	Scheme string `json:"scheme"`
+	In     string `json:"in"`
+	Out    string `json:"out"`
+}
+
+// Solver is the global level's record: the solver's status ("optimal",
+// "gap-limit", "time-limit"), what it minimised ("time" or "energy"), the objective of the plan, the proven bound and relative
+// gap, the solve wall time summed over solves, and the size of the last
+// integer program.
+type Solver struct {
+	Name      string  `json:"name"`
+	Status    string  `json:"status"`
+	Objective string  `json:"objective"`
+	Value     float64 `json:"value"`
+	DualBound float64 `json:"dual_bound"`
+	MIPGap    float64 `json:"mip_gap"`
+	Seconds   float64 `json:"seconds"`
+	Rows      int     `json:"rows"`
+	Cols      int     `json:"cols"`
+	Nonzeros  int     `json:"nonzeros"`
 }
 
 // Walk calls f for every block of the plan in execution order, with the
@@ -197,8 +245,19 @@ func (p *Plan) Verify(s *wafer.Spec) error {
 // meaning no prediction), the capacity finite and positive; and at least
 // one step.
 func (p *Plan) checkHeader() error {
-	if p.SchemaVersion != SchemaVersion {
-		return fmt.Errorf("plan: schema version %d, want %d", p.SchemaVersion, SchemaVersion)
+	if p.SchemaVersion < OldestSchemaVersion || p.SchemaVersion > SchemaVersion {
+		return fmt.Errorf("plan: schema version %d, want %d to %d", p.SchemaVersion, OldestSchemaVersion, SchemaVersion)
+	}
+	if err := p.checkGroups(); err != nil {
+		return err
+	}
+	for i, st := range p.Strategies {
+		if st.Group == "" || st.Scheme == "" || st.Layers < 1 {
+			return fmt.Errorf("plan: strategy %d (%q) needs a group, a scheme and at least one layer", i, st.Group)
+		}
+	}
+	if sv := p.Solver; sv != nil && (!(sv.MIPGap >= 0) || !(sv.Seconds >= 0) || math.IsInf(sv.Seconds, 0)) {
+		return fmt.Errorf("plan: solver mip_gap %g and seconds %g must be finite and not negative", sv.MIPGap, sv.Seconds)
 	}
 	if p.Batch <= 0 || p.Seq <= 0 {
 		return fmt.Errorf("plan: batch %d and seq %d must be positive", p.Batch, p.Seq)
@@ -226,6 +285,30 @@ func (p *Plan) checkHeader() error {
 	}
 	if len(p.Steps) == 0 {
 		return fmt.Errorf("plan: steps is empty: the plan does no work")
+	}
+	return nil
+}
+
+// checkGroups holds the groups to the dies: when given, they are
+// non-empty, of one size, and concatenate to Dies.
+func (p *Plan) checkGroups() error {
+	if len(p.Groups) == 0 {
+		return nil
+	}
+	var all []wafer.DieID
+	for i, g := range p.Groups {
+		if len(g) == 0 || len(g) != len(p.Groups[0]) {
+			return fmt.Errorf("plan: group %d has %d dies; every group must have group 0's %d", i, len(g), len(p.Groups[0]))
+		}
+		all = append(all, g...)
+	}
+	if len(all) != len(p.Dies) {
+		return fmt.Errorf("plan: the groups hold %d dies, dies lists %d", len(all), len(p.Dies))
+	}
+	for i := range all {
+		if all[i] != p.Dies[i] {
+			return fmt.Errorf("plan: groups list die %d at position %d where dies lists %d", all[i], i, p.Dies[i])
+		}
 	}
 	return nil
 }
