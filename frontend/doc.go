@@ -4,12 +4,17 @@
 // models and a few small ones), a Hugging Face config.json or the folder
 // holding one (ReadHFConfig: model types gpt2, llama and opt; a
 // mixture-of-experts type, an unknown one or an inconsistent field is an
-// error naming the file position), or tempc's own JSON graph
-// (ReadGraphJSON, WriteGraphJSON; graph.schema.json). An Arch describes a
-// decoder-only transformer; Forward builds its forward graph for a batch
-// and sequence (Shape), and Train appends the backward pass — by per-kind
-// rules (a GEMM Y = X·W gives dX = dY·Wᵀ and dW = Xᵀ·dY; gradients summed
-// where a tensor has several readers) — and the mixed-precision Adam
-// step. Load does all of it from a model's name or path (Options: batch
-// and sequence, with TEMP's defaults); Build from an Arch.
+// error naming the file position), an ONNX model as torch.onnx, Hugging
+// Face Optimum or ONNX Runtime's optimizer export it (ReadONNX: the
+// architecture is recognised from the graph's operators and the dims of
+// its initializers, whose contents are never read; an unsupported
+// operator is an error naming the node; package onnxpb holds the protobuf
+// types), or tempc's own JSON graph (ReadGraphJSON, WriteGraphJSON;
+// graph.schema.json). An Arch describes a decoder-only transformer;
+// Forward builds its forward graph for a batch and sequence (Shape), and
+// Train appends the backward pass — by per-kind rules (a GEMM Y = X·W
+// gives dX = dY·Wᵀ and dW = Xᵀ·dY; gradients summed where a tensor has
+// several readers) — and the mixed-precision Adam step. Load does all of
+// it from a model's name or path (Options: batch and sequence, with
+// TEMP's defaults); Build from an Arch.
 package frontend

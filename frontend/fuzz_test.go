@@ -3,12 +3,16 @@ package frontend
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// addSeeds adds every file of dir as a fuzz seed.
-func addSeeds(f *testing.F, dir string) {
-	paths, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
+// addSeeds adds every JSON file of dir as a fuzz seed.
+func addSeeds(f *testing.F, dir string) { addSeedFiles(f, dir, "*.json") }
+
+// addSeedFiles adds every file of dir matching pattern as a fuzz seed.
+func addSeedFiles(f *testing.F, dir, pattern string) {
+	paths, err := filepath.Glob(filepath.Join("testdata", dir, pattern))
 	if err != nil || len(paths) == 0 {
 		f.Fatalf("no seeds in testdata/%s: %v", dir, err)
 	}
@@ -60,5 +64,32 @@ func FuzzReadGraphJSON(f *testing.F) {
 			t.Fatalf("accepted a graph beyond the limits: %v", err)
 		}
 		_ = g.Text()
+	})
+}
+
+// FuzzReadONNX: any input gives an architecture that validates (once Load
+// fills a missing context length), or an error; never a panic. Accepted
+// small architectures must also build.
+func FuzzReadONNX(f *testing.F) {
+	addSeedFiles(f, "onnx", "*.onnx")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ReadONNX("fuzz.onnx", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "frontend: fuzz.onnx") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if a.MaxPositions == 0 {
+			a.MaxPositions = 8 // as Load does from the sequence length
+		}
+		if err := a.Validate(); err != nil {
+			t.Fatalf("accepted an invalid architecture: %v", err)
+		}
+		if a.Layers <= 2 && a.Hidden <= 256 && a.Vocab <= 4096 && a.FFN <= 1024 && a.MaxPositions <= 1<<16 {
+			if _, err := Build(a, Options{Batch: 1, Seq: min(a.MaxPositions, 8)}); err != nil {
+				t.Fatalf("accepted model does not build: %v", err)
+			}
+		}
 	})
 }

@@ -53,10 +53,18 @@ func (o Options) Validate() error {
 // of model, which is one of:
 //   - a preset name (PresetNames);
 //   - a Hugging Face config.json file, or a folder holding one;
+//   - an ONNX model, recognised by the .onnx extension (any case) alone:
+//     ReadONNX reads its architecture from the graph, which Build turns
+//     into tempc's graph, the same as for the equivalent config.json. When
+//     the graph does not fix the context length (rotary embeddings computed
+//     from position ids), Options.Seq gives it and must be set;
 //   - a tempc JSON graph file (recognised by its schema_version field). A
 //     graph of forward ops only is completed by Train; a graph that already
 //     has backward ops is taken as it is. Batch and sequence are fixed by the
 //     file, so Options must leave them zero.
+//
+// Any other file is read as JSON: a binary file without the .onnx
+// extension is reported as malformed JSON, not guessed at.
 func Load(model string, opt Options) (*ir.Graph, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
@@ -67,6 +75,9 @@ func Load(model string, opt Options) (*ir.Graph, error) {
 	path, data, err := readModelFile(model)
 	if err != nil {
 		return nil, err
+	}
+	if isONNXFile(path) {
+		return loadONNX(path, data, opt)
 	}
 	if isGraphJSON(data) {
 		g, err := ReadGraphJSON(path, data)
@@ -90,13 +101,32 @@ func Load(model string, opt Options) (*ir.Graph, error) {
 	return Build(a, opt)
 }
 
+// isONNXFile tells an ONNX model by its file extension.
+func isONNXFile(path string) bool { return strings.EqualFold(filepath.Ext(path), ".onnx") }
+
+// loadONNX builds the training graph of the ONNX model at path.
+func loadONNX(path string, data []byte, opt Options) (*ir.Graph, error) {
+	a, err := ReadONNX(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if a.MaxPositions == 0 {
+		if opt.Seq == 0 {
+			return nil, fmt.Errorf("frontend: %s: the graph does not fix the context length (rotary embeddings computed from position ids); give a sequence length, or load the config.json exported beside it", path)
+		}
+		a.MaxPositions = opt.Seq
+	}
+	return Build(a, opt)
+}
+
 // maxFileBytes bounds the files Load reads (1 GiB; a generated graph of
 // maxLayers blocks takes a few hundred MB), so that a weights file given
-// by mistake is not read into memory.
+// by mistake is not read into memory. An ONNX model beyond it must keep
+// its weights in external data files (ONNX requires that beyond 2 GiB).
 const maxFileBytes = 1 << 30
 
-// readModelFile reads the config.json or graph file that model names: a
-// file, or a folder holding config.json.
+// readModelFile reads the config.json, ONNX or graph file that model
+// names: a file, or a folder holding config.json.
 func readModelFile(model string) (string, []byte, error) {
 	path := model
 	fi, err := os.Stat(path)
@@ -113,6 +143,9 @@ func readModelFile(model string) (string, []byte, error) {
 			model, strings.Join(PresetNames(), ", "))
 	case err != nil:
 		return "", nil, fmt.Errorf("frontend: %w", err)
+	case fi.Size() > maxFileBytes && isONNXFile(path):
+		return "", nil, fmt.Errorf("frontend: %s: %d bytes is too large for an ONNX model (limit %d); save its weights as external data, which tempc does not read",
+			path, fi.Size(), int64(maxFileBytes))
 	case fi.Size() > maxFileBytes:
 		return "", nil, fmt.Errorf("frontend: %s: %d bytes is too large for a model config or graph file (limit %d)",
 			path, fi.Size(), int64(maxFileBytes))
@@ -165,7 +198,7 @@ func parse(file string, data []byte) (*jsonpos.Object, error) {
 	case len(bytes.TrimSpace(data)) == 0:
 		perr = &jsonpos.Error{Pos: jsonpos.Pos{File: file}, Msg: "empty file, want a JSON object"}
 	case looksBinary(data):
-		perr.Msg += "; the file is binary, not JSON (tempc reads a Hugging Face config.json or a tempc graph JSON, not ONNX, safetensors or other model files)"
+		perr.Msg += "; the file is binary, not JSON (tempc reads a Hugging Face config.json, a tempc graph JSON or an ONNX model named *.onnx, not safetensors or other weight files)"
 	}
 	return nil, fmt.Errorf("frontend: %w", jsonpos.ErrorList{perr})
 }
