@@ -17,7 +17,7 @@ MODEL ?= llama2-7b
 # HiGHS (and the driver, CLI and root package that use it). make test vets
 # them all with CGO_ENABLED=0 and runs the quick ones so.
 PURE := ./ir/... ./frontend/... ./wafer/... ./partition/... ./costmodel/... \
-	./plan/... ./lower/... ./validate/... ./ilp ./heuristics
+	./plan/... ./lower/... ./validate/... ./ilp ./heuristics ./chakra/...
 
 .PHONY: all deps build test run bench fmt vet clean golden
 
@@ -29,11 +29,12 @@ deps:
 	@PREFIX=$(PREFIX) bash scripts/install-highs.sh
 	@$(GO) mod download
 
-# The binary's version (tempc --version): the commit it was built from.
+# The binary's version (tempc --version, and the compiler field of the plans
+# it writes): the commit it was built from.
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 
 build: deps
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/tempc
+	$(GO) build -ldflags "-X github.com/tempc/tempc.version=$(VERSION)" -o $(BIN) ./cmd/tempc
 
 vet: deps
 	$(GO) vet ./...
@@ -47,6 +48,7 @@ test: deps
 	CGO_ENABLED=0 $(GO) vet $(PURE)
 	CGO_ENABLED=0 $(GO) test ./ilp ./lower ./plan ./ir ./partition ./wafer/...
 	$(GO) test -timeout 20m ./...
+	cd examples/quickstart && $(GO) vet .
 
 # run: the main job: compile the model's training step for the wafer (plan
 # written to bin/plan.json, trace to bin/trace.json), then replay the plan in

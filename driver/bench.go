@@ -1,17 +1,19 @@
 package driver
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/heuristics"
 	"github.com/tempc/tempc/lower"
 )
 
 // BenchOptions are the options of `tempc bench`.
 type BenchOptions struct {
-	PlanOptions
+	tempc.Options
 	JSON bool
 }
 
@@ -47,23 +49,23 @@ type BenchReport struct {
 // simulated communication time.
 func Bench(w io.Writer, o BenchOptions) error {
 	o.Mapper = "temp"
-	sv, err := solveAll(o.PlanOptions)
+	sv, err := tempc.Solve(context.Background(), o.Options)
 	if err != nil {
 		return err
 	}
-	p, a := sv.priced, sv.sol.Assignment
-	sp := p.table.Space
-	rep := BenchReport{Model: sp.Graph.Name, Wafer: p.spec.Name, Layout: sp.Layouts[a.Layout].Name()}
+	p, a := sv, sv.Solution.Assignment
+	sp := p.Table.Space
+	rep := BenchReport{Model: sp.Graph.Name, Wafer: p.Spec.Name, Layout: sp.Layouts[a.Layout].Name()}
 	for _, name := range []string{"temp", "gmap", "smap"} {
-		mapper, err := o.mapperNamed(name)
+		mapper, err := o.NewMapper(name)
 		if err != nil {
 			return err
 		}
-		mpg, mrep, err := heuristics.Judged(mapper, p.model, p.table, a, o.Objective).Map(p.model, sp, a.Layout)
+		mpg, mrep, err := heuristics.Judged(mapper, p.CostModel, p.Table, a, o.Objective).Map(p.CostModel, sp, a.Layout)
 		if err != nil {
 			return err
 		}
-		t, err := p.model.Reprice(p.table, a.Layout, mpg)
+		t, err := p.CostModel.Reprice(p.Table, a.Layout, mpg)
 		if err != nil {
 			return err
 		}
@@ -71,14 +73,14 @@ func Bench(w io.Writer, o BenchOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := pl.Verify(p.spec); err != nil {
+		if err := pl.Verify(p.Spec); err != nil {
 			return fmt.Errorf("driver: %s plan does not verify (a bug): %w", name, err)
 		}
-		res, err := simulate(pl, p.spec, false, o.Progress)
+		res, err := tempc.Simulate(context.Background(), pl, p.Spec, tempc.SimulateOptions{Progress: o.Progress})
 		if err != nil {
 			return err
 		}
-		r := res.rep
+		r := res.Report
 		rep.Mappers = append(rep.Mappers, MapperResult{Mapper: name, Predicted: r.Predicted, Simulated: r.Simulated,
 			ExposedComm: r.ExposedComm, MaxLinkBytes: r.MaxLinkBytes, MaxLink: r.MaxLink, DPMaxLinkBytes: mrep.MaxLinkAfter})
 	}

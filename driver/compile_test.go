@@ -2,6 +2,7 @@ package driver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/plan"
 	"github.com/tempc/tempc/wafer"
@@ -45,25 +47,25 @@ func TestBenchmarkModelsVerifyAndAgree(t *testing.T) {
 			if !simulated[model] {
 				return
 			}
-			res, err := simulate(pl, s, false, nil)
+			res, err := tempc.Simulate(context.Background(), pl, s, tempc.SimulateOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Measured (README): +0.73%; memory −0.01%.
-			if math.Abs(*res.rep.RelErr) > 0.08 {
-				t.Errorf("simulated %.4f s, predicted %.4f s (%+.1f%%)", res.rep.Simulated, res.rep.Predicted, 100**res.rep.RelErr)
+			if math.Abs(*res.Report.RelErr) > 0.08 {
+				t.Errorf("simulated %.4f s, predicted %.4f s (%+.1f%%)", res.Report.Simulated, res.Report.Predicted, 100**res.Report.RelErr)
 			}
-			if e := res.rep.MemoryRelErr; e == nil || math.Abs(*e) > 0.05 || !res.rep.Fits {
-				t.Errorf("simulated peak %.2f GB per die on %s (fits %v), predicted %.2f GB", res.rep.SimulatedMemory/1e9, res.rep.PeakMemoryDie,
-					res.rep.Fits, res.rep.PredictedMemory/1e9)
+			if e := res.Report.MemoryRelErr; e == nil || math.Abs(*e) > 0.05 || !res.Report.Fits {
+				t.Errorf("simulated peak %.2f GB per die on %s (fits %v), predicted %.2f GB", res.Report.SimulatedMemory/1e9, res.Report.PeakMemoryDie,
+					res.Report.Fits, res.Report.PredictedMemory/1e9)
 			}
 			// Energy: the simulator counts what ran and what links carried,
 			// and charges static power over its own step time.
-			if e := res.rep.EnergyRelErr; e == nil || math.Abs(*e) > 0.10 {
-				t.Errorf("simulated energy %.0f J, predicted %.0f J", res.rep.EnergyJoules, res.rep.PredictedEnergy)
+			if e := res.Report.EnergyRelErr; e == nil || math.Abs(*e) > 0.10 {
+				t.Errorf("simulated energy %.0f J, predicted %.0f J", res.Report.EnergyJoules, res.Report.PredictedEnergy)
 			}
 			t.Logf("simulated %.4f s, predicted %.4f s (%+.3f%%), %d events; energy %.0f J, predicted %.0f J",
-				res.rep.Simulated, res.rep.Predicted, 100**res.rep.RelErr, res.rep.Events, res.rep.EnergyJoules, res.rep.PredictedEnergy)
+				res.Report.Simulated, res.Report.Predicted, 100**res.Report.RelErr, res.Report.Events, res.Report.EnergyJoules, res.Report.PredictedEnergy)
 		})
 	}
 }
@@ -210,12 +212,12 @@ func TestTraceStructure(t *testing.T) {
 		t.Skip("simulates a whole plan")
 	}
 	p, s := compileDefault(t, "gpt2", "mesh4x4", 16, 512)
-	res, err := simulate(p, s, false, nil)
+	res, err := tempc.Simulate(context.Background(), p, s, tempc.SimulateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := res.writeTrace(&b, p, s, [2]float64{}); err != nil {
+	if err := writeTrace(res, &b, p, s, [2]float64{}); err != nil {
 		t.Fatal(err)
 	}
 	var tr struct {

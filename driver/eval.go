@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/ilp"
 	"github.com/tempc/tempc/partition"
@@ -394,12 +395,12 @@ func evalCases(st evalSettings, base *wafer.Spec) []evalCase {
 		}
 	}
 	for _, r := range st.dieRates {
-		if s, err := faulty(base, r, 0, faultSeed); err == nil {
+		if s, err := wafer.RandomFaults(base, r, 0, faultSeed); err == nil {
 			add("faults", "temp", st.faultModel, st.batch, st.seq, s)
 		}
 	}
 	for _, r := range st.linkRates {
-		if s, err := faulty(base, 0, r, faultSeed); err == nil {
+		if s, err := wafer.RandomFaults(base, 0, r, faultSeed); err == nil {
 			add("faults", "temp", st.faultModel, st.batch, st.seq, s)
 		}
 	}
@@ -407,8 +408,8 @@ func evalCases(st evalSettings, base *wafer.Spec) []evalCase {
 }
 
 // planOptions turns a configuration name into planning options.
-func (o EvalOptions) planOptions(c evalCase) PlanOptions {
-	po := PlanOptions{Model: c.model, Spec: c.spec, Wafer: c.spec.Name, Batch: c.batch, Seq: c.seq, Mapper: "temp", Seed: 1}
+func (o EvalOptions) planOptions(c evalCase) tempc.Options {
+	po := tempc.Options{Model: c.model, Spec: c.spec, Wafer: c.spec.Name, Batch: c.batch, Seq: c.seq, Mapper: "temp", Seed: 1}
 	po.Solver.TimeLimit, po.Solver.Threads = o.TimeLimit, o.Threads
 	family, mapper, ok := strings.Cut(c.config, "/")
 	if ok {
@@ -432,7 +433,7 @@ func (o EvalOptions) planOptions(c evalCase) PlanOptions {
 func (o EvalOptions) run(c evalCase) EvalRow {
 	row := EvalRow{Section: c.section, Configuration: c.config, Model: c.model, Batch: c.batch, Seq: c.seq, Wafer: c.spec.Name}
 	start := time.Now()
-	cp, err := compilePlan(o.planOptions(c))
+	cp, err := tempc.Compile(context.Background(), o.planOptions(c))
 	row.PlanWall = time.Since(start).Seconds()
 	if err != nil {
 		row.Reason = reason(err)
@@ -442,17 +443,17 @@ func (o EvalOptions) run(c evalCase) EvalRow {
 		}
 		return row
 	}
-	r := cp.report
+	r := cp.Report
 	row.Layout, row.Attention, row.PredictedStep = r.Layout.Name, r.Attention, r.StepSeconds
 	row.PredictedMemory, row.Memory = r.PeakMemoryBytesPerDie, r.Memory
 	start = time.Now()
-	sr, err := simulate(cp.plan, cp.sv.priced.spec, false, nil)
+	sr, err := tempc.Simulate(context.Background(), cp.Plan, cp.Spec, tempc.SimulateOptions{})
 	row.SimulateWall = time.Since(start).Seconds()
 	if err != nil {
 		row.Reason = "simulation failed: " + err.Error()
 		return row
 	}
-	s := sr.rep
+	s := sr.Report
 	row.SimulatedStep, row.PeakMemory, row.Energy = s.Simulated, s.SimulatedMemory, s.EnergyJoules
 	row.Power, row.TokensPerJoule, row.MaxLinkUtil = s.AveragePower, s.TokensPerJoule, s.MaxLinkUtil
 	row.TokensPerSecond = float64(c.batch*c.seq) / s.Simulated
@@ -468,21 +469,21 @@ func (o EvalOptions) run(c evalCase) EvalRow {
 // enumeration of the aliased space where it is small enough.
 func (o EvalOptions) search(model string, base *wafer.Spec, st evalSettings) (SearchRow, error) {
 	sr := SearchRow{Model: model}
-	po := PlanOptions{Model: model, Spec: base, Wafer: base.Name, Batch: st.batch, Seq: st.seq, Mapper: "gmap", MemoryTolerance: -1}
+	po := tempc.Options{Model: model, Spec: base, Wafer: base.Name, Batch: st.batch, Seq: st.seq, Mapper: "gmap", MemoryTolerance: -1}
 	po.Solver.TimeLimit, po.Solver.Threads = o.TimeLimit, o.Threads
 	start := time.Now()
-	sv, err := solveAll(po)
+	sv, err := tempc.Solve(context.Background(), po)
 	if err != nil {
 		return sr, err
 	}
 	sr.AliasedSeconds = time.Since(start).Seconds()
-	sr.AliasedRows, sr.AliasedCols, sr.AliasedStatus = sv.sol.Result.Rows, sv.sol.Result.Cols, sv.sol.Result.Status.String()
-	sr.Combinations = ilp.Combinations(sv.priced.table)
+	sr.AliasedRows, sr.AliasedCols, sr.AliasedStatus = sv.Solution.Result.Rows, sv.Solution.Result.Cols, sv.Solution.Result.Status.String()
+	sr.Combinations = ilp.Combinations(sv.Table)
 	if sr.Combinations <= 2e6 {
 		start = time.Now()
-		_, b, ok := ilp.BruteForce(sv.priced.table, ilp.StepTime)
+		_, b, ok := ilp.BruteForce(sv.Table, ilp.StepTime)
 		sr.EnumerationWall = time.Since(start).Seconds()
-		agrees := ok && math.Abs(b.Seconds-sv.sol.Breakdown.Seconds) <= 1e-9*b.Seconds
+		agrees := ok && math.Abs(b.Seconds-sv.Solution.Breakdown.Seconds) <= 1e-9*b.Seconds
 		sr.EnumerationAgrees = &agrees
 	}
 	un := po
@@ -490,7 +491,7 @@ func (o EvalOptions) search(model string, base *wafer.Spec, st evalSettings) (Se
 	un.Solver.TimeLimit = st.unaliasedLimit
 	sr.UnaliasedLimit = un.Solver.TimeLimit.Seconds()
 	start = time.Now()
-	usv, err := solveAll(un)
+	usv, err := tempc.Solve(context.Background(), un)
 	sr.UnaliasedSeconds = time.Since(start).Seconds()
 	switch {
 	case errors.Is(err, ilp.ErrTimeLimit) || errors.Is(err, context.DeadlineExceeded):
@@ -498,7 +499,7 @@ func (o EvalOptions) search(model string, base *wafer.Spec, st evalSettings) (Se
 	case err != nil:
 		sr.UnaliasedStatus = "no plan: " + reason(err)
 	default:
-		sr.UnaliasedStatus, sr.UnaliasedGap = usv.sol.Result.Status.String(), usv.sol.Result.MIPGap
+		sr.UnaliasedStatus, sr.UnaliasedGap = usv.Solution.Result.Status.String(), usv.Solution.Result.MIPGap
 	}
 	return sr, nil
 }

@@ -1,22 +1,23 @@
 package driver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/ilp"
 	"github.com/tempc/tempc/wafer"
 )
 
 // FaultsOptions are the options of `tempc faults`.
 type FaultsOptions struct {
-	PlanOptions
+	tempc.Options
 	// DieRates and LinkRates are the fractions of dies and of links to
 	// break; every pair is a point of the sweep, run with Seeds fault maps.
 	DieRates, LinkRates []float64
@@ -66,34 +67,34 @@ func Faults(w io.Writer, o FaultsOptions) error {
 	if err != nil {
 		return err
 	}
-	ref, err := solveAll(o.withSpec(base))
+	ref, err := tempc.Solve(context.Background(), o.withSpec(base))
 	if err != nil {
 		return err
 	}
-	rep := FaultsReport{Model: ref.table.Space.Graph.Name, Wafer: base.Name, BaseSeconds: ref.sol.Breakdown.Seconds}
+	rep := FaultsReport{Model: ref.Table.Space.Graph.Name, Wafer: base.Name, BaseSeconds: ref.Solution.Breakdown.Seconds}
 	for _, dr := range o.DieRates {
 		for _, lr := range o.LinkRates {
 			pt := FaultPoint{DieRate: dr, LinkRate: lr, Seeds: o.Seeds, Min: math.Inf(1)}
 			for seed := 1; seed <= o.Seeds; seed++ {
-				s, err := faulty(base, dr, lr, uint64(seed))
+				s, err := wafer.RandomFaults(base, dr, lr, uint64(seed))
 				if err == nil && o.SVGDir != "" {
 					if err := writeFile(filepath.Join(o.SVGDir, s.Name+".svg"), waferPicture(s).writeSVG); err != nil {
 						return err
 					}
 				}
 				if err == nil {
-					var sv *solved
-					if sv, err = solveAll(o.withSpec(s)); err == nil {
-						rel := rep.BaseSeconds / sv.sol.Breakdown.Seconds
+					var sv *tempc.Solved
+					if sv, err = tempc.Solve(context.Background(), o.withSpec(s)); err == nil {
+						rel := rep.BaseSeconds / sv.Solution.Breakdown.Seconds
 						pt.Fit++
 						pt.Mean += rel
 						pt.Min, pt.Max = min(pt.Min, rel), max(pt.Max, rel)
-						o.say("dies %.0f%% links %.0f%% seed %d: %.3f", 100*dr, 100*lr, seed, rel)
+						say(o.Progress, "dies %.0f%% links %.0f%% seed %d: %.3f", 100*dr, 100*lr, seed, rel)
 						continue
 					}
 				}
 				pt.NoFit = append(pt.NoFit, fmt.Sprintf("seed %d: %s", seed, reason(err)))
-				o.say("dies %.0f%% links %.0f%% seed %d: does not fit", 100*dr, 100*lr, seed)
+				say(o.Progress, "dies %.0f%% links %.0f%% seed %d: does not fit", 100*dr, 100*lr, seed)
 			}
 			if pt.Fit > 0 {
 				pt.Mean /= float64(pt.Fit)
@@ -120,8 +121,8 @@ func Faults(w io.Writer, o FaultsOptions) error {
 	return tw.Flush()
 }
 
-func (o FaultsOptions) withSpec(s *wafer.Spec) PlanOptions {
-	p := o.PlanOptions
+func (o FaultsOptions) withSpec(s *wafer.Spec) tempc.Options {
+	p := o.Options
 	p.Spec = s
 	return p
 }
@@ -133,33 +134,4 @@ func reason(err error) string {
 		return fmt.Sprintf("needs %.1f GB per die, has %.1f GB", oom.Need/1e9, oom.Have/1e9)
 	}
 	return err.Error()
-}
-
-// faulty returns a copy of s with round(dieRate·dies) dead dies and
-// round(linkRate·links) dead links, drawn with seed.
-func faulty(s *wafer.Spec, dieRate, linkRate float64, seed uint64) (*wafer.Spec, error) {
-	f := *s
-	f.Name = fmt.Sprintf("%s-d%g-l%g-s%d", s.Name, dieRate, linkRate, seed)
-	rng := rand.New(rand.NewPCG(seed, math.Float64bits(dieRate)^math.Float64bits(linkRate)<<1))
-	f.DeadDies = append([]wafer.Coord(nil), s.DeadDies...)
-	for _, d := range rng.Perm(s.NumDies())[:int(math.Round(dieRate*float64(s.NumDies())))] {
-		f.DeadDies = append(f.DeadDies, s.Coord(wafer.DieID(d)))
-	}
-	var links []wafer.DeadLink
-	for d := wafer.DieID(0); int(d) < s.NumDies(); d++ {
-		for _, dir := range []wafer.Dir{wafer.East, wafer.South} {
-			if l, ok := s.LinkFrom(d, dir); ok {
-				_, to := s.LinkEnds(l)
-				links = append(links, wafer.DeadLink{A: s.Coord(d), B: s.Coord(to)})
-			}
-		}
-	}
-	f.DeadLinks = append([]wafer.DeadLink(nil), s.DeadLinks...)
-	for _, i := range rng.Perm(len(links))[:int(math.Round(linkRate*float64(len(links))))] {
-		f.DeadLinks = append(f.DeadLinks, links[i])
-	}
-	if err := f.Validate(); err != nil {
-		return nil, err
-	}
-	return &f, nil
 }

@@ -7,13 +7,14 @@ import (
 	"math"
 	"time"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/ilp"
 	"github.com/tempc/tempc/ilp/highs"
 )
 
 // GapOptions are the options of `tempc gap`.
 type GapOptions struct {
-	PlanOptions
+	tempc.Options
 	// MaxEnumerate bounds the assignments brute force may enumerate
 	// (default 2e6).
 	MaxEnumerate float64
@@ -45,30 +46,30 @@ func Gap(w io.Writer, o GapOptions) error {
 	if o.MaxEnumerate == 0 {
 		o.MaxEnumerate = 2e6
 	}
-	sv, err := solveAll(o.PlanOptions)
+	sv, err := tempc.Solve(context.Background(), o.Options)
 	if err != nil {
 		if o.JSON {
-			if werr := writeJSON(w, failure(o.PlanOptions, err)); werr != nil {
+			if werr := writeJSON(w, tempc.Failure(o.Options, err)); werr != nil {
 				return werr
 			}
 		}
 		return err
 	}
-	p, sol := sv.priced, sv.sol
+	p, sol := sv, sv.Solution
 	cfg := ilp.Config{Objective: o.Objective}
 	so := o.Solver // the LP bound shares the planning budget
-	if so.TimeLimit, so.Deadline = time.Until(sv.deadline), sv.deadline; so.TimeLimit <= 0 {
-		return o.timeUp("computing the LP bound", context.DeadlineExceeded)
+	if so.TimeLimit, so.Deadline = time.Until(sv.Deadline), sv.Deadline; so.TimeLimit <= 0 {
+		return o.TimeUp("computing the LP bound", context.DeadlineExceeded)
 	}
-	lp, err := ilp.LPRelaxation(p.table, cfg, highs.Solver{}, so)
+	lp, err := ilp.LPRelaxation(p.Table, cfg, highs.Solver{}, so)
 	if err != nil {
 		return err
 	}
-	r := GapReport{Model: p.table.Space.Graph.Name, Wafer: p.spec.Name, Status: sol.Result.Status.String(),
+	r := GapReport{Model: p.Table.Space.Graph.Name, Wafer: p.Spec.Name, Status: sol.Result.Status.String(),
 		Objective: sol.Result.Objective, DualBound: sol.Result.DualBound, MIPGap: sol.Result.MIPGap,
-		LPBound: lp.Objective, Combinations: ilp.Combinations(p.table)}
+		LPBound: lp.Objective, Combinations: ilp.Combinations(p.Table)}
 	if r.Combinations <= o.MaxEnumerate {
-		_, b, ok := ilp.BruteForce(p.table, o.Objective)
+		_, b, ok := ilp.BruteForce(p.Table, o.Objective)
 		if ok {
 			v := b.Seconds
 			if o.Objective == ilp.Energy {

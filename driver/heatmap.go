@@ -5,128 +5,22 @@ import (
 	"html"
 	"io"
 	"math"
-	"regexp"
-	"strconv"
 	"strings"
 
-	"github.com/tempc/tempc/plan"
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/wafer"
-	"github.com/tempc/tempc/wafer/sim"
 )
-
-// LinkMap is one directed link of the mesh over a simulated step.
-type LinkMap struct {
-	From        [2]int  `json:"from"`
-	To          [2]int  `json:"to"`
-	Alive       bool    `json:"alive"`
-	Bytes       float64 `json:"bytes"`
-	Utilization float64 `json:"utilization"`
-}
-
-// DieMap is one die of the mesh over a simulated step: whether the plan
-// uses it and in which model-parallel group (−1: none), its compute
-// engine's busy and idle time, the bytes through its HBM port, and its
-// peak memory (the plan's static bytes included).
-type DieMap struct {
-	Die             [2]int  `json:"die"`
-	Alive           bool    `json:"alive"`
-	Used            bool    `json:"used"`
-	Group           int     `json:"group"`
-	BusySeconds     float64 `json:"busy_seconds"`
-	IdleSeconds     float64 `json:"idle_seconds"`
-	HBMBytes        float64 `json:"hbm_bytes"`
-	PeakMemoryBytes float64 `json:"peak_memory_bytes"`
-}
 
 // waferMap is what a heatmap draws.
 type waferMap struct {
 	spec   *wafer.Spec
 	title  []string
-	dies   []DieMap
-	links  []LinkMap
+	dies   []tempc.DieMap
+	links  []tempc.LinkMap
 	groups [][]wafer.DieID // each in ring order
 	// stats says the maps carry a simulation's figures (else the wafer
 	// alone is drawn).
 	stats bool
-}
-
-// layoutShape reads a layout name's group rectangle ("dp4-3x4-mb8-…").
-var layoutShape = regexp.MustCompile(`^dp\d+-(\d+)x(\d+)-`)
-
-// planGroups splits a plan's dies (its groups' rings, one after another)
-// into groups by its layout's group size; nil when the layout name does
-// not say it or the dies do not divide.
-func planGroups(p *plan.Plan) [][]wafer.DieID {
-	m := layoutShape.FindStringSubmatch(p.Layout)
-	if m == nil {
-		return nil
-	}
-	r, _ := strconv.Atoi(m[1])
-	c, _ := strconv.Atoi(m[2])
-	n := r * c
-	if n <= 0 || len(p.Dies)%n != 0 {
-		return nil
-	}
-	var out [][]wafer.DieID
-	for i := 0; i < len(p.Dies); i += n {
-		out = append(out, p.Dies[i:i+n:i+n])
-	}
-	return out
-}
-
-// simMaps is every die and link of s over step st of plan p.
-func simMaps(p *plan.Plan, s *wafer.Spec, st *sim.StepResult) ([]DieMap, []LinkMap) {
-	group := map[wafer.DieID]int{}
-	for g, ds := range planGroups(p) {
-		for _, d := range ds {
-			group[d] = g
-		}
-	}
-	used := map[wafer.DieID]bool{}
-	for _, d := range p.Dies {
-		used[d] = true
-	}
-	dies := make([]DieMap, s.NumDies())
-	for i := range dies {
-		d := wafer.DieID(i)
-		c := s.Coord(d)
-		g, ok := group[d]
-		if !ok {
-			g = -1
-		}
-		dies[i] = DieMap{Die: [2]int{c.R, c.C}, Alive: s.Alive(d), Used: used[d], Group: g}
-		if i < len(st.Dies) {
-			ds := st.Dies[i]
-			dies[i].BusySeconds, dies[i].IdleSeconds, dies[i].HBMBytes = ds.BusySeconds, ds.IdleSeconds, ds.HBMBytes
-			if used[d] {
-				dies[i].PeakMemoryBytes = p.StaticBytes + ds.PeakMemoryBytes
-			}
-		}
-	}
-	stats := map[wafer.LinkID]sim.LinkStats{}
-	for _, l := range st.Links {
-		stats[l.Link] = l
-	}
-	return dies, meshLinks(s, func(l wafer.LinkID) (float64, float64) { return stats[l].Bytes, stats[l].Utilization })
-}
-
-// meshLinks lists every directed link of s between neighbours, with the
-// bytes and utilization figures gives it.
-func meshLinks(s *wafer.Spec, figures func(wafer.LinkID) (bytes, util float64)) []LinkMap {
-	var out []LinkMap
-	for d := range s.NumDies() {
-		for dir := range wafer.Dir(4) {
-			l, ok := s.LinkFrom(wafer.DieID(d), dir)
-			if !ok {
-				continue
-			}
-			a, b := s.LinkEnds(l)
-			ca, cb := s.Coord(a), s.Coord(b)
-			bytes, util := figures(l)
-			out = append(out, LinkMap{From: [2]int{ca.R, ca.C}, To: [2]int{cb.R, cb.C}, Alive: s.LinkAlive(l), Bytes: bytes, Utilization: util})
-		}
-	}
-	return out
 }
 
 // Heatmap geometry, in SVG user units.

@@ -2,12 +2,14 @@ package driver
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"io"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/wafer"
 )
@@ -35,11 +37,11 @@ func TestHeatmap(t *testing.T) {
 	pl, s := compileWith(t, "gpt2", "mesh4x4", 16, 256, partition.Config{MaxGroupDies: 4, MicroBatches: []int{4},
 		Recompute: []partition.Recompute{partition.NoRecompute}})
 	dies := slices.Clone(pl.Dies)
-	sr, err := simulate(pl, s, false, nil)
+	sr, err := tempc.Simulate(context.Background(), pl, s, tempc.SimulateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &sr.rep
+	r := &sr.Report
 	if len(r.Links) != 48 || len(r.Dies) != 16 {
 		t.Fatalf("%d links and %d dies, want 48 and 16", len(r.Links), len(r.Dies))
 	}
@@ -47,7 +49,7 @@ func TestHeatmap(t *testing.T) {
 	for _, l := range r.Links {
 		mapped += l.Bytes
 	}
-	for _, l := range sr.step.Links {
+	for _, l := range sr.Step.Links {
 		counted += l.Bytes
 	}
 	if mapped != counted || mapped <= 0 {
@@ -66,7 +68,7 @@ func TestHeatmap(t *testing.T) {
 	var b bytes.Buffer
 	for range 2 {
 		b.Reset()
-		if err := sr.heatmap(pl, s).writeSVG(&b); err != nil {
+		if err := heatmapOf(sr, pl, s).writeSVG(&b); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,7 +91,7 @@ func TestHeatmap(t *testing.T) {
 // every dead directed link dashed.
 func TestWaferPicture(t *testing.T) {
 	base, _ := wafer.Preset("temp48")
-	s, err := faulty(base, 0.1, 0.1, 1)
+	s, err := wafer.RandomFaults(base, 0.1, 0.1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/frontend"
 	"github.com/tempc/tempc/heuristics"
@@ -27,13 +29,13 @@ import (
 func TestMappingsVerifyOnFaultyWafers(t *testing.T) {
 	base, _ := wafer.Preset("mesh4x4")
 	for seed := uint64(1); seed <= 3; seed++ {
-		s, err := faulty(base, 0.125, 0.2, seed)
+		s, err := wafer.RandomFaults(base, 0.125, 0.2, seed)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, mapper := range []string{"temp", "gmap", "smap"} {
-			o := PlanOptions{Model: "gpt2", Spec: s, Batch: 16, Seq: 512, Mapper: mapper, Seed: seed}
-			sv, err := solveAll(o)
+			o := tempc.Options{Model: "gpt2", Spec: s, Batch: 16, Seq: 512, Mapper: mapper, Seed: seed}
+			sv, err := tempc.Solve(context.Background(), o)
 			if err != nil {
 				var oom *ilp.OutOfMemoryError
 				if errors.As(err, &oom) || strings.Contains(err.Error(), "no layout") {
@@ -41,26 +43,26 @@ func TestMappingsVerifyOnFaultyWafers(t *testing.T) {
 				}
 				t.Fatalf("seed %d %s: %v", seed, mapper, err)
 			}
-			b, err := ilp.Evaluate(sv.table, sv.sol.Assignment)
+			b, err := ilp.Evaluate(sv.Table, sv.Solution.Assignment)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(b.Seconds-sv.sol.Result.Objective) > 1e-9*b.Seconds {
-				t.Errorf("seed %d %s: solver says %g, cost model %g", seed, mapper, sv.sol.Result.Objective, b.Seconds)
+			if math.Abs(b.Seconds-sv.Solution.Result.Objective) > 1e-9*b.Seconds {
+				t.Errorf("seed %d %s: solver says %g, cost model %g", seed, mapper, sv.Solution.Result.Objective, b.Seconds)
 			}
-			pl, err := lower.Lower(sv.table, sv.sol.Assignment)
+			pl, err := lower.Lower(sv.Table, sv.Solution.Assignment)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := pl.Verify(s); err != nil {
 				t.Fatalf("seed %d %s: %v", seed, mapper, err)
 			}
-			res, err := simulate(pl, s, false, nil)
+			res, err := tempc.Simulate(context.Background(), pl, s, tempc.SimulateOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(*res.rep.RelErr) > 0.05 {
-				t.Errorf("seed %d %s: simulated %g, predicted %g", seed, mapper, res.rep.Simulated, res.rep.Predicted)
+			if math.Abs(*res.Report.RelErr) > 0.05 {
+				t.Errorf("seed %d %s: simulated %g, predicted %g", seed, mapper, res.Report.Simulated, res.Report.Predicted)
 			}
 		}
 	}
@@ -71,11 +73,11 @@ func TestMappingsVerifyOnFaultyWafers(t *testing.T) {
 // declined, and is the last), so it never ends worse than it began.
 func TestDualLevelNeverWorse(t *testing.T) {
 	for _, model := range []string{"gpt2", "llama2-7b"} {
-		sv, err := solveAll(PlanOptions{Model: model, Wafer: "temp48", Batch: 128, Seq: 1024, Mapper: "temp", Seed: 1})
+		sv, err := tempc.Solve(context.Background(), tempc.Options{Model: model, Wafer: "temp48", Batch: 128, Seq: 1024, Mapper: "temp", Seed: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		its := sv.iterations
+		its := sv.Iterations
 		if len(its) < 2 {
 			t.Fatalf("%s: %d iterations; the chosen layout is always mapped once", model, len(its))
 		}
@@ -90,8 +92,8 @@ func TestDualLevelNeverWorse(t *testing.T) {
 				kept = its[i].Objective
 			}
 		}
-		if sv.sol.Result.Objective != kept {
-			t.Errorf("%s: returned objective %g, last kept %g", model, sv.sol.Result.Objective, kept)
+		if sv.Solution.Result.Objective != kept {
+			t.Errorf("%s: returned objective %g, last kept %g", model, sv.Solution.Result.Objective, kept)
 		}
 		if last := its[len(its)-1]; !last.Mapped && !last.Declined {
 			t.Errorf("%s: the loop stopped on an unmapped layout: %+v", model, its)
@@ -104,7 +106,7 @@ func TestDualLevelNeverWorse(t *testing.T) {
 func TestFaultSweep(t *testing.T) {
 	var b strings.Builder
 	dir := t.TempDir()
-	err := Faults(&b, FaultsOptions{PlanOptions: PlanOptions{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512},
+	err := Faults(&b, FaultsOptions{Options: tempc.Options{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512},
 		DieRates: []float64{0, 0.25}, LinkRates: []float64{0, 0.35}, Seeds: 2, SVGDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +169,7 @@ func TestContendingGroupsPricedJointly(t *testing.T) {
 		}
 		a := ilp.Assignment{Layout: li, Options: make([]int, len(sp.Groups))} // each group's first scheme
 		_, res := lowerAndSimulate(t, tab, a, s)
-		return res.rep.Predicted, res.rep.Simulated
+		return res.Report.Predicted, res.Report.Simulated
 	}
 	p0, s0 := run(false)
 	p1, s1 := run(true)
@@ -231,8 +233,8 @@ func TestGQAMulticast(t *testing.T) {
 	if kinds["multicast"] == 0 || kinds["reduce"] == 0 {
 		t.Errorf("plan has %d multicast and %d reduce transfers, want both", kinds["multicast"], kinds["reduce"])
 	}
-	if math.Abs(*res.rep.RelErr) > 0.02 { // measured +1.0%
-		t.Errorf("simulated %g, predicted %g", res.rep.Simulated, res.rep.Predicted)
+	if math.Abs(*res.Report.RelErr) > 0.02 { // measured +1.0%
+		t.Errorf("simulated %g, predicted %g", res.Report.Simulated, res.Report.Predicted)
 	}
 }
 
@@ -265,7 +267,7 @@ func meshLayout(t *testing.T, model string, batch, seq int64, mb int, what strin
 
 // lowerAndSimulate lowers assignment a of tab, verifies the plan on s and
 // simulates it.
-func lowerAndSimulate(t *testing.T, tab *costmodel.Table, a ilp.Assignment, s *wafer.Spec) (*plan.Plan, *simResult) {
+func lowerAndSimulate(t *testing.T, tab *costmodel.Table, a ilp.Assignment, s *wafer.Spec) (*plan.Plan, *tempc.Simulation) {
 	t.Helper()
 	pl, err := lower.Lower(tab, a)
 	if err != nil {
@@ -274,7 +276,7 @@ func lowerAndSimulate(t *testing.T, tab *costmodel.Table, a ilp.Assignment, s *w
 	if err := pl.Verify(s); err != nil {
 		t.Fatal(err)
 	}
-	res, err := simulate(pl, s, false, nil)
+	res, err := tempc.Simulate(context.Background(), pl, s, tempc.SimulateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,12 +289,12 @@ func lowerAndSimulate(t *testing.T, tab *costmodel.Table, a ilp.Assignment, s *w
 // 5% of its prediction.
 func TestBenchTempNeverPricedWorse(t *testing.T) {
 	base, _ := wafer.Preset("mesh4x4")
-	s, err := faulty(base, 0.125, 0.1, 2)
+	s, err := wafer.RandomFaults(base, 0.125, 0.1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := Bench(&b, BenchOptions{PlanOptions: PlanOptions{Model: "gpt2", Spec: s, Batch: 16, Seq: 512, Seed: 1}, JSON: true}); err != nil {
+	if err := Bench(&b, BenchOptions{Options: tempc.Options{Model: "gpt2", Spec: s, Batch: 16, Seq: 512, Seed: 1}, JSON: true}); err != nil {
 		t.Fatal(err)
 	}
 	var rep BenchReport

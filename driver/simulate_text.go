@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/wafer"
 )
 
-// WriteText prints the comparison for a person: simulated against
+// writeSimulateText prints the comparison for a person: simulated against
 // predicted, the blocks, the busiest links, and a die grid of idle time.
-func (r *SimulateReport) WriteText(w io.Writer, s *wafer.Spec) error {
+func writeSimulateText(w io.Writer, r *tempc.SimulateReport, s *wafer.Spec) error {
 	fmt.Fprintf(w, "%s on %s\n", r.Model, r.Wafer)
 	if r.RelErr != nil {
 		fmt.Fprintf(w, "step        simulated %.4f s, predicted %.4f s (%+.2f%%)\n", r.Simulated, r.Predicted, 100**r.RelErr)

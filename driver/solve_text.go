@@ -5,7 +5,16 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/tempc/tempc"
 )
+
+// say writes a progress line to w, when there is one.
+func say(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
+}
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
@@ -15,9 +24,9 @@ func writeJSON(w io.Writer, v any) error {
 
 const gb = 1e9
 
-// WriteText prints the report for a person: the plan, why each group runs
+// writeSolveText prints the report for a person: the plan, why each group runs
 // as it does, memory by term, and the solver record.
-func (r *SolveReport) WriteText(w io.Writer) error {
+func writeSolveText(w io.Writer, r *tempc.SolveReport) error {
 	l := r.Layout
 	fmt.Fprintf(w, "%s on %s, batch %d × seq %d: %s, attention %s\n", r.Model, r.Wafer, r.Batch, r.Seq, r.Configuration, r.Attention)
 	fmt.Fprintf(w, "layout     %d DP groups of %s dies (%d dies), micro-batch %d (%d per step), recompute %s, ZeRO %v\n",

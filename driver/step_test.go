@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/ilp"
 	"github.com/tempc/tempc/ilp/highs"
@@ -20,22 +21,22 @@ import (
 // compileWith compiles model on waferName with a strategy space config.
 func compileWith(t testing.TB, model, waferName string, batch, seq int64, cfg partition.Config) (*plan.Plan, *wafer.Spec) {
 	t.Helper()
-	p, err := price(context.Background(), PlanOptions{Model: model, Wafer: waferName, Batch: batch, Seq: seq, Space: cfg})
+	p, err := tempc.Price(context.Background(), tempc.Options{Model: model, Wafer: waferName, Batch: batch, Seq: seq, Space: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sol, err := ilp.Solve(p.table, ilp.Config{}, highs.Solver{}, ilp.Options{})
+	sol, err := ilp.Solve(p.Table, ilp.Config{}, highs.Solver{}, ilp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, err := lower.Lower(p.table, sol.Assignment)
+	pl, err := lower.Lower(p.Table, sol.Assignment)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pl.Verify(p.spec); err != nil {
+	if err := pl.Verify(p.Spec); err != nil {
 		t.Fatal(err)
 	}
-	return pl, p.spec
+	return pl, p.Spec
 }
 
 // TestSteadyStateMatchesFullReplay holds sim.Step's shortcut — loops
@@ -194,12 +195,12 @@ func TestOverlapOverCapacityCaught(t *testing.T) {
 	if err := p.Verify(s); err != nil {
 		t.Fatalf("the plan fits in program order, yet: %v", err)
 	}
-	res, err := simulate(p, s, false, nil)
+	res, err := tempc.Simulate(context.Background(), p, s, tempc.SimulateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.rep.Fits || res.rep.PeakMemoryDie != "(0,0)" || res.rep.SimulatedMemory < 80*gb {
-		t.Errorf("fits %v, peak %.3g GB on %s; want 80 GiB on (0,0), not fitting", res.rep.Fits, res.rep.SimulatedMemory/1e9, res.rep.PeakMemoryDie)
+	if res.Report.Fits || res.Report.PeakMemoryDie != "(0,0)" || res.Report.SimulatedMemory < 80*gb {
+		t.Errorf("fits %v, peak %.3g GB on %s; want 80 GiB on (0,0), not fitting", res.Report.Fits, res.Report.SimulatedMemory/1e9, res.Report.PeakMemoryDie)
 	}
 }
 
@@ -255,32 +256,32 @@ func agrees(t *testing.T, pl *plan.Plan, s *wafer.Spec, name string, stepTol, me
 func TestSubChainStreamsAgainstSimulator(t *testing.T) {
 	cfg := partition.Config{Allow: []partition.Scheme{partition.RelayW, partition.RingSeq, partition.VocabSP}, MicroBatches: []int{8},
 		Recompute: []partition.Recompute{partition.NoRecompute}, ZeRO: []bool{false}, MaxGroupDies: 16}
-	p, err := price(context.Background(), PlanOptions{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512, Space: cfg})
+	p, err := tempc.Price(context.Background(), tempc.Options{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512, Space: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sol, err := ilp.Solve(p.table, ilp.Config{}, highs.Solver{}, ilp.Options{})
+	sol, err := ilp.Solve(p.Table, ilp.Config{}, highs.Solver{}, ilp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sub []string
 	for gi, oi := range sol.Assignment.Options {
-		if o := p.table.Options[gi][oi]; o.Degree > 0 {
-			sub = append(sub, p.table.Space.Groups[gi].Key+" "+o.Name())
+		if o := p.Table.Options[gi][oi]; o.Degree > 0 {
+			sub = append(sub, p.Table.Space.Groups[gi].Key+" "+o.Name())
 		}
 	}
 	if len(sub) == 0 {
 		t.Fatal("no group streams on sub-chains")
 	}
-	pl, err := lower.Lower(p.table, sol.Assignment)
+	pl, err := lower.Lower(p.Table, sol.Assignment)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pl.Verify(p.spec); err != nil {
+	if err := pl.Verify(p.Spec); err != nil {
 		t.Fatal(err)
 	}
-	if err := lower.CheckWork(pl, p.table.Space); err != nil {
+	if err := lower.CheckWork(pl, p.Table.Space); err != nil {
 		t.Fatal(err)
 	}
-	agrees(t, pl, p.spec, fmt.Sprintf("%s, %v", pl.Layout, sub), 0.05, 0.02, 0.03)
+	agrees(t, pl, p.Spec, fmt.Sprintf("%s, %v", pl.Layout, sub), 0.05, 0.02, 0.03)
 }

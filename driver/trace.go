@@ -4,6 +4,7 @@ import (
 	"io"
 	"sort"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/plan"
 	"github.com/tempc/tempc/wafer"
 )
@@ -20,8 +21,8 @@ const (
 // (the whole step when nothing was extrapolated), within window, with a
 // counter of each used die's memory (static bytes and what its tasks hold)
 // and of the busiest links' utilisation.
-func (res *simResult) writeTrace(w io.Writer, p *plan.Plan, s *wafer.Spec, window [2]float64) error {
-	st := res.step
+func writeTrace(res *tempc.Simulation, w io.Writer, p *plan.Plan, s *wafer.Spec, window [2]float64) error {
+	st := res.Step
 	ex, r := st.Expansion, st.Sample
 	tm := make([]plan.Timing, len(r.Tasks))
 	for i, x := range r.Tasks {

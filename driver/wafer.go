@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/wafer"
 )
 
@@ -34,7 +35,7 @@ func Wafer(w io.Writer, o WaferOptions) error {
 		return fmt.Errorf("wafer: fault rates %g (dies) and %g (links) must lie in [0, 1]", o.DieRate, o.LinkRate)
 	}
 	if o.DieRate > 0 || o.LinkRate > 0 {
-		if s, err = faulty(s, o.DieRate, o.LinkRate, o.Seed); err != nil {
+		if s, err = wafer.RandomFaults(s, o.DieRate, o.LinkRate, o.Seed); err != nil {
 			return err
 		}
 	}
@@ -75,11 +76,11 @@ func Wafer(w io.Writer, o WaferOptions) error {
 
 // waferPicture is the map of s alone: live and dead dies and links.
 func waferPicture(s *wafer.Spec) *waferMap {
-	dies := make([]DieMap, s.NumDies())
+	dies := make([]tempc.DieMap, s.NumDies())
 	for i := range dies {
 		c := s.Coord(wafer.DieID(i))
-		dies[i] = DieMap{Die: [2]int{c.R, c.C}, Alive: s.Alive(wafer.DieID(i)), Used: true, Group: -1}
+		dies[i] = tempc.DieMap{Die: [2]int{c.R, c.C}, Alive: s.Alive(wafer.DieID(i)), Used: true, Group: -1}
 	}
 	title := []string{fmt.Sprintf("%s: %d×%d mesh, %d healthy dies, %d dead links", s.Name, s.Rows, s.Cols, s.NumHealthy(), len(s.DeadLinks))}
-	return &waferMap{spec: s, title: title, dies: dies, links: meshLinks(s, func(wafer.LinkID) (float64, float64) { return 0, 0 })}
+	return &waferMap{spec: s, title: title, dies: dies, links: tempc.MeshLinks(s, func(wafer.LinkID) (float64, float64) { return 0, 0 })}
 }

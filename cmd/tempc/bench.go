@@ -18,6 +18,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err := pf.finish(fs, stderr); err != nil {
 		return err
 	}
-	o.PlanOptions = pf.o
+	o.Options = pf.o
 	return driver.Bench(stdout, o)
 }

@@ -19,6 +19,7 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Output, "o", "", "write the plan JSON to this file (- for stdout)")
 	fs.StringVar(&o.Trace, "trace", "", "simulate the plan and write a Perfetto/Chrome trace to this file")
 	fs.StringVar(&o.DOT, "dot", "", "write the plan's loop structure as a Graphviz graph to this file")
+	fs.StringVar(&o.Chakra, "chakra", "", "write the step as Chakra execution traces, one per die, with ASTRA-sim's network, system and memory configuration, to this directory")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON (the solve report and the lowered plan's figures)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -32,7 +33,7 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	if pf.o.Space.Unaliased {
 		return usageError{"--unaliased: plans are lowered from aliased spaces (identical layers share one program); use it with solve or gap"}
 	}
-	o.PlanOptions = pf.o
+	o.Options = pf.o
 	return driver.Compile(stdout, o)
 }
 

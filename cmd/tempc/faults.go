@@ -35,7 +35,7 @@ func runFaults(args []string, stdout, stderr io.Writer) error {
 	if o.LinkRates, err = rates("--link-rate", *links); err != nil {
 		return err
 	}
-	o.PlanOptions = pf.o
+	o.Options = pf.o
 	return driver.Faults(stdout, o)
 }
 

@@ -9,7 +9,7 @@ import (
 func runGraph(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("graph", stderr)
 	var o driver.GraphOptions
-	fs.StringVar(&o.Model, "model", "", "preset name, Hugging Face config.json (or its folder), or tempc graph JSON")
+	fs.StringVar(&o.Model, "model", "", "preset name, Hugging Face config.json (or its folder), tempc graph JSON, or ONNX file (.onnx)")
 	fs.Int64Var(&o.Batch, "batch", 0, "global batch in sequences (default 128)")
 	fs.Int64Var(&o.Seq, "seq", 0, "sequence length (default: the model's context length)")
 	fs.StringVar(&o.Format, "format", "text", "output: text, json (figures), dot, ir (canonical text), graph-json (tempc graph file)")

@@ -10,6 +10,7 @@
 //	tempc simulate PLAN.json [--json]
 //	tempc validate [--suite default|quick] [--json]
 //	tempc eval --out DIR [--quick]
+//	tempc schema plan|wafer|graph
 //
 // Run `tempc help` for the subcommands.
 package main
@@ -21,9 +22,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime/debug"
 	"slices"
 	"strings"
+
+	"github.com/tempc/tempc"
 )
 
 // command is one subcommand: it parses its own flags and runs.
@@ -43,6 +45,7 @@ var commands = []command{
 	{"faults", "sweep random fault maps and report throughput against the fault-free plan", runFaults},
 	{"validate", "measure the analytic cost model against the packet-level simulator", runValidate},
 	{"eval", "the paper's evaluation, every step simulated: report.md, eval.json and figures", runEval},
+	{"schema", "print the JSON Schema of a file format: plan, wafer or graph", runSchema},
 }
 
 // stdin is what `tempc simulate -` reads (tests replace it).
@@ -56,7 +59,7 @@ func main() {
 // success, 1 on failure, 2 on a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
-		fmt.Fprintln(stdout, "tempc", Version())
+		fmt.Fprintln(stdout, "tempc", tempc.Version())
 		return 0
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
@@ -156,42 +159,8 @@ func parseNumber(s string) (float64, error) {
 	return v, nil
 }
 
-// version is set at link time (the Makefile passes -X main.version=…).
-var version string
-
-// Version is the build's version: what the build set, else the module's
-// version when built from a tagged module, else the VCS revision Go
-// stamped (with "+dirty" for uncommitted changes), else "devel".
-func Version() string {
-	if version != "" {
-		return version
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	var rev, dirty string
-	for _, st := range bi.Settings {
-		switch st.Key {
-		case "vcs.revision":
-			rev = st.Value
-		case "vcs.modified":
-			if st.Value == "true" {
-				dirty = "+dirty"
-			}
-		}
-	}
-	if rev == "" {
-		return "devel"
-	}
-	return "devel-" + rev[:min(12, len(rev))] + dirty
-}
-
 // packages are tempc's packages, whose names prefix their errors.
-var packages = []string{"driver", "frontend", "ir", "wafer", "sim", "partition", "costmodel", "ilp", "heuristics", "lower", "plan", "validate"}
+var packages = []string{"tempc", "highs", "chakra", "driver", "frontend", "ir", "wafer", "sim", "partition", "costmodel", "ilp", "heuristics", "lower", "plan", "validate"}
 
 // message is err's text without the package names that lead it: the
 // command's name already says where it failed ("tempc wafer: unknown

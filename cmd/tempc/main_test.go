@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tempc/tempc/chakra"
+	"github.com/tempc/tempc/chakra/etpb"
 )
 
 func TestGraphCommand(t *testing.T) {
@@ -42,6 +46,12 @@ func TestGraphCommand(t *testing.T) {
 		{"gap", []string{"gap", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--micro-batches", "1,2", "--strategy", "megatron3"}, 0, "the ILP optimum equals it", ""},
 		{"compile", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512"}, 0, "plan       ", ""},
 		{"compile stdout", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", "-"}, 0, `{"schema_version":3`, ""},
+		{"compile records", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", "-"}, 0, `"solver":{"name":"HiGHS","status":"optimal","objective":"time"`, ""},
+		{"schema plan", []string{"schema", "plan"}, 0, `"$id": "tempc/plan.schema.json"`, ""},
+		{"schema wafer", []string{"schema", "wafer"}, 0, `"$id": "tempc/wafer.schema.json"`, ""},
+		{"schema graph", []string{"schema", "graph"}, 0, `"$id": "tempc/graph.schema.json"`, ""},
+		{"schema unknown", []string{"schema", "yaml"}, 2, "", "want one format: graph, plan, wafer"},
+		{"schema none", []string{"schema"}, 2, "", "want one format"},
 		{"simulate no file", []string{"simulate"}, 2, "", "want exactly one plan file"},
 		{"simulate missing file", []string{"simulate", "/nonexistent/plan.json"}, 1, "", "no such file"},
 		{"solve smap", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--mapper", "smap"}, 0, "local      mapper smap", ""},
@@ -210,5 +220,41 @@ func TestVersionAndMessages(t *testing.T) {
 	if code := run([]string{"wafer", "--wafer", "no-such-wafer"}, &out, &errb); code != 1 ||
 		!strings.HasPrefix(errb.String(), `tempc wafer: unknown wafer "no-such-wafer"`) {
 		t.Errorf("exit %d, %q", code, errb.String())
+	}
+}
+
+// TestCompileChakra: --chakra writes one trace per die of the mesh, which
+// read back, with as many sends as receives, and the text report says so.
+func TestCompileChakra(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	args := []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--chakra", dir}
+	if code := run(args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "chakra     16 traces") {
+		t.Errorf("report lacks the traces:\n%s", out.String())
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.et"))
+	if err != nil || len(files) != 16 {
+		t.Fatalf("%d trace files (%v), want 16", len(files), err)
+	}
+	sends, recvs := 0, 0
+	for _, f := range files {
+		_, nodes, err := chakra.Read(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nodes {
+			switch n.GetType() {
+			case etpb.NodeType_COMM_SEND_NODE:
+				sends++
+			case etpb.NodeType_COMM_RECV_NODE:
+				recvs++
+			}
+		}
+	}
+	if sends == 0 || sends != recvs {
+		t.Errorf("%d sends, %d receives", sends, recvs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/driver"
 	"github.com/tempc/tempc/heuristics"
@@ -20,7 +21,7 @@ import (
 
 // planFlags registers the flags shared by solve and gap.
 type planFlags struct {
-	o                             driver.PlanOptions
+	o                             tempc.Options
 	objective, strategy, mbs, rcs string
 	schemes, baseline             string
 	timeLimit                     time.Duration
@@ -29,7 +30,7 @@ type planFlags struct {
 }
 
 func (pf *planFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&pf.o.Model, "model", "", "preset name, Hugging Face config.json (or its folder), or tempc graph JSON")
+	fs.StringVar(&pf.o.Model, "model", "", "preset name, Hugging Face config.json (or its folder), tempc graph JSON, or ONNX file (.onnx)")
 	fs.StringVar(&pf.o.Wafer, "wafer", "temp48", "wafer preset or file")
 	fs.Int64Var(&pf.o.Batch, "batch", 0, "global batch in sequences (default 128)")
 	fs.Int64Var(&pf.o.Seq, "seq", 0, "sequence length (default: the model's context length)")
@@ -75,14 +76,11 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 	if pf.o.Solver.Threads < 0 {
 		return usageError{fmt.Sprintf("--threads %d: want 0 (HiGHS decides) or a positive count", pf.o.Solver.Threads)}
 	}
-	switch pf.objective {
-	case "time":
-		pf.o.Objective = ilp.StepTime
-	case "energy":
-		pf.o.Objective = ilp.Energy
-	default:
-		return usageError{fmt.Sprintf("--objective %q: want time or energy", pf.objective)}
+	obj, err := ilp.ParseObjective(pf.objective)
+	if err != nil {
+		return usageError{"--objective: " + err.Error()}
 	}
+	pf.o.Objective = obj
 	if err := oneOf("strategy", pf.strategy, partition.Families); err != nil {
 		return err
 	}
@@ -115,10 +113,9 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 		}
 		pf.o.Space.MicroBatches = append(pf.o.Space.MicroBatches, n)
 	}
-	names := map[string]partition.Recompute{"none": partition.NoRecompute, "selective": partition.Selective, "full": partition.Full}
 	for _, s := range strings.Split(pf.rcs, ",") {
-		r, ok := names[strings.TrimSpace(s)]
-		if !ok {
+		r, err := partition.ParseRecompute(strings.TrimSpace(s))
+		if err != nil {
 			return usageError{fmt.Sprintf("--recompute: %q is not none, selective or full", s)}
 		}
 		pf.o.Space.Recompute = append(pf.o.Space.Recompute, r)
@@ -153,7 +150,7 @@ func runSolve(args []string, stdout, stderr io.Writer) error {
 	if err := pf.finish(fs, stderr); err != nil {
 		return err
 	}
-	o.PlanOptions = pf.o
+	o.Options = pf.o
 	return driver.Solve(stdout, o)
 }
 
@@ -173,6 +170,6 @@ func runGap(args []string, stdout, stderr io.Writer) error {
 	if err := pf.finish(fs, stderr); err != nil {
 		return err
 	}
-	o.PlanOptions = pf.o
+	o.Options = pf.o
 	return driver.Gap(stdout, o)
 }

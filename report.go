@@ -1,4 +1,4 @@
-package driver
+package tempc
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ type SolveReport struct {
 	Wafer string `json:"wafer"`
 	Batch int64  `json:"batch"`
 	Seq   int64  `json:"seq"`
-	// Configuration names what planned (PlanOptions.Configuration);
+	// Configuration names what planned (Options.Configuration);
 	// Attention is fused or unfused (score matrices materialised).
 	Configuration string `json:"configuration"`
 	Attention     string `json:"attention"`
@@ -107,18 +107,18 @@ type Strategy struct {
 
 // report assembles a SolveReport from a solved space; total is the wall
 // time of everything up to here.
-func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
-	p, sol := sv.priced, sv.sol
-	t := p.table
+func report(sv *Solved, o Options, total time.Duration) *SolveReport {
+	sol := sv.Solution
+	t := sv.Table
 	sp := t.Space
 	b := sol.Breakdown
 	l := &sp.Layouts[sol.Assignment.Layout]
-	r := &SolveReport{Model: sp.Graph.Name, Wafer: p.spec.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
+	r := &SolveReport{Model: sp.Graph.Name, Wafer: sv.Spec.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
 		Configuration: o.Configuration(), Attention: attentionName(sp.Config.UnfusedAttention),
 		Status: sol.Result.Status.String(), ObjectiveKind: o.Objective.String(), Objective: sol.Result.Objective,
-		DualBound: sol.Result.DualBound, MIPGap: sol.Result.MIPGap, SolveSeconds: sv.solveSeconds,
-		FormulateSeconds: total.Seconds() - sv.solveSeconds, Mapper: p.mapper.Name(), DualLevel: sv.iterations,
-		MapperReports: sv.reports,
+		DualBound: sol.Result.DualBound, MIPGap: sol.Result.MIPGap, SolveSeconds: sv.SolveSeconds,
+		FormulateSeconds: total.Seconds() - sv.SolveSeconds, Mapper: sv.Mapper.Name(), DualLevel: sv.Iterations,
+		MapperReports: sv.MapperReports,
 		ModelRows:     sol.Result.Rows, ModelCols: sol.Result.Cols, ModelNonzeros: sol.Result.Nonzeros,
 		StepSeconds: b.Seconds, ComputeSeconds: b.Compute, CommSeconds: b.Comm, ReshardSeconds: b.Reshard,
 		SyncOptimizerSeconds: b.Fixed.Seconds + b.DPExposed, DPExposedSeconds: b.DPExposed, EnergyJoulesPerStep: b.Energy, PeakMemoryBytesPerDie: b.Mem.Total(),
@@ -134,7 +134,7 @@ func report(sv *solved, o PlanOptions, total time.Duration) *SolveReport {
 	r.EnergyBreakdown, r.AveragePower = b.Parts, b.Energy/b.Seconds
 	r.TokensPerJoule = float64(sp.Graph.Batch*sp.Graph.Seq) / b.Energy
 	used := l.DP * l.P()
-	r.MFU = t.ModelFLOPs / b.Seconds / (p.spec.Die.PeakFLOPS * float64(used))
+	r.MFU = t.ModelFLOPs / b.Seconds / (sv.Spec.Die.PeakFLOPS * float64(used))
 	r.Layout = LayoutReport{Name: l.Name(), DP: l.DP, Group: fmt.Sprintf("%dx%d", l.Shape.Rows, l.Shape.Cols),
 		DiesUsed: used, MicroBatch: l.MicroBatch, MicroBatches: l.MicroBatches(sp.Graph.Batch),
 		Recompute: l.Recompute.String(), ZeRO: l.ZeRO}
