@@ -6,6 +6,8 @@ import (
 
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/heuristics"
+	"github.com/tempc/tempc/lower"
+	"github.com/tempc/tempc/plan"
 )
 
 // SolveReport is the result of `tempc solve`: the chosen plan, its
@@ -80,14 +82,10 @@ type LayoutReport struct {
 	ZeRO         bool   `json:"zero"`
 }
 
-// Strategy is the chosen scheme of one op group and why it costs what it
-// costs.
+// Strategy is the chosen scheme of one op group (as the plan records it)
+// and why it costs what it costs.
 type Strategy struct {
-	Group  string `json:"group"`
-	Layers int    `json:"layers"`
-	Scheme string `json:"scheme"`
-	In     string `json:"in"`
-	Out    string `json:"out"`
+	plan.Strategy
 	// Seconds is the group's share of the step (all its layers and
 	// micro-batches); Compute and Comm split it.
 	Seconds        float64 `json:"seconds"`
@@ -138,11 +136,9 @@ func report(sv *Solved, o Options, total time.Duration) *SolveReport {
 	r.Layout = LayoutReport{Name: l.Name(), DP: l.DP, Group: fmt.Sprintf("%dx%d", l.Shape.Rows, l.Shape.Cols),
 		DiesUsed: used, MicroBatch: l.MicroBatch, MicroBatches: l.MicroBatches(sp.Graph.Batch),
 		Recompute: l.Recompute.String(), ZeRO: l.ZeRO}
-	for gi, oi := range sol.Assignment.Options {
-		opt := t.Options[gi][oi]
+	for gi, st := range lower.Strategies(t, sol.Assignment) {
 		pr := b.Groups[gi]
-		r.Strategies = append(r.Strategies, Strategy{Group: sp.Groups[gi].Key, Layers: sp.Groups[gi].Mult,
-			Scheme: opt.Name(), In: opt.Scheme.In().String(), Out: opt.Scheme.Out().String(),
+		r.Strategies = append(r.Strategies, Strategy{Strategy: st,
 			Seconds: pr.Seconds, ComputeSeconds: pr.Compute, CommSeconds: pr.Comm, LinkBytesPerDie: pr.Traffic,
 			HBMBytesPerDie: pr.HBM, SRAMBytesPerDie: pr.SRAM,
 			ActivationBytes: pr.Mem.Acts, GatheredBytes: pr.Mem.Gathered, TransientBytes: pr.Mem.Transient})

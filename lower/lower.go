@@ -98,11 +98,7 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 		p.Dies = append(p.Dies, ring...)
 		p.Groups = append(p.Groups, slices.Clone(ring))
 	}
-	for gi, oi := range a.Options {
-		opt := t.Options[gi][oi]
-		p.Strategies = append(p.Strategies, plan.Strategy{Group: sp.Groups[gi].Key, Layers: sp.Groups[gi].Mult,
-			Scheme: opt.Name(), In: opt.Scheme.In().String(), Out: opt.Scheme.Out().String()})
-	}
+	p.Strategies = Strategies(t, a)
 	n := int(l.MicroBatches(sp.Graph.Batch))
 	if l.DP > 1 {
 		if n > 1 {
@@ -114,6 +110,17 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	}
 	p.Steps = append(p.Steps, lw.optimizer())
 	return p, nil
+}
+
+// Strategies is the scheme a assigns to each op group of t, as a plan
+// records it.
+func Strategies(t *costmodel.Table, a ilp.Assignment) []plan.Strategy {
+	out := make([]plan.Strategy, len(a.Options))
+	for gi, oi := range a.Options {
+		opt, g := t.Options[gi][oi], t.Space.Groups[gi]
+		out[gi] = plan.Strategy{Group: g.Key, Layers: g.Mult, Scheme: opt.Name(), In: opt.Scheme.In().String(), Out: opt.Scheme.Out().String()}
+	}
+	return out
 }
 
 // staticBytes is what each die holds all step: the layout's weights,
