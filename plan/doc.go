@@ -22,4 +22,11 @@
 // simulator measures the peak when they overlap).
 // That a plan does the work of the graph it names — every block of every
 // op, once per step — only the graph can tell: lower.CheckWork checks it.
+//
+// A plan also records how it was chosen (schema version 5): the tempc
+// that wrote it, its model-parallel groups, each op group's scheme and
+// sharding, and the solver's status, bound and gap. WriteJSON writes the
+// file format (plan.schema.json, embedded as Schema), WriteTrace a
+// Perfetto trace of a replay, WriteDOT the loop structure; package
+// chakra writes the step as Chakra execution traces for ASTRA-sim.
 package plan
