@@ -67,6 +67,7 @@ func TestParameterCounts(t *testing.T) {
 		{"gpt3-76b", 76.1e9, 0.01},           // Narayanan et al. 2021 Table 1
 		{"opt-6.7b", 6.7e9, 0.01},            // OPT paper (rounded)
 		{"opt-175b", 175e9, 0.01},            // OPT paper (rounded)
+		{"mt-nlg-530b", 530e9, 0.005},        // Smith et al. 2022, Table 1 (rounded)
 	}
 	for _, tc := range tests {
 		t.Run(tc.model, func(t *testing.T) {

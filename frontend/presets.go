@@ -41,6 +41,15 @@ var presets = map[string]Arch{
 	"gpt3-13b":  gpt("gpt3-13b", 40, 5140, 40, 128, 20560),
 	"gpt3-76b":  gpt("gpt3-76b", 60, 10240, 80, 128, 40960),
 	"gpt3-175b": gpt("gpt3-175b", 96, 12288, 96, 128, 49152),
+	// Megatron-Turing NLG 530B (Smith et al. 2022, Table 1): GPT-3's
+	// architecture, 105 layers of 20480 with 128 heads of 160, a 51200-token
+	// vocabulary (Megatron pads GPT-2's 50257 to a multiple of its TP
+	// degree), 2048 positions.
+	"mt-nlg-530b": func() Arch {
+		a := gpt("mt-nlg-530b", 105, 20480, 128, 160, 81920)
+		a.Vocab = 51200
+		return a
+	}(),
 	"llama2-7b": llama("llama2-7b", 32, 4096, 32, 32, 11008, 32000, 4096),
 	// TinyLlama 1.1B (Zhang et al. 2024): Llama 2's architecture, small.
 	"tinyllama-1.1b": llama("tinyllama-1.1b", 22, 2048, 32, 4, 5632, 32000, 2048),
