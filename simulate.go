@@ -292,6 +292,9 @@ func planWafer(p *plan.Plan, file, override string) (*wafer.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.SingleWafer(); err != nil {
+		return nil, err
+	}
 	if own == nil { // a plan without its wafer: compare with the preset it names, if there is one
 		if own, err = wafer.Load(p.Wafer); err != nil {
 			return s, nil

@@ -15,6 +15,9 @@ func Build(g *ir.Graph, s *wafer.Spec, cfg Config) (*Space, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.SingleWafer(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults(s.NumHealthy())
 	if g.Batch <= 0 || g.Seq <= 0 {
 		return nil, fmt.Errorf("partition: graph %s has no batch and sequence size", g.Name)

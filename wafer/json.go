@@ -32,6 +32,16 @@ type jsonSpec struct {
 	// would silently drop a third coordinate or zero a missing one.
 	DeadDies  [][]int   `json:"dead_dies"`
 	DeadLinks [][][]int `json:"dead_links"`
+	// Cluster is optional: absent, the file describes one wafer.
+	Cluster *jsonCluster `json:"cluster,omitempty"`
+}
+
+type jsonCluster struct {
+	Wafers    int     `json:"wafers"`
+	EdgeTBps  float64 `json:"edge_tbps"`
+	LatencyNs float64 `json:"latency_ns"`
+	PJPerBit  float64 `json:"pj_per_bit"`
+	StaticW   float64 `json:"static_w"`
 }
 
 type jsonDie struct {
@@ -99,7 +109,11 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 		return nil, e.Err()
 	}
 	s := j.spec(file, dies, links)
-	for _, p := range s.problems(fileHardwareProblems(&j), true) {
+	hw := fileHardwareProblems(&j)
+	if c := j.Cluster; c != nil {
+		hw = append(hw, clusterProblems(c.Wafers, func(i int) float64 { return clusterLimits[i].file(c) })...)
+	}
+	for _, p := range s.problems(hw, true) {
 		pos, field := w.problem(p)
 		e.Add(pos, field, "%s", p.msg)
 	}
@@ -121,6 +135,10 @@ func (j *jsonSpec) spec(file string, dies []Coord, links []DeadLink) *Spec {
 		Kernel: Kernel{GEMMEfficiency: j.Kernel.GEMMEfficiency, AttentionEfficiency: j.Kernel.AttentionEfficiency,
 			ArrayTile: j.Kernel.ArrayTile, GEMMSRAMFraction: j.Kernel.GEMMSRAMFraction},
 		DeadDies: dies, DeadLinks: links}
+	if c := j.Cluster; c != nil {
+		s.Cluster = &Cluster{Wafers: c.Wafers, EdgeBandwidth: c.EdgeTBps * tera, Latency: fromNano(c.LatencyNs),
+			JoulesPerBit: fromPico(c.PJPerBit), StaticWatts: c.StaticW}
+	}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(file, ".json")
 	}
@@ -135,7 +153,7 @@ func unknownField(file string, o *jsonpos.Object, name string) error {
 	if _, ok := o.Fields[name]; ok {
 		pos = o.FieldPos(name)
 	} else {
-		for _, obj := range []string{"die", "link", "kernel"} {
+		for _, obj := range []string{"die", "link", "kernel", "cluster"} {
 			if c := o.Child(&jsonpos.Errs{}, obj); c != nil && c.Fields[name] != nil {
 				pos, field = c.FieldPos(name), obj+"."+name
 			}
@@ -155,12 +173,16 @@ var requiredFields = []struct {
 	{"die", []string{"peak_tflops", "hbm_gb", "hbm_tbps", "sram_mb", "dma_engines", "static_w"}},
 	{"link", []string{"bandwidth_tbps", "latency_ns", "pj_per_bit", "static_w"}},
 	{"kernel", []string{"gemm_efficiency", "attention_efficiency", "array_tile", "gemm_sram_fraction"}},
+	{"cluster", []string{"wafers", "edge_tbps", "latency_ns", "pj_per_bit", "static_w"}},
 }
 
 // checkRequired reports the required fields that are missing or null
 // (which would otherwise read as zero).
 func checkRequired(e *jsonpos.Errs, o *jsonpos.Object) {
 	for _, r := range requiredFields {
+		if r.object == "cluster" && !o.Has("cluster") {
+			continue // optional: absent, the file describes one wafer
+		}
 		obj, prefix := o, ""
 		if r.object != "" {
 			if obj = o.Child(e, r.object); obj == nil {
@@ -299,6 +321,10 @@ func WriteJSON(w io.Writer, s *Spec) error {
 		Kernel: jsonKernel{GEMMEfficiency: s.Kernel.GEMMEfficiency, AttentionEfficiency: s.Kernel.AttentionEfficiency,
 			ArrayTile: s.Kernel.ArrayTile, GEMMSRAMFraction: s.Kernel.GEMMSRAMFraction},
 		DeadDies: [][]int{}, DeadLinks: [][][]int{}}
+	if c := s.Cluster; c != nil {
+		j.Cluster = &jsonCluster{Wafers: c.Wafers, EdgeTBps: c.EdgeBandwidth / tera, LatencyNs: toNano(c.Latency),
+			PJPerBit: toPico(c.JoulesPerBit), StaticW: c.StaticWatts}
+	}
 	seenDie := map[Coord]bool{}
 	for _, d := range s.DeadDies {
 		if !seenDie[d] {

@@ -118,7 +118,11 @@ func (l limit) check(v float64) string {
 
 // hardwareProblems checks the physical fields of s against limits.
 func (s *Spec) hardwareProblems() []problem {
-	return limitProblems(func(l *limit) float64 { return l.spec(s) })
+	ps := limitProblems(func(l *limit) float64 { return l.spec(s) })
+	if c := s.Cluster; c != nil {
+		ps = append(ps, clusterProblems(c.Wafers, func(i int) float64 { return clusterLimits[i].spec(c) })...)
+	}
+	return ps
 }
 
 // fileHardwareProblems checks the physical fields of a wafer file, as

@@ -99,6 +99,9 @@ type Spec struct {
 	FLOPSPerWatt float64
 	DeadDies     []Coord
 	DeadLinks    []DeadLink
+	// Cluster, when set, makes this the wafer of a row of identical
+	// wafers joined by inter-wafer links (nil: one wafer).
+	Cluster *Cluster
 
 	// dead and deadLink are derived by Validate; index by DieID / LinkID.
 	dead     []bool

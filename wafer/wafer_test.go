@@ -225,8 +225,14 @@ func TestJSONRoundTripAndSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range PresetNames() {
-		s := mustPreset(t, name)
+	for _, name := range append(PresetNames(), "cluster") {
+		var s *Spec
+		if name == "cluster" {
+			s = mustPreset(t, "temp48")
+			s.Cluster = DefaultCluster(s, 6)
+		} else {
+			s = mustPreset(t, name)
+		}
 		s.DeadDies = []Coord{{0, 1}}
 		s.DeadLinks = []DeadLink{{Coord{1, 1}, Coord{1, 2}}}
 		if err := s.Validate(); err != nil {
@@ -264,6 +270,15 @@ func TestReadJSONErrors(t *testing.T) {
 		  "kernel": {"gemm_efficiency": 1, "attention_efficiency": 1, "array_tile": 1, "gemm_sram_fraction": 0.5}, "dead_dies": [[5, 5]]}`,
 			"link.bandwidth_tbps must be positive"},
 	}
+	cluster := func(fields string) string {
+		return strings.Replace(tests[4].src, `"dead_dies": [[5, 5]]}`, `"dead_dies": [], "cluster": {`+fields+`}}`, 1)
+	}
+	tests = append(tests, []struct{ name, src, want string }{
+		{"one wafer", cluster(`"wafers": 1, "edge_tbps": 9, "latency_ns": 500, "pj_per_bit": 10, "static_w": 16`), "cluster.wafers must be between 2 and 128, got 1"},
+		{"edge negative", cluster(`"wafers": 2, "edge_tbps": -9, "latency_ns": 500, "pj_per_bit": 10, "static_w": 16`), "cluster.edge_tbps must be positive, got -9"},
+		{"latency missing", cluster(`"wafers": 2, "edge_tbps": 9, "pj_per_bit": 10, "static_w": 16`), "cluster.latency_ns: required field is missing"},
+		{"unknown cluster field", cluster(`"wafers": 2, "edge_tbps": 9, "latency_ns": 500, "pj_per_bit": 10, "static_w": 16, "hops": 1`), "cluster.hops: unknown field"},
+	}...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadJSON("w.json", []byte(tc.src))

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/tempc/tempc/driver"
+	"github.com/tempc/tempc/wafer"
 )
 
 func runWafer(args []string, stdout, stderr io.Writer) error {
@@ -16,6 +17,7 @@ func runWafer(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.LinkRate, "link-rate", 0, "break this fraction of the links at random (with --seed)")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the random fault map")
 	fs.StringVar(&o.SVG, "svg", "", "draw the wafer (dead dies and links marked) to this SVG file")
+	fs.IntVar(&o.Wafers, "wafers", 1, fmt.Sprintf("a cluster of this many wafers in a row (2 to %d; 9 TB/s between neighbours), for the wafer file --json writes", wafer.MaxWafers))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -29,6 +31,9 @@ func runWafer(args []string, stdout, stderr io.Writer) error {
 		if !(r.v >= 0 && r.v <= 1) {
 			return usageError{fmt.Sprintf("--%s %g: want a fraction in [0, 1]", r.name, r.v)}
 		}
+	}
+	if o.Wafers < 1 || o.Wafers > wafer.MaxWafers {
+		return usageError{fmt.Sprintf("--wafers %d: want 1 to %d", o.Wafers, wafer.MaxWafers)}
 	}
 	return driver.Wafer(stdout, o)
 }
