@@ -104,6 +104,9 @@ func blocks(p *plan.Plan) int {
 // name, or a model file's absolute path, so that the plan can be
 // simulated from any directory.
 func modelSource(model string) string {
+	if model == "" {
+		return "" // planned from Options.Graph: ReadPlan needs the model given
+	}
 	if _, ok := frontend.Preset(model); ok {
 		return model
 	}

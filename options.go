@@ -25,8 +25,10 @@ type Options struct {
 	// Batch and Seq size it (0: 128 sequences of the model's context).
 	Model      string
 	Batch, Seq int64
-	// Graph, when set, is used instead of loading Model (Batch and Seq
-	// are then the graph's own); Model still names it in the plan.
+	// Graph, when set, is used instead of loading Model; Batch and Seq
+	// are then the graph's own (others are an error). A plan compiled
+	// from it records Model as its model_source, so with Model empty
+	// ReadPlan needs the model to check the plan's work.
 	Graph *ir.Graph
 	// Wafer is a preset name (wafer.PresetNames) or a wafer JSON file;
 	// Spec, when set, is used instead of loading Wafer.
@@ -82,8 +84,8 @@ func (o Options) Configuration() string {
 	return "auto/" + mapper
 }
 
-// NewMapper is the mapper called name (heuristics.ByName) with the options' seed and TCME
-// switch.
+// NewMapper is the mapper called name (heuristics.ByName) with the
+// options' seed and TCME switch.
 func (o Options) NewMapper(name string) (heuristics.Mapper, error) {
 	mp, err := heuristics.ByName(name, o.Seed)
 	if t, ok := mp.(heuristics.TEMP); ok && o.NoTCME {
@@ -120,6 +122,9 @@ func (o Options) budget(ctx context.Context) (context.Context, context.CancelFun
 // graph is the training graph to plan: Graph, or Model loaded.
 func (o Options) graph() (*ir.Graph, error) {
 	if o.Graph != nil {
+		if g := o.Graph; o.Batch != 0 && o.Batch != g.Batch || o.Seq != 0 && o.Seq != g.Seq {
+			return nil, fmt.Errorf("tempc: graph %s fixes its batch and sequence (%d × %d), but Options gives batch %d, sequence %d: leave them zero", g.Name, g.Batch, g.Seq, o.Batch, o.Seq)
+		}
 		if err := o.Graph.Verify(); err != nil {
 			return nil, fmt.Errorf("tempc: graph %s: %w", o.Graph.Name, err)
 		}
@@ -138,5 +143,5 @@ func (o Options) TimeUp(stage string, err error) error {
 		return err
 	}
 	limit := o.limit()
-	return fmt.Errorf("tempc: time limit %v reached while %s (%w); raise --time-limit or shrink the space (--max-group, --micro-batches, --recompute, or without --unaliased)", limit, stage, err)
+	return fmt.Errorf("tempc: time limit %v reached while %s (%w); raise the time limit (--time-limit; Options.Solver.TimeLimit) or shrink the space (--max-group, --micro-batches, --recompute, or without --unaliased)", limit, stage, err)
 }
