@@ -24,7 +24,15 @@ type Params struct {
 	// BucketBytes is the DP gradient all-reduce bucket per die (0:
 	// DefaultBucketBytes), which lowering uses too.
 	BucketBytes float64
+	// InFlight is how many micro-batches' saved activations a die holds
+	// at once (0: one, as gradient accumulation runs them one after
+	// another). A pipeline stage holds more: under 1F1B, stage d of p
+	// holds min(p−d, m) (costmodel.Pipeline's PeakInFlight).
+	InFlight int
 }
+
+// inFlight is p's micro-batches in flight, at least one.
+func (p Params) inFlight() float64 { return float64(max(p.InFlight, 1)) }
 
 // DefaultBucketBytes is the DP gradient bucket per die: PyTorch DDP's
 // default bucket_cap_mb, 25 MiB.
@@ -44,6 +52,9 @@ func (p Params) Validate() error {
 		if e < 0 || e > 1 {
 			return fmt.Errorf("costmodel: efficiency %g outside (0, 1]", e)
 		}
+	}
+	if p.InFlight < 0 {
+		return fmt.Errorf("costmodel: %d micro-batches in flight; want at least 1 (0 means 1)", p.InFlight)
 	}
 	if !(p.BucketBytes >= 0) || math.IsInf(p.BucketBytes, 0) {
 		return fmt.Errorf("costmodel: DP bucket of %g bytes; it must be positive (0 means %d)", p.BucketBytes, DefaultBucketBytes)

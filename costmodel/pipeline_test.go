@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
 )
 
 // equalStages is a pipeline of p devices with v chunks each, every chunk
@@ -109,5 +110,46 @@ func TestPipelineOrderRejected(t *testing.T) {
 	}
 	if _, err := Pipeline([][]partition.Pass{{}}, StageTimes{Forward: []float64{math.NaN()}, Backward: []float64{1}}); err == nil {
 		t.Error("a NaN stage time was accepted")
+	}
+}
+
+// TestInFlightActivations: a die holding k micro-batches (a pipeline
+// stage under 1F1B) keeps k times the saved activations of every option,
+// and nothing else changes: time, traffic, gathered weights, transients.
+func TestInFlightActivations(t *testing.T) {
+	s, _ := wafer.Preset("temp48")
+	sp := smallSpace(t, s)
+	price := func(k int) *Table {
+		m, err := New(s, Params{InFlight: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab, err := m.Price(sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tab
+	}
+	one, three := price(0), price(3)
+	n := 0
+	for gi := range one.Options {
+		for oi, o := range one.Options[gi] {
+			for li := range o.Valid {
+				a, b := o.Price[li], three.Options[gi][oi].Price[li]
+				if !o.Valid[li] {
+					continue
+				}
+				n++
+				if math.Abs(b.Mem.Acts-3*a.Mem.Acts) > 1e-9*a.Mem.Acts || b.Seconds != a.Seconds || b.Mem.Transient != a.Mem.Transient || b.Mem.Gathered != a.Mem.Gathered {
+					t.Fatalf("group %d option %d layout %d: 3 in flight %+v, 1 in flight %+v", gi, oi, li, b, a)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no valid option priced")
+	}
+	if _, err := New(s, Params{InFlight: -1}); err == nil {
+		t.Error("-1 micro-batches in flight accepted")
 	}
 }

@@ -395,7 +395,7 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, mv *Move, per
 	// probabilities in the forward pass, probabilities and their gradient
 	// in the backward.
 	tr += 2 * gr.Scores * per / lc.split(s.Out()) * mv.Imbalance
-	return Mem{Acts: acts * layers, Gathered: gathered, Transient: tr}
+	return Mem{Acts: acts * layers * lc.m.Params.inFlight(), Gathered: gathered, Transient: tr}
 }
 
 // kvShare prices the multicast of K and V slices to the dies that read
