@@ -71,3 +71,25 @@ func TestCompileHonoursContext(t *testing.T) {
 		t.Errorf("gpt3-175b on temp32: %v", err)
 	}
 }
+
+// TestPipelineStagesCompile: each pipeline stage of gpt2 (the embedding
+// with blocks 0–3, blocks 4–7 alone, blocks 8–11 with the head) is a graph
+// the whole pipeline compiles — solved, lowered, verified and held to its
+// work (a middle stage's first norm, which reads only the received
+// activation, included).
+func TestPipelineStagesCompile(t *testing.T) {
+	a, _ := frontend.Preset("gpt2")
+	for _, r := range [][2]int{{0, 4}, {4, 8}, {8, 12}} {
+		g, err := frontend.BuildStage(&a, frontend.Options{Batch: 8, Seq: 256}, r[0], r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := tempc.Compile(context.Background(), tempc.Options{Graph: g, Wafer: "mesh4x4", Seed: 1})
+		if err != nil {
+			t.Fatalf("%s: %v", g.Name, err)
+		}
+		if res.Report.Status != "optimal" || res.Report.StepSeconds <= 0 {
+			t.Errorf("%s: %s, step %g s", g.Name, res.Report.Status, res.Report.StepSeconds)
+		}
+	}
+}

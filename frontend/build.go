@@ -19,22 +19,61 @@ const (
 // Activations are bf16 and shaped [batch, seq, width]; weights are bf16
 // [in, out].
 func Forward(a *Arch, s Shape) (*ir.Graph, error) {
+	return ForwardStage(a, s, 0, int(a.Layers))
+}
+
+// ForwardStage builds the forward graph of one pipeline stage of a: blocks
+// first to last−1 (numbered as in the whole model), with the embedding
+// when first is 0 and the final norm, LM head and loss when last is
+// a.Layers. A stage after the first receives its input as a Boundary
+// tensor "stage.in"; a stage before the last sends its output
+// (Graph.Outputs), whose gradient Train then takes as given. The last
+// stage of a model with tied embeddings holds its own copy of the token
+// table for the LM head ("lm_head.w", as Megatron-LM's last stage does;
+// the copies' gradients are summed between the first and last stage), so
+// the stages' parameters add up to the model's plus that copy.
+func ForwardStage(a *Arch, s Shape, first, last int) (*ir.Graph, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
 	if err := s.validate(a); err != nil {
 		return nil, err
 	}
-	b := &builder{g: &ir.Graph{Name: a.Name, Batch: s.Batch, Seq: s.Seq, Layers: int(a.Layers)}, a: a, s: s,
+	if first < 0 || last > int(a.Layers) || first >= last {
+		return nil, fmt.Errorf("frontend: stage of blocks [%d, %d): want 0 ≤ first < last ≤ %d, the layers of %s", first, last, a.Layers, a.Name)
+	}
+	name := a.Name
+	if first > 0 || last < int(a.Layers) {
+		name = fmt.Sprintf("%s[%d:%d]", a.Name, first, last)
+	}
+	b := &builder{g: &ir.Graph{Name: name, Batch: s.Batch, Seq: s.Seq, Layers: last - first}, a: a, s: s,
 		layer: ir.NoLayer, class: ClassEmbed}
-	tokens := b.tensor("tokens", ir.INT32, ir.Input, s.Batch, s.Seq)
-	labels := b.tensor("labels", ir.INT32, ir.Input, s.Batch, s.Seq)
-	x, wte := b.embed(tokens)
-	for l := 0; l < int(a.Layers); l++ {
+	// Token ids and labels first, as the whole model's graph has them.
+	var tokens, labels ir.TensorID
+	if first == 0 {
+		tokens = b.tensor("tokens", ir.INT32, ir.Input, s.Batch, s.Seq)
+	}
+	if last == int(a.Layers) {
+		labels = b.tensor("labels", ir.INT32, ir.Input, s.Batch, s.Seq)
+	}
+	var x, wte ir.TensorID
+	if first == 0 {
+		x, wte = b.embed(tokens)
+	} else {
+		x = b.tensor("stage.in", ir.BF16, ir.Boundary, s.Batch, s.Seq, a.Hidden)
+	}
+	for l := first; l < last; l++ {
 		b.layer, b.class = l, ClassBlock
 		x = b.block(x)
 	}
+	if last < int(a.Layers) {
+		b.g.Outputs = []ir.TensorID{x}
+		return b.g, nil
+	}
 	b.layer, b.class = ir.NoLayer, ClassHead
+	if first > 0 && a.TiedEmbeddings {
+		wte = b.weight("lm_head.w", a.Vocab, a.embedDim())
+	}
 	b.head(x, wte, labels)
 	return b.g, nil
 }

@@ -62,6 +62,9 @@ type jsonOp struct {
 // WriteGraphJSON writes g in tempc's JSON graph format: a header, then one
 // line per tensor and per op, in ID order (deterministic and diff-friendly).
 func WriteGraphJSON(w io.Writer, g *ir.Graph) error {
+	if len(g.Outputs) > 0 {
+		return fmt.Errorf("frontend: graph %s is a pipeline stage (it has outputs), which the graph format does not hold", g.Name)
+	}
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "{\n  \"schema_version\": %d,\n  \"name\": %s,\n  \"batch\": %d,\n  \"seq\": %d,\n  \"layers\": %d,\n",
 		GraphSchemaVersion, quote(g.Name), g.Batch, g.Seq, g.Layers)

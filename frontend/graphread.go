@@ -156,9 +156,15 @@ func (r *graphReader) tensor(i int, f *jsonpos.Field) {
 	name := r.name(o)
 	shape := r.shape(o)
 	dt := enum(r, o, "dtype", ir.ParseDType, ir.DTypeNames())
-	role := enum(r, o, "role", ir.ParseRole, ir.RoleNames())
+	role := enum(r, o, "role", ir.ParseRole, fileRoles)
+	if role == ir.Boundary {
+		r.e.Add(o.FieldPos("role"), o.Fields["role"].Path, "role boundary belongs to pipeline stage graphs, which the graph format does not hold (want one of %v)", fileRoles)
+	}
 	r.g.AddTensor(name, shape, dt, role, r.layer(o))
 }
+
+// fileRoles are the tensor roles a graph file may give: all but Boundary.
+var fileRoles = ir.RoleNames()[:ir.Boundary]
 
 // shape reads a list of positive dimensions whose product is at most
 // maxElements; a dimension at fault reads as 1.

@@ -238,6 +238,14 @@ func isGraphJSON(data []byte) bool {
 // Build returns the verified training graph of a for one step of
 // opt.Batch sequences of opt.Seq tokens (defaults as in Options).
 func Build(a *Arch, opt Options) (*ir.Graph, error) {
+	return BuildStage(a, opt, 0, int(a.Layers))
+}
+
+// BuildStage returns the verified training graph of one pipeline stage of
+// a, blocks first to last−1 (ForwardStage), at opt's batch and sequence:
+// its forward pass, the backward pass from its loss or from its outputs'
+// gradients, and Adam on its own weights.
+func BuildStage(a *Arch, opt Options, first, last int) (*ir.Graph, error) {
 	s := Shape(opt)
 	if s.Batch == 0 {
 		s.Batch = DefaultBatch
@@ -245,8 +253,8 @@ func Build(a *Arch, opt Options) (*ir.Graph, error) {
 	if s.Seq == 0 {
 		s.Seq = a.MaxPositions
 	}
-	g, err := Forward(a, s)
-	if err != nil && opt.Seq == 0 && a.Validate() == nil {
+	g, err := ForwardStage(a, s, first, last)
+	if err != nil && opt.Seq == 0 && a.Validate() == nil && s.validate(a) != nil {
 		return nil, fmt.Errorf("%w (the sequence length defaults to the context length of %s)", err, a.Name)
 	}
 	if err != nil {

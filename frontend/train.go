@@ -40,12 +40,28 @@ func Train(g *ir.Graph) error {
 			t.readers[x]++
 		}
 	}
-	if !hasLoss {
+	switch {
+	case hasLoss && len(g.Outputs) > 0:
+		return fmt.Errorf("frontend: graph %q has both a loss and stage outputs; a pipeline stage has one or the other", g.Name)
+	case !hasLoss && len(g.Outputs) == 0:
 		return fmt.Errorf("frontend: graph %q has no loss op, so there is nothing to differentiate", g.Name)
+	}
+	// A stage before the last receives its outputs' gradients.
+	for _, out := range g.Outputs {
+		src := t.tensor(out)
+		d := g.AddTensor("d."+src.Name, src.Shape, ir.BF16, ir.Boundary, src.Layer)
+		t.contrib[out] = append(t.contrib[out], d)
 	}
 	for i := t.nFwd - 1; i >= 0; i-- {
 		if err := t.backward(ir.OpID(i)); err != nil {
 			return err
+		}
+	}
+	// A stage after the first sends back its input's gradient: the sum of
+	// its readers' contributions.
+	for i := range t.readers { // the forward graph's tensors
+		if x := ir.TensorID(i); g.Tensors[i].Role == ir.Boundary && t.readers[x] > 0 {
+			t.gradOf(x, ir.ActGrad)
 		}
 	}
 	t.optimizer()
@@ -167,7 +183,7 @@ func (t *trainer) backward(id ir.OpID) error {
 		return nil // the output does not reach the loss
 	}
 	for _, j := range diffInputs(op) {
-		if r := t.tensor(op.Inputs[j]).Role; r != ir.Activation && r != ir.Weight {
+		if r := t.tensor(op.Inputs[j]).Role; r != ir.Activation && r != ir.Weight && r != ir.Boundary {
 			return fmt.Errorf("frontend: cannot differentiate %v: input %d %q has role %v", op, j, t.tensor(op.Inputs[j]).Name, r)
 		}
 	}

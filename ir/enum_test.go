@@ -17,7 +17,7 @@ func TestEnumNames(t *testing.T) {
 		roundTrip func(t *testing.T)
 	}{
 		{"DType", DTypeNames(), []string{"bf16", "fp16", "fp32", "int32"}, roundTrip(ParseDType, numDTypes)},
-		{"Role", RoleNames(), []string{"input", "activation", "actgrad", "weight", "gradient", "optstate"}, roundTrip(ParseRole, numRoles)},
+		{"Role", RoleNames(), []string{"input", "activation", "actgrad", "weight", "gradient", "optstate", "boundary"}, roundTrip(ParseRole, numRoles)},
 		{"Phase", PhaseNames(), []string{"fwd", "bwd", "opt"}, roundTrip(ParsePhase, numPhases)},
 		{"Kind", KindNames(), []string{"matmul", "attention", "elementwise", "norm", "softmax", "embedding", "loss", "adam"},
 			roundTrip(ParseKind, numKinds)},

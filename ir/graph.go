@@ -88,6 +88,11 @@ type Graph struct {
 	Batch, Seq int64
 	// Layers is the number of repeated transformer blocks.
 	Layers int
+	// Outputs are the activations a pipeline stage sends to the stage
+	// after it; empty for a whole model or the last stage. Train seeds
+	// the backward pass with their gradients (Boundary tensors) where a
+	// graph has no loss.
+	Outputs []TensorID
 
 	Tensors []Tensor
 	Ops     []Op

@@ -24,6 +24,9 @@ func (g *Graph) Text() string {
 func (g *Graph) WriteText(w io.Writer) error {
 	bw := &errWriter{w: w}
 	bw.printf("graph %s batch=%d seq=%d layers=%d\n", g.Name, g.Batch, g.Seq, g.Layers)
+	if len(g.Outputs) > 0 {
+		bw.printf("outputs (%s)\n", ids(g.Outputs))
+	}
 	for i := range g.Tensors {
 		t := &g.Tensors[i]
 		bw.printf("t%d %s %s%s %s layer=%s\n", t.ID, t.Name, t.DType, dims(t.Shape), t.Role, layerText(t.Layer))

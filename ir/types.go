@@ -55,6 +55,10 @@ const (
 	Gradient // gradient
 	// OptState is an optimizer state: fp32 master weight, Adam m and v.
 	OptState // optstate
+	// Boundary is the edge of a pipeline stage's graph: the activation it
+	// receives from the stage before, or the gradient of its output
+	// (Graph.Outputs) it receives from the stage after. A leaf.
+	Boundary // boundary
 	numRoles
 )
 

@@ -31,7 +31,7 @@ func ParseDType(s string) (DType, bool) {
 func DTypeNames() []string { return append([]string(nil), dtypeNames[:]...) }
 
 // roleNames are the names of the Role values, indexed by value.
-var roleNames = [...]string{"input", "activation", "actgrad", "weight", "gradient", "optstate"}
+var roleNames = [...]string{"input", "activation", "actgrad", "weight", "gradient", "optstate", "boundary"}
 
 // String returns the name of r, or Role(n) for a value without one.
 func (r Role) String() string {

@@ -71,6 +71,7 @@ func (g *Graph) Verify() error {
 		v.op(i)
 	}
 	v.dangling(producers)
+	v.outputs(producers)
 	if len(v.err.Problems) == 0 {
 		v.acyclic(producers)
 	}
@@ -133,6 +134,24 @@ func (v *verifier) producers() []OpID {
 	return p
 }
 
+// outputs checks that a stage's outputs are forward activations its ops
+// produce, each listed once.
+func (v *verifier) outputs(producers []OpID) {
+	g := v.g
+	seen := map[TensorID]bool{}
+	for _, t := range g.Outputs {
+		switch {
+		case !g.validTensor(t):
+			v.report(NoOp, t, "output %d is not a tensor of the graph", t)
+		case seen[t]:
+			v.report(NoOp, t, "output %d %q is listed twice", t, g.Tensors[t].Name)
+		case g.Tensors[t].Role != Activation || producers[t] == NoOp:
+			v.report(NoOp, t, "output %d %q must be a produced activation, not a %v", t, g.Tensors[t].Name, g.Tensors[t].Role)
+		}
+		seen[t] = true
+	}
+}
+
 // dangling reports tensors that need a producer and have none, leaves that
 // some op claims to produce, and tensors nothing uses at all.
 func (v *verifier) dangling(producers []OpID) {
@@ -150,7 +169,7 @@ func (v *verifier) dangling(producers []OpID) {
 	}
 	for i := range g.Tensors {
 		t := &g.Tensors[i]
-		leaf := t.Role == Input || t.Role == Weight || t.Role == OptState
+		leaf := t.Role == Input || t.Role == Weight || t.Role == OptState || t.Role == Boundary
 		switch {
 		case !used[i]:
 			v.report(NoOp, TensorID(i), "tensor %d %q is used by no op", i, t.Name)

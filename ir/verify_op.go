@@ -30,7 +30,7 @@ func (v *verifier) op(i int) {
 		v.report(op.ID, NoTensor, "%v updates tensors in place; only adam ops may", op)
 	}
 	for _, t := range op.Outputs {
-		if g.validTensor(t) && (g.Tensors[t].Role == Weight || g.Tensors[t].Role == Input || g.Tensors[t].Role == OptState) {
+		if g.validTensor(t) && (g.Tensors[t].Role == Weight || g.Tensors[t].Role == Input || g.Tensors[t].Role == OptState || g.Tensors[t].Role == Boundary) {
 			ok = false // reported by dangling()
 		}
 	}

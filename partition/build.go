@@ -105,7 +105,39 @@ func (b *builder) forward() error {
 		}
 		b.attach(op)
 	}
+	b.attachToReaders()
 	return nil
+}
+
+// attachToReaders attaches the forward pointwise ops that read no group's
+// output — in a pipeline stage's graph, the first norm, which reads the
+// activation the stage receives (ir.Boundary) — to the group that reads
+// their output, directly or through other pointwise ops, so that every op
+// has a group to run in.
+func (b *builder) attachToReaders() {
+	readers := map[ir.TensorID][]ir.OpID{}
+	for i := range b.g.Ops {
+		op := &b.g.Ops[i]
+		if op.Phase == ir.Forward {
+			for _, t := range op.Inputs {
+				readers[t] = append(readers[t], op.ID)
+			}
+		}
+	}
+	for i := len(b.g.Ops) - 1; i >= 0; i-- {
+		op := &b.g.Ops[i]
+		if op.Phase != ir.Forward || isGroupOp(op) || b.groupOf[i] >= 0 {
+			continue
+		}
+		for _, t := range op.Outputs {
+			for _, r := range readers[t] {
+				if gi := b.groupOf[r]; gi >= 0 && b.groupOf[i] < 0 {
+					b.groupOf[i], b.headOf[i] = gi, b.headOf[r]
+					b.sp.Pointwise = append(b.sp.Pointwise, Attached{Op: op.ID, Group: gi})
+				}
+			}
+		}
+	}
 }
 
 func (b *builder) addToGroup(op *ir.Op) error {
