@@ -101,6 +101,34 @@ func Load(model string, opt Options) (*ir.Graph, error) {
 	return Build(a, opt)
 }
 
+// LoadArch returns the architecture of model — a preset, a Hugging Face
+// config.json (or its folder) or an ONNX file; seq, when the ONNX graph
+// does not fix the context length, is taken as it. A tempc JSON graph has
+// no architecture (it is a graph already) and is refused.
+func LoadArch(model string, seq int64) (*Arch, error) {
+	if a, ok := Preset(model); ok {
+		return &a, nil
+	}
+	path, data, err := readModelFile(model)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case isONNXFile(path):
+		a, err := ReadONNX(path, data)
+		if err == nil && a.MaxPositions == 0 {
+			if seq == 0 {
+				return nil, fmt.Errorf("frontend: %s: the graph does not fix the context length; give a sequence length", path)
+			}
+			a.MaxPositions = seq
+		}
+		return a, err
+	case isGraphJSON(data):
+		return nil, fmt.Errorf("frontend: %s is a tempc graph, not an architecture: it cannot be cut into pipeline stages", path)
+	}
+	return ReadHFConfig(path, data)
+}
+
 // isONNXFile tells an ONNX model by its file extension.
 func isONNXFile(path string) bool { return strings.EqualFold(filepath.Ext(path), ".onnx") }
 

@@ -29,6 +29,11 @@ type Config struct {
 	// MicroBatches lists the micro-batch sizes to consider (default 1, 2,
 	// 4, 8).
 	MicroBatches []int
+	// MicroBatchCount, when set, keeps only layouts whose DP groups each
+	// run this many micro-batches per step, of batch/(DP·count) sequences
+	// (instead of the sizes MicroBatches lists): the micro-batches of a
+	// pipeline, which all its stages share.
+	MicroBatchCount int
 	// Recompute lists the recomputation modes (default all three).
 	Recompute []Recompute
 	// ZeRO lists whether to shard optimizer states across DP (default both).
@@ -63,6 +68,9 @@ func (c Config) Validate() error {
 		if mb <= 0 {
 			return fmt.Errorf("partition: micro-batch %d must be positive", mb)
 		}
+	}
+	if c.MicroBatchCount < 0 {
+		return fmt.Errorf("partition: micro-batch count %d must not be negative", c.MicroBatchCount)
 	}
 	for _, r := range c.Recompute {
 		if r >= NumRecompute {

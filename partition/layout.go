@@ -74,7 +74,14 @@ func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
 	for _, g := range groupings(s, batch, cfg) {
 		d := g.dp()
 		local := (batch + int64(d) - 1) / int64(d)
-		for _, mb := range cfg.MicroBatches {
+		sizes := cfg.MicroBatches
+		if n := int64(cfg.MicroBatchCount); n > 0 {
+			if batch%int64(d) != 0 || local%n != 0 {
+				continue // the count does not divide this grouping's share
+			}
+			sizes = []int{int(local / n)}
+		}
+		for _, mb := range sizes {
 			if cfg.MicroBatchPerDie() {
 				mb *= g.shape.Size()
 			}

@@ -4,22 +4,22 @@ import "fmt"
 
 // Schedule is a pipeline-parallel schedule: the order in which each
 // pipeline stage runs the forward and backward passes of the micro-batches
-// of one training step.
+// of one training step. The zero value is 1F1B, Megatron-LM's default.
 type Schedule uint8
 
 //go:generate go run github.com/tempc/tempc/internal/enumgen -type Schedule=schedule
 const (
-	// GPipe runs every micro-batch's forward pass, then every backward
-	// pass, the latest micro-batch first (Huang et al. 2019; autograd's
-	// order in torchgpipe): a stage holds all m micro-batches'
-	// activations at its peak.
-	GPipe Schedule = iota // gpipe
 	// OneFOneB is PipeDream-Flush's one-forward-one-backward (Narayanan
 	// et al. 2021, §2.2; Megatron-LM's non-interleaved schedule): stage d
 	// of p runs min(p−d−1, m) forward passes, then alternates one forward
 	// and one backward, then drains the backward passes; it holds at most
 	// p−d micro-batches' activations, with GPipe's bubble.
-	OneFOneB // 1f1b
+	OneFOneB Schedule = iota // 1f1b
+	// GPipe runs every micro-batch's forward pass, then every backward
+	// pass, the latest micro-batch first (Huang et al. 2019; autograd's
+	// order in torchgpipe): a stage holds all m micro-batches'
+	// activations at its peak.
+	GPipe // gpipe
 	// Interleaved is Megatron-LM's interleaved 1F1B (Narayanan et al.
 	// 2021, §2.2.2): each device holds v model chunks (virtual stage c·p+d
 	// on device d), so a micro-batch passes every device v times and the

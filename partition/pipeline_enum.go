@@ -6,7 +6,7 @@ package partition
 import "fmt"
 
 // scheduleNames are the names of the Schedule values, indexed by value.
-var scheduleNames = [...]string{"gpipe", "1f1b", "interleaved-1f1b"}
+var scheduleNames = [...]string{"1f1b", "gpipe", "interleaved-1f1b"}
 
 // String returns the name of s, or Schedule(n) for a value without one.
 func (s Schedule) String() string {
@@ -23,7 +23,7 @@ func ParseSchedule(s string) (Schedule, error) {
 			return Schedule(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown schedule %q (want gpipe, 1f1b or interleaved-1f1b)", s)
+	return 0, fmt.Errorf("unknown schedule %q (want 1f1b, gpipe or interleaved-1f1b)", s)
 }
 
 // ScheduleNames returns the names of the Schedule values in value order:

@@ -3,6 +3,8 @@ package partition
 import (
 	"fmt"
 	"testing"
+
+	"github.com/tempc/tempc/wafer"
 )
 
 // TestPipelineOrder: every device runs every (chunk, micro-batch) once
@@ -57,5 +59,25 @@ func TestPipelineOrder(t *testing.T) {
 		if _, err := PipelineOrder(bad.s, bad.p, bad.m, bad.v); err == nil {
 			t.Errorf("%v p%d m%d v%d accepted", bad.s, bad.p, bad.m, bad.v)
 		}
+	}
+}
+
+// TestMicroBatchCount: with a micro-batch count, every layout runs that
+// many micro-batches per DP group, of batch/(DP·count) sequences.
+func TestMicroBatchCount(t *testing.T) {
+	s, _ := wafer.Preset("mesh4x4")
+	for _, n := range []int{1, 2, 4, 8} {
+		ls := layouts(s, 16, Config{MicroBatchCount: n}.withDefaults(s.NumHealthy()))
+		if len(ls) == 0 {
+			t.Fatalf("count %d: no layout", n)
+		}
+		for _, l := range ls {
+			if got := l.MicroBatches(16); got != int64(n) || int64(l.DP*l.MicroBatch*n) != 16 {
+				t.Errorf("count %d: %s runs %d micro-batches of %d", n, l.Name(), got, l.MicroBatch)
+			}
+		}
+	}
+	if err := (Config{MicroBatchCount: -1}).Validate(); err == nil {
+		t.Error("a negative count was accepted")
 	}
 }

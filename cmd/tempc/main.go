@@ -10,6 +10,7 @@
 //	tempc simulate PLAN.json [--json]
 //	tempc validate [--suite default|quick] [--json]
 //	tempc eval --out DIR [--quick]
+//	tempc pipeline --model M --wafer W --wafers N [--schedule 1f1b|gpipe]
 //	tempc schema plan|wafer|graph
 //
 // Run `tempc help` for the subcommands.
@@ -45,6 +46,7 @@ var commands = []command{
 	{"faults", "sweep random fault maps and report throughput against the fault-free plan", runFaults},
 	{"validate", "measure the analytic cost model against the packet-level simulator", runValidate},
 	{"eval", "the paper's evaluation, every step simulated: report.md, eval.json and figures", runEval},
+	{"pipeline", "plan a model across wafers in pipeline stages (one per wafer), each stage solved on its wafer", runPipeline},
 	{"schema", "print the JSON Schema of a file format: plan, wafer or graph", runSchema},
 }
 

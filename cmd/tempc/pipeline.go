@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/tempc/tempc/driver"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
+)
+
+func runPipeline(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("pipeline", stderr)
+	var pf planFlags
+	pf.register(fs)
+	var o driver.PipelineOptions
+	fs.IntVar(&o.Stages, "wafers", 0, fmt.Sprintf("pipeline stages, one per wafer (1 to %d; default: the wafer file's cluster.wafers)", wafer.MaxWafers))
+	schedule := fs.String("schedule", "1f1b", "pipeline schedule: 1f1b or gpipe")
+	fs.IntVar(&o.MicroBatches, "pipeline-micro-batches", 0, "micro-batches per step, shared by the stages (default: the smallest divisor of the batch of at least 4 per stage)")
+	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := oneOf("schedule", *schedule, []string{"1f1b", "gpipe"}); err != nil {
+		return err
+	}
+	if o.Stages < 0 || o.Stages > wafer.MaxWafers || o.MicroBatches < 0 {
+		return usageError{fmt.Sprintf("--wafers %d and --pipeline-micro-batches %d: want 0 to %d stages and a non-negative count", o.Stages, o.MicroBatches, wafer.MaxWafers)}
+	}
+	if err := pf.finish(fs, stderr); err != nil {
+		return err
+	}
+	s, err := partition.ParseSchedule(*schedule)
+	if err != nil {
+		return usageError{"--schedule: " + err.Error()}
+	}
+	o.Schedule, o.Options = s, pf.o
+	return driver.Pipeline(stdout, o)
+}

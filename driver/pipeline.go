@@ -1,0 +1,82 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/tempc/tempc"
+)
+
+// PipelineOptions are the options of `tempc pipeline`.
+type PipelineOptions struct {
+	tempc.PipelineOptions
+	JSON bool
+}
+
+// PipelineReport is `tempc pipeline --json`: the pipeline's predicted
+// step and each stage's plan.
+type PipelineReport struct {
+	Model           string        `json:"model"`
+	Wafer           string        `json:"wafer"`
+	Wafers          int           `json:"wafers"`
+	Schedule        string        `json:"schedule"`
+	MicroBatches    int           `json:"micro_batches"`
+	StepSeconds     float64       `json:"step_seconds"`
+	TokensPerSecond float64       `json:"tokens_per_second"`
+	Bubble          float64       `json:"bubble"`
+	TransferSeconds float64       `json:"transfer_seconds_per_micro_batch"`
+	Solves          int           `json:"stage_solves"`
+	NonMonotone     string        `json:"non_monotone,omitempty"`
+	Stages          []StageReport `json:"stages"`
+}
+
+// StageReport is one stage: its blocks, the micro-batches it holds, its
+// plan's layout and solver record, its time per micro-batch by pass, its
+// DP sync and optimizer, its busy time in the schedule and its memory.
+type StageReport struct {
+	First           int     `json:"first_block"`
+	Last            int     `json:"last_block"`
+	InFlight        int     `json:"micro_batches_in_flight"`
+	Layout          string  `json:"layout"`
+	Status          string  `json:"status"`
+	MIPGap          float64 `json:"mip_gap"`
+	ForwardSeconds  float64 `json:"forward_seconds_per_micro_batch"`
+	BackwardSeconds float64 `json:"backward_seconds_per_micro_batch"`
+	FixedSeconds    float64 `json:"dp_sync_and_optimizer_seconds"`
+	BusySeconds     float64 `json:"busy_seconds"`
+	PeakMemory      float64 `json:"peak_memory_bytes_per_die"`
+	Capacity        float64 `json:"capacity_bytes_per_die"`
+}
+
+// Pipeline plans a model across wafers in pipeline stages and reports the
+// predicted step.
+func Pipeline(w io.Writer, o PipelineOptions) error {
+	res, err := tempc.PlanPipeline(context.Background(), o.PipelineOptions)
+	if err != nil {
+		return err
+	}
+	r := PipelineReport{Model: res.Model, Wafer: res.Wafer, Wafers: len(res.Stages), Schedule: res.Schedule.String(),
+		MicroBatches: res.MicroBatches, StepSeconds: res.StepSeconds, TokensPerSecond: res.TokensPerSecond,
+		Bubble: res.Timeline.Bubble, TransferSeconds: res.Transfer, Solves: res.Solves, NonMonotone: res.NonMonotone}
+	for i, st := range res.Stages {
+		sr := st.Solved.Report
+		r.Stages = append(r.Stages, StageReport{First: st.First, Last: st.Last - 1, InFlight: st.InFlight, Layout: sr.Layout.Name,
+			Status: sr.Status, MIPGap: sr.MIPGap, ForwardSeconds: st.Forward, BackwardSeconds: st.Backward, FixedSeconds: st.Fixed,
+			BusySeconds: res.Timeline.Busy[i], PeakMemory: sr.PeakMemoryBytesPerDie, Capacity: sr.CapacityBytesPerDie})
+	}
+	if o.JSON {
+		return writeJSON(w, r)
+	}
+	fmt.Fprintf(w, "pipeline   %s on %d × %s, %s, %d micro-batches; %d stage plans solved\n", r.Model, r.Wafers, r.Wafer, r.Schedule, r.MicroBatches, r.Solves)
+	fmt.Fprintf(w, "step       %.4f s predicted, %.0f tokens/s; bubble %.1f%%; %.3g ms per micro-batch between wafers\n",
+		r.StepSeconds, r.TokensPerSecond, 100*r.Bubble, 1e3*r.TransferSeconds)
+	for i, s := range r.Stages {
+		fmt.Fprintf(w, "stage %-4d blocks %d–%d, %s (%s, gap %.2g%%), %d in flight: %.3g + %.3g ms per micro-batch, %.3g s sync+optimizer; %.1f of %.1f GB per die\n",
+			i, s.First, s.Last, s.Layout, s.Status, 100*s.MIPGap, s.InFlight, 1e3*s.ForwardSeconds, 1e3*s.BackwardSeconds, s.FixedSeconds, s.PeakMemory/gb, s.Capacity/gb)
+	}
+	if r.NonMonotone != "" {
+		fmt.Fprintf(w, "note       stage times were not monotone in blocks (%s): the split may not be the best\n", r.NonMonotone)
+	}
+	return nil
+}

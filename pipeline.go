@@ -1,0 +1,378 @@
+package tempc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/frontend"
+	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/wafer"
+)
+
+// PipelineOptions plans a model's training step across wafers: its blocks
+// cut into contiguous pipeline stages, one per wafer, each stage planned
+// on its wafer by the global level.
+type PipelineOptions struct {
+	// Options names the model (Model: a preset, config.json or ONNX file;
+	// not a graph), the wafer every stage runs on (with or without its
+	// cluster object), and the space, mapper and solver of each stage's
+	// plan. Solver.TimeLimit bounds each stage solve.
+	Options
+	// Stages is the pipeline depth, one stage per wafer (0: the wafer
+	// file's cluster.wafers).
+	Stages int
+	// Schedule is the pipeline schedule (zero value: 1F1B); GPipe and
+	// 1F1B are planned.
+	Schedule partition.Schedule
+	// MicroBatches is the micro-batches per step, which every stage
+	// shares (0: the smallest divisor of the batch of at least 4 per
+	// stage).
+	MicroBatches int
+}
+
+// PipelineStage is one stage of a planned pipeline: blocks First to
+// Last−1 (with the embedding on the first stage, the head on the last),
+// the activations of InFlight micro-batches held at once, its plan, and
+// what one micro-batch costs it (its plan's step without the DP sync and
+// optimizer, which Fixed holds, over the micro-batches, split into passes
+// by their FLOPs).
+type PipelineStage struct {
+	First, Last       int
+	InFlight          int
+	Solved            *Solved
+	Forward, Backward float64
+	Fixed             float64
+}
+
+// PipelineResult is a planned pipeline: its stages, the schedule's
+// timeline over them (costmodel.Pipeline), Transfer the seconds to move
+// one micro-batch's activation (or its gradient) to the next wafer, and
+// the predicted step: the timeline plus the slowest stage's DP sync and
+// optimizer. Solves counts the stage plans the search solved.
+type PipelineResult struct {
+	Model           string
+	Wafer           string
+	Schedule        partition.Schedule
+	MicroBatches    int
+	Stages          []PipelineStage
+	Transfer        float64
+	Timeline        *costmodel.PipelineTimeline
+	StepSeconds     float64
+	TokensPerSecond float64
+	Solves          int
+	// NonMonotone, when not empty, names two plans of one stage position
+	// where more blocks took less time per micro-batch, which the search
+	// assumes never happens: the split found may then not be the best.
+	NonMonotone string
+}
+
+// StageInfeasibleError says why no split of the blocks fits: for each
+// stage of the even split that does not fit, the least memory per die its
+// plan needs.
+type StageInfeasibleError struct {
+	Model  string
+	Stages []string
+}
+
+func (e *StageInfeasibleError) Error() string {
+	return fmt.Sprintf("tempc: no split of %s into %d stages fits: %s", e.Model, len(e.Stages), joinNonEmpty(e.Stages))
+}
+
+func joinNonEmpty(xs []string) string {
+	out := ""
+	for _, x := range xs {
+		if x == "" {
+			continue
+		}
+		if out != "" {
+			out += "; "
+		}
+		out += x
+	}
+	return out
+}
+
+// PlanPipeline cuts the model into Stages contiguous stages and plans each
+// on its wafer, choosing the split that minimises the slowest stage's time
+// per micro-batch (the pipeline's period), then runs the schedule over the
+// stages' times.
+//
+// The search is exact for that bottleneck under one assumption, which it
+// checks where it looks: a stage's best time per micro-batch does not
+// fall as it takes more blocks. Then a bottleneck B is reachable iff each
+// stage in turn, taking the most blocks whose time stays within B, leaves
+// the last stage within B; the search bisects B to 1e-4 relative,
+// solving each (stage position, blocks, micro-batches in flight) once.
+// Memory decides with time: a stage that does not fit its wafer has no
+// time. A stage holds the activations of the micro-batches its schedule
+// keeps in flight (1F1B: min(p−r, m) on stage r; GPipe: m).
+func PlanPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, error) {
+	if o.Graph != nil || o.Model == "" {
+		return nil, errors.New("tempc: a pipeline needs a model by name (preset, config.json or ONNX), not a graph")
+	}
+	if o.Schedule != partition.OneFOneB && o.Schedule != partition.GPipe {
+		return nil, fmt.Errorf("tempc: planning the %s schedule is not supported; plan with 1f1b or gpipe", o.Schedule)
+	}
+	arch, err := frontend.LoadArch(o.Model, o.Seq)
+	if err != nil {
+		return nil, err
+	}
+	spec := o.Spec
+	if spec == nil {
+		if spec, err = wafer.Load(o.Wafer); err != nil {
+			return nil, err
+		}
+	}
+	cluster := spec.Cluster
+	p := o.Stages
+	if p == 0 && cluster != nil {
+		p = cluster.Wafers
+	}
+	if p == 0 {
+		return nil, fmt.Errorf("tempc: no pipeline depth: give the stages (--wafers) or a wafer file with a cluster object")
+	}
+	if cluster == nil {
+		cluster = wafer.DefaultCluster(spec, p)
+	}
+	one := *spec
+	one.Cluster = nil
+	L := int(arch.Layers)
+	if p < 1 || p > L || p > wafer.MaxWafers {
+		return nil, fmt.Errorf("tempc: %d pipeline stages for %d blocks: want 1 to %d", p, L, min(L, wafer.MaxWafers))
+	}
+	batch, seq := o.Batch, o.Seq
+	if batch == 0 {
+		batch = frontend.DefaultBatch
+	}
+	if seq == 0 {
+		seq = arch.MaxPositions
+	}
+	m := o.MicroBatches
+	if m == 0 {
+		for m = 4 * p; m < int(batch) && batch%int64(m) != 0; m++ {
+		}
+	}
+	if m < 1 || batch%int64(m) != 0 {
+		return nil, fmt.Errorf("tempc: %d micro-batches do not divide the batch of %d sequences", m, batch)
+	}
+	pl := &planner{ctx: ctx, o: o, arch: arch, spec: &one, p: p, m: m, batch: batch, seq: seq, memo: map[stageKey]*stageOutcome{}}
+	split, err := pl.search()
+	if err != nil {
+		return nil, err
+	}
+	res := &PipelineResult{Model: arch.Name, Wafer: spec.Name, Schedule: o.Schedule, MicroBatches: m, Solves: len(pl.memo),
+		NonMonotone: pl.nonMonotone}
+	// One micro-batch's activation, bf16, over the edge's links together.
+	bytes := float64(batch/int64(m)) * float64(seq) * float64(arch.Hidden) * 2
+	res.Transfer = bytes/cluster.EdgeBandwidth + cluster.Latency
+	var t costmodel.StageTimes
+	fixed := 0.0
+	for r := range p {
+		out := pl.memo[pl.key(r, split[r], split[r+1])]
+		res.Stages = append(res.Stages, PipelineStage{First: split[r], Last: split[r+1], InFlight: pl.inFlight(r), Solved: out.sv,
+			Forward: out.fwd, Backward: out.bwd, Fixed: out.fixed})
+		t.Forward, t.Backward = append(t.Forward, out.fwd), append(t.Backward, out.bwd)
+		if r > 0 {
+			t.Transfer = append(t.Transfer, res.Transfer)
+		}
+		fixed = max(fixed, out.fixed)
+	}
+	order, err := partition.PipelineOrder(o.Schedule, p, m, 1)
+	if err != nil {
+		return nil, err
+	}
+	if res.Timeline, err = costmodel.Pipeline(order, t); err != nil {
+		return nil, err
+	}
+	res.StepSeconds = res.Timeline.Makespan + fixed
+	res.TokensPerSecond = float64(batch*seq) / res.StepSeconds
+	return res, nil
+}
+
+// stageKey is what a stage's plan depends on.
+type stageKey struct {
+	embed, head bool
+	blocks      int
+	inFlight    int
+}
+
+// stageOutcome is a stage solved: its plan and times, or why it does not
+// fit (err: out of memory or no layout).
+type stageOutcome struct {
+	sv              *Solved
+	fwd, bwd, fixed float64
+	err             error
+}
+
+// within says the stage fits its wafer and takes at most b per
+// micro-batch.
+func (s *stageOutcome) within(b float64) bool { return s.err == nil && s.period() <= b }
+
+// period is the stage's time per micro-batch, infinite when it does not
+// fit.
+func (s *stageOutcome) period() float64 {
+	if s.err != nil {
+		return math.Inf(1)
+	}
+	return s.fwd + s.bwd
+}
+
+type planner struct {
+	ctx         context.Context
+	o           PipelineOptions
+	arch        *frontend.Arch
+	spec        *wafer.Spec
+	p, m        int
+	batch, seq  int64
+	memo        map[stageKey]*stageOutcome
+	nonMonotone string // the first pair of stage times seen falling with more blocks
+}
+
+func (pl *planner) inFlight(r int) int {
+	if pl.o.Schedule == partition.GPipe {
+		return pl.m
+	}
+	return min(pl.p-r, pl.m)
+}
+
+func (pl *planner) key(r, first, last int) stageKey {
+	return stageKey{embed: first == 0, head: last == int(pl.arch.Layers), blocks: last - first, inFlight: pl.inFlight(r)}
+}
+
+// stage solves stage r holding blocks [first, last), once per key.
+func (pl *planner) stage(r, first, last int) (*stageOutcome, error) {
+	k := pl.key(r, first, last)
+	if out, ok := pl.memo[k]; ok {
+		return out, nil
+	}
+	g, err := frontend.BuildStage(pl.arch, frontend.Options{Batch: pl.batch, Seq: pl.seq}, first, last)
+	if err != nil {
+		return nil, err
+	}
+	so := pl.o.Options
+	so.Graph, so.Spec, so.Batch, so.Seq = g, pl.spec, 0, 0
+	so.Params.InFlight = k.inFlight
+	so.Space.MicroBatchCount = pl.m
+	sv, err := Solve(pl.ctx, so)
+	out := &stageOutcome{err: err}
+	var oom *ilp.OutOfMemoryError
+	var nl *ilp.NoLayoutError
+	switch {
+	case errors.As(err, &oom) || errors.As(err, &nl):
+	case err != nil:
+		return nil, err
+	default:
+		r := sv.Report
+		per := max(0, r.StepSeconds-r.SyncOptimizerSeconds) / float64(pl.m)
+		fl := g.Summary().FLOPsByPhase
+		share := fl.Forward / (fl.Forward + fl.Backward)
+		out.sv, out.fwd, out.bwd, out.fixed = sv, per*share, per*(1-share), r.SyncOptimizerSeconds
+	}
+	for other, prev := range pl.memo { // the assumption the search rests on
+		if other.embed == k.embed && other.head == k.head && other.inFlight == k.inFlight && pl.nonMonotone == "" &&
+			(other.blocks < k.blocks && prev.period() > out.period() || other.blocks > k.blocks && prev.period() < out.period()) {
+			pl.nonMonotone = fmt.Sprintf("%d blocks take %.6g s per micro-batch, %d blocks %.6g s", other.blocks, prev.period(), k.blocks, out.period())
+		}
+	}
+	pl.memo[k] = out
+	return out, nil
+}
+
+// fits is the split whose every stage's period is at most b, each stage
+// but the last taking the most blocks that keeps it so, or nil.
+func (pl *planner) fits(b float64) ([]int, error) {
+	L := int(pl.arch.Layers)
+	split := []int{0}
+	pos := 0
+	for r := 0; r < pl.p-1; r++ {
+		lo, hi := 1, L-pos-(pl.p-1-r) // leave a block for every later stage
+		best := 0
+		for lo <= hi { // the largest n whose period is within b
+			n := (lo + hi) / 2
+			out, err := pl.stage(r, pos, pos+n)
+			if err != nil {
+				return nil, err
+			}
+			if out.within(b) {
+				best, lo = n, n+1
+			} else {
+				hi = n - 1
+			}
+		}
+		if best == 0 {
+			return nil, nil
+		}
+		pos += best
+		split = append(split, pos)
+	}
+	out, err := pl.stage(pl.p-1, pos, L)
+	if err != nil || !out.within(b) {
+		return nil, err
+	}
+	return append(split, L), nil
+}
+
+// bottleneck is the slowest period of a split.
+func (pl *planner) bottleneck(split []int) float64 {
+	b := 0.0
+	for r := range pl.p {
+		b = max(b, pl.memo[pl.key(r, split[r], split[r+1])].period())
+	}
+	return b
+}
+
+// search bisects the bottleneck between 0 and that of the split the
+// greedy finds without bound.
+func (pl *planner) search() ([]int, error) {
+	best, err := pl.fits(math.Inf(1))
+	if err != nil {
+		return nil, err
+	}
+	if best == nil {
+		return nil, pl.infeasible()
+	}
+	lo, hi := 0.0, pl.bottleneck(best)
+	for hi-lo > 1e-4*hi {
+		if err := pl.ctx.Err(); err != nil {
+			return nil, err
+		}
+		mid := (lo + hi) / 2
+		split, err := pl.fits(mid)
+		if err != nil {
+			return nil, err
+		}
+		if split == nil {
+			lo = mid
+			continue
+		}
+		best, hi = split, pl.bottleneck(split)
+	}
+	return best, nil
+}
+
+// infeasible explains why nothing fits, stage by stage of the even split.
+func (pl *planner) infeasible() error {
+	L := int(pl.arch.Layers)
+	e := &StageInfeasibleError{Model: pl.arch.Name}
+	for r := range pl.p {
+		first, last := r*L/pl.p, (r+1)*L/pl.p
+		out, err := pl.stage(r, first, last)
+		if err != nil {
+			return err
+		}
+		msg := ""
+		var oom *ilp.OutOfMemoryError
+		switch {
+		case errors.As(out.err, &oom):
+			msg = fmt.Sprintf("stage %d (blocks %d–%d, %d micro-batches in flight) needs %.3g GB per die, above %.3g GB", r, first, last-1, pl.inFlight(r), oom.Need/1e9, oom.Have/1e9)
+		case out.err != nil:
+			msg = fmt.Sprintf("stage %d (blocks %d–%d): %v", r, first, last-1, out.err)
+		}
+		e.Stages = append(e.Stages, msg)
+	}
+	return e
+}
