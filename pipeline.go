@@ -29,8 +29,8 @@ type PipelineOptions struct {
 	// 1F1B are planned.
 	Schedule partition.Schedule
 	// MicroBatches is the micro-batches per step, which every stage
-	// shares (0: the smallest divisor of the batch of at least 4 per
-	// stage).
+	// shares (0: a planning choice among the powers of two from the
+	// stages to the batch that divide it, the best step kept).
 	MicroBatches int
 }
 
@@ -64,6 +64,9 @@ type PipelineResult struct {
 	StepSeconds     float64
 	TokensPerSecond float64
 	Solves          int
+	// Counts are the micro-batch counts tried and the best step each
+	// gave (those that fit).
+	Counts []CountStep
 	// NonMonotone, when not empty, names two plans of one stage position
 	// where more blocks took less time per micro-batch, which the search
 	// assumes never happens: the split found may then not be the best.
@@ -151,20 +154,66 @@ func PlanPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, erro
 	if seq == 0 {
 		seq = arch.MaxPositions
 	}
-	m := o.MicroBatches
-	if m == 0 {
-		for m = 4 * p; m < int(batch) && batch%int64(m) != 0; m++ {
+	counts := []int{o.MicroBatches}
+	if o.MicroBatches == 0 {
+		counts = nil
+		for m := 1; m <= int(batch); m *= 2 {
+			if m >= p && batch%int64(m) == 0 {
+				counts = append(counts, m)
+			}
 		}
 	}
-	if m < 1 || batch%int64(m) != 0 {
-		return nil, fmt.Errorf("tempc: %d micro-batches do not divide the batch of %d sequences", m, batch)
+	var best *PipelineResult
+	var tried []CountStep
+	var firstErr error
+	solves := 0
+	for _, m := range counts {
+		if m < 1 || batch%int64(m) != 0 {
+			return nil, fmt.Errorf("tempc: %d micro-batches do not divide the batch of %d sequences", m, batch)
+		}
+		res, n, err := planCount(ctx, o, arch, spec.Name, &one, cluster, p, m, batch, seq)
+		solves += n
+		var inf *StageInfeasibleError
+		switch {
+		case errors.As(err, &inf):
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		case err != nil:
+			return nil, err
+		}
+		tried = append(tried, CountStep{MicroBatches: m, StepSeconds: res.StepSeconds})
+		if best == nil || res.StepSeconds < best.StepSeconds {
+			best = res
+		}
 	}
-	pl := &planner{ctx: ctx, o: o, arch: arch, spec: &one, p: p, m: m, batch: batch, seq: seq, memo: map[stageKey]*stageOutcome{}}
+	if best == nil {
+		if firstErr == nil {
+			firstErr = fmt.Errorf("tempc: no micro-batch count for %d stages divides the batch of %d sequences", p, batch)
+		}
+		return nil, firstErr
+	}
+	best.Solves, best.Counts = solves, tried
+	return best, nil
+}
+
+// CountStep is the best step a micro-batch count gave.
+type CountStep struct {
+	MicroBatches int     `json:"micro_batches"`
+	StepSeconds  float64 `json:"step_seconds"`
+}
+
+// planCount plans the pipeline for m micro-batches per step, returning the
+// stage solves it ran.
+func planCount(ctx context.Context, o PipelineOptions, arch *frontend.Arch, waferName string, one *wafer.Spec, cluster *wafer.Cluster,
+	p, m int, batch, seq int64) (*PipelineResult, int, error) {
+	pl := &planner{ctx: ctx, o: o, arch: arch, spec: one, p: p, m: m, batch: batch, seq: seq, memo: map[stageKey]*stageOutcome{}}
 	split, err := pl.search()
 	if err != nil {
-		return nil, err
+		return nil, len(pl.memo), err
 	}
-	res := &PipelineResult{Model: arch.Name, Wafer: spec.Name, Schedule: o.Schedule, MicroBatches: m, Solves: len(pl.memo),
+	res := &PipelineResult{Model: arch.Name, Wafer: waferName, Schedule: o.Schedule, MicroBatches: m,
 		NonMonotone: pl.nonMonotone}
 	// One micro-batch's activation, bf16, over the edge's links together.
 	bytes := float64(batch/int64(m)) * float64(seq) * float64(arch.Hidden) * 2
@@ -183,14 +232,14 @@ func PlanPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, erro
 	}
 	order, err := partition.PipelineOrder(o.Schedule, p, m, 1)
 	if err != nil {
-		return nil, err
+		return nil, len(pl.memo), err
 	}
 	if res.Timeline, err = costmodel.Pipeline(order, t); err != nil {
-		return nil, err
+		return nil, len(pl.memo), err
 	}
 	res.StepSeconds = res.Timeline.Makespan + fixed
 	res.TokensPerSecond = float64(batch*seq) / res.StepSeconds
-	return res, nil
+	return res, len(pl.memo), nil
 }
 
 // stageKey is what a stage's plan depends on.

@@ -90,3 +90,34 @@ func TestPlanPipelineInfeasible(t *testing.T) {
 		}
 	}
 }
+
+// TestOneStagePipelineIsThePlan: a pipeline of one stage is the model's
+// own plan: at the micro-batch count the plain solve chooses, it predicts
+// no more than that plan's step (its space holds that plan), and its best
+// count no more than that.
+func TestOneStagePipelineIsThePlan(t *testing.T) {
+	ctx := context.Background()
+	s, _ := wafer.Preset("mesh4x4")
+	o := tempc.Options{Model: tinyGPT2, Spec: s, Batch: 16, Seq: 256, Mapper: "smap"}
+	plain, err := tempc.Solve(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tempc.PlanPipeline(ctx, tempc.PipelineOptions{Options: o, Stages: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m0, step := int(plain.Report.Layout.MicroBatches), plain.Report.StepSeconds
+	found := false
+	for _, c := range res.Counts {
+		if c.MicroBatches == m0 {
+			found = true
+			if c.StepSeconds > step*(1+1e-9) {
+				t.Errorf("%d micro-batches: one stage %g s, the plan %g s", m0, c.StepSeconds, step)
+			}
+		}
+	}
+	if !found || res.StepSeconds > step*(1+1e-9) || res.Timeline.Bubble != 0 {
+		t.Errorf("counts %+v, best %g s (bubble %g), the plan %g s with %d micro-batches", res.Counts, res.StepSeconds, res.Timeline.Bubble, step, m0)
+	}
+}

@@ -17,18 +17,20 @@ type PipelineOptions struct {
 // PipelineReport is `tempc pipeline --json`: the pipeline's predicted
 // step and each stage's plan.
 type PipelineReport struct {
-	Model           string        `json:"model"`
-	Wafer           string        `json:"wafer"`
-	Wafers          int           `json:"wafers"`
-	Schedule        string        `json:"schedule"`
-	MicroBatches    int           `json:"micro_batches"`
-	StepSeconds     float64       `json:"step_seconds"`
-	TokensPerSecond float64       `json:"tokens_per_second"`
-	Bubble          float64       `json:"bubble"`
-	TransferSeconds float64       `json:"transfer_seconds_per_micro_batch"`
-	Solves          int           `json:"stage_solves"`
-	NonMonotone     string        `json:"non_monotone,omitempty"`
-	Stages          []StageReport `json:"stages"`
+	Model           string  `json:"model"`
+	Wafer           string  `json:"wafer"`
+	Wafers          int     `json:"wafers"`
+	Schedule        string  `json:"schedule"`
+	MicroBatches    int     `json:"micro_batches"`
+	StepSeconds     float64 `json:"step_seconds"`
+	TokensPerSecond float64 `json:"tokens_per_second"`
+	Bubble          float64 `json:"bubble"`
+	TransferSeconds float64 `json:"transfer_seconds_per_micro_batch"`
+	Solves          int     `json:"stage_solves"`
+	// Counts are the micro-batch counts tried and the best step of each.
+	Counts      []tempc.CountStep `json:"micro_batch_counts"`
+	NonMonotone string            `json:"non_monotone,omitempty"`
+	Stages      []StageReport     `json:"stages"`
 }
 
 // StageReport is one stage: its blocks, the micro-batches it holds, its
@@ -58,7 +60,7 @@ func Pipeline(w io.Writer, o PipelineOptions) error {
 	}
 	r := PipelineReport{Model: res.Model, Wafer: res.Wafer, Wafers: len(res.Stages), Schedule: res.Schedule.String(),
 		MicroBatches: res.MicroBatches, StepSeconds: res.StepSeconds, TokensPerSecond: res.TokensPerSecond,
-		Bubble: res.Timeline.Bubble, TransferSeconds: res.Transfer, Solves: res.Solves, NonMonotone: res.NonMonotone}
+		Bubble: res.Timeline.Bubble, TransferSeconds: res.Transfer, Solves: res.Solves, Counts: res.Counts, NonMonotone: res.NonMonotone}
 	for i, st := range res.Stages {
 		sr := st.Solved.Report
 		r.Stages = append(r.Stages, StageReport{First: st.First, Last: st.Last - 1, InFlight: st.InFlight, Layout: sr.Layout.Name,
@@ -69,6 +71,13 @@ func Pipeline(w io.Writer, o PipelineOptions) error {
 		return writeJSON(w, r)
 	}
 	fmt.Fprintf(w, "pipeline   %s on %d × %s, %s, %d micro-batches; %d stage plans solved\n", r.Model, r.Wafers, r.Wafer, r.Schedule, r.MicroBatches, r.Solves)
+	if len(r.Counts) > 1 {
+		fmt.Fprintf(w, "counts    ")
+		for _, c := range r.Counts {
+			fmt.Fprintf(w, " m=%d %.4g s;", c.MicroBatches, c.StepSeconds)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "step       %.4f s predicted, %.0f tokens/s; bubble %.1f%%; %.3g ms per micro-batch between wafers\n",
 		r.StepSeconds, r.TokensPerSecond, 100*r.Bubble, 1e3*r.TransferSeconds)
 	for i, s := range r.Stages {

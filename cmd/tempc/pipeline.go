@@ -16,7 +16,7 @@ func runPipeline(args []string, stdout, stderr io.Writer) error {
 	var o driver.PipelineOptions
 	fs.IntVar(&o.Stages, "wafers", 0, fmt.Sprintf("pipeline stages, one per wafer (1 to %d; default: the wafer file's cluster.wafers)", wafer.MaxWafers))
 	schedule := fs.String("schedule", "1f1b", "pipeline schedule: 1f1b or gpipe")
-	fs.IntVar(&o.MicroBatches, "pipeline-micro-batches", 0, "micro-batches per step, shared by the stages (default: the smallest divisor of the batch of at least 4 per stage)")
+	fs.IntVar(&o.MicroBatches, "pipeline-micro-batches", 0, "micro-batches per step, shared by the stages (default: each power of two from the stages to the batch that divides it is planned and the best kept)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
