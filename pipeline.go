@@ -112,7 +112,11 @@ func joinNonEmpty(xs []string) string {
 // solving each (stage position, blocks, micro-batches in flight) once.
 // Memory decides with time: a stage that does not fit its wafer has no
 // time. A stage holds the activations of the micro-batches its schedule
-// keeps in flight (1F1B: min(p−r, m) on stage r; GPipe: m).
+// keeps in flight (1F1B: min(p−r, m) on stage r; GPipe: m). Unless
+// MicroBatches fixes it, every micro-batch count m that is a power of two
+// from the stages to the batch and divides it is searched so, and the
+// count with the best step kept (Counts lists them all). ctx bounds the
+// whole search; Solver.TimeLimit each stage solve.
 func PlanPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, error) {
 	if o.Graph != nil || o.Model == "" {
 		return nil, errors.New("tempc: a pipeline needs a model by name (preset, config.json or ONNX), not a graph")
