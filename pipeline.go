@@ -315,11 +315,14 @@ func (pl *planner) stage(r, first, last int) (*stageOutcome, error) {
 	var oom *ilp.OutOfMemoryError
 	var nl *ilp.NoLayoutError
 	switch {
-	case errors.As(err, &oom) || errors.As(err, &nl):
+	case errors.As(err, &oom) || errors.As(err, &nl) || errors.Is(err, partition.ErrNoLayout):
 	case err != nil:
 		return nil, err
 	default:
 		r := sv.Report
+		if r.Layout.MicroBatches != int64(pl.m) {
+			return nil, fmt.Errorf("tempc: stage %s runs %d micro-batches where the pipeline runs %d (a bug)", g.Name, r.Layout.MicroBatches, pl.m)
+		}
 		per := max(0, r.StepSeconds-r.SyncOptimizerSeconds) / float64(pl.m)
 		fl := g.Summary().FLOPsByPhase
 		share := fl.Forward / (fl.Forward + fl.Backward)

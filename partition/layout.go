@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -74,17 +75,25 @@ func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
 	for _, g := range groupings(s, batch, cfg) {
 		d := g.dp()
 		local := (batch + int64(d) - 1) / int64(d)
-		sizes := cfg.MicroBatches
+		// The group's micro-batch sizes: as listed (per die for FSDP), or
+		// the one that makes MicroBatchCount micro-batches (whole
+		// sequences per die for FSDP).
+		var sizes []int
 		if n := int64(cfg.MicroBatchCount); n > 0 {
-			if batch%int64(d) != 0 || local%n != 0 {
+			mb := local / n
+			if batch%int64(d) != 0 || local%n != 0 || cfg.MicroBatchPerDie() && mb%int64(g.shape.Size()) != 0 {
 				continue // the count does not divide this grouping's share
 			}
-			sizes = []int{int(local / n)}
+			sizes = []int{int(mb)}
+		} else {
+			for _, mb := range cfg.MicroBatches {
+				if cfg.MicroBatchPerDie() {
+					mb *= g.shape.Size()
+				}
+				sizes = append(sizes, mb)
+			}
 		}
 		for _, mb := range sizes {
-			if cfg.MicroBatchPerDie() {
-				mb *= g.shape.Size()
-			}
 			if int64(mb) > local {
 				continue
 			}
@@ -280,13 +289,27 @@ func noLayout(s *wafer.Spec, batch int64, cfg Config) error {
 		most = max(most, (batch+d-1)/d)
 	}
 	if most == 0 {
-		return fmt.Errorf("partition: no layout of %s fits batch %d: no group shape of at most %d dies tiles its %d healthy dies "+
-			"into at most %d data-parallel groups (raise --batch or --max-group)", s.Name, batch, cfg.MaxGroupDies, s.NumHealthy(), batch)
+		return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d: no group shape of at most %d dies tiles its %d healthy dies "+
+			"into at most %d data-parallel groups (raise --batch or --max-group)", s.Name, batch, cfg.MaxGroupDies, s.NumHealthy(), batch))
+	}
+	if cfg.MicroBatchCount > 0 {
+		return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d in %d micro-batches: no data-parallel group's share of the batch divides into them",
+			s.Name, batch, cfg.MicroBatchCount))
 	}
 	if cfg.MicroBatchPerDie() {
-		return fmt.Errorf("partition: no layout of %s fits batch %d: FSDP gives every die whole sequences (micro-batches %v per die), "+
-			"and no group shape's share of the batch covers its dies that way (raise --batch or lower --max-group)", s.Name, batch, cfg.MicroBatches)
+		return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d: FSDP gives every die whole sequences (micro-batches %v per die), "+
+			"and no group shape's share of the batch covers its dies that way (raise --batch or lower --max-group)", s.Name, batch, cfg.MicroBatches))
 	}
-	return fmt.Errorf("partition: no layout of %s fits batch %d: every micro-batch size asked for (%v) exceeds the %d sequences "+
-		"a data-parallel group gets at most", s.Name, batch, cfg.MicroBatches, most)
+	return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d: every micro-batch size asked for (%v) exceeds the %d sequences "+
+		"a data-parallel group gets at most", s.Name, batch, cfg.MicroBatches, most))
 }
+
+// ErrNoLayout is what Build's error is when the wafer and batch leave no
+// layout (errors.Is): a planning outcome, not a malformed input.
+var ErrNoLayout = errors.New("partition: no layout")
+
+// layoutError is a no-layout error with its explanation.
+type layoutError string
+
+func (e layoutError) Error() string        { return string(e) }
+func (e layoutError) Is(target error) bool { return target == ErrNoLayout }

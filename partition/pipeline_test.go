@@ -77,6 +77,24 @@ func TestMicroBatchCount(t *testing.T) {
 			}
 		}
 	}
+	// FSDP's dies take whole sequences: 48 dies of temp48 in one group
+	// take 96 sequences in 2 micro-batches, not in 4.
+	t48, _ := wafer.Preset("temp48")
+	for _, tc := range []struct{ count, want int }{{2, 1}, {4, 0}} {
+		cfg := Config{Baseline: FSDPOnly, MicroBatchCount: tc.count}.withDefaults(t48.NumHealthy())
+		n := 0
+		for _, l := range layouts(t48, 96, cfg) {
+			if l.DP == 1 && l.Shape.Size() == 48 {
+				n++
+				if l.MicroBatches(96) != int64(tc.count) || l.MicroBatch%48 != 0 {
+					t.Errorf("fsdp, count %d: %s", tc.count, l.Name())
+				}
+			}
+		}
+		if (n > 0) != (tc.want > 0) {
+			t.Errorf("fsdp, count %d: %d whole-wafer layouts", tc.count, n)
+		}
+	}
 	if err := (Config{MicroBatchCount: -1}).Validate(); err == nil {
 		t.Error("a negative count was accepted")
 	}
