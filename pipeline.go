@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/frontend"
@@ -77,26 +78,14 @@ type PipelineResult struct {
 // stage of the even split that does not fit, the least memory per die its
 // plan needs.
 type StageInfeasibleError struct {
-	Model  string
+	Model string
+	// Count is the stages asked for; Stages explains those that do not fit.
+	Count  int
 	Stages []string
 }
 
 func (e *StageInfeasibleError) Error() string {
-	return fmt.Sprintf("tempc: no split of %s into %d stages fits: %s", e.Model, len(e.Stages), joinNonEmpty(e.Stages))
-}
-
-func joinNonEmpty(xs []string) string {
-	out := ""
-	for _, x := range xs {
-		if x == "" {
-			continue
-		}
-		if out != "" {
-			out += "; "
-		}
-		out += x
-	}
-	return out
+	return fmt.Sprintf("tempc: no split of %s into %d stages fits: %s", e.Model, e.Count, strings.Join(e.Stages, "; "))
 }
 
 // PlanPipeline cuts the model into Stages contiguous stages and plans each
@@ -413,22 +402,20 @@ func (pl *planner) search() ([]int, error) {
 // infeasible explains why nothing fits, stage by stage of the even split.
 func (pl *planner) infeasible() error {
 	L := int(pl.arch.Layers)
-	e := &StageInfeasibleError{Model: pl.arch.Name}
+	e := &StageInfeasibleError{Model: pl.arch.Name, Count: pl.p}
 	for r := range pl.p {
 		first, last := r*L/pl.p, (r+1)*L/pl.p
 		out, err := pl.stage(r, first, last)
 		if err != nil {
 			return err
 		}
-		msg := ""
 		var oom *ilp.OutOfMemoryError
 		switch {
 		case errors.As(out.err, &oom):
-			msg = fmt.Sprintf("stage %d (blocks %d–%d, %d micro-batches in flight) needs %.3g GB per die, above %.3g GB", r, first, last-1, pl.inFlight(r), oom.Need/1e9, oom.Have/1e9)
+			e.Stages = append(e.Stages, fmt.Sprintf("stage %d (blocks %d–%d, %d micro-batches in flight) needs %.3g GB per die, above %.3g GB", r, first, last-1, pl.inFlight(r), oom.Need/1e9, oom.Have/1e9))
 		case out.err != nil:
-			msg = fmt.Sprintf("stage %d (blocks %d–%d): %v", r, first, last-1, out.err)
+			e.Stages = append(e.Stages, fmt.Sprintf("stage %d (blocks %d–%d): %v", r, first, last-1, out.err))
 		}
-		e.Stages = append(e.Stages, msg)
 	}
 	return e
 }

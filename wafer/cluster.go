@@ -43,32 +43,30 @@ func DefaultCluster(s *Spec, wafers int) *Cluster {
 func (c *Cluster) LinkBandwidth(s *Spec) float64 { return c.EdgeBandwidth / float64(s.Rows) }
 
 // clusterLimits are the plausible ranges of a cluster's physical fields
-// (see limit): an inter-wafer edge of 1e-3–1e5 TB/s (today a few to tens),
-// a link latency of 0–1e7 ns, 0–1e4 pJ/bit, 1e-3–1e5 W.
-var clusterLimits = []struct {
-	field    string
-	unit     string
-	min, max float64
-	spec     func(*Cluster) float64
-	file     func(*jsonCluster) float64
-}{
-	{"cluster.edge_tbps", "TB/s", 1e-3, 1e5, func(c *Cluster) float64 { return c.EdgeBandwidth / tera }, func(j *jsonCluster) float64 { return j.EdgeTBps }},
-	{"cluster.latency_ns", "ns", 0, 1e7, func(c *Cluster) float64 { return toNano(c.Latency) }, func(j *jsonCluster) float64 { return j.LatencyNs }},
-	{"cluster.pj_per_bit", "pJ/bit", 0, 1e4, func(c *Cluster) float64 { return toPico(c.JoulesPerBit) }, func(j *jsonCluster) float64 { return j.PJPerBit }},
-	{"cluster.static_w", "W", 1e-3, 1e5, func(c *Cluster) float64 { return c.StaticWatts }, func(j *jsonCluster) float64 { return j.StaticW }},
+// (see limit), read only when the Spec or file has a cluster: an
+// inter-wafer edge of 1e-3–1e5 TB/s (today a few to tens), a link latency
+// of 0–1e7 ns, 0–1e4 pJ/bit, 1e-3–1e5 W.
+var clusterLimits = []limit{
+	{"cluster.edge_tbps", "TB/s", 1e-3, 1e5,
+		func(s *Spec) float64 { return s.Cluster.EdgeBandwidth / tera }, func(j *jsonSpec) float64 { return j.Cluster.EdgeTBps }},
+	{"cluster.latency_ns", "ns", 0, 1e7,
+		func(s *Spec) float64 { return toNano(s.Cluster.Latency) }, func(j *jsonSpec) float64 { return j.Cluster.LatencyNs }},
+	{"cluster.pj_per_bit", "pJ/bit", 0, 1e4,
+		func(s *Spec) float64 { return toPico(s.Cluster.JoulesPerBit) }, func(j *jsonSpec) float64 { return j.Cluster.PJPerBit }},
+	{"cluster.static_w", "W", 1e-3, 1e5,
+		func(s *Spec) float64 { return s.Cluster.StaticWatts }, func(j *jsonSpec) float64 { return j.Cluster.StaticW }},
 }
 
-// clusterProblems checks a cluster's wafer count and, by value, its
+// clusterProblems checks a cluster's wafer count and, read by value, its
 // physical fields.
-func clusterProblems(wafers int, value func(i int) float64) []problem {
+func clusterProblems(wafers int, value func(*limit) float64) []problem {
 	var ps []problem
 	if wafers < 2 || wafers > MaxWafers {
 		ps = append(ps, problem{"cluster.wafers", -1, fmt.Sprintf("cluster.wafers must be between 2 and %d, got %d", MaxWafers, wafers)})
 	}
-	for i, l := range clusterLimits {
-		lim := limit{field: l.field, unit: l.unit, min: l.min, max: l.max}
-		if msg := lim.check(value(i)); msg != "" {
-			ps = append(ps, problem{l.field, -1, msg})
+	for i := range clusterLimits {
+		if msg := clusterLimits[i].check(value(&clusterLimits[i])); msg != "" {
+			ps = append(ps, problem{clusterLimits[i].field, -1, msg})
 		}
 	}
 	return ps

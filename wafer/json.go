@@ -111,7 +111,7 @@ func ReadJSON(file string, data []byte) (*Spec, error) {
 	s := j.spec(file, dies, links)
 	hw := fileHardwareProblems(&j)
 	if c := j.Cluster; c != nil {
-		hw = append(hw, clusterProblems(c.Wafers, func(i int) float64 { return clusterLimits[i].file(c) })...)
+		hw = append(hw, clusterProblems(c.Wafers, func(l *limit) float64 { return l.file(&j) })...)
 	}
 	for _, p := range s.problems(hw, true) {
 		pos, field := w.problem(p)

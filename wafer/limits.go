@@ -120,7 +120,7 @@ func (l limit) check(v float64) string {
 func (s *Spec) hardwareProblems() []problem {
 	ps := limitProblems(func(l *limit) float64 { return l.spec(s) })
 	if c := s.Cluster; c != nil {
-		ps = append(ps, clusterProblems(c.Wafers, func(i int) float64 { return clusterLimits[i].spec(c) })...)
+		ps = append(ps, clusterProblems(c.Wafers, func(l *limit) float64 { return l.spec(s) })...)
 	}
 	return ps
 }
