@@ -72,11 +72,16 @@ func clusterProblems(wafers int, value func(*limit) float64) []problem {
 	return ps
 }
 
-// SingleWafer refuses a Spec that describes a cluster, for the stages that
-// plan or replay one wafer: a cluster's figures would be silently ignored.
+// SingleWafer refuses a Spec that describes a cluster, or joins one into
+// a single mesh (Joined), for the stages that plan or replay one wafer: a
+// cluster's figures would be silently ignored, and a joined mesh's
+// inter-wafer links taken for die-to-die links.
 func (s *Spec) SingleWafer() error {
 	if s.Cluster != nil {
 		return fmt.Errorf("wafer: %s describes a cluster of %d wafers; tempc plans one wafer at a time (pipeline stages across wafers are not planned yet): remove its cluster object", s.Name, s.Cluster.Wafers)
+	}
+	if s.Seam != nil {
+		return fmt.Errorf("wafer: %s joins %d wafers of %d columns into one mesh; this stage plans one wafer: give it one wafer of the cluster", s.Name, s.Wafers(), s.Seam.Cols)
 	}
 	return nil
 }

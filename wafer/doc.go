@@ -10,6 +10,12 @@
 // Spec.CheckRoute validates explicit ones (adjacent hops only, never
 // through a dead die or link).
 //
+// A Spec with a Cluster describes a row of identical wafers by one of
+// them. Spec.Joined turns it into one wide mesh, the wafers side by side,
+// whose Seam gives the links between wafers the cluster's figures: links
+// then differ, and Spec.LinkFigures gives the figures of each. Every other
+// Spec has uniform links (Spec.Link).
+//
 // Units inside Go are SI base units: bytes, seconds, FLOP/s, bytes/s,
 // joules per bit. The JSON file format (wafer.schema.json) uses the units
 // people quote: TFLOPS, GB (10^9 bytes), TB/s, ns, pJ/bit.

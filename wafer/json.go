@@ -310,8 +310,13 @@ func Load(name string) (*Spec, error) {
 }
 
 // WriteJSON writes s in the wafer file format, each fault once (the file
-// format rejects repeats; a Spec may carry them).
+// format rejects repeats; a Spec may carry them). A joined Spec (with a
+// Seam) is refused: the file format describes a cluster by one wafer and
+// its cluster object, and that file is what is stored.
 func WriteJSON(w io.Writer, s *Spec) error {
+	if s.Seam != nil {
+		return fmt.Errorf("wafer: %s joins %d wafers into one mesh, which a wafer file cannot hold: write the cluster's wafer file (one wafer and its cluster object) instead", s.Name, s.Wafers())
+	}
 	j := jsonSpec{SchemaVersion: SchemaVersion, Name: s.Name, Rows: s.Rows, Cols: s.Cols,
 		Die: jsonDie{PeakTFLOPS: s.Die.PeakFLOPS / tera, HBMGB: s.Die.HBMBytes / giga, HBMTBps: s.Die.HBMBandwidth / tera,
 			SRAMMB: s.Die.SRAMBytes / mega, DMAEngines: s.Die.DMAEngines, StaticW: s.Die.StaticWatts},

@@ -116,11 +116,15 @@ func (l limit) check(v float64) string {
 	return ""
 }
 
-// hardwareProblems checks the physical fields of s against limits.
+// hardwareProblems checks the physical fields of s against limits, and
+// its cluster or seam when it has one.
 func (s *Spec) hardwareProblems() []problem {
 	ps := limitProblems(func(l *limit) float64 { return l.spec(s) })
 	if c := s.Cluster; c != nil {
 		ps = append(ps, clusterProblems(c.Wafers, func(l *limit) float64 { return l.spec(s) })...)
+	}
+	if s.Seam != nil {
+		ps = append(ps, s.seamProblems()...)
 	}
 	return ps
 }

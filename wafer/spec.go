@@ -82,7 +82,8 @@ func (c Coord) String() string { return fmt.Sprintf("(%d,%d)", c.R, c.C) }
 type DeadLink struct{ A, B Coord }
 
 // Spec is a wafer: its mesh, its die and link hardware, energy figures, and
-// its defects.
+// its defects; or, with a Seam, the wafers of a cluster joined into one
+// mesh (Joined).
 type Spec struct {
 	Name       string
 	Rows, Cols int
@@ -102,6 +103,10 @@ type Spec struct {
 	// Cluster, when set, makes this the wafer of a row of identical
 	// wafers joined by inter-wafer links (nil: one wafer).
 	Cluster *Cluster
+	// Seam, when set, makes this the wafers of a cluster joined into one
+	// mesh (Joined): the links between wafers carry Seam.Link's figures,
+	// every other link Link's (LinkFigures).
+	Seam *Seam
 
 	// dead and deadLink are derived by Validate; index by DieID / LinkID.
 	dead     []bool
@@ -124,13 +129,22 @@ func (s *Spec) NumHealthy() int {
 
 // StaticWatts is the idle power of the whole wafer: every healthy die and
 // every live link direction draws its static power for the whole step,
-// whether a plan uses it or not — no power gating is assumed.
+// whether a plan uses it or not — no power gating is assumed. The links
+// between the wafers of a joined Spec draw the seam's.
 func (s *Spec) StaticWatts() float64 {
-	links := 0
+	links, seams := 0, 0
 	for l := range LinkID(s.NumLinks()) {
-		if s.LinkAlive(l) {
+		switch {
+		case !s.LinkAlive(l):
+		case s.OnSeam(l):
+			seams++
+		default:
 			links++
 		}
 	}
-	return float64(s.NumHealthy())*s.Die.StaticWatts + float64(links)*s.Link.StaticWatts
+	w := float64(s.NumHealthy())*s.Die.StaticWatts + float64(links)*s.Link.StaticWatts
+	if seams > 0 {
+		w += float64(seams) * s.Seam.Link.StaticWatts
+	}
+	return w
 }

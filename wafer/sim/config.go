@@ -12,7 +12,7 @@ type Config struct {
 	// PacketBytes is the packet size (0: DefaultPacketBytes).
 	PacketBytes int64
 	// BufferPackets is the capacity of each router queue in packets (0:
-	// enough to cover the credit round trip of one link, so that a single
+	// enough to cover the credit round trip of any link, so that a single
 	// flow runs at full bandwidth; see BufferFor).
 	BufferPackets int
 	// Routing routes transfers that carry no explicit route (default XY).
@@ -74,12 +74,27 @@ func (c Config) withDefaults(s *wafer.Spec) Config {
 
 // BufferFor is the default queue size: the packets in flight during
 // one credit round trip (a packet's head latency plus the credit's return,
-// 2·Latency, at full bandwidth), plus two so that a packet can be received
-// while one is forwarded; at most a million packets.
+// 2·Latency, at full bandwidth) on the kind of link where that is most —
+// a die-to-die link, or an inter-wafer link of a joined cluster — plus two
+// so that a packet can be received while one is forwarded; at most a
+// million packets. Every queue has this size, so that a flow runs at full
+// bandwidth over any link.
 func BufferFor(s *wafer.Spec, packetBytes int64) int {
-	inFlight := 2 * s.Link.Latency * s.Link.Bandwidth / float64(packetBytes)
+	var inFlight float64
+	for _, f := range linkKinds(s) {
+		inFlight = max(inFlight, 2*f.Latency*f.Bandwidth/float64(packetBytes))
+	}
 	if !(inFlight < maxBufferPackets) { // NaN included
 		return maxBufferPackets
 	}
 	return min(int(math.Ceil(inFlight))+2, maxBufferPackets)
+}
+
+// linkKinds lists the figures links of s may have: the die-to-die link's,
+// then, on a joined cluster, the inter-wafer link's.
+func linkKinds(s *wafer.Spec) []*wafer.Link {
+	if s.Seam != nil {
+		return []*wafer.Link{&s.Link, &s.Seam.Link}
+	}
+	return []*wafer.Link{&s.Link}
 }

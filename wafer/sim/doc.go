@@ -66,38 +66,46 @@
 // copying is not a bottleneck). The engine takes the die's next queued
 // message once all packets of the current one are in its buffer.
 //
-// Routers and links. Every directed link is a resource of Link.Bandwidth:
-// sending a packet of b bytes occupies it for b/Bandwidth. Each router
-// keeps, for every incoming link, one FIFO queue per output (the four links
-// and local ejection: virtual output queues), each of Config.BufferPackets
-// packets, and one queue per DMA engine. An output link arbitrates
-// round-robin over the router's input ports (incoming links and DMA
-// engines) whose queue for it is not empty. Flow control is credit-based
-// per queue: a packet is sent only if the queue it will join at the next
-// router has a free slot, so a packet blocked on one output never takes
-// space from packets bound elsewhere (packets behind it in the same queue
-// do wait: queues are FIFO). The slot frees when the packet's tail leaves
-// it, and the credit travels back to the sender in Link.Latency. Switching
-// is virtual cut-through: a packet's head reaches the next router
-// Link.Latency after it starts and may be forwarded at once; a packet at
-// its destination is consumed as its tail arrives, unless it lands in HBM
-// (or is a reduction): then it keeps its slot in the ejection queue, and
-// its credit, until the port has written it, so a slow HBM backs the
+// Routers and links. Every directed link is a resource with figures of its
+// own (wafer.Spec.LinkFigures): on one wafer all are Spec.Link's, while the
+// inter-wafer links of a joined cluster (wafer.Spec.Joined) carry the
+// cluster's bandwidth, latency and energy per bit. Sending a packet of b
+// bytes occupies a link for b/Bandwidth, its own. Each router keeps, for
+// every incoming link, one FIFO queue per output (the four links and local
+// ejection: virtual output queues), each of Config.BufferPackets packets,
+// and one queue per DMA engine. An output link arbitrates round-robin over
+// the router's input ports (incoming links and DMA engines) whose queue for
+// it is not empty. Flow control is credit-based per queue: a packet is sent
+// only if the queue it will join at the next router has a free slot, so a
+// packet blocked on one output never takes space from packets bound
+// elsewhere (packets behind it in the same queue do wait: queues are FIFO).
+// The slot frees when the packet's tail leaves it, and the credit travels
+// back to the sender in the link's Latency. Switching is virtual
+// cut-through: a packet's head reaches the next router the link's Latency
+// after it starts and may be forwarded at once, but a link cannot send
+// faster than the bytes arrive: after a slower link, a send lasts until the
+// packet's tail has arrived, and a link held so is busy meanwhile. A packet
+// at its destination is consumed as its tail arrives, unless it lands in
+// HBM (or is a reduction): then it keeps its slot in the ejection queue,
+// and its credit, until the port has written it, so a slow HBM backs the
 // network up.
 //
-// Consequences worth knowing. An uncontended message of N bytes over h
-// hops from SRAM to SRAM takes exactly h·Latency + N/Bandwidth, whatever
-// the packet size, provided the buffers cover the credit round trip (the
-// default does): cut-through adds no per-hop serialisation. From HBM to
-// HBM, when HBM is slower than a link, it takes N/HBM + h·Latency +
-// P/Bandwidth + P/HBM with packets of P bytes: reads, hops and writes
-// pipeline packet by packet. Packet size sets the granularity of
-// arbitration between competing flows and the event count (about three
-// events per packet per hop, and one per HBM access): the default of
-// 64 KiB keeps a 1 GiB message to 16,384 packets, while flows that share
-// a link still interleave finely enough that their finishing times differ
-// from a perfectly fair share by at most one packet time (16 ns at
-// 4 TB/s).
+// Consequences worth knowing. An uncontended message of N bytes over h hops
+// from SRAM to SRAM takes exactly h·Latency + N/Bandwidth, whatever the
+// packet size, provided the buffers cover the credit round trip (the
+// default does): cut-through adds no per-hop serialisation. Over links that
+// differ it takes the sum of their latencies plus N over the slowest
+// bandwidth, which paces the rest: across one seam of a joined cluster,
+// h·Latency + Latency_seam + N/Bandwidth_seam when the seam is the slower,
+// with h the die-to-die hops. From HBM to HBM, when HBM is slower than a
+// link, it takes N/HBM + h·Latency + P/Bandwidth + P/HBM with packets of P
+// bytes: reads, hops and writes pipeline packet by packet. Packet size sets
+// the granularity of arbitration between competing flows and the event
+// count (about three events per packet per hop, and one per HBM access):
+// the default of 64 KiB keeps a 1 GiB message to 16,384 packets, while
+// flows that share a link still interleave finely enough that their
+// finishing times differ from a perfectly fair share by at most one packet
+// time (16 ns at 4 TB/s).
 //
 // Deadlock. With bounded buffers, a cyclic set of routes can block for
 // ever. When no event is left while tasks remain, Run returns a

@@ -33,22 +33,46 @@ type event struct {
 }
 
 // agenda holds the pending events in (t, seq) order. Most events of a run
-// come a fixed delay after the event that schedules them (a hop's or a
-// credit's Link.Latency, a full packet's time on a link); as time never
-// goes back, each such stream is already in order and waits in a FIFO.
-// The rest wait in a heap, and pop takes the earliest of the heads.
+// come one of a few fixed delays after the event that schedules them: a
+// hop's or a credit's latency, a full packet's time on a link, for each
+// kind of link (die-to-die and, on a joined cluster, inter-wafer). As time
+// never goes back, the events pushed with one delay are already in (t,
+// seq) order and wait in a FIFO of their own; the rest wait in a heap, and
+// pop takes the earliest of the heads.
 type agenda struct {
-	delays [2]float64
-	fixed  [2]fifo
+	// size counts the pending events; delays[:n] are the fixed delays,
+	// distinct, each with its FIFO.
+	size   int
+	n      int
+	delays [maxFixed]float64
+	fixed  [maxFixed]fifo
 	heap   eventHeap
 }
 
-func (q *agenda) len() int { return len(q.heap) + q.fixed[0].len() + q.fixed[1].len() }
+// maxFixed bounds the fixed delays: a latency and a full packet's time for
+// each of the two kinds of link.
+const maxFixed = 4
+
+// fix gives delay a FIFO of its own, unless it has one or all are taken.
+func (q *agenda) fix(delay float64) {
+	for _, d := range q.delays[:q.n] {
+		if d == delay {
+			return
+		}
+	}
+	if q.n < maxFixed {
+		q.delays[q.n] = delay
+		q.n++
+	}
+}
+
+func (q *agenda) len() int { return q.size }
 
 // push adds e, which fires delay after the current time.
 func (q *agenda) push(e event, delay float64) {
-	for i, d := range q.delays {
-		if delay == d {
+	q.size++
+	for i := range q.n {
+		if delay == q.delays[i] {
 			q.fixed[i].push(e)
 			return
 		}
@@ -58,12 +82,13 @@ func (q *agenda) push(e event, delay float64) {
 
 // pop removes and returns the earliest event; the agenda must not be empty.
 func (q *agenda) pop() event {
+	q.size--
 	var best *event
 	src := -1
 	if len(q.heap) > 0 {
 		best = &q.heap[0]
 	}
-	for i := range q.fixed {
+	for i := range q.n {
 		if f := &q.fixed[i]; f.len() > 0 && (best == nil || f.ev[f.head].before(best)) {
 			best, src = &f.ev[f.head], i
 		}

@@ -22,7 +22,8 @@ type LinkStats struct {
 	Link  wafer.LinkID `json:"link"`
 	Name  string       `json:"name"`
 	Bytes float64      `json:"bytes"`
-	// BusySeconds is the time spent sending; Utilization is it over the
+	// BusySeconds is the time spent sending (a link after a slower one
+	// sends at the pace the bytes arrive); Utilization is it over the
 	// makespan.
 	BusySeconds float64 `json:"busy_seconds"`
 	Utilization float64 `json:"utilization"`
@@ -96,7 +97,7 @@ type Energy struct {
 	Compute float64 `json:"compute"` // FLOPs at the die's FLOP per joule
 	HBM     float64 `json:"hbm"`     // bits through every HBM port: compute, DMA and spills
 	SRAM    float64 `json:"sram"`    // streamed bits read by compute and DMA, or written by arriving messages
-	D2D     float64 `json:"d2d"`     // bits carried, per link crossed
+	D2D     float64 `json:"d2d"`     // bits carried, per link crossed, at that link's energy
 	Static  float64 `json:"static"`  // every healthy die and live link, idle or not, for the makespan
 }
 
@@ -143,7 +144,8 @@ func (st *state) result() *Result {
 
 // energy sums what the run did: every compute task ran (a finished run),
 // each HBM port moved its bytes, SRAM was read and written as counted,
-// and each link carried its bytes once per hop.
+// and each link carried its bytes once per hop at its own energy per bit
+// (a joined cluster's seam links at the cluster's).
 func (st *state) energy(r *Result) Energy {
 	s := st.spec
 	var e Energy
@@ -157,7 +159,7 @@ func (st *state) energy(r *Result) Energy {
 	}
 	e.SRAM = 8 * st.sramBytes * s.SRAMJoulesPerBit
 	for _, l := range r.Links {
-		e.D2D += 8 * l.Bytes * s.Link.JoulesPerBit
+		e.D2D += 8 * l.Bytes * s.LinkFigures(l.Link).JoulesPerBit
 	}
 	e.Static = s.StaticWatts() * r.Makespan
 	return e

@@ -118,16 +118,26 @@ func (st *state) tryPort(l wafer.LinkID) {
 	}
 }
 
-// send puts packet p from input port ip on link l.
+// send puts packet p from input port ip on link l. Sending takes the
+// packet's bytes at l's bandwidth, or longer when the packet came over a
+// slower link whose tail has not arrived yet: cut-through forwards the
+// bytes as they come, so l finishes no earlier than the tail arrives.
+// (With links alike the tail always arrives in time, and the send takes
+// exactly size/Bandwidth.)
 func (st *state) send(l wafer.LinkID, p int32, ip int) {
 	pk := &st.pkts[p]
-	dur := pk.size / st.spec.Link.Bandwidth
+	f := st.spec.LinkFigures(l)
+	dur := pk.size / f.Bandwidth
+	if pk.tail > st.now+dur {
+		dur = pk.tail - st.now
+	}
+	pk.send = dur
 	st.portBusy[l] = true
 	st.portFrom[l] = int32(ip)
 	st.linkBytes[l] += pk.size
 	st.linkBusy[l] += dur
 	st.schedule(dur, evPortFree, int32(l), 0)
-	st.schedule(st.spec.Link.Latency, evHeadArrive, p, int32(l))
+	st.schedule(f.Latency, evHeadArrive, p, int32(l))
 }
 
 // portFree ends a packet's transmission on l: its slot in the input buffer
@@ -142,7 +152,7 @@ func (st *state) portFree(l wafer.LinkID) {
 		// The slot was in the queue for l of the buffer fed by the link
 		// entering d in direction ip; its credit goes back to that link.
 		up := st.upstream(d, wafer.Dir(ip))
-		st.schedule(st.spec.Link.Latency, evCredit, int32(up), int32(l%4))
+		st.schedule(st.spec.LinkFigures(up).Latency, evCredit, int32(up), int32(l%4))
 	} else {
 		st.inject(d, ip-4)
 	}
@@ -160,8 +170,9 @@ func (st *state) upstream(d wafer.DieID, dir wafer.Dir) wafer.LinkID {
 	return wafer.LinkID(4*int(n) + int(dir))
 }
 
-// headArrive: packet p's head has crossed link l. At its destination it is
-// consumed once its tail arrives; elsewhere it queues for its next link.
+// headArrive: packet p's head has crossed link l; its tail follows as long
+// after as its send took. At its destination it is consumed once its tail
+// arrives; elsewhere it queues for its next link.
 func (st *state) headArrive(p int32, l wafer.LinkID) {
 	pk := &st.pkts[p]
 	msg := &st.msgs[pk.msg]
@@ -171,9 +182,10 @@ func (st *state) headArrive(p int32, l wafer.LinkID) {
 	st.occ[ip]++
 	st.peakOcc = max(st.peakOcc, st.occ[ip])
 	if int(pk.hop) == len(msg.links)-1 {
-		st.schedule(pk.size/st.spec.Link.Bandwidth, evDelivered, p, int32(l))
+		st.schedule(pk.send, evDelivered, p, int32(l))
 		return
 	}
+	pk.tail = st.now + pk.send
 	next := msg.links[pk.hop+1]
 	q := ip*4 + int(next%4)
 	st.voq[q] = append(st.voq[q], p)
@@ -210,7 +222,7 @@ func (st *state) ejected(p int32, l wafer.LinkID) {
 	st.freePkt = append(st.freePkt, p)
 	_, n := st.spec.LinkEnds(l)
 	st.occ[st.inPort(n, int(l%4))]--
-	st.schedule(st.spec.Link.Latency, evCredit, int32(l), eject)
+	st.schedule(st.spec.LinkFigures(l).Latency, evCredit, int32(l), eject)
 	msg := &st.msgs[pk.msg]
 	msg.delivered++
 	if msg.delivered == msg.packets {

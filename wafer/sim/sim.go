@@ -36,6 +36,11 @@ type packet struct {
 	msg  int32
 	hop  int32
 	size float64
+	// send is how long its last send held the link it crossed, and tail
+	// when its tail reaches the router it is at (0 while it is whole in
+	// its source's buffer): a link faster than the one before it cannot
+	// finish sending the packet before its tail has arrived (see send).
+	send, tail float64
 }
 
 // state is one simulation run.
@@ -186,10 +191,12 @@ func Run(s *wafer.Spec, p *plan.Program, cfg Config) (*Result, error) {
 
 // checkSpec rejects wafer figures the simulator cannot work with: rates
 // that are not positive and finite, a latency that is negative or not
-// finite, no stream SRAM (SRAM that is not positive and finite, or a GEMM
-// share of it outside [0, 1)), an SRAM energy that is negative or not
-// finite, no DMA engine, or router tables beyond 2²⁵ queues (a wafer that
-// passed wafer.Spec.Validate never has these).
+// finite (of the die-to-die links, and of the inter-wafer links of a
+// joined cluster), no stream SRAM (SRAM that is not positive and finite,
+// or a GEMM share of it outside [0, 1)), an SRAM energy that is negative
+// or not finite, no DMA engine, a seam that does not cut the mesh into
+// whole wafers, or router tables beyond 2²⁵ queues (a wafer that passed
+// wafer.Spec.Validate never has these).
 func checkSpec(s *wafer.Spec) error {
 	for _, f := range []struct {
 		name string
@@ -212,9 +219,32 @@ func checkSpec(s *wafer.Spec) error {
 	if s.Rows <= 0 || s.Cols <= 0 || s.Die.DMAEngines < 1 {
 		return fmt.Errorf("sim: wafer %s: %d×%d mesh with %d DMA engines per die", s.Name, s.Rows, s.Cols, s.Die.DMAEngines)
 	}
+	if err := checkSeam(s); err != nil {
+		return err
+	}
 	if q := mulSat(int64(s.NumDies()), int64(4*(4+s.Die.DMAEngines))); q > 1<<25 {
 		return fmt.Errorf("sim: wafer %s: %d dies with %d DMA engines need %d router queues, more than %d",
 			s.Name, s.NumDies(), s.Die.DMAEngines, q, 1<<25)
+	}
+	return nil
+}
+
+// checkSeam rejects the inter-wafer links of a joined cluster when their
+// bandwidth is not positive and finite, their latency negative or not
+// finite, or the seam does not cut the mesh into whole wafers.
+func checkSeam(s *wafer.Spec) error {
+	m := s.Seam
+	if m == nil {
+		return nil
+	}
+	if !(m.Link.Bandwidth > 0) || math.IsInf(m.Link.Bandwidth, 0) {
+		return fmt.Errorf("sim: wafer %s: inter-wafer link bandwidth %g is not a positive finite number", s.Name, m.Link.Bandwidth)
+	}
+	if !(m.Link.Latency >= 0) || math.IsInf(m.Link.Latency, 0) {
+		return fmt.Errorf("sim: wafer %s: inter-wafer link latency %g s is not a finite number of seconds", s.Name, m.Link.Latency)
+	}
+	if m.Cols < 1 || s.Cols%m.Cols != 0 {
+		return fmt.Errorf("sim: wafer %s: wafers of %d columns do not tile its %d columns", s.Name, m.Cols, s.Cols)
 	}
 	return nil
 }
@@ -246,7 +276,10 @@ func newState(s *wafer.Spec, p *plan.Program, cfg Config) (*state, error) {
 		live: make([]float64, n), peakLive: make([]float64, n), peakAt: make([]float64, n),
 		credits: make([]int, 5*nl), portBusy: make([]bool, nl), portFrom: make([]int32, nl), rr: make([]int32, nl),
 		linkBytes: make([]float64, nl), linkBusy: make([]float64, nl)}
-	st.events.delays = [2]float64{s.Link.Latency, float64(cfg.PacketBytes) / s.Link.Bandwidth}
+	for _, f := range linkKinds(s) {
+		st.events.fix(f.Latency)
+		st.events.fix(float64(cfg.PacketBytes) / f.Bandwidth)
+	}
 	st.voq = make([][]int32, n*st.nIn*4)
 	st.occ = make([]int, n*st.nIn)
 	for l := range st.credits {
@@ -324,6 +357,9 @@ func (st *state) overflow(t float64, kind eventKind, a int32) error {
 	}
 	what := kindNames[kind]
 	figures := fmt.Sprintf("link bandwidth %g B/s, latency %g s", s.Link.Bandwidth, s.Link.Latency)
+	if m := s.Seam; m != nil {
+		figures += fmt.Sprintf("; inter-wafer link bandwidth %g B/s, latency %g s", m.Link.Bandwidth, m.Link.Latency)
+	}
 	switch kind {
 	case evComputeDone, evTileLoaded, evTileDone:
 		id := plan.TaskID(a)
