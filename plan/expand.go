@@ -37,7 +37,16 @@ const maxExpanded = math.MaxInt32 / 2
 // gives the runs of each node in place of its Count (a shortened step for
 // steady-state extrapolation); nodes it gives zero or fewer are left out.
 // Expand refuses a step beyond 2^30 tasks.
+//
+// A pipeline plan expands as Pipeline says, with all its micro-batches
+// (count must be nil; see ExpandMicroBatches).
 func (p *Plan) Expand(count func(*Node) int) (*Expansion, error) {
+	if p.Pipeline != nil {
+		if count != nil {
+			return nil, fmt.Errorf("plan: a pipeline plan is shortened by its micro-batches, not by node counts")
+		}
+		return p.Pipeline.expand(p.Pipeline.MicroBatches)
+	}
 	x := &expander{ex: &Expansion{}, out: map[wafer.DieID][]TaskID{}, count: count, barrier: -1, runs: map[*Node]int{}}
 	if err := x.nodes(p.Steps); err != nil {
 		return nil, err
@@ -85,22 +94,48 @@ func (x *expander) nodes(nodes []Node) error {
 
 // run appends one run of block n.
 func (x *expander) run(n *Node) error {
+	tasks := n.Program.Tasks
+	if n.Barrier && len(tasks) > 0 && (len(x.sinks) > 0 || x.barrier >= 0) {
+		id := x.gate("barrier "+n.Name, tasks[0].Die)
+		for d := range x.out {
+			x.out[d] = []TaskID{id}
+		}
+	}
+	return x.runWith(n, x.handoff)
+}
+
+// handoff is what an entry task of a run waits for: the out tasks on its
+// die of the latest run that has any there, else the latest barrier.
+func (x *expander) handoff(t *Task) []TaskID {
+	if h, ok := x.out[t.Die]; ok {
+		return h
+	}
+	if x.barrier >= 0 {
+		return []TaskID{x.barrier}
+	}
+	return nil
+}
+
+// gate appends a zero-time task on die d that waits for everything since
+// the latest barrier, and makes it the latest barrier.
+func (x *expander) gate(name string, d wafer.DieID) TaskID {
+	deps := x.sinks
+	if x.barrier >= 0 {
+		deps = append(deps, x.barrier)
+	}
+	id := x.ex.Program.add(Task{Kind: Compute, Name: name, Die: d, Deps: deps})
+	x.ex.Barriers = append(x.ex.Barriers, id)
+	x.barrier, x.sinks = id, nil
+	return id
+}
+
+// runWith appends one run of block n whose entry tasks (no dependencies
+// in the block, receives excepted) wait for entry(task).
+func (x *expander) runWith(n *Node, entry func(*Task) []TaskID) error {
 	prog := &x.ex.Program
 	tasks := n.Program.Tasks
 	if len(prog.Tasks)+len(tasks)+1 > maxExpanded {
 		return fmt.Errorf("plan: the expanded step has more than %d tasks", maxExpanded)
-	}
-	if n.Barrier && len(tasks) > 0 && (len(x.sinks) > 0 || x.barrier >= 0) {
-		deps := x.sinks
-		if x.barrier >= 0 {
-			deps = append(deps, x.barrier)
-		}
-		id := prog.add(Task{Kind: Compute, Name: "barrier " + n.Name, Die: tasks[0].Die, Deps: deps})
-		x.ex.Barriers = append(x.ex.Barriers, id)
-		x.barrier, x.sinks = id, nil
-		for d := range x.out {
-			x.out[d] = []TaskID{id}
-		}
 	}
 	first := TaskID(len(prog.Tasks))
 	x.ex.Runs = append(x.ex.Runs, Run{Node: n, Index: x.runs[n], First: first})
@@ -121,11 +156,7 @@ func (x *expander) run(n *Node) error {
 			waited[d] = true
 		}
 		if len(t.Deps) == 0 && t.Kind != Recv {
-			if h, ok := x.out[t.Die]; ok {
-				deps = append(deps, h...)
-			} else if x.barrier >= 0 {
-				deps = append(deps, x.barrier)
-			}
+			deps = append(deps, entry(&t)...)
 		}
 		t.Deps = deps
 		t.ID = first + TaskID(i)

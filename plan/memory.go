@@ -43,6 +43,16 @@ func (u usage) repeat(n int) usage {
 // bytes start at zero and must never sink below it: a task may free only
 // what its die has allocated and not yet freed.
 func (p *Plan) checkMemory(s *wafer.Spec) error {
+	if pl := p.Pipeline; pl != nil {
+		for k := range pl.Stages {
+			st := &pl.Stages[k]
+			stage := &Plan{StaticBytes: st.StaticBytes, CapacityBytes: p.CapacityBytes, Steps: st.Steps(pl.MicroBatches)}
+			if err := stage.checkMemory(s); err != nil {
+				return fmt.Errorf("stage %d: %w", k, err)
+			}
+		}
+		return nil
+	}
 	total := nodesUsage(p.Steps)
 	dies := make([]wafer.DieID, 0, len(total))
 	for d := range total {

@@ -23,7 +23,10 @@ import (
 // version, the model-parallel groups (Groups), each op group's scheme
 // and sharding (Strategies) and the solver's record (Solver). Version 4
 // plans run the same and are still read, without those records.
-const SchemaVersion = 5
+// Version 6 added pipeline plans across a wafer cluster (Pipeline); a
+// plan without a pipeline is the same as in version 5, which is still
+// read.
+const SchemaVersion = 6
 
 // OldestSchemaVersion is the oldest plan format ReadJSON and Verify accept.
 const OldestSchemaVersion = 4
@@ -112,6 +115,10 @@ type Plan struct {
 	Strategies []Strategy `json:"strategies,omitempty"`
 	Solver     *Solver    `json:"solver,omitempty"`
 	Steps      []Node     `json:"steps"`
+	// Pipeline, when set, makes the plan a wafer cluster's pipeline
+	// (schema version 6): its stages hold the work, Steps is empty and
+	// Dies lists every stage's dies.
+	Pipeline *Pipeline `json:"pipeline,omitempty"`
 }
 
 // Strategy is the scheme chosen for one op group: Group its key
@@ -146,7 +153,12 @@ type Solver struct {
 
 // Walk calls f for every block of the plan in execution order, with the
 // number of times it runs in one step.
+// A pipeline plan's blocks are its stages' (Stage.Steps), its
+// boundaries' and Tied.
 func (p *Plan) Walk(f func(n *Node, runs int) error) error {
+	if p.Pipeline != nil {
+		return p.Pipeline.walk(f)
+	}
 	return walk(p.Steps, 1, f)
 }
 
@@ -196,6 +208,11 @@ func (p *Plan) Verify(s *wafer.Spec) error {
 	}
 	if err := checkCounts(p.Steps, 1); err != nil {
 		return err
+	}
+	if p.Pipeline != nil {
+		if err := p.Pipeline.check(s); err != nil {
+			return err
+		}
 	}
 	for _, d := range p.Dies {
 		if !s.Alive(d) {
@@ -283,8 +300,13 @@ func (p *Plan) checkHeader() error {
 	if !(p.CapacityBytes > 0) || math.IsInf(p.CapacityBytes, 0) {
 		return fmt.Errorf("plan: capacity_bytes_per_die is %g; it must be finite and positive", p.CapacityBytes)
 	}
-	if len(p.Steps) == 0 {
+	switch {
+	case p.Pipeline != nil && len(p.Steps) > 0:
+		return fmt.Errorf("plan: a pipeline plan's work is in its stages; steps must be empty")
+	case p.Pipeline == nil && len(p.Steps) == 0:
 		return fmt.Errorf("plan: steps is empty: the plan does no work")
+	case p.Pipeline != nil && p.SchemaVersion < 6:
+		return fmt.Errorf("plan: a pipeline plan needs schema version 6, not %d", p.SchemaVersion)
 	}
 	return nil
 }
