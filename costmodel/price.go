@@ -41,7 +41,8 @@ func (m *Model) PriceMapped(sp *partition.Space, maps []partition.Mapping) (*Tab
 // It also looks at ctx between the op groups of a layout; its error, once
 // ctx is done, says how many layouts were priced and wraps ctx.Err().
 func (m *Model) PriceMappedContext(ctx context.Context, sp *partition.Space, maps []partition.Mapping) (*Table, error) {
-	t := &Table{Space: sp, Capacity: m.Spec.Die.HBMBytes, ModelFLOPs: sp.Graph.Summary().FLOPs, Mappings: maps}
+	t := &Table{Space: sp, Capacity: m.Spec.Die.HBMBytes, ModelFLOPs: sp.Graph.Summary().FLOPs, Mappings: maps,
+		InFlight: int(m.Params.inFlight())}
 	t.Options = make([][]Option, len(sp.Groups))
 	degrees := map[int]bool{}
 	for li := range sp.Layouts {

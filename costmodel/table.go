@@ -142,6 +142,10 @@ type Table struct {
 	// ModelFLOPs is the FLOPs of one step (forward, backward and optimizer,
 	// without recomputation), for MFU.
 	ModelFLOPs float64
+	// InFlight is the micro-batches whose saved activations each die
+	// holds at once (Params.InFlight, at least 1): every option's
+	// Mem.Acts counts them all, one micro-batch's being Acts/InFlight.
+	InFlight int
 	// Mappings is the mapping each layout was priced on.
 	Mappings []partition.Mapping
 }

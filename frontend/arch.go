@@ -48,8 +48,8 @@ type Arch struct {
 	EmbedProjDim int64
 }
 
-// embedDim is the width of the token embedding table.
-func (a *Arch) embedDim() int64 {
+// EmbedDim is the width of the token embedding table.
+func (a *Arch) EmbedDim() int64 {
 	if a.EmbedProjDim == 0 {
 		return a.Hidden
 	}
@@ -175,7 +175,7 @@ func (s Shape) validate(a *Arch) error {
 	}
 	// The widest activation is [batch, seq, width]; checking it here names
 	// the cause better than checkSize on the built graph would.
-	width := max(a.Hidden, a.embedDim(), a.FFN, (a.Heads+2*a.KVHeads)*a.HeadDim, a.Vocab)
+	width := max(a.Hidden, a.EmbedDim(), a.FFN, (a.Heads+2*a.KVHeads)*a.HeadDim, a.Vocab)
 	if n := float64(s.Batch) * float64(s.Seq) * float64(width); n > maxElements {
 		return fmt.Errorf("frontend: batch %d × sequence length %d × width %d of %s is %.4g elements, beyond tempc's limit of 2^50 per tensor",
 			s.Batch, s.Seq, width, a.Name, n)

@@ -72,7 +72,7 @@ func ForwardStage(a *Arch, s Shape, first, last int) (*ir.Graph, error) {
 	}
 	b.layer, b.class = ir.NoLayer, ClassHead
 	if first > 0 && a.TiedEmbeddings {
-		wte = b.weight("lm_head.w", a.Vocab, a.embedDim())
+		wte = b.weight("lm_head.w", a.Vocab, a.EmbedDim())
 	}
 	b.head(x, wte, labels)
 	return b.g, nil
@@ -148,7 +148,7 @@ func (b *builder) pointwise(key, fn string, width int64, in ...ir.TensorID) ir.T
 // narrow embeddings, the projection to the residual width.
 func (b *builder) embed(tokens ir.TensorID) (x, wte ir.TensorID) {
 	a := b.a
-	e := a.embedDim()
+	e := a.EmbedDim()
 	wte = b.weight("tok.w", a.Vocab, e)
 	x = b.act("tok.out", e)
 	b.op("tok", ir.Embedding, "", []ir.TensorID{tokens, wte}, x)
@@ -198,7 +198,7 @@ func (b *builder) block(x ir.TensorID) ir.TensorID {
 // head emits the final norm, the LM head (tied or not) and the loss.
 func (b *builder) head(x, wte, labels ir.TensorID) {
 	a := b.a
-	e := a.embedDim()
+	e := a.EmbedDim()
 	x = b.norm("ln_f", x)
 	if e != a.Hidden {
 		x = b.linear("proj_out", x, a.Hidden, e, false)

@@ -82,7 +82,7 @@ func TestParameterCounts(t *testing.T) {
 // closedFormParams counts parameters from the architecture alone, as a
 // second oracle independent of the graph builder.
 func closedFormParams(a *Arch) int64 {
-	h, e, f := a.Hidden, a.embedDim(), a.FFN
+	h, e, f := a.Hidden, a.EmbedDim(), a.FFN
 	attnW := a.Heads * a.HeadDim
 	kvW := a.KVHeads * a.HeadDim
 	normP := h

@@ -70,7 +70,7 @@ func TestBuildStage(t *testing.T) {
 		}
 		extra := int64(0)
 		if a.TiedEmbeddings {
-			extra = a.Vocab * a.embedDim()
+			extra = a.Vocab * a.EmbedDim()
 		}
 		if params != want.Parameters+extra {
 			t.Errorf("%s: stages hold %d parameters, want %d + %d", tc.model, params, want.Parameters, extra)

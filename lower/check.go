@@ -84,7 +84,7 @@ func checkGraph(p *plan.Plan, sp *partition.Space) error {
 		return fmt.Errorf("lower: the plan is of %s at batch %d × seq %d, the graph of %s at batch %d × seq %d",
 			p.Model, p.Batch, p.Seq, g.Name, g.Batch, g.Seq)
 	}
-	if h := graphSHA256(g); h != p.GraphSHA256 {
+	if h := GraphSHA256(g); h != p.GraphSHA256 {
 		return fmt.Errorf("lower: the graph of %s is not the one the plan was compiled from (sha256 %.12s…, the plan's %.12s…): the model changed; recompile",
 			g.Name, h, p.GraphSHA256)
 	}

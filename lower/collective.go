@@ -16,23 +16,14 @@ type Fragment struct {
 
 // Every builder takes the tasks its work comes after (after) and makes a
 // die's first tasks wait only for those of them that ended on that die
-// (Home): a die's data is where its tasks left it, and a die whose
+// (plan.Home): a die's data is where its tasks left it, and a die whose
 // predecessors are elsewhere need not wait for other dies' work.
-
-// Home is the die where a task's result is: a transfer's destination,
-// any other task's own die.
-func Home(t *plan.Task) wafer.DieID {
-	if t.Kind == plan.Transfer || t.Kind == plan.Send {
-		return t.Dst
-	}
-	return t.Die
-}
 
 // byDie sorts tasks by their home die.
 func byDie(p *plan.Program, tasks []plan.TaskID) map[wafer.DieID][]plan.TaskID {
 	m := map[wafer.DieID][]plan.TaskID{}
 	for _, id := range tasks {
-		d := Home(&p.Tasks[id])
+		d := plan.Home(&p.Tasks[id])
 		m[d] = append(m[d], id)
 	}
 	return m

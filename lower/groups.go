@@ -31,7 +31,7 @@ func (lw *lowerer) work(gi int) work {
 	}
 	return work{grp: grp, s: opt.Scheme, P: P, per: per,
 		mv:   costmodel.DegreeMove(lw.t.Space.Spec, grp, opt.Scheme, P, opt.Degree, per, lw.tokens(), lw.t.Space.Graph.Seq),
-		acts: int64(mem.Acts / float64(grp.Mult)), scratch: scratch}
+		acts: int64(mem.Acts / float64(grp.Mult) / float64(max(lw.t.InFlight, 1))), scratch: scratch}
 }
 
 // split is the divisor of an activation's size per die.

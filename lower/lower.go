@@ -61,44 +61,11 @@ import (
 // CheckWork can hold it to that graph; its ModelSource is the caller's to
 // set.
 func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
-	sp := t.Space
-	if sp.Config.Unaliased {
-		return nil, fmt.Errorf("lower: plans are built from aliased spaces; compile without --unaliased")
-	}
-	b, err := ilp.Evaluate(t, a)
+	lw, p, err := newLowerer(t, a)
 	if err != nil {
 		return nil, err
 	}
-	if !b.Fits {
-		return nil, fmt.Errorf("lower: the assignment needs %.1f GB per die, above %.1f GB", b.Mem.Total()/1e9, t.Capacity/1e9)
-	}
-	l := &sp.Layouts[a.Layout]
-	lw := &lowerer{t: t, a: a, l: l, s: sp.Spec, mp: t.Mappings[a.Layout], bucket: costmodel.DefaultBucketBytes}
-	if a.Layout < len(t.Sync) && t.Sync[a.Layout].Bucket > 0 {
-		lw.bucket = int64(t.Sync[a.Layout].Bucket)
-	}
-	lw.prepare()
-	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: sp.Graph.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
-		GraphSHA256: graphSHA256(sp.Graph), Wafer: sp.Spec.Name, Layout: l.Name(), MicroBatch: l.MicroBatch,
-		StaticBytes:   staticBytes(t, a),
-		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds, PredictedEnergy: b.Energy, PredictedMemory: b.Mem.Total()}
-	if sp.Config.UnfusedAttention {
-		p.Attention = "unfused"
-	}
-	var ws bytes.Buffer
-	if err := wafer.WriteJSON(&ws, sp.Spec); err != nil {
-		return nil, fmt.Errorf("lower: %w", err)
-	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, ws.Bytes()); err != nil {
-		return nil, fmt.Errorf("lower: %w", err)
-	}
-	p.WaferSpec = compact.Bytes()
-	for _, ring := range lw.rings {
-		p.Dies = append(p.Dies, ring...)
-		p.Groups = append(p.Groups, slices.Clone(ring))
-	}
-	p.Strategies = Strategies(t, a)
+	l, sp := lw.l, t.Space
 	n := int(l.MicroBatches(sp.Graph.Batch))
 	if l.DP > 1 {
 		if n > 1 {
@@ -110,6 +77,50 @@ func Lower(t *costmodel.Table, a ilp.Assignment) (*plan.Plan, error) {
 	}
 	p.Steps = append(p.Steps, lw.optimizer())
 	return p, nil
+}
+
+// newLowerer checks that a fits and prepares its lowering, with the
+// plan's header (everything but the steps).
+func newLowerer(t *costmodel.Table, a ilp.Assignment) (*lowerer, *plan.Plan, error) {
+	sp := t.Space
+	if sp.Config.Unaliased {
+		return nil, nil, fmt.Errorf("lower: plans are built from aliased spaces; compile without --unaliased")
+	}
+	b, err := ilp.Evaluate(t, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !b.Fits {
+		return nil, nil, fmt.Errorf("lower: the assignment needs %.1f GB per die, above %.1f GB", b.Mem.Total()/1e9, t.Capacity/1e9)
+	}
+	l := &sp.Layouts[a.Layout]
+	lw := &lowerer{t: t, a: a, l: l, s: sp.Spec, mp: t.Mappings[a.Layout], bucket: costmodel.DefaultBucketBytes}
+	if a.Layout < len(t.Sync) && t.Sync[a.Layout].Bucket > 0 {
+		lw.bucket = int64(t.Sync[a.Layout].Bucket)
+	}
+	lw.prepare()
+	p := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: sp.Graph.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
+		GraphSHA256: GraphSHA256(sp.Graph), Wafer: sp.Spec.Name, Layout: l.Name(), MicroBatch: l.MicroBatch,
+		StaticBytes:   staticBytes(t, a),
+		CapacityBytes: t.Capacity, PredictedSeconds: b.Seconds, PredictedEnergy: b.Energy, PredictedMemory: b.Mem.Total()}
+	if sp.Config.UnfusedAttention {
+		p.Attention = "unfused"
+	}
+	var ws bytes.Buffer
+	if err := wafer.WriteJSON(&ws, sp.Spec); err != nil {
+		return nil, nil, fmt.Errorf("lower: %w", err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, ws.Bytes()); err != nil {
+		return nil, nil, fmt.Errorf("lower: %w", err)
+	}
+	p.WaferSpec = compact.Bytes()
+	for _, ring := range lw.rings {
+		p.Dies = append(p.Dies, ring...)
+		p.Groups = append(p.Groups, slices.Clone(ring))
+	}
+	p.Strategies = Strategies(t, a)
+	return lw, p, nil
 }
 
 // Strategies is the scheme a assigns to each op group of t, as a plan
@@ -157,8 +168,8 @@ func (lw *lowerer) micro(sync bool) []plan.Node {
 	return append(micro, lw.block("bwd.pre", lw.pre, bwd, edgesPre, sync))
 }
 
-// graphSHA256 is the hex SHA-256 of the graph's canonical text.
-func graphSHA256(g *ir.Graph) string {
+// GraphSHA256 is the hex SHA-256 of the graph's canonical text.
+func GraphSHA256(g *ir.Graph) string {
 	h := sha256.New()
 	if err := g.WriteText(h); err != nil {
 		panic(err) // a hash never fails to write

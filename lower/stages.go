@@ -72,7 +72,7 @@ func (st *stager) advance(last []plan.TaskID) {
 	on := byDie(&st.prog, last)
 	var keep []plan.TaskID
 	for _, id := range st.front {
-		if _, ok := on[Home(&st.prog.Tasks[id])]; !ok {
+		if _, ok := on[plan.Home(&st.prog.Tasks[id])]; !ok {
 			keep = append(keep, id)
 		}
 	}
@@ -303,7 +303,7 @@ func (st *stager) beside(comms []costmodel.Comm) []plan.TaskID {
 	var last []plan.TaskID
 	on := byDie(&st.prog, start)
 	for _, id := range st.front {
-		if !slices.Contains(on[Home(&st.prog.Tasks[id])], id) {
+		if !slices.Contains(on[plan.Home(&st.prog.Tasks[id])], id) {
 			last = append(last, id)
 		}
 	}
