@@ -1,16 +1,21 @@
 package tempc
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/frontend"
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/lower"
 	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
 	"github.com/tempc/tempc/wafer"
 )
 
@@ -53,14 +58,21 @@ type PipelineStage struct {
 // timeline over them (costmodel.Pipeline), Transfer the seconds to move
 // one micro-batch's activation (or its gradient) to the next wafer, and
 // the predicted step: the timeline plus the slowest stage's DP sync and
-// optimizer. Solves counts the stage plans the search solved.
+// optimizer (with, on the first and last stage, the tied exchange).
+// Solves counts the stage plans the search solved.
 type PipelineResult struct {
-	Model           string
-	Wafer           string
-	Schedule        partition.Schedule
-	MicroBatches    int
-	Stages          []PipelineStage
-	Transfer        float64
+	Model string
+	Wafer string
+	// Cluster is the wafers the stages run on: the wafer file's cluster,
+	// or wafer.DefaultCluster of one wafer per stage.
+	Cluster      *wafer.Cluster
+	Schedule     partition.Schedule
+	MicroBatches int
+	Stages       []PipelineStage
+	Transfer     float64
+	// TiedSeconds is the first and last stage's exchange of a tied
+	// embedding's gradient before their optimizers (zero without one).
+	TiedSeconds     float64
 	Timeline        *costmodel.PipelineTimeline
 	StepSeconds     float64
 	TokensPerSecond float64
@@ -206,7 +218,7 @@ func planCount(ctx context.Context, o PipelineOptions, arch *frontend.Arch, wafe
 	if err != nil {
 		return nil, len(pl.memo), err
 	}
-	res := &PipelineResult{Model: arch.Name, Wafer: waferName, Schedule: o.Schedule, MicroBatches: m,
+	res := &PipelineResult{Model: arch.Name, Wafer: waferName, Cluster: cluster, Schedule: o.Schedule, MicroBatches: m,
 		NonMonotone: pl.nonMonotone}
 	// One micro-batch's activation, bf16, over the edge's links together.
 	bytes := float64(batch/int64(m)) * float64(seq) * float64(arch.Hidden) * 2
@@ -222,6 +234,17 @@ func planCount(ctx context.Context, o PipelineOptions, arch *frontend.Arch, wafe
 			t.Transfer = append(t.Transfer, res.Transfer)
 		}
 		fixed = max(fixed, out.fixed)
+	}
+	if arch.TiedEmbeddings && p > 1 {
+		// The first and last stage exchange the tied table's gradient
+		// before their optimizers (lower.Pipeline): each replica pair
+		// both ways at once, over the edges between them.
+		pairs := max(res.Stages[0].Solved.Report.Layout.DP, res.Stages[p-1].Solved.Report.Layout.DP)
+		tied := float64(pairs) * float64(arch.Vocab*arch.EmbedDim()*2)
+		res.TiedSeconds = tied/cluster.EdgeBandwidth + float64(p-1)*cluster.Latency
+		for _, r := range []int{0, p - 1} {
+			fixed = max(fixed, res.Stages[r].Fixed+res.TiedSeconds)
+		}
 	}
 	order, err := partition.PipelineOrder(o.Schedule, p, m, 1)
 	if err != nil {
@@ -418,4 +441,130 @@ func (pl *planner) infeasible() error {
 		}
 	}
 	return e
+}
+
+// CompiledPipeline is a pipeline planned (PipelineResult), lowered into
+// one plan over the cluster and verified: Plan runs on Spec, the
+// cluster's joined mesh (wafer.Spec.Joined).
+type CompiledPipeline struct {
+	*PipelineResult
+	Plan    *plan.Plan
+	Spec    *wafer.Spec
+	Summary PlanSummary
+}
+
+// CompilePipeline plans the pipeline (PlanPipeline) and lowers it into
+// one plan over the cluster: each stage's passes on its wafer
+// (lower.Stage), in its schedule's order, and between the wafers each
+// micro-batch's activation and gradient and, for a model with tied
+// embeddings, the table's gradient exchange (lower.Pipeline). Every
+// stage is also lowered as a plan of its own and held to its stage
+// graph's work (lower.CheckWork), and the pipeline plan to its cluster
+// (plan.Verify); a failure of either is a bug in tempc and says so.
+func CompilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline, error) {
+	if o.Stages == 1 {
+		return nil, errors.New("tempc: a pipeline of one stage is the single-wafer plan; compile it with Compile (tempc compile)")
+	}
+	res, err := PlanPipeline(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	arch, err := frontend.LoadArch(o.Model, o.Seq)
+	if err != nil {
+		return nil, err
+	}
+	first := res.Stages[0].Solved
+	spec := *first.Spec
+	spec.Cluster = res.Cluster
+	joined, err := spec.Joined()
+	if err != nil {
+		return nil, err
+	}
+	batch, seq := first.Table.Space.Graph.Batch, first.Table.Space.Graph.Seq
+	p, m := len(res.Stages), res.MicroBatches
+	var stages []lower.PipelineStage
+	for k, ps := range res.Stages {
+		sv := ps.Solved
+		a := sv.Solution.Assignment
+		single, err := lower.Lower(sv.Table, a)
+		if err != nil {
+			return nil, err
+		}
+		if err := single.Verify(sv.Spec); err != nil {
+			return nil, fmt.Errorf("tempc: stage %d's plan does not verify (a bug): %w", k, err)
+		}
+		if err := lower.CheckWork(single, sv.Table.Space); err != nil {
+			return nil, fmt.Errorf("tempc: stage %d's plan does not do its graph's work (a bug): %w", k, err)
+		}
+		st, err := lower.Stage(sv.Table, a)
+		if err != nil {
+			return nil, err
+		}
+		st.FirstBlock, st.LastBlock = ps.First, ps.Last
+		r := sv.Solution.Result
+		st.Solver = &plan.Solver{Name: "HiGHS", Status: r.Status.String(), Objective: o.Objective.String(),
+			Value: r.Objective, DualBound: r.DualBound, MIPGap: r.MIPGap, Seconds: sv.SolveSeconds,
+			Rows: r.Rows, Cols: r.Cols, Nonzeros: r.Nonzeros}
+		t := sv.Table
+		last := len(a.Options) - 1
+		stages = append(stages, lower.PipelineStage{Stage: st,
+			In: t.Options[0][a.Options[0]].Scheme.In(), Out: t.Options[last][a.Options[last]].Scheme.Out()})
+	}
+	order, err := partition.PipelineOrder(o.Schedule, p, m, 1)
+	if err != nil {
+		return nil, err
+	}
+	activation := batch / int64(m) * seq * arch.Hidden * 2 // bf16
+	var tied int64
+	if arch.TiedEmbeddings && p > 1 {
+		tied = arch.Vocab * arch.EmbedDim() * 2 // the table's bf16 gradient
+	}
+	pipe, err := lower.Pipeline(joined, stages, order, o.Schedule, m, activation, tied)
+	if err != nil {
+		return nil, err
+	}
+	full, err := frontend.BuildStage(arch, frontend.Options{Batch: batch, Seq: seq}, 0, int(arch.Layers))
+	if err != nil {
+		return nil, err
+	}
+	var ws, compact bytes.Buffer
+	if err := wafer.WriteJSON(&ws, &spec); err != nil {
+		return nil, fmt.Errorf("tempc: %w", err)
+	}
+	if err := json.Compact(&compact, ws.Bytes()); err != nil {
+		return nil, fmt.Errorf("tempc: %w", err)
+	}
+	pl := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: arch.Name, ModelSource: modelSource(o.Model),
+		Batch: batch, Seq: seq, GraphSHA256: lower.GraphSHA256(full), Wafer: spec.Name, WaferSpec: compact.Bytes(),
+		Layout: pipelineLayout(pipe), MicroBatch: int(batch) / m, CapacityBytes: first.Table.Capacity,
+		PredictedSeconds: res.StepSeconds, Configuration: o.Configuration(), Compiler: "tempc " + Version(), Pipeline: pipe}
+	pipe.PredictedBubble = res.Timeline.Bubble
+	for _, st := range pipe.Stages {
+		pl.Dies = append(pl.Dies, st.Dies...)
+		pl.StaticBytes = max(pl.StaticBytes, st.StaticBytes)
+		pl.PredictedMemory = max(pl.PredictedMemory, st.PredictedMemory)
+	}
+	if err := pl.Verify(joined); err != nil {
+		return nil, fmt.Errorf("tempc: the lowered pipeline does not verify (a bug): %w", err)
+	}
+	lowering := time.Since(start)
+	o.say("pipeline lowered and verified in %.2f s", lowering.Seconds())
+	stored, expanded := pl.Size()
+	descriptors, _, _, _, err := CommFigures(pl, joined)
+	if err != nil {
+		return nil, err
+	}
+	return &CompiledPipeline{PipelineResult: res, Plan: pl, Spec: joined, Summary: PlanSummary{TasksStored: stored,
+		TasksExpanded: expanded, Blocks: blocks(pl), LowerSeconds: lowering.Seconds(), DMADescriptors: descriptors}}, nil
+}
+
+// pipelineLayout names a pipeline's layout by its stages':
+// "pp2[dp2-4x4-mb4-selective-zero|dp2-4x4-mb4-selective-zero]".
+func pipelineLayout(pl *plan.Pipeline) string {
+	names := make([]string, len(pl.Stages))
+	for i, st := range pl.Stages {
+		names[i] = st.Layout
+	}
+	return fmt.Sprintf("pp%d[%s]", len(pl.Stages), strings.Join(names, "|"))
 }

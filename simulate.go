@@ -77,6 +77,9 @@ type SimulateReport struct {
 	// their figures over the step (what `--svg` draws).
 	Links []LinkMap `json:"links"`
 	Dies  []DieMap  `json:"dies"`
+	// Pipeline is a pipeline plan's stages and inter-wafer links over
+	// the step (absent for a single-wafer plan).
+	Pipeline *PipelineSim `json:"pipeline,omitempty"`
 }
 
 // ReplayUse is one replay of the step: the runs its extrapolated loops
@@ -142,7 +145,13 @@ func Simulate(ctx context.Context, p *plan.Plan, s *wafer.Spec, o SimulateOption
 	}
 	full, progress := o.Full, o.Progress
 	start := time.Now()
-	st, err := sim.Step(s, p, sim.StepConfig{Full: full})
+	var st *sim.StepResult
+	var err error
+	if p.Pipeline != nil {
+		st, err = sim.PipelineStep(s, p, sim.StepConfig{Full: full})
+	} else {
+		st, err = sim.Step(s, p, sim.StepConfig{Full: full})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tempc: %w", err)
 	}
@@ -158,8 +167,9 @@ func Simulate(ctx context.Context, p *plan.Plan, s *wafer.Spec, o SimulateOption
 	}
 	r.EnergyBreakdown = st.Energy
 	r.CapacityBytes = p.CapacityBytes
+	static := staticBytes(p)
 	for _, d := range st.Dies {
-		if m := p.StaticBytes + d.PeakMemoryBytes; m > r.SimulatedMemory && slices.Contains(p.Dies, d.Die) {
+		if m := static(d.Die) + d.PeakMemoryBytes; m > r.SimulatedMemory && slices.Contains(p.Dies, d.Die) {
 			r.SimulatedMemory, r.PeakMemoryDie = m, s.Coord(d.Die).String()
 		}
 	}
@@ -170,7 +180,7 @@ func Simulate(ctx context.Context, p *plan.Plan, s *wafer.Spec, o SimulateOption
 		r.MemoryRelErr = &e
 	}
 	// Blocks: their runs per step and their runs' spans in the sample.
-	spans := map[*plan.Node][]float64{}
+	spans := map[*plan.Program][]float64{}
 	ex, tm := st.Expansion, st.Sample.Tasks
 	for _, run := range ex.Runs {
 		n := len(run.Node.Program.Tasks)
@@ -190,12 +200,12 @@ func Simulate(ctx context.Context, p *plan.Plan, s *wafer.Spec, o SimulateOption
 		if math.IsInf(a, 1) {
 			a = b
 		}
-		spans[run.Node] = append(spans[run.Node], b-a)
+		spans[run.Node.Program] = append(spans[run.Node.Program], b-a)
 	}
 	err = p.Walk(func(n *plan.Node, runs int) error {
 		mean := 0.0
-		for _, x := range spans[n] {
-			mean += x / float64(len(spans[n]))
+		for _, x := range spans[n.Program] {
+			mean += x / float64(len(spans[n.Program]))
 		}
 		r.Blocks = append(r.Blocks, BlockSim{Name: n.Name, Runs: runs, Tasks: len(n.Program.Tasks), Seconds: mean})
 		return nil
@@ -240,6 +250,9 @@ func Simulate(ctx context.Context, p *plan.Plan, s *wafer.Spec, o SimulateOption
 	}
 	r.ExposedComm = max(0, r.Simulated-busiest)
 	r.Dies, r.Links = simMaps(p, s, st)
+	if p.Pipeline != nil {
+		pipelineReport(r, p, s, st)
+	}
 	r.WallSeconds = time.Since(start).Seconds()
 	return res, nil
 }
@@ -259,6 +272,12 @@ func ReadPlan(name string, data []byte, waferOverride, model string) (*plan.Plan
 	s, err := planWafer(p, name, waferOverride)
 	if err != nil {
 		return nil, nil, err
+	}
+	if p.Pipeline != nil {
+		return readPipeline(p, s, name, model)
+	}
+	if err := s.SingleWafer(); err != nil {
+		return nil, nil, fmt.Errorf("tempc: %s is a single-wafer plan: %w", name, err)
 	}
 	if err := p.Verify(s); err != nil {
 		return nil, nil, err
@@ -292,8 +311,8 @@ func planWafer(p *plan.Plan, file, override string) (*wafer.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.SingleWafer(); err != nil {
-		return nil, err
+	if (p.Pipeline != nil) != (s.Cluster != nil) {
+		return nil, fmt.Errorf("tempc: --wafer %s: a pipeline plan runs on a wafer file with a cluster object, any other plan on one without", override)
 	}
 	if own == nil { // a plan without its wafer: compare with the preset it names, if there is one
 		if own, err = wafer.Load(p.Wafer); err != nil {
@@ -367,11 +386,19 @@ type DieMap struct {
 // layoutShape reads a layout name's group rectangle ("dp4-3x4-mb8-…").
 var layoutShape = regexp.MustCompile(`^dp\d+-(\d+)x(\d+)-`)
 
-// PlanGroups is a plan's model-parallel groups: those it records, or for
+// PlanGroups is a plan's model-parallel groups: a pipeline's stages'
+// groups one after another, those it records, or for
 // a version 4 plan, which does not, its dies (the groups' rings, one after
 // another) split by its layout's group size; nil when the layout name
 // does not say it or the dies do not divide.
 func PlanGroups(p *plan.Plan) [][]wafer.DieID {
+	if p.Pipeline != nil {
+		var out [][]wafer.DieID
+		for _, st := range p.Pipeline.Stages {
+			out = append(out, st.Groups...)
+		}
+		return out
+	}
 	if len(p.Groups) > 0 {
 		return p.Groups
 	}
@@ -394,6 +421,7 @@ func PlanGroups(p *plan.Plan) [][]wafer.DieID {
 
 // simMaps is every die and link of s over step st of plan p.
 func simMaps(p *plan.Plan, s *wafer.Spec, st *sim.StepResult) ([]DieMap, []LinkMap) {
+	static := staticBytes(p)
 	group := map[wafer.DieID]int{}
 	for g, ds := range PlanGroups(p) {
 		for _, d := range ds {
@@ -417,7 +445,7 @@ func simMaps(p *plan.Plan, s *wafer.Spec, st *sim.StepResult) ([]DieMap, []LinkM
 			ds := st.Dies[i]
 			dies[i].BusySeconds, dies[i].IdleSeconds, dies[i].HBMBytes = ds.BusySeconds, ds.IdleSeconds, ds.HBMBytes
 			if used[d] {
-				dies[i].PeakMemoryBytes = p.StaticBytes + ds.PeakMemoryBytes
+				dies[i].PeakMemoryBytes = static(d) + ds.PeakMemoryBytes
 			}
 		}
 	}

@@ -12,6 +12,11 @@ import (
 type PipelineOptions struct {
 	tempc.PipelineOptions
 	JSON bool
+	// Output, when set, lowers the pipeline into one plan over the
+	// cluster and writes it there ("-": standard output);
+	// Simulate lowers it and replays it in the simulator.
+	Output   string
+	Simulate bool
 }
 
 // PipelineReport is `tempc pipeline --json`: the pipeline's predicted
@@ -26,11 +31,17 @@ type PipelineReport struct {
 	TokensPerSecond float64 `json:"tokens_per_second"`
 	Bubble          float64 `json:"bubble"`
 	TransferSeconds float64 `json:"transfer_seconds_per_micro_batch"`
+	TiedSeconds     float64 `json:"tied_exchange_seconds"`
 	Solves          int     `json:"stage_solves"`
 	// Counts are the micro-batch counts tried and the best step of each.
 	Counts      []tempc.CountStep `json:"micro_batch_counts"`
 	NonMonotone string            `json:"non_monotone,omitempty"`
 	Stages      []StageReport     `json:"stages"`
+	// Plan is the lowered plan's size (with -o or --simulate);
+	// Simulation the simulated step (--simulate), as `tempc simulate`
+	// reports it.
+	Plan       *tempc.PlanSummary    `json:"plan,omitempty"`
+	Simulation *tempc.SimulateReport `json:"simulation,omitempty"`
 }
 
 // StageReport is one stage: its blocks, the micro-batches it holds, its
@@ -54,18 +65,42 @@ type StageReport struct {
 // Pipeline plans a model across wafers in pipeline stages and reports the
 // predicted step.
 func Pipeline(w io.Writer, o PipelineOptions) error {
-	res, err := tempc.PlanPipeline(context.Background(), o.PipelineOptions)
-	if err != nil {
+	ctx := context.Background()
+	var res *tempc.PipelineResult
+	var compiled *tempc.CompiledPipeline
+	var err error
+	if o.Output != "" || o.Simulate {
+		if compiled, err = tempc.CompilePipeline(ctx, o.PipelineOptions); err != nil {
+			return err
+		}
+		res = compiled.PipelineResult
+	} else if res, err = tempc.PlanPipeline(ctx, o.PipelineOptions); err != nil {
 		return err
 	}
 	r := PipelineReport{Model: res.Model, Wafer: res.Wafer, Wafers: len(res.Stages), Schedule: res.Schedule.String(),
 		MicroBatches: res.MicroBatches, StepSeconds: res.StepSeconds, TokensPerSecond: res.TokensPerSecond,
-		Bubble: res.Timeline.Bubble, TransferSeconds: res.Transfer, Solves: res.Solves, Counts: res.Counts, NonMonotone: res.NonMonotone}
+		Bubble: res.Timeline.Bubble, TransferSeconds: res.Transfer, TiedSeconds: res.TiedSeconds, Solves: res.Solves, Counts: res.Counts, NonMonotone: res.NonMonotone}
 	for i, st := range res.Stages {
 		sr := st.Solved.Report
 		r.Stages = append(r.Stages, StageReport{First: st.First, Last: st.Last - 1, InFlight: st.InFlight, Layout: sr.Layout.Name,
 			Status: sr.Status, MIPGap: sr.MIPGap, ForwardSeconds: st.Forward, BackwardSeconds: st.Backward, FixedSeconds: st.Fixed,
 			BusySeconds: res.Timeline.Busy[i], PeakMemory: sr.PeakMemoryBytesPerDie, Capacity: sr.CapacityBytesPerDie})
+	}
+	if compiled != nil {
+		r.Plan = &compiled.Summary
+		if err := writePlan(w, o.Output, compiled.Plan); err != nil {
+			return err
+		}
+		if o.Output == "-" {
+			return nil
+		}
+	}
+	if o.Simulate {
+		sim, err := tempc.Simulate(ctx, compiled.Plan, compiled.Spec, tempc.SimulateOptions{})
+		if err != nil {
+			return err
+		}
+		r.Simulation = &sim.Report
 	}
 	if o.JSON {
 		return writeJSON(w, r)
@@ -78,14 +113,37 @@ func Pipeline(w io.Writer, o PipelineOptions) error {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "step       %.4f s predicted, %.0f tokens/s; bubble %.1f%%; %.3g ms per micro-batch between wafers\n",
+	fmt.Fprintf(w, "step       %.4f s predicted, %.0f tokens/s; bubble %.1f%%; %.3g ms per micro-batch between wafers",
 		r.StepSeconds, r.TokensPerSecond, 100*r.Bubble, 1e3*r.TransferSeconds)
+	if r.TiedSeconds > 0 {
+		fmt.Fprintf(w, "; %.3g s to exchange the tied embedding's gradient", r.TiedSeconds)
+	}
+	fmt.Fprintln(w)
 	for i, s := range r.Stages {
 		fmt.Fprintf(w, "stage %-4d blocks %d–%d, %s (%s, gap %.2g%%), %d in flight: %.3g + %.3g ms per micro-batch, %.3g s sync+optimizer; %.1f of %.1f GB per die\n",
 			i, s.First, s.Last, s.Layout, s.Status, 100*s.MIPGap, s.InFlight, 1e3*s.ForwardSeconds, 1e3*s.BackwardSeconds, s.FixedSeconds, s.PeakMemory/gb, s.Capacity/gb)
+	}
+	if r.Plan != nil {
+		fmt.Fprintf(w, "plan       %d tasks stored, %d per step, lowered and verified in %.2f s\n", r.Plan.TasksStored, r.Plan.TasksExpanded, r.Plan.LowerSeconds)
+	}
+	if sm := r.Simulation; sm != nil {
+		fmt.Fprintf(w, "simulated  %.4f s (%+.2f%% against the prediction), %.0f tokens/s; bubble %.1f%% (predicted %.1f%%); %.3g GB between wafers; %.1f s\n",
+			sm.Simulated, 100*deref(sm.RelErr), float64(res.TokensPerSecond*res.StepSeconds)/sm.Simulated, 100*sm.Pipeline.Bubble, 100*sm.Pipeline.PredictedBubble,
+			sm.Pipeline.InterWaferBytes/1e9, sm.WallSeconds)
+		for _, st := range sm.Pipeline.Stages {
+			fmt.Fprintf(w, "sim stage %-3d in passes %.4g s (bubble %.1f%%), dies busy %.4g s on average, peak %.1f GB per die\n",
+				st.Stage, st.PassSeconds, 100*st.Bubble, st.BusySeconds, st.PeakMemory/gb)
+		}
 	}
 	if r.NonMonotone != "" {
 		fmt.Fprintf(w, "note       stage times were not monotone in blocks (%s): the split may not be the best\n", r.NonMonotone)
 	}
 	return nil
+}
+
+func deref(x *float64) float64 {
+	if x == nil {
+		return 0
+	}
+	return *x
 }

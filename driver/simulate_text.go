@@ -36,9 +36,22 @@ func writeSimulateText(w io.Writer, r *tempc.SimulateReport, s *wafer.Spec) erro
 	fmt.Fprintf(w, "; capacity %.2f GB: %s\n", r.CapacityBytes/1e9, verdict)
 	fmt.Fprintf(w, "method      %s\n", r.Method)
 	fmt.Fprintf(w, "simulated   %d replays, %d events in %.1f s\n", len(r.Replays), r.Events, r.WallSeconds)
+	if pl := r.Pipeline; pl != nil {
+		fmt.Fprintf(w, "pipeline    %s, %d micro-batches: bubble %.1f%% simulated, %.1f%% predicted; %.3f GB over the links between wafers\n",
+			pl.Schedule, pl.MicroBatches, 100*pl.Bubble, 100*pl.PredictedBubble, pl.InterWaferBytes/1e9)
+		for _, st := range pl.Stages {
+			fmt.Fprintf(w, "  stage %-3d wafer %d, blocks %d–%d, %s: in passes %.4g s (bubble %.1f%%), dies busy %.4g s on average, peak %.2f GB per die\n",
+				st.Stage, st.Wafer, st.FirstBlock, st.LastBlock-1, st.Layout, st.PassSeconds, 100*st.Bubble, st.BusySeconds, st.PeakMemory/1e9)
+		}
+		busiest := 0.0
+		for _, l := range pl.InterWafer {
+			busiest = max(busiest, l.Utilization)
+		}
+		fmt.Fprintf(w, "  %d links between wafers, the busiest %.2f%% busy\n", len(pl.InterWafer), 100*busiest)
+	}
 	fmt.Fprintln(w, "\nblocks (mean span of a run, first task's start to last task's end; runs overlap):")
 	for _, b := range r.Blocks {
-		fmt.Fprintf(w, "  %-18s ×%-6d %7d tasks  %.6g s\n", b.Name, b.Runs, b.Tasks, b.Seconds)
+		fmt.Fprintf(w, "  %-24s ×%-6d %7d tasks  %.6g s\n", b.Name, b.Runs, b.Tasks, b.Seconds)
 	}
 	fmt.Fprintln(w, "\nbusiest links (bytes over the step, utilisation):")
 	for _, l := range r.TopLinks {

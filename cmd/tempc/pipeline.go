@@ -18,6 +18,8 @@ func runPipeline(args []string, stdout, stderr io.Writer) error {
 	schedule := fs.String("schedule", "1f1b", "pipeline schedule: 1f1b or gpipe")
 	fs.IntVar(&o.MicroBatches, "pipeline-micro-batches", 0, "micro-batches per step, shared by the stages (default: each power of two from the stages to the batch that divides it is planned and the best kept)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	fs.StringVar(&o.Output, "o", "", "lower the pipeline into one plan over the cluster and write it to this file (- for standard output); tempc simulate replays it")
+	fs.BoolVar(&o.Simulate, "simulate", false, "lower the pipeline and replay it in the simulator, reporting the simulated step, bubble and inter-wafer traffic")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -79,6 +79,9 @@ type StepResult struct {
 	// step when Full or nothing was extrapolated, else a shortened one.
 	Sample    *Result
 	Expansion *plan.Expansion
+	// Pipeline is what a pipeline plan's stages did (PipelineStep; nil
+	// for other plans).
+	Pipeline *PipelineStats
 }
 
 // maxLoops bounds the loops a step may extrapolate: 2^n replays.
