@@ -21,6 +21,11 @@
 // Solve stops after the global level, and Price after pricing, for
 // callers that want the strategy space or the solver record alone.
 //
+// PlanPipeline cuts a model into pipeline stages, one per wafer of a
+// cluster, and plans each stage on its wafer; CompilePipeline lowers the
+// stages, the inter-wafer transfers and the schedule into one plan over
+// the cluster's joined mesh, which Simulate replays like any plan.
+//
 // The command tempc (cmd/tempc) is this API with flags, text and JSON
 // output, and pictures (package driver).
 package tempc

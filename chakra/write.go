@@ -73,6 +73,9 @@ func Write(dir string, p *plan.Plan, s *wafer.Spec, opt Options) (*Manifest, err
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
+	if p.Pipeline != nil {
+		return nil, fmt.Errorf("chakra: %s is a pipeline across %d wafers; its stages' cross-wafer schedule is not exported as execution traces", p.Model, len(p.Pipeline.Stages))
+	}
 	s, err := specOf(p, s)
 	if err != nil {
 		return nil, err

@@ -7,7 +7,8 @@ import (
 )
 
 // WriteDOT writes the plan's loop structure as a Graphviz graph: a box per
-// block (its run count and task mix), a cluster per loop.
+// block (its run count and task mix), a cluster per loop; a pipeline's
+// stages each as a cluster of their step (Stage.Steps).
 func WriteDOT(w io.Writer, p *Plan) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph plan {\n  label=%q;\n  node [shape=box];\n", fmt.Sprintf("%s on %s (%s)", p.Model, p.Wafer, p.Layout))
@@ -39,6 +40,12 @@ func WriteDOT(w io.Writer, p *Plan) error {
 		}
 	}
 	emit(p.Steps, 1)
+	if pl := p.Pipeline; pl != nil {
+		for k := range pl.Stages {
+			prev = ""
+			emit([]Node{{Name: fmt.Sprintf("stage %d", k), Count: 1, Body: pl.Stages[k].Steps(pl.MicroBatches)}}, 1)
+		}
+	}
 	b.WriteString("}\n")
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -26,3 +26,23 @@ func TestWriteDOT(t *testing.T) {
 		t.Errorf("graph: %d nodes, %d edges\n%s", g.Nodes().Len(), g.Edges().Len(), b.String())
 	}
 }
+
+// TestWriteDOTPipeline: a pipeline's stages are clusters of their steps:
+// the test pipeline's two stages each run forward, forward–backward,
+// backward and last-backward nodes and a finish.
+func TestWriteDOTPipeline(t *testing.T) {
+	p, _ := testPipeline(t)
+	var b strings.Builder
+	if err := WriteDOT(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	g := simple.NewDirectedGraph()
+	if err := dot.Unmarshal([]byte(b.String()), g); err != nil {
+		t.Fatalf("DOT does not parse: %v\n%s", err, b.String())
+	}
+	for _, want := range []string{"stage 0 ×1", "stage 1 ×1", "forward-backward ×3", "last backward ×1"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("DOT lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -78,7 +78,7 @@ func clusterProblems(wafers int, value func(*limit) float64) []problem {
 // inter-wafer links taken for die-to-die links.
 func (s *Spec) SingleWafer() error {
 	if s.Cluster != nil {
-		return fmt.Errorf("wafer: %s describes a cluster of %d wafers; tempc plans one wafer at a time (pipeline stages across wafers are not planned yet): remove its cluster object", s.Name, s.Cluster.Wafers)
+		return fmt.Errorf("wafer: %s describes a cluster of %d wafers; this plans one wafer at a time: plan pipeline stages across its wafers with tempc pipeline, or remove its cluster object", s.Name, s.Cluster.Wafers)
 	}
 	if s.Seam != nil {
 		return fmt.Errorf("wafer: %s joins %d wafers of %d columns into one mesh; this stage plans one wafer: give it one wafer of the cluster", s.Name, s.Wafers(), s.Seam.Cols)

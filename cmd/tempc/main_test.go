@@ -39,7 +39,7 @@ func TestGraphCommand(t *testing.T) {
 		{"wafer cluster", []string{"wafer", "--wafer", "temp48", "--wafers", "6"}, 0, "cluster   6 wafers in a row, 9.00 TB/s between neighbours per direction (6 links of 1.50 TB/s)", ""},
 		{"wafer cluster json", []string{"wafer", "--wafer", "temp48", "--wafers", "2", "--json"}, 0, `"edge_tbps": 9`, ""},
 		{"wafer bad wafers", []string{"wafer", "--wafers", "0"}, 2, "", "--wafers 0: want 1 to 128"},
-		{"solve on a cluster", []string{"solve", "--model", "gpt2", "--wafer", "../../wafer/testdata/temp48-x2.json"}, 1, "", "temp48-x2 describes a cluster of 2 wafers; tempc plans one wafer at a time"},
+		{"solve on a cluster", []string{"solve", "--model", "gpt2", "--wafer", "../../wafer/testdata/temp48-x2.json"}, 1, "", "temp48-x2 describes a cluster of 2 wafers; this plans one wafer at a time: plan pipeline stages across its wafers with tempc pipeline"},
 		{"pipeline", []string{"pipeline", "--model", "../../testdata/pipeline/tiny-gpt2.json", "--wafer", "mesh4x4", "--wafers", "2", "--batch", "16", "--seq", "256", "--mapper", "smap"}, 0, "stage 1    blocks 4–7", ""},
 		{"pipeline json", []string{"pipeline", "--model", "../../testdata/pipeline/tiny-gpt2.json", "--wafer", "mesh4x4", "--wafers", "2", "--batch", "16", "--seq", "256", "--mapper", "smap", "--schedule", "gpipe", "--json"}, 0, `"schedule": "gpipe"`, ""},
 		{"pipeline bad schedule", []string{"pipeline", "--model", "gpt2", "--schedule", "zb"}, 2, "", `--schedule "zb": want 1f1b, gpipe`},
@@ -264,5 +264,36 @@ func TestCompileChakra(t *testing.T) {
 	}
 	if sends == 0 || sends != recvs {
 		t.Errorf("%d sends, %d receives", sends, recvs)
+	}
+}
+
+// TestPipelinePlanFile: `tempc pipeline -o` writes a pipeline plan over the
+// cluster, which `tempc simulate` reads back, checks against its stage
+// graphs and replays, reporting its stages, bubble and inter-wafer links;
+// `--simulate` reports the same replay.
+func TestPipelinePlanFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pp.json")
+	base := []string{"pipeline", "--model", "../../testdata/pipeline/tiny-gpt2.json", "--wafer", "mesh4x4", "--wafers", "2",
+		"--batch", "16", "--seq", "256", "--mapper", "smap", "--pipeline-micro-batches", "8"}
+	var out, errb bytes.Buffer
+	if code := run(append(base, "-o", file, "--simulate"), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"plan       ", "simulated  ", "sim stage 1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("pipeline report lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := run([]string{"simulate", file}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"tiny-gpt2 on mesh4x4×2", "pipeline    1f1b, 8 micro-batches", "stage 1   wafer 1, blocks 4–7", "8 links between wafers"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("simulate report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if code := run([]string{"simulate", "--wafer", "mesh4x4", file}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "a pipeline plan runs on a wafer file with a cluster object") {
+		t.Errorf("exit %d, stderr %q: a single wafer must not override a pipeline plan's cluster", code, errb.String())
 	}
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -55,34 +56,68 @@ func PipelineStep(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, err
 	exps := make([]*plan.Expansion, len(counts))
 	errs := make([]error, len(counts))
 	out := &StepResult{Replays: make([]Replay, len(counts))}
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	var wg sync.WaitGroup
-	for j, c := range counts {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			start := time.Now()
-			ex, err := p.ExpandMicroBatches(c)
-			if err != nil {
-				errs[j] = err
-				return
-			}
-			r, err := Run(s, &ex.Program, cfg.Config)
-			if err != nil {
-				errs[j] = fmt.Errorf("sim: the pipeline with %d micro-batches: %w", c, err)
-				return
-			}
-			results[j], exps[j] = r, ex
-			out.Replays[j] = Replay{Counts: []int{c}, Makespan: r.Makespan, Events: r.Events, Tasks: len(ex.Program.Tasks),
-				WallClock: time.Since(start).Seconds()}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	// parallel runs f for every replay, one per CPU, the longest first.
+	parallel := func(f func(j int) error) error {
+		sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+		var wg sync.WaitGroup
+		for j := range counts {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				errs[j] = f(j)
+			}()
 		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	started := time.Now()
+	err := parallel(func(j int) error {
+		ex, err := p.ExpandMicroBatches(counts[j])
+		exps[j] = ex
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// With layers in full, a large model's replay may exceed the event
+	// limit at the default packet size: every replay then takes the
+	// smallest power-of-two packet that fits them all (one size, so that
+	// they extrapolate alike).
+	auto := int64(0)
+	if cfg.PacketBytes == 0 {
+		for j := range counts {
+			_, err := Measure(s, &exps[j].Program, cfg.Config)
+			var le *LimitError
+			switch {
+			case errors.As(err, &le) && le.Suggest > 0:
+				auto = max(auto, le.Suggest)
+			case err != nil:
+				return nil, fmt.Errorf("sim: the pipeline with %d micro-batches: %w", counts[j], err)
+			}
+		}
+		if auto > 0 {
+			cfg.PacketBytes = auto
+		}
+	}
+	expanded := time.Since(started).Seconds()
+	err = parallel(func(j int) error {
+		start := time.Now()
+		r, err := Run(s, &exps[j].Program, cfg.Config)
+		if err != nil {
+			return fmt.Errorf("sim: the pipeline with %d micro-batches: %w", counts[j], err)
+		}
+		results[j] = r
+		out.Replays[j] = Replay{Counts: []int{counts[j]}, Makespan: r.Makespan, Events: r.Events, Tasks: len(exps[j].Program.Tasks),
+			WallClock: time.Since(start).Seconds() + expanded/float64(len(counts))}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	packets := ""
+	if auto > 0 {
+		packets = fmt.Sprintf("; packets of %d bytes, the default's event count being above the limit", auto)
 	}
 	for _, r := range results {
 		out.Events += r.Events
@@ -96,7 +131,7 @@ func PipelineStep(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, err
 		r := results[0]
 		out.Makespan, out.Energy, out.Links, out.Dies = r.Makespan, r.Energy, r.Links, r.Dies
 		out.Pipeline = stats[0]
-		out.Method = fmt.Sprintf("whole pipeline step: all %d micro-batches through every stage replayed, packet by packet, with the plan's dependencies", m)
+		out.Method = fmt.Sprintf("whole pipeline step: all %d micro-batches through every stage replayed, packet by packet, with the plan's dependencies%s", m, packets)
 		return out, nil
 	}
 	// Affine in the micro-batches, from the replays at lo (short) and
@@ -148,7 +183,7 @@ func PipelineStep(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, err
 		out.Pipeline.PassSeconds = append(out.Pipeline.PassSeconds, affine(stats[1].PassSeconds[k], stats[0].PassSeconds[k]))
 	}
 	out.Loops = []Loop{{Names: []string{"micro-batches"}, Count: m, Short: lo}}
-	out.Method = fmt.Sprintf("steady state: the pipeline replayed, packet by packet, with %d and %d micro-batches (every pass's layers in full), and every figure extrapolated affinely, a period of %d micro-batches at a time, to its %d", lo, lo+stages, stages, m)
+	out.Method = fmt.Sprintf("steady state: the pipeline replayed, packet by packet, with %d and %d micro-batches (every pass's layers in full), and every figure extrapolated affinely, a period of %d micro-batches at a time, to its %d%s", lo, lo+stages, stages, m, packets)
 	return out, nil
 }
 
