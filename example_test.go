@@ -77,7 +77,7 @@ func ExampleCompilePipeline() {
 	s := sim.Report
 	fmt.Printf("%s on %s, %s, %d micro-batches\n", s.Model, s.Wafer, s.Pipeline.Schedule, s.Pipeline.MicroBatches)
 	for _, st := range s.Pipeline.Stages {
-		fmt.Printf("stage %d: blocks %d–%d on wafer %d, %s\n", st.Stage, st.FirstBlock, st.LastBlock-1, st.Wafer, st.Layout)
+		fmt.Printf("stage %d: blocks %d–%d on wafer %d, %s\n", st.Stage, st.FirstBlock, st.LastBlock, st.Wafer, st.Layout)
 	}
 	fmt.Printf("%d inter-wafer links; simulated within 10%% of predicted: %v\n", len(s.Pipeline.InterWafer), math.Abs(*s.RelErr) < 0.10)
 	// Output:

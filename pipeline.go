@@ -501,7 +501,7 @@ func CompilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 		if err != nil {
 			return nil, err
 		}
-		st.FirstBlock, st.LastBlock = ps.First, ps.Last
+		st.FirstBlock, st.EndBlock = ps.First, ps.Last
 		r := sv.Solution.Result
 		st.Solver = &plan.Solver{Name: "HiGHS", Status: r.Status.String(), Objective: o.Objective.String(),
 			Value: r.Objective, DualBound: r.DualBound, MIPGap: r.MIPGap, Seconds: sv.SolveSeconds,

@@ -54,7 +54,7 @@ func toyPipeline(t *testing.T, s partition.Schedule, p, m int, tf, tb float64, b
 	pl := &plan.Pipeline{Schedule: s.String(), MicroBatches: m}
 	for k := range p {
 		d := wafer.DieID(k)
-		st := plan.Stage{Wafer: k, FirstBlock: k, LastBlock: k + 1, Model: "toy", GraphSHA256: fmt.Sprintf("%064x", k), Layout: "one die",
+		st := plan.Stage{Wafer: k, FirstBlock: k, EndBlock: k + 1, Model: "toy", GraphSHA256: fmt.Sprintf("%064x", k), Layout: "one die",
 			MicroBatch: 1, Dies: []wafer.DieID{d}, Forward: pass(fmt.Sprintf("f%d", k), d, tf),
 			Backward: pass(fmt.Sprintf("b%d", k), d, tb), LastBackward: pass(fmt.Sprintf("b%d", k), d, tb)}
 		for _, r := range order[k] {

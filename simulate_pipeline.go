@@ -30,8 +30,9 @@ type PipelineSim struct {
 	InterWaferBytes float64   `json:"inter_wafer_bytes"`
 }
 
-// StageSim is one stage over the simulated step: its blocks, wafer and
-// layout; PassSeconds the time it was inside a forward or backward pass
+// StageSim is one stage over the simulated step: its blocks (FirstBlock
+// to LastBlock, both included, as `tempc pipeline` reports them), wafer
+// and layout; PassSeconds the time it was inside a forward or backward pass
 // and Bubble the rest of the passes' span as a share of it; BusySeconds
 // its dies' mean compute-engine time; its dies' peak memory, static bytes
 // included.
@@ -70,7 +71,7 @@ func pipelineReport(r *SimulateReport, p *plan.Plan, s *wafer.Spec, st *sim.Step
 		ps.Bubble, ps.SpanSeconds = st.Pipeline.Bubble(), st.Pipeline.Span
 	}
 	for k, stage := range pl.Stages {
-		ss := StageSim{Stage: k, Wafer: stage.Wafer, FirstBlock: stage.FirstBlock, LastBlock: stage.LastBlock, Layout: stage.Layout}
+		ss := StageSim{Stage: k, Wafer: stage.Wafer, FirstBlock: stage.FirstBlock, LastBlock: stage.EndBlock - 1, Layout: stage.Layout}
 		if st.Pipeline != nil && k < len(st.Pipeline.PassSeconds) {
 			ss.PassSeconds = st.Pipeline.PassSeconds[k]
 			if ps.SpanSeconds > 0 {
@@ -132,11 +133,11 @@ func readPipeline(p *plan.Plan, cluster *wafer.Spec, file, model string) (*plan.
 	prev := 0
 	for k := range p.Pipeline.Stages {
 		st := &p.Pipeline.Stages[k]
-		if st.FirstBlock != prev || st.LastBlock <= st.FirstBlock || st.LastBlock > int(arch.Layers) {
-			return nil, nil, fmt.Errorf("tempc: %s: stage %d holds blocks %d to %d; the stages must cut %s's %d blocks in order", file, k, st.FirstBlock, st.LastBlock-1, arch.Name, arch.Layers)
+		if st.FirstBlock != prev || st.EndBlock <= st.FirstBlock || st.EndBlock > int(arch.Layers) {
+			return nil, nil, fmt.Errorf("tempc: %s: stage %d holds blocks %d to %d; the stages must cut %s's %d blocks in order", file, k, st.FirstBlock, st.EndBlock-1, arch.Name, arch.Layers)
 		}
-		prev = st.LastBlock
-		g, err := frontend.BuildStage(arch, opt, st.FirstBlock, st.LastBlock)
+		prev = st.EndBlock
+		g, err := frontend.BuildStage(arch, opt, st.FirstBlock, st.EndBlock)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -41,7 +41,7 @@ func writeSimulateText(w io.Writer, r *tempc.SimulateReport, s *wafer.Spec) erro
 			pl.Schedule, pl.MicroBatches, 100*pl.Bubble, 100*pl.PredictedBubble, pl.InterWaferBytes/1e9)
 		for _, st := range pl.Stages {
 			fmt.Fprintf(w, "  stage %-3d wafer %d, blocks %d–%d, %s: in passes %.4g s (bubble %.1f%%), dies busy %.4g s on average, peak %.2f GB per die\n",
-				st.Stage, st.Wafer, st.FirstBlock, st.LastBlock-1, st.Layout, st.PassSeconds, 100*st.Bubble, st.BusySeconds, st.PeakMemory/1e9)
+				st.Stage, st.Wafer, st.FirstBlock, st.LastBlock, st.Layout, st.PassSeconds, 100*st.Bubble, st.BusySeconds, st.PeakMemory/1e9)
 		}
 		busiest := 0.0
 		for _, l := range pl.InterWafer {

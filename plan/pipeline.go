@@ -44,14 +44,14 @@ type Pipeline struct {
 	Tied *Program `json:"tied,omitempty"`
 }
 
-// Stage is one pipeline stage: blocks FirstBlock to LastBlock−1 of the
+// Stage is one pipeline stage: blocks FirstBlock to EndBlock−1 of the
 // model (with the embedding on the first stage, the head on the last) on
 // wafer Wafer, planned as the single-wafer plan whose header fields it
 // repeats (its graph is the stage graph), and its passes.
 type Stage struct {
 	Wafer      int    `json:"wafer"`
 	FirstBlock int    `json:"first_block"`
-	LastBlock  int    `json:"last_block"`
+	EndBlock   int    `json:"end_block"`
 	Model      string `json:"model"`
 	// GraphSHA256 is the stage graph's digest, as Plan's.
 	GraphSHA256 string          `json:"graph_sha256"`

@@ -105,7 +105,7 @@ func testPipeline(t *testing.T) (*Plan, *wafer.Spec) {
 	}
 	pl := &Pipeline{Schedule: "1f1b", MicroBatches: 4}
 	for k, d := range []wafer.DieID{a, b} {
-		st := Stage{Wafer: k, FirstBlock: k, LastBlock: k + 1, Model: "m", GraphSHA256: testSHA, Layout: "l", MicroBatch: 2,
+		st := Stage{Wafer: k, FirstBlock: k, EndBlock: k + 1, Model: "m", GraphSHA256: testSHA, Layout: "l", MicroBatch: 2,
 			Dies: []wafer.DieID{d}, Forward: pass("f", d, 100, 0), Backward: pass("b", d, 0, 100), LastBackward: pass("b", d, 0, 100),
 			Finish: pass("adam", d, 0, 0), StaticBytes: 1e6}
 		st.Finish[0].Barrier = true
