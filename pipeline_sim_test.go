@@ -81,8 +81,9 @@ func toyPipeline(t *testing.T, s partition.Schedule, p, m int, tf, tb float64, b
 // the closed form of GPipe and 1F1B, (m + p − 1)·(tf + tb); with
 // transfers of a tenth or half a pass, the schedule's timeline
 // (costmodel.Pipeline), which runs the same passes in the same order with
-// the transfer time between them. Both in full and extrapolated from
-// p+1 and p+2 micro-batches.
+// the transfer time between them. In full, and extrapolated from two
+// replays a period of p micro-batches apart, run side by side or one
+// after the other.
 func TestPipelineSimulatedClosedForm(t *testing.T) {
 	const tf, tb, bw = 1e-3, 2e-3, 1e12
 	for _, c := range []struct {
@@ -96,11 +97,16 @@ func TestPipelineSimulatedClosedForm(t *testing.T) {
 		{partition.GPipe, 3, 12, 1e8}, {partition.GPipe, 4, 8, 5e8},
 		{partition.OneFOneB, 3, 20, 5e8}, {partition.OneFOneB, 4, 30, 1e8}, {partition.GPipe, 4, 32, 5e8},
 	} {
-		for _, full := range []bool{true, false} {
-			name := fmt.Sprintf("%s/p%d/m%d/%dB/full=%v", c.s, c.p, c.m, c.bytes, full)
+		for _, mode := range []string{"full", "side by side", "one after the other"} {
+			full := mode == "full"
+			name := fmt.Sprintf("%s/p%d/m%d/%dB/%s", c.s, c.p, c.m, c.bytes, mode)
 			t.Run(name, func(t *testing.T) {
 				pl, joined := toyPipeline(t, c.s, c.p, c.m, tf, tb, c.bytes, 0, float64(bw))
-				got, err := sim.PipelineStep(joined, pl, sim.StepConfig{Config: sim.Config{NetworkOnly: true}, Full: full})
+				cfg := sim.StepConfig{Config: sim.Config{NetworkOnly: true}, Full: full}
+				if mode == "one after the other" {
+					cfg.MaxParallelTasks = 1
+				}
+				got, err := sim.PipelineStep(joined, pl, cfg)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -23,7 +23,9 @@ import (
 // pay, the step is replayed with lo and lo+p micro-batches, p+1 ≤ lo ≤ 2p
 // and lo ≡ m modulo p (each stage's order restricted to them,
 // plan.ExpandMicroBatches), and every figure extrapolated affinely, p
-// micro-batches at a time, to the plan's m. More micro-batches add
+// micro-batches at a time, to the plan's m. The replays run side by side
+// unless that would hold more than cfg.MaxParallelTasks tasks; then one
+// after the other, the shorter first and dropped once measured. More micro-batches add
 // forward and backward passes to every stage's steady phase, which the
 // slowest stage paces, while the fill, the drain, the DP sync and the
 // optimizer stay: in steady state the step grows by the same time every
@@ -54,10 +56,70 @@ func PipelineStep(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, err
 	}
 	results := make([]*Result, len(counts))
 	exps := make([]*plan.Expansion, len(counts))
-	errs := make([]error, len(counts))
+	stats := make([]*PipelineStats, len(counts))
 	out := &StepResult{Replays: make([]Replay, len(counts))}
-	// parallel runs f for every replay, one per CPU, the longest first.
-	parallel := func(f func(j int) error) error {
+	_, full := p.Size()
+	tasks := 0.0 // the replays' tasks together, about
+	for _, c := range counts {
+		tasks += float64(full) * float64(c) / float64(m)
+	}
+	// Replays run side by side, one per CPU, unless together they would
+	// hold more than maxParallelTasks; then one after the other, each
+	// expansion dropped once its replay is measured (but the longest's,
+	// the sample).
+	limit := cfg.MaxParallelTasks
+	if limit <= 0 {
+		limit = MaxParallelTasks
+	}
+	side := tasks <= limit
+	expand := func(j int) error {
+		ex, err := p.ExpandMicroBatches(counts[j])
+		exps[j] = ex
+		return err
+	}
+	// With layers in full, a large model's replay may exceed the event
+	// limit at the default packet size: every replay then takes the
+	// smallest power-of-two packet that fits them all (one size, so that
+	// they extrapolate alike); the longest needs the largest.
+	auto := int64(0)
+	if cfg.PacketBytes == 0 {
+		if err := expand(0); err != nil {
+			return nil, err
+		}
+		_, err := Measure(s, &exps[0].Program, cfg.Config)
+		var le *LimitError
+		switch {
+		case errors.As(err, &le) && le.Suggest > 0:
+			auto = le.Suggest
+			cfg.PacketBytes = auto
+		case err != nil:
+			return nil, fmt.Errorf("sim: the pipeline with %d micro-batches: %w", counts[0], err)
+		}
+		if !side {
+			exps[0] = nil
+		}
+	}
+	replay := func(j int) error {
+		start := time.Now()
+		if exps[j] == nil {
+			if err := expand(j); err != nil {
+				return err
+			}
+		}
+		r, err := Run(s, &exps[j].Program, cfg.Config)
+		if err != nil {
+			return fmt.Errorf("sim: the pipeline with %d micro-batches: %w", counts[j], err)
+		}
+		results[j], stats[j] = r, pipelineStats(pl, exps[j], r)
+		out.Replays[j] = Replay{Counts: []int{counts[j]}, Makespan: r.Makespan, Events: r.Events, Tasks: len(exps[j].Program.Tasks),
+			WallClock: time.Since(start).Seconds()}
+		if j > 0 && !side {
+			exps[j], r.Tasks = nil, nil
+		}
+		return nil
+	}
+	if side {
+		errs := make([]error, len(counts))
 		sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 		var wg sync.WaitGroup
 		for j := range counts {
@@ -65,55 +127,19 @@ func PipelineStep(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, err
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				errs[j] = f(j)
+				errs[j] = replay(j)
 			}()
 		}
 		wg.Wait()
-		return errors.Join(errs...)
-	}
-	started := time.Now()
-	err := parallel(func(j int) error {
-		ex, err := p.ExpandMicroBatches(counts[j])
-		exps[j] = ex
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	// With layers in full, a large model's replay may exceed the event
-	// limit at the default packet size: every replay then takes the
-	// smallest power-of-two packet that fits them all (one size, so that
-	// they extrapolate alike).
-	auto := int64(0)
-	if cfg.PacketBytes == 0 {
-		for j := range counts {
-			_, err := Measure(s, &exps[j].Program, cfg.Config)
-			var le *LimitError
-			switch {
-			case errors.As(err, &le) && le.Suggest > 0:
-				auto = max(auto, le.Suggest)
-			case err != nil:
-				return nil, fmt.Errorf("sim: the pipeline with %d micro-batches: %w", counts[j], err)
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+	} else {
+		for j := len(counts) - 1; j >= 0; j-- {
+			if err := replay(j); err != nil {
+				return nil, err
 			}
 		}
-		if auto > 0 {
-			cfg.PacketBytes = auto
-		}
-	}
-	expanded := time.Since(started).Seconds()
-	err = parallel(func(j int) error {
-		start := time.Now()
-		r, err := Run(s, &exps[j].Program, cfg.Config)
-		if err != nil {
-			return fmt.Errorf("sim: the pipeline with %d micro-batches: %w", counts[j], err)
-		}
-		results[j] = r
-		out.Replays[j] = Replay{Counts: []int{counts[j]}, Makespan: r.Makespan, Events: r.Events, Tasks: len(exps[j].Program.Tasks),
-			WallClock: time.Since(start).Seconds() + expanded/float64(len(counts))}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	packets := ""
 	if auto > 0 {
@@ -123,10 +149,6 @@ func PipelineStep(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, err
 		out.Events += r.Events
 	}
 	out.Sample, out.Expansion = results[0], exps[0]
-	stats := make([]*PipelineStats, len(counts))
-	for j := range counts {
-		stats[j] = pipelineStats(pl, exps[j], results[j])
-	}
 	if len(counts) == 1 {
 		r := results[0]
 		out.Makespan, out.Energy, out.Links, out.Dies = r.Makespan, r.Energy, r.Links, r.Dies
@@ -186,6 +208,12 @@ func PipelineStep(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, err
 	out.Method = fmt.Sprintf("steady state: the pipeline replayed, packet by packet, with %d and %d micro-batches (every pass's layers in full), and every figure extrapolated affinely, a period of %d micro-batches at a time, to its %d%s", lo, lo+stages, stages, m, packets)
 	return out, nil
 }
+
+// MaxParallelTasks bounds the tasks of a pipeline's replays run side by
+// side by default: some 16 GB of expanded program and simulator state at about 1 KB a
+// task (gpt3-175b on two temp32 wafers, 11.2 M tasks in two replays,
+// peaked at 10.9 GB).
+const MaxParallelTasks = 16e6
 
 // PipelineStats is what a pipeline's stages did over a step: PassSeconds,
 // per stage, the time it was inside a pass (the union of its pass blocks'

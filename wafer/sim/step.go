@@ -27,6 +27,10 @@ type StepConfig struct {
 	// MaxFullTasks bounds a replay with its open loops in full (0:
 	// MaxFullTasks).
 	MaxFullTasks int64
+	// MaxParallelTasks bounds the tasks a pipeline's replays may hold
+	// together to run side by side (PipelineStep; 0: MaxParallelTasks);
+	// beyond it they run one after the other.
+	MaxParallelTasks float64
 }
 
 // Replay is one simulated variant of a step.
