@@ -53,10 +53,7 @@ func Compile(ctx context.Context, o Options) (*Result, error) {
 	pl.ModelSource = modelSource(o.Model)
 	pl.Configuration = o.Configuration()
 	pl.Compiler = "tempc " + Version()
-	res := sv.Solution.Result
-	pl.Solver = &plan.Solver{Name: "HiGHS", Status: res.Status.String(), Objective: o.Objective.String(),
-		Value: res.Objective, DualBound: res.DualBound, MIPGap: res.MIPGap, Seconds: sv.SolveSeconds,
-		Rows: res.Rows, Cols: res.Cols, Nonzeros: res.Nonzeros}
+	pl.Solver = solverRecord(sv, o)
 	if err := pl.Verify(sv.Spec); err != nil {
 		return nil, fmt.Errorf("tempc: the lowered plan does not verify (a bug): %w", err)
 	}
@@ -72,6 +69,15 @@ func Compile(ctx context.Context, o Options) (*Result, error) {
 	}
 	return &Result{Solved: sv, Plan: pl, Summary: PlanSummary{TasksStored: stored, TasksExpanded: expanded,
 		Blocks: blocks(pl), LowerSeconds: lowering.Seconds(), DMADescriptors: descriptors}}, nil
+}
+
+// solverRecord is how the global level chose sv's plan, as a plan
+// records it.
+func solverRecord(sv *Solved, o Options) *plan.Solver {
+	res := sv.Solution.Result
+	return &plan.Solver{Name: "HiGHS", Status: res.Status.String(), Objective: o.Objective.String(),
+		Value: res.Objective, DualBound: res.DualBound, MIPGap: res.MIPGap, Seconds: sv.SolveSeconds,
+		Rows: res.Rows, Cols: res.Cols, Nonzeros: res.Nonzeros}
 }
 
 // CommFigures is the step's DMA descriptors, and the block whose busiest

@@ -1,9 +1,7 @@
 package tempc
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -220,9 +218,8 @@ func planCount(ctx context.Context, o PipelineOptions, arch *frontend.Arch, wafe
 	}
 	res := &PipelineResult{Model: arch.Name, Wafer: waferName, Cluster: cluster, Schedule: o.Schedule, MicroBatches: m,
 		NonMonotone: pl.nonMonotone}
-	// One micro-batch's activation, bf16, over the edge's links together.
-	bytes := float64(batch/int64(m)) * float64(seq) * float64(arch.Hidden) * 2
-	res.Transfer = bytes/cluster.EdgeBandwidth + cluster.Latency
+	// One micro-batch's activation over the edge's links together.
+	res.Transfer = float64(boundaryBytes(arch, batch, seq, m))/cluster.EdgeBandwidth + cluster.Latency
 	var t costmodel.StageTimes
 	fixed := 0.0
 	for r := range p {
@@ -240,8 +237,7 @@ func planCount(ctx context.Context, o PipelineOptions, arch *frontend.Arch, wafe
 		// before their optimizers (lower.Pipeline): each replica pair
 		// both ways at once, over the edges between them.
 		pairs := max(res.Stages[0].Solved.Report.Layout.DP, res.Stages[p-1].Solved.Report.Layout.DP)
-		tied := float64(pairs) * float64(arch.Vocab*arch.EmbedDim()*2)
-		res.TiedSeconds = tied/cluster.EdgeBandwidth + float64(p-1)*cluster.Latency
+		res.TiedSeconds = float64(pairs)*float64(tiedBytes(arch))/cluster.EdgeBandwidth + float64(p-1)*cluster.Latency
 		for _, r := range []int{0, p - 1} {
 			fixed = max(fixed, res.Stages[r].Fixed+res.TiedSeconds)
 		}
@@ -502,10 +498,7 @@ func CompilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 			return nil, err
 		}
 		st.FirstBlock, st.EndBlock = ps.First, ps.Last
-		r := sv.Solution.Result
-		st.Solver = &plan.Solver{Name: "HiGHS", Status: r.Status.String(), Objective: o.Objective.String(),
-			Value: r.Objective, DualBound: r.DualBound, MIPGap: r.MIPGap, Seconds: sv.SolveSeconds,
-			Rows: r.Rows, Cols: r.Cols, Nonzeros: r.Nonzeros}
+		st.Solver = solverRecord(sv, o.Options)
 		t := sv.Table
 		last := len(a.Options) - 1
 		stages = append(stages, lower.PipelineStage{Stage: st,
@@ -515,12 +508,11 @@ func CompilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	if err != nil {
 		return nil, err
 	}
-	activation := batch / int64(m) * seq * arch.Hidden * 2 // bf16
 	var tied int64
 	if arch.TiedEmbeddings && p > 1 {
-		tied = arch.Vocab * arch.EmbedDim() * 2 // the table's bf16 gradient
+		tied = tiedBytes(arch)
 	}
-	pipe, err := lower.Pipeline(joined, stages, order, o.Schedule, m, activation, tied)
+	pipe, err := lower.Pipeline(joined, stages, order, o.Schedule, m, boundaryBytes(arch, batch, seq, m), tied)
 	if err != nil {
 		return nil, err
 	}
@@ -528,15 +520,12 @@ func CompilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	if err != nil {
 		return nil, err
 	}
-	var ws, compact bytes.Buffer
-	if err := wafer.WriteJSON(&ws, &spec); err != nil {
-		return nil, fmt.Errorf("tempc: %w", err)
-	}
-	if err := json.Compact(&compact, ws.Bytes()); err != nil {
-		return nil, fmt.Errorf("tempc: %w", err)
+	ws, err := lower.SpecJSON(&spec)
+	if err != nil {
+		return nil, err
 	}
 	pl := &plan.Plan{SchemaVersion: plan.SchemaVersion, Model: arch.Name, ModelSource: modelSource(o.Model),
-		Batch: batch, Seq: seq, GraphSHA256: lower.GraphSHA256(full), Wafer: spec.Name, WaferSpec: compact.Bytes(),
+		Batch: batch, Seq: seq, GraphSHA256: lower.GraphSHA256(full), Wafer: spec.Name, WaferSpec: ws,
 		Layout: pipelineLayout(pipe), MicroBatch: int(batch) / m, CapacityBytes: first.Table.Capacity,
 		PredictedSeconds: res.StepSeconds, Configuration: o.Configuration(), Compiler: "tempc " + Version(), Pipeline: pipe}
 	pipe.PredictedBubble = res.Timeline.Bubble
@@ -558,6 +547,15 @@ func CompilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	return &CompiledPipeline{PipelineResult: res, Plan: pl, Spec: joined, Summary: PlanSummary{TasksStored: stored,
 		TasksExpanded: expanded, Blocks: blocks(pl), LowerSeconds: lowering.Seconds(), DMADescriptors: descriptors}}, nil
 }
+
+// boundaryBytes is one micro-batch's activation between two stages (its
+// sequences' hidden states in bf16), and the size of its gradient.
+func boundaryBytes(a *frontend.Arch, batch, seq int64, m int) int64 {
+	return batch / int64(m) * seq * a.Hidden * 2
+}
+
+// tiedBytes is a tied token table's gradient in bf16.
+func tiedBytes(a *frontend.Arch) int64 { return a.Vocab * a.EmbedDim() * 2 }
 
 // pipelineLayout names a pipeline's layout by its stages':
 // "pp2[dp2-4x4-mb4-selective-zero|dp2-4x4-mb4-selective-zero]".

@@ -106,15 +106,9 @@ func newLowerer(t *costmodel.Table, a ilp.Assignment) (*lowerer, *plan.Plan, err
 	if sp.Config.UnfusedAttention {
 		p.Attention = "unfused"
 	}
-	var ws bytes.Buffer
-	if err := wafer.WriteJSON(&ws, sp.Spec); err != nil {
-		return nil, nil, fmt.Errorf("lower: %w", err)
+	if p.WaferSpec, err = SpecJSON(sp.Spec); err != nil {
+		return nil, nil, err
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, ws.Bytes()); err != nil {
-		return nil, nil, fmt.Errorf("lower: %w", err)
-	}
-	p.WaferSpec = compact.Bytes()
 	for _, ring := range lw.rings {
 		p.Dies = append(p.Dies, ring...)
 		p.Groups = append(p.Groups, slices.Clone(ring))
@@ -166,6 +160,19 @@ func (lw *lowerer) micro(sync bool) []plan.Node {
 		micro = append(micro, lw.block("bwd.layer0", lw.blk, bwd, edgesFirst, sync))
 	}
 	return append(micro, lw.block("bwd.pre", lw.pre, bwd, edgesPre, sync))
+}
+
+// SpecJSON is s in the wafer file format, compact, as a plan carries it
+// (wafer_spec).
+func SpecJSON(s *wafer.Spec) (json.RawMessage, error) {
+	var ws, compact bytes.Buffer
+	if err := wafer.WriteJSON(&ws, s); err != nil {
+		return nil, fmt.Errorf("lower: %w", err)
+	}
+	if err := json.Compact(&compact, ws.Bytes()); err != nil {
+		return nil, fmt.Errorf("lower: %w", err)
+	}
+	return compact.Bytes(), nil
 }
 
 // GraphSHA256 is the hex SHA-256 of the graph's canonical text.
