@@ -20,6 +20,7 @@ import (
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/ilp"
 	"github.com/tempc/tempc/partition"
+	"github.com/tempc/tempc/plan"
 	"github.com/tempc/tempc/validate"
 	"github.com/tempc/tempc/wafer"
 )
@@ -72,31 +73,43 @@ type evalSettings struct {
 	unaliasedLimit      time.Duration
 	tuned               bool
 	degreeModel         string
+	// pipelineModel is planned on each count of wafers, one pipeline
+	// stage per wafer (1: the single-wafer plan), in the pipeline
+	// configurations; pipelineMicroBatches fixes the micro-batches of
+	// each pipeline (0: each point's count searched, as the paper's
+	// comparison does).
+	pipelineModel        string
+	wafers               []int
+	pipelineMicroBatches int
 }
 
 // fullSettings are the paper's (REFERENCE.md): six models at batch 128,
 // sequence 2048; long sequences on the two Llama models (rotary
 // positions: the GPT models' learned position tables stop at 2048); the
 // search on two 7B models that take sequence 2048 (gpt2's table stops at
-// 1024).
+// 1024); gpt3-175b pipelined across 1 to 6 wafers (the paper's
+// multi-wafer comparison runs 2 to 6).
 var fullSettings = evalSettings{
 	models: []string{"gpt3-6.7b", "gpt3-76b", "gpt3-175b", "llama2-13b", "llama3-70b", "opt-175b"},
 	batch:  128, seq: 2048,
 	long: []string{"llama2-13b", "llama3-70b"}, longBatch: 32, longSeq: 16384,
 	faultModel: "gpt3-6.7b", dieRates: []float64{0.05, 0.1, 0.25}, linkRates: []float64{0.1, 0.25, 0.35},
 	search: []string{"llama2-7b", "gpt3-6.7b"}, unaliasedLimit: 60 * time.Second, tuned: true,
-	degreeModel: "gpt3-175b",
+	degreeModel:   "gpt3-175b",
+	pipelineModel: "gpt3-175b", wafers: []int{1, 2, 3, 4, 5, 6},
 }
 
 // quickSettings run in minutes: GPT-2 and TinyLlama 1.1B at batch 32,
-// sequence 1024; a long-sequence point and two fault maps.
+// sequence 1024; a long-sequence point, two fault maps, and GPT-2 on one
+// and two wafers.
 var quickSettings = evalSettings{
 	models: []string{"gpt2", "tinyllama-1.1b"},
 	batch:  32, seq: 1024,
 	long: []string{"tinyllama-1.1b"}, longBatch: 4, longSeq: 8192,
 	faultModel: "gpt2", dieRates: []float64{0.1}, linkRates: []float64{0.25},
 	search: []string{"gpt2"}, unaliasedLimit: 20 * time.Second,
-	degreeModel: "gpt2",
+	degreeModel:   "gpt2",
+	pipelineModel: "gpt2", wafers: []int{1, 2},
 }
 
 // evalDefault bounds each plan: generous, so that no solve stops at it
@@ -112,6 +125,12 @@ var (
 	// by two mappers.
 	canonicalConfigs = []string{"megatron1/smap", "megatron1/gmap", "megatron3/smap", "megatron3/gmap", "fsdp/smap", "fsdp/gmap"}
 	tunedConfigs     = []string{"megatron1-tuned/temp", "megatron3-tuned/temp", "fsdp-tuned/temp"}
+	// pipelineConfigs are TEMP and the canonical baselines with the
+	// sequential mapper only: each pipeline point plans every split of
+	// the blocks and every micro-batch count, some 5–12 minutes a point
+	// for gpt3-175b on temp48, and gmap would double that; the
+	// single-wafer sections already compare both mappers.
+	pipelineConfigs = []string{"temp", "megatron1/smap", "megatron3/smap", "fsdp/smap"}
 )
 
 // EvalRow is one plan of the evaluation, its step simulated.
@@ -122,8 +141,10 @@ type EvalRow struct {
 	Batch         int64  `json:"batch"`
 	Seq           int64  `json:"seq"`
 	// Wafer is the wafer planned on (a fault map's name in the fault
-	// sweep).
-	Wafer string `json:"wafer"`
+	// sweep); Wafers, in the pipeline section, how many of it the plan
+	// spans, one pipeline stage each (1: the single-wafer plan).
+	Wafer  string `json:"wafer"`
+	Wafers int    `json:"wafers,omitempty"`
 	// Fits says a plan exists and its simulated peak memory is within
 	// capacity; Reason says why not.
 	Fits      bool   `json:"fits"`
@@ -146,6 +167,12 @@ type EvalRow struct {
 	Power          float64 `json:"average_power_watts"`
 	TokensPerJoule float64 `json:"tokens_per_joule"`
 	MaxLinkUtil    float64 `json:"max_link_utilization"`
+	// MicroBatches is a pipeline's micro-batches per step; Bubble the
+	// share of its passes' span its stages spent waiting, simulated
+	// (tempc.PipelineSim), PredictedBubble the cost model's timeline's.
+	MicroBatches    int     `json:"pipeline_micro_batches,omitempty"`
+	Bubble          float64 `json:"bubble,omitempty"`
+	PredictedBubble float64 `json:"predicted_bubble,omitempty"`
 	// Wall times (not in report.md: they vary from run to run).
 	PlanWall     float64 `json:"plan_wall_seconds"`
 	SimulateWall float64 `json:"simulate_wall_seconds"`
@@ -186,7 +213,9 @@ type EvalReport struct {
 	GeomeanSpeedup    map[string]float64 `json:"geomean_speedup"`
 	GeomeanEfficiency map[string]float64 `json:"geomean_power_efficiency"`
 	// CostModel is |simulated − predicted| / predicted over every plan
-	// that fits.
+	// that fits, each plan once (a row that copies another's plan, as
+	// the pipeline section's single wafer may the main section's, is not
+	// counted again).
 	CostModel ErrStats `json:"cost_model_vs_simulator"`
 	// Degree is the stream-degree sweep: one linear layer's weight stream
 	// on groups of 2 to 48 dies (validate.DegreeSweep), DegreeModel's
@@ -195,7 +224,13 @@ type EvalReport struct {
 	DegreeSeqs  int               `json:"degree_micro_batch,omitempty"`
 	Degree      []validate.Degree `json:"degree_sweep,omitempty"`
 	Search      []SearchRow       `json:"search"`
-	WallSeconds float64           `json:"wall_seconds"`
+	// PipelineEdgeTBps is the bandwidth between neighbouring wafers in
+	// the pipeline section (the wafer's cluster, or wafer.DefaultCluster),
+	// each direction, TB/s; PipelineMicroBatches the micro-batches every
+	// pipeline runs, when fixed (0: searched per point).
+	PipelineEdgeTBps     float64 `json:"pipeline_edge_tbps,omitempty"`
+	PipelineMicroBatches int     `json:"pipeline_micro_batches,omitempty"`
+	WallSeconds          float64 `json:"wall_seconds"`
 }
 
 // ErrStats summarises relative errors.
@@ -207,25 +242,57 @@ type ErrStats struct {
 	Signed float64 `json:"median_rel_err"`
 }
 
-// evalCase is one plan to make and simulate.
+// evalCase is one plan to make and simulate: on one wafer (wafers 0 or
+// 1), or pipelined across wafers of spec.
 type evalCase struct {
 	section, config, model string
 	batch, seq             int64
 	spec                   *wafer.Spec
+	wafers                 int
+	// microBatches fixes a pipeline's micro-batches (0: searched).
+	microBatches int
 }
 
 // key identifies a case, and caseKey the case a row measured.
 func (c evalCase) key() string {
-	return fmt.Sprintf("%s|%s|%s|%d|%d|%s", c.section, c.config, c.model, c.batch, c.seq, c.spec.Name)
+	return evalKey(c.section, c.planKey())
 }
 
 func (r EvalRow) caseKey() string {
-	return fmt.Sprintf("%s|%s|%s|%d|%d|%s", r.Section, r.Configuration, r.Model, r.Batch, r.Seq, r.Wafer)
+	return evalKey(r.Section, r.planKey())
+}
+
+// planKey identifies what a case plans, whichever section it is in, and
+// planKey of a row the plan it measured.
+func (c evalCase) planKey() string {
+	return planKey(c.config, c.model, c.batch, c.seq, c.spec.Name, c.wafers)
+}
+
+func (r EvalRow) planKey() string {
+	return planKey(r.Configuration, r.Model, r.Batch, r.Seq, r.Wafer, r.Wafers)
+}
+
+func evalKey(section, plan string) string { return section + "|" + plan }
+
+// planKey joins what a plan depends on. Wafers 0 and 1 are both the
+// single-wafer plan, and a section of single-wafer plans (wafers 0)
+// leaves the count out.
+func planKey(config, model string, batch, seq int64, waferName string, wafers int) string {
+	k := fmt.Sprintf("%s|%s|%d|%d|%s", config, model, batch, seq, waferName)
+	if wafers > 1 {
+		k += fmt.Sprintf("|%d wafers", wafers)
+	}
+	return k
 }
 
 // Eval runs the paper's evaluation (see the README): every plan compiled,
 // lowered, verified and its whole step simulated; it writes report.md,
-// eval.json and SVG figures to o.Out.
+// eval.json and SVG figures to o.Out. Its sections: "main" (TEMP, the
+// canonical baselines and the tuned families on each model), "ablation"
+// (TSPP rings, then TATP relays), "long" (long sequences), "faults"
+// (random fault maps), "pipeline" (one model across 1 to N wafers, one
+// pipeline stage per wafer, TEMP against the baselines); besides its
+// rows, the stream-degree sweep and the search.
 func Eval(o EvalOptions) error {
 	start := time.Now()
 	if o.Out == "" {
@@ -247,6 +314,13 @@ func Eval(o EvalOptions) error {
 	st := o.set()
 	cases := evalCases(st, base)
 	rep := &EvalReport{Wafer: base.Name, Dies: base.NumHealthy(), Batch: st.batch, Seq: st.seq, LongBatch: st.longBatch, LongSeq: st.longSeq, Quick: o.Quick}
+	if slices.ContainsFunc(st.wafers, func(n int) bool { return n > 1 }) {
+		c := base.Cluster
+		if c == nil {
+			c = wafer.DefaultCluster(base, 2)
+		}
+		rep.PipelineEdgeTBps, rep.PipelineMicroBatches = c.EdgeBandwidth/1e12, st.pipelineMicroBatches
+	}
 	partial := filepath.Join(o.Out, "eval.partial.json")
 	done := map[string]EvalRow{}
 	if o.Resume {
@@ -300,14 +374,26 @@ func Eval(o EvalOptions) error {
 
 // runCases runs the cases done lacks, Jobs at a time, into rep.Rows in
 // case order; after each it leaves the rows measured so far in partial.
+// A case that plans what an earlier case plans (the pipeline section's
+// single wafer, when its model is among the main section's) is not run
+// again: it takes that case's row.
 func (o EvalOptions) runCases(cases []evalCase, done map[string]EvalRow, rep *EvalReport, partial string, start time.Time) error {
 	rows := make([]EvalRow, len(cases))
 	have := make([]bool, len(cases))
+	same := make([]int, len(cases))
+	first := map[string]int{}
 	var todo []int
 	for i, c := range cases {
-		if row, ok := done[c.key()]; ok {
-			rows[i], have[i] = row, true
+		same[i] = i
+		if j, ok := first[c.planKey()]; ok {
+			same[i] = j
 		} else {
+			first[c.planKey()] = i
+		}
+		switch row, ok := done[c.key()]; {
+		case ok:
+			rows[i], have[i] = row, true
+		case same[i] == i:
 			todo = append(todo, i)
 		}
 	}
@@ -333,7 +419,11 @@ func (o EvalOptions) runCases(cases []evalCase, done map[string]EvalRow, rep *Ev
 				finished++
 				if o.Progress != nil {
 					c := cases[i]
-					fmt.Fprintf(o.Progress, "[%3d/%d %5.0f s] %-8s %-15s %-21s", finished, len(cases), time.Since(start).Seconds(), c.section, c.model, c.config)
+					config := c.config
+					if c.wafers > 1 {
+						config += fmt.Sprintf(" ×%d", c.wafers)
+					}
+					fmt.Fprintf(o.Progress, "[%3d/%d %5.0f s] %-8s %-15s %-21s", finished, len(cases), time.Since(start).Seconds(), c.section, c.model, config)
 					if row.Fits {
 						fmt.Fprintf(o.Progress, " %8.4f s simulated (%+.2f%% from predicted)\n", row.SimulatedStep, 100*(row.SimulatedStep/row.PredictedStep-1))
 					} else {
@@ -362,6 +452,12 @@ func (o EvalOptions) runCases(cases []evalCase, done map[string]EvalRow, rep *Ev
 	if firstErr != nil {
 		return firstErr
 	}
+	for i, c := range cases {
+		if !have[i] {
+			rows[i] = rows[same[i]]
+			rows[i].Section, rows[i].Wafers = c.section, c.wafers
+		}
+	}
 	rep.Rows = rows
 	return nil
 }
@@ -370,7 +466,7 @@ func (o EvalOptions) runCases(cases []evalCase, done map[string]EvalRow, rep *Ev
 func evalCases(st evalSettings, base *wafer.Spec) []evalCase {
 	var cs []evalCase
 	add := func(section, config, model string, batch, seq int64, s *wafer.Spec) {
-		cs = append(cs, evalCase{section, config, model, batch, seq, s})
+		cs = append(cs, evalCase{section: section, config: config, model: model, batch: batch, seq: seq, spec: s})
 	}
 	for _, m := range st.models {
 		add("main", "temp", m, st.batch, st.seq, base)
@@ -404,6 +500,12 @@ func evalCases(st evalSettings, base *wafer.Spec) []evalCase {
 			add("faults", "temp", st.faultModel, st.batch, st.seq, s)
 		}
 	}
+	for _, n := range st.wafers {
+		for _, c := range pipelineConfigs {
+			cs = append(cs, evalCase{section: "pipeline", config: c, model: st.pipelineModel, batch: st.batch, seq: st.seq, spec: base,
+				wafers: n, microBatches: st.pipelineMicroBatches})
+		}
+	}
 	return cs
 }
 
@@ -429,9 +531,13 @@ func (o EvalOptions) planOptions(c evalCase) tempc.Options {
 	return po
 }
 
-// run plans, lowers and simulates one case.
+// run plans, lowers and simulates one case: on one wafer (tempc.Compile)
+// or, across two wafers or more, as a pipeline (runPipeline).
 func (o EvalOptions) run(c evalCase) EvalRow {
-	row := EvalRow{Section: c.section, Configuration: c.config, Model: c.model, Batch: c.batch, Seq: c.seq, Wafer: c.spec.Name}
+	if c.wafers > 1 {
+		return o.runPipeline(c)
+	}
+	row := c.row()
 	start := time.Now()
 	cp, err := tempc.Compile(context.Background(), o.planOptions(c))
 	row.PlanWall = time.Since(start).Seconds()
@@ -446,22 +552,35 @@ func (o EvalOptions) run(c evalCase) EvalRow {
 	r := cp.Report
 	row.Layout, row.Attention, row.PredictedStep = r.Layout.Name, r.Attention, r.StepSeconds
 	row.PredictedMemory, row.Memory = r.PeakMemoryBytesPerDie, r.Memory
-	start = time.Now()
-	sr, err := tempc.Simulate(context.Background(), cp.Plan, cp.Spec, tempc.SimulateOptions{})
+	row.simulate(cp.Plan, cp.Spec)
+	return row
+}
+
+// row is the row of c before it is planned.
+func (c evalCase) row() EvalRow {
+	return EvalRow{Section: c.section, Configuration: c.config, Model: c.model, Batch: c.batch, Seq: c.seq, Wafer: c.spec.Name, Wafers: c.wafers}
+}
+
+// simulate replays the step of p on s into the row, returning the
+// simulator's report (nil when the replay failed, with Reason saying
+// why).
+func (row *EvalRow) simulate(p *plan.Plan, s *wafer.Spec) *tempc.SimulateReport {
+	start := time.Now()
+	sr, err := tempc.Simulate(context.Background(), p, s, tempc.SimulateOptions{})
 	row.SimulateWall = time.Since(start).Seconds()
 	if err != nil {
 		row.Reason = "simulation failed: " + err.Error()
-		return row
+		return nil
 	}
-	s := sr.Report
-	row.SimulatedStep, row.PeakMemory, row.Energy = s.Simulated, s.SimulatedMemory, s.EnergyJoules
-	row.Power, row.TokensPerJoule, row.MaxLinkUtil = s.AveragePower, s.TokensPerJoule, s.MaxLinkUtil
-	row.TokensPerSecond = float64(c.batch*c.seq) / s.Simulated
-	row.Fits = s.Fits
-	if !s.Fits {
-		row.Reason = fmt.Sprintf("simulated peak %.1f GB per die exceeds %.1f GB", s.SimulatedMemory/1e9, s.CapacityBytes/1e9)
+	r := &sr.Report
+	row.SimulatedStep, row.PeakMemory, row.Energy = r.Simulated, r.SimulatedMemory, r.EnergyJoules
+	row.Power, row.TokensPerJoule, row.MaxLinkUtil = r.AveragePower, r.TokensPerJoule, r.MaxLinkUtil
+	row.TokensPerSecond = float64(row.Batch*row.Seq) / r.Simulated
+	row.Fits = r.Fits
+	if !r.Fits {
+		row.Reason = fmt.Sprintf("simulated peak %.1f GB per die exceeds %.1f GB", r.SimulatedMemory/1e9, r.CapacityBytes/1e9)
 	}
-	return row
+	return r
 }
 
 // search measures the global level's search on model: the aliased ILP
@@ -504,6 +623,20 @@ func (o EvalOptions) search(model string, base *wafer.Spec, st evalSettings) (Se
 	return sr, nil
 }
 
+// plans are the rows that fit with a predicted step, each plan once: the
+// rows the cost model is measured on.
+func (r *EvalReport) plans() []EvalRow {
+	var out []EvalRow
+	seen := map[string]bool{}
+	for _, row := range r.Rows {
+		if k := row.planKey(); row.Fits && row.PredictedStep > 0 && !seen[k] {
+			seen[k] = true
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
 // summarise computes the geometric means and the cost model's errors.
 func (r *EvalReport) summarise() {
 	r.GeomeanSpeedup, r.GeomeanEfficiency = map[string]float64{}, map[string]float64{}
@@ -538,11 +671,9 @@ func (r *EvalReport) summarise() {
 		r.GeomeanEfficiency[k] = math.Exp(a.logE / float64(counts[k]))
 	}
 	var errs, signed []float64
-	for _, row := range r.Rows {
-		if row.Fits && row.PredictedStep > 0 {
-			e := row.SimulatedStep/row.PredictedStep - 1
-			errs, signed = append(errs, math.Abs(e)), append(signed, e)
-		}
+	for _, row := range r.plans() {
+		e := row.SimulatedStep/row.PredictedStep - 1
+		errs, signed = append(errs, math.Abs(e)), append(signed, e)
 	}
 	if len(errs) > 0 {
 		sort.Float64s(errs)

@@ -43,6 +43,7 @@ func (r *EvalReport) figures(dir string) error {
 		{"faults.svg", r.faultPlot},
 		{"costmodel.svg", r.costPlot},
 		{"degree.svg", r.degreePlot},
+		{"pipeline.svg", r.pipelinePlot},
 	}
 	for _, f := range figs {
 		p, err := f.make()
@@ -159,17 +160,15 @@ func (r *EvalReport) faultPlot() (*plot.Plot, error) {
 }
 
 // costPlot draws simulated against predicted step time, every plan that
-// fits, with the diagonal.
+// fits once, with the diagonal.
 func (r *EvalReport) costPlot() (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = "Cost model against the simulator", "predicted step (s)", "simulated step (s)"
 	var pts plotter.XYs
 	hi := 0.0
-	for _, row := range r.Rows {
-		if row.Fits && row.PredictedStep > 0 {
-			pts = append(pts, plotter.XY{X: row.PredictedStep, Y: row.SimulatedStep})
-			hi = max(hi, row.PredictedStep, row.SimulatedStep)
-		}
+	for _, row := range r.plans() {
+		pts = append(pts, plotter.XY{X: row.PredictedStep, Y: row.SimulatedStep})
+		hi = max(hi, row.PredictedStep, row.SimulatedStep)
 	}
 	s, err := plotter.NewScatter(pts)
 	if err != nil {
