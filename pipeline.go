@@ -11,6 +11,7 @@ import (
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/frontend"
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/ir"
 	"github.com/tempc/tempc/lower"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/plan"
@@ -310,15 +311,10 @@ func (pl *planner) stage(r, first, last int) (*stageOutcome, error) {
 	if out, ok := pl.memo[k]; ok {
 		return out, nil
 	}
-	g, err := frontend.BuildStage(pl.arch, frontend.Options{Batch: pl.batch, Seq: pl.seq}, first, last)
-	if err != nil {
+	g, sv, err := solveStage(pl.ctx, pl.o.Options, pl.arch, pl.spec, pl.batch, pl.seq, first, last, k.inFlight, pl.m)
+	if g == nil {
 		return nil, err
 	}
-	so := pl.o.Options
-	so.Graph, so.Spec, so.Batch, so.Seq = g, pl.spec, 0, 0
-	so.Params.InFlight = k.inFlight
-	so.Space.MicroBatchCount = pl.m
-	sv, err := Solve(pl.ctx, so)
 	out := &stageOutcome{err: err}
 	var oom *ilp.OutOfMemoryError
 	var nl *ilp.NoLayoutError
@@ -344,6 +340,22 @@ func (pl *planner) stage(r, first, last int) (*stageOutcome, error) {
 	}
 	pl.memo[k] = out
 	return out, nil
+}
+
+// solveStage builds the stage graph of blocks [first, last) and plans it
+// on spec holding inFlight micro-batches' activations, its layouts
+// running m micro-batches. A nil graph means the graph could not be
+// built; otherwise err is the solve's.
+func solveStage(ctx context.Context, o Options, arch *frontend.Arch, spec *wafer.Spec, batch, seq int64, first, last, inFlight, m int) (*ir.Graph, *Solved, error) {
+	g, err := frontend.BuildStage(arch, frontend.Options{Batch: batch, Seq: seq}, first, last)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Graph, o.Spec, o.Batch, o.Seq = g, spec, 0, 0
+	o.Params.InFlight = inFlight
+	o.Space.MicroBatchCount = m
+	sv, err := Solve(ctx, o)
+	return g, sv, err
 }
 
 // fits is the split whose every stage's period is at most b, each stage
@@ -482,6 +494,20 @@ func CompilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	var stages []lower.PipelineStage
 	for k, ps := range res.Stages {
 		sv := ps.Solved
+		if g := sv.Table.Space.Graph; g.Name != frontend.StageName(arch, ps.First, ps.Last) {
+			// The search planned a stage of as many blocks elsewhere in
+			// the model and reused it: the same work, but the plan must
+			// name its own blocks' graph. Planned again there, it must
+			// take the same time.
+			_, again, err := solveStage(ctx, o.Options, arch, first.Spec, batch, seq, ps.First, ps.Last, ps.InFlight, m)
+			if err != nil {
+				return nil, err
+			}
+			if a, b := sv.Report.StepSeconds, again.Report.StepSeconds; math.Abs(a-b) > 1e-9*a {
+				return nil, fmt.Errorf("tempc: stage %d planned at blocks %d–%d takes %.9g s, where %s took %.9g s (a bug)", k, ps.First, ps.Last-1, b, g.Name, a)
+			}
+			sv = again
+		}
 		a := sv.Solution.Assignment
 		single, err := lower.Lower(sv.Table, a)
 		if err != nil {

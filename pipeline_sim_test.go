@@ -239,3 +239,40 @@ func TestCompilePipeline(t *testing.T) {
 		})
 	}
 }
+
+// TestCompilePipelineMiddleStages: a middle stage that the split search
+// planned at another position of the model (the same number of blocks
+// and micro-batches in flight) is planned again at its own blocks, so
+// that the plan names its own stage graph and reads back through
+// ReadPlan's work checks.
+func TestCompilePipelineMiddleStages(t *testing.T) {
+	ctx := context.Background()
+	s, _ := wafer.Preset("mesh4x4")
+	// Both cases reused a stage planned elsewhere before it was planned
+	// again: [2:5) for the middle stage of 3 ([3:6)), [2:4) for stage 2
+	// of 4 under GPipe ([4:6)).
+	for _, c := range []struct {
+		stages, micro int
+		s             partition.Schedule
+	}{{3, 4, partition.OneFOneB}, {4, 8, partition.GPipe}} {
+		o := tempc.PipelineOptions{Options: tempc.Options{Model: tinyGPT2, Spec: s, Batch: 16, Seq: 256, Mapper: "smap"},
+			Stages: c.stages, MicroBatches: c.micro, Schedule: c.s}
+		cp, err := tempc.CompilePipeline(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := plan.WriteJSON(&buf, cp.Plan); err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := tempc.ReadPlan("pp.json", buf.Bytes(), "", "")
+		if err != nil {
+			t.Fatalf("%d stages, %s: %v", c.stages, c.s, err)
+		}
+		for k, st := range p.Pipeline.Stages {
+			if want := fmt.Sprintf("tiny-gpt2[%d:%d]", st.FirstBlock, st.EndBlock); k > 0 && k < c.stages-1 && st.Model != want {
+				t.Errorf("%d stages, %s: stage %d is named %s, want %s", c.stages, c.s, k, st.Model, want)
+			}
+		}
+	}
+}

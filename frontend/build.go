@@ -42,11 +42,7 @@ func ForwardStage(a *Arch, s Shape, first, last int) (*ir.Graph, error) {
 	if first < 0 || last > int(a.Layers) || first >= last {
 		return nil, fmt.Errorf("frontend: stage of blocks [%d, %d): want 0 ≤ first < last ≤ %d, the layers of %s", first, last, a.Layers, a.Name)
 	}
-	name := a.Name
-	if first > 0 || last < int(a.Layers) {
-		name = fmt.Sprintf("%s[%d:%d]", a.Name, first, last)
-	}
-	b := &builder{g: &ir.Graph{Name: name, Batch: s.Batch, Seq: s.Seq, Layers: last - first}, a: a, s: s,
+	b := &builder{g: &ir.Graph{Name: StageName(a, first, last), Batch: s.Batch, Seq: s.Seq, Layers: last - first}, a: a, s: s,
 		layer: ir.NoLayer, class: ClassEmbed}
 	// Token ids and labels first, as the whole model's graph has them.
 	var tokens, labels ir.TensorID
@@ -86,6 +82,15 @@ type builder struct {
 	s     Shape
 	layer int
 	class string
+}
+
+// StageName names the graph of blocks [first, last) of a: "gpt3-175b[0:48]",
+// or the model's name for all its blocks.
+func StageName(a *Arch, first, last int) string {
+	if first > 0 || last < int(a.Layers) {
+		return fmt.Sprintf("%s[%d:%d]", a.Name, first, last)
+	}
+	return a.Name
 }
 
 func (b *builder) name(key string) string {
