@@ -90,13 +90,24 @@ type PipelineResult struct {
 // plan needs.
 type StageInfeasibleError struct {
 	Model string
-	// Count is the stages asked for; Stages explains those that do not fit.
-	Count  int
-	Stages []string
+	// Count is the stages asked for; Stages explains those that do not
+	// fit with the first of the micro-batch counts tried (MicroBatches),
+	// none of which fits.
+	Count        int
+	Stages       []string
+	MicroBatches []int
 }
 
 func (e *StageInfeasibleError) Error() string {
-	return fmt.Sprintf("tempc: no split of %s into %d stages fits: %s", e.Model, e.Count, strings.Join(e.Stages, "; "))
+	counts := ""
+	if len(e.MicroBatches) > 1 {
+		s := make([]string, len(e.MicroBatches))
+		for i, m := range e.MicroBatches {
+			s[i] = fmt.Sprint(m)
+		}
+		counts = fmt.Sprintf(" with any of %s micro-batches; with %d", strings.Join(s, ", "), e.MicroBatches[0])
+	}
+	return fmt.Sprintf("tempc: no split of %s into %d stages fits%s: %s", e.Model, e.Count, counts, strings.Join(e.Stages, "; "))
 }
 
 // PlanPipeline cuts the model into Stages contiguous stages and plans each
@@ -194,7 +205,11 @@ func PlanPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, erro
 	}
 	if best == nil {
 		if firstErr == nil {
-			firstErr = fmt.Errorf("tempc: no micro-batch count for %d stages divides the batch of %d sequences", p, batch)
+			return nil, fmt.Errorf("tempc: no micro-batch count for %d stages divides the batch of %d sequences", p, batch)
+		}
+		var inf *StageInfeasibleError
+		if errors.As(firstErr, &inf) {
+			inf.MicroBatches = counts
 		}
 		return nil, firstErr
 	}

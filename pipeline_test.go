@@ -80,6 +80,12 @@ func TestPlanPipelineInfeasible(t *testing.T) {
 		!strings.Contains(err.Error(), "GB per die, above 0.001 GB") {
 		t.Errorf("err = %v", err)
 	}
+	// Searched over micro-batch counts, the error names them all.
+	_, err = tempc.PlanPipeline(context.Background(), tempc.PipelineOptions{Options: tempc.Options{Model: tinyGPT2, Spec: s, Batch: 16, Seq: 256, Mapper: "smap"},
+		Stages: 2})
+	if !errors.As(err, &inf) || !strings.Contains(err.Error(), "fits with any of 2, 4, 8, 16 micro-batches; with 2: stage 0") {
+		t.Errorf("err = %v", err)
+	}
 	for _, bad := range []tempc.PipelineOptions{
 		{Options: tempc.Options{Model: tinyGPT2, Spec: s}, Stages: 9},
 		{Options: tempc.Options{Model: tinyGPT2, Spec: s, Batch: 16}, Stages: 2, MicroBatches: 3},
