@@ -156,6 +156,9 @@ func PlanPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, erro
 	if cluster == nil {
 		cluster = wafer.DefaultCluster(spec, p)
 	}
+	if p > cluster.Wafers {
+		return nil, fmt.Errorf("tempc: %d pipeline stages on %s's cluster of %d wafers: one stage per wafer", p, spec.Name, cluster.Wafers)
+	}
 	one := *spec
 	one.Cluster = nil
 	L := int(arch.Layers)

@@ -80,6 +80,12 @@ func TestPlanPipelineInfeasible(t *testing.T) {
 		!strings.Contains(err.Error(), "GB per die, above 0.001 GB") {
 		t.Errorf("err = %v", err)
 	}
+	cluster := *s
+	cluster.Cluster = wafer.DefaultCluster(s, 2)
+	if _, err := tempc.PlanPipeline(context.Background(), tempc.PipelineOptions{Options: tempc.Options{Model: tinyGPT2, Spec: &cluster}, Stages: 3}); err == nil ||
+		!strings.Contains(err.Error(), "3 pipeline stages on mesh4x4's cluster of 2 wafers") {
+		t.Errorf("3 stages on a cluster of 2 wafers: %v", err)
+	}
 	// Searched over micro-batch counts, the error names them all.
 	_, err = tempc.PlanPipeline(context.Background(), tempc.PipelineOptions{Options: tempc.Options{Model: tinyGPT2, Spec: s, Batch: 16, Seq: 256, Mapper: "smap"},
 		Stages: 2})

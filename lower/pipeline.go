@@ -72,7 +72,7 @@ type PipelineStage struct {
 
 // Pipeline assembles the stages into a cluster pipeline on joined (a
 // cluster's joined mesh, wafer.Spec.Joined): stage k on wafer k, its dies
-// moved there; order[k] its passes (partition.PipelineOrder); between
+// moved there (the stages' passes are moved in place); order[k] its passes (partition.PipelineOrder); between
 // neighbouring stages, per micro-batch, the boundary activation of
 // activation bytes (the micro-batch's sequences' hidden states) forward
 // and its gradient backward; and, when tied is positive, the exchange of
@@ -101,6 +101,9 @@ func Pipeline(joined *wafer.Spec, stages []PipelineStage, order [][]partition.Pa
 	}
 	if len(order) != p {
 		return nil, fmt.Errorf("lower: %d stages, %d orders", p, len(order))
+	}
+	if p > joined.Wafers() {
+		return nil, fmt.Errorf("lower: %d stages on the %d wafers of %s: one stage per wafer", p, joined.Wafers(), joined.Name)
 	}
 	if activation <= 0 {
 		return nil, fmt.Errorf("lower: a boundary activation of %d bytes", activation)
@@ -131,11 +134,11 @@ func Pipeline(joined *wafer.Spec, stages []PipelineStage, order [][]partition.Pa
 	}
 	for k := range p - 1 {
 		a, b := &pl.Stages[k], &pl.Stages[k+1]
-		fwd, err := handOver(joined, a.Groups, b.Groups, stages[k+1].In == partition.Rep, activation, false, "activation")
+		fwd, err := handOver(joined, a.Groups, b.Groups, stages[k+1].In == partition.Rep, activation, "activation")
 		if err != nil {
 			return nil, fmt.Errorf("lower: boundary %d→%d: %w", k, k+1, err)
 		}
-		bwd, err := handOver(joined, b.Groups, a.Groups, stages[k].Out == partition.Rep, activation, false, "gradient")
+		bwd, err := handOver(joined, b.Groups, a.Groups, stages[k].Out == partition.Rep, activation, "gradient")
 		if err != nil {
 			return nil, fmt.Errorf("lower: boundary %d→%d: %w", k+1, k, err)
 		}
@@ -163,9 +166,9 @@ func Pipeline(joined *wafer.Spec, stages []PipelineStage, order [][]partition.Pa
 // groups' dies moved to the receiving groups' (spread), then, when the
 // receivers read it replicated, all-gathered over each receiving group's
 // ring. Its results (out tasks) are what the receiving dies end with.
-func handOver(s *wafer.Spec, from, to [][]wafer.DieID, replicated bool, bytes int64, reduce bool, what string) (*plan.Program, error) {
+func handOver(s *wafer.Spec, from, to [][]wafer.DieID, replicated bool, bytes int64, what string) (*plan.Program, error) {
 	prog := &plan.Program{}
-	if err := spread(s, prog, from, to, bytes, reduce, what); err != nil {
+	if err := spread(s, prog, from, to, bytes, false, what); err != nil {
 		return nil, err
 	}
 	last := make([]plan.TaskID, len(prog.Tasks))

@@ -45,7 +45,7 @@ func TestHandOver(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc), func(t *testing.T) {
 			from, to := groups(0, tc.from[0], tc.from[1]), groups(1, tc.to[0], tc.to[1])
-			prog, err := handOver(joined, from, to, tc.replicated, tc.bytes, false, "x")
+			prog, err := handOver(joined, from, to, tc.replicated, tc.bytes, "x")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -168,7 +168,7 @@ func (st *Stage) Steps(micro int) []Node {
 	return append(out, st.Finish...)
 }
 
-// walkPipeline calls f for every block of the pipeline: each stage's step
+// walk calls f for every block of the pipeline: each stage's step
 // (Stage.Steps), then the boundaries' programs (a run per micro-batch) and
 // Tied.
 func (pl *Pipeline) walk(f func(n *Node, runs int) error) error {
@@ -306,7 +306,7 @@ func checkOrder(order []PassRef, micro int) error {
 	return nil
 }
 
-// expandPipeline writes the pipeline's step out as one program (see
+// expand writes the pipeline's step out as one program (see
 // Pipeline), for micro micro-batches (the plan's, or fewer for a
 // shortened replay): each stage's passes as its own step, with its own
 // handoffs and barriers, the boundary runs and Tied placed between them
