@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
 )
 
 // The pipeline section: one model's throughput against the number of
@@ -222,12 +223,18 @@ func (r *EvalReport) pipelineSeries() ([]string, []plotter.XYs) {
 }
 
 // pipelinePlot draws the pipeline section: simulated tokens/s against
-// the wafers, a line with points per configuration. A configuration
-// keeps its colour and shape whether or not its points fit.
+// the wafers, a line with points per configuration.
 func (r *EvalReport) pipelinePlot() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = "Pipelines across wafers (simulated)", "wafers", "tokens/s"
 	names, pts := r.pipelineSeries()
+	return WafersPlot("Pipelines across wafers (simulated)", names, pts)
+}
+
+// WafersPlot draws throughput against wafers: tokens/s over the wafer
+// count, a line with points per configuration (names[i] with pts[i]). A
+// configuration keeps its colour and shape whether or not it has points.
+func WafersPlot(title string, names []string, pts []plotter.XYs) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "wafers", "tokens/s"
 	for i, xy := range pts {
 		if len(xy) == 0 {
 			continue
@@ -247,6 +254,17 @@ func (r *EvalReport) pipelinePlot() (*plot.Plot, error) {
 	p.X.Tick.Marker = wholeTicks{}
 	p.Y.Min = 0
 	return p, nil
+}
+
+// WriteSVG writes p as the evaluation's figures are written: 9 × 4.5
+// inches of SVG.
+func WriteSVG(w io.Writer, p *plot.Plot) error {
+	wt, err := p.WriterTo(9*vg.Inch, 4.5*vg.Inch, "svg")
+	if err != nil {
+		return err
+	}
+	_, err = wt.WriteTo(w)
+	return err
 }
 
 // wholeTicks marks the whole numbers of an axis (the wafer counts), or

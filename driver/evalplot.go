@@ -50,14 +50,7 @@ func (r *EvalReport) figures(dir string) error {
 		if err != nil {
 			return fmt.Errorf("driver: figure %s: %w", f.name, err)
 		}
-		if err := writeFile(filepath.Join(dir, f.name), func(w io.Writer) error {
-			wt, err := p.WriterTo(9*vg.Inch, 4.5*vg.Inch, "svg")
-			if err != nil {
-				return err
-			}
-			_, err = wt.WriteTo(w)
-			return err
-		}); err != nil {
+		if err := writeFile(filepath.Join(dir, f.name), func(w io.Writer) error { return WriteSVG(w, p) }); err != nil {
 			return err
 		}
 	}

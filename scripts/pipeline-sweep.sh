@@ -3,7 +3,8 @@
 # TEMP (the temp mapper) and the canonical baselines as their users run them
 # (megatron1, megatron3, fsdp with the sequential mapper), every point planned
 # by `tempc pipeline` (predicted, not simulated). One JSON report per point in
-# OUT (default docs/pipeline), then a Markdown table on stdout.
+# OUT (default docs/pipeline), the figure OUT/wafers.svg
+# (scripts/pipeline-figure), then a Markdown table on stdout.
 #
 #   scripts/pipeline-sweep.sh [OUT]
 #
@@ -26,6 +27,7 @@ for n in 1 2 3 4 5 6; do
 	point fsdp "$n" --baseline fsdp --mapper smap
 	wait
 done
+go run ./scripts/pipeline-figure "$out"
 python3 - "$out" <<'PY'
 import json, os, sys
 out = sys.argv[1]
