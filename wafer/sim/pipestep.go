@@ -23,17 +23,19 @@ import (
 // pay, the step is replayed with lo and lo+p micro-batches, p+1 ≤ lo ≤ 2p
 // and lo ≡ m modulo p (each stage's order restricted to them,
 // plan.ExpandMicroBatches), and every figure extrapolated affinely, p
-// micro-batches at a time, to the plan's m. The replays run side by side
-// unless that would hold more than cfg.MaxParallelTasks tasks; then one
-// after the other, the shorter first and dropped once measured. More micro-batches add
+// micro-batches at a time, to the plan's m. More micro-batches add
 // forward and backward passes to every stage's steady phase, which the
 // slowest stage paces, while the fill, the drain, the DP sync and the
-// optimizer stay: in steady state the step grows by the same time every
-// p micro-batches (for equal stages without transfers, every one: the
-// closed form (m+p−1)·(tf+tb) of 1F1B and GPipe). Peaks are extrapolated too: GPipe keeps every
-// micro-batch's activations, 1F1B at most p per stage. The layers inside
-// each pass are replayed in full: the slowest stage, which sets the step,
-// may change with them.
+// optimizer stay: in steady state the step grows by the same time every p
+// micro-batches (for equal stages without transfers, every one: the closed
+// form (m+p−1)·(tf+tb) of 1F1B and GPipe). Peaks are extrapolated too:
+// GPipe keeps every micro-batch's activations, 1F1B at most p per stage.
+// The layers inside each pass are replayed in full: the slowest stage,
+// which sets the step, may change with them.
+//
+// The replays run side by side unless together they would hold more than
+// cfg.MaxParallelTasks tasks; then one after the other, the shorter first
+// and dropped once measured.
 func PipelineStep(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	pl := p.Pipeline
 	if pl == nil {
