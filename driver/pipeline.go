@@ -128,7 +128,7 @@ func Pipeline(w io.Writer, o PipelineOptions) error {
 	}
 	if sm := r.Simulation; sm != nil {
 		fmt.Fprintf(w, "simulated  %.4f s (%+.2f%% against the prediction), %.0f tokens/s; bubble %.1f%% (predicted %.1f%%); %.3g GB between wafers; %.1f s\n",
-			sm.Simulated, 100*deref(sm.RelErr), float64(res.TokensPerSecond*res.StepSeconds)/sm.Simulated, 100*sm.Pipeline.Bubble, 100*sm.Pipeline.PredictedBubble,
+			sm.Simulated, 100*deref(sm.RelErr), float64(compiled.Plan.Batch*compiled.Plan.Seq)/sm.Simulated, 100*sm.Pipeline.Bubble, 100*sm.Pipeline.PredictedBubble,
 			sm.Pipeline.InterWaferBytes/1e9, sm.WallSeconds)
 		for _, st := range sm.Pipeline.Stages {
 			fmt.Fprintf(w, "sim stage %-3d in passes %.4g s (bubble %.1f%%), dies busy %.4g s on average, peak %.1f GB per die\n",

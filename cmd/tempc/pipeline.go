@@ -26,6 +26,9 @@ func runPipeline(args []string, stdout, stderr io.Writer) error {
 	if err := oneOf("schedule", *schedule, []string{"1f1b", "gpipe"}); err != nil {
 		return err
 	}
+	if o.Output == "-" && (o.Simulate || o.JSON) {
+		return usageError{"-o -: the plan takes standard output; write it to a file to also --simulate or print --json"}
+	}
 	if o.Stages < 0 || o.Stages > wafer.MaxWafers || o.MicroBatches < 0 {
 		return usageError{fmt.Sprintf("--wafers %d and --pipeline-micro-batches %d: want 0 to %d stages and a non-negative count", o.Stages, o.MicroBatches, wafer.MaxWafers)}
 	}
