@@ -339,11 +339,9 @@ func planWafer(p *plan.Plan, file, override string) (*wafer.Spec, error) {
 // (lower.CheckWork): a plan missing blocks, ops or the optimizer is
 // rejected rather than simulated faster.
 func checkWork(p *plan.Plan, s *wafer.Spec, file, model string) error {
-	if model == "" {
-		model = p.ModelSource
-	}
-	if model == "" {
-		return fmt.Errorf("tempc: %s has no model_source: pass --model with the model it was compiled from", file)
+	model, err := planModel(p, file, model)
+	if err != nil {
+		return err
 	}
 	g, err := frontend.Load(model, frontend.Options{Batch: p.Batch, Seq: p.Seq})
 	if err != nil {
@@ -357,6 +355,18 @@ func checkWork(p *plan.Plan, s *wafer.Spec, file, model string) error {
 		return fmt.Errorf("tempc: %s: %w", file, err)
 	}
 	return nil
+}
+
+// planModel is the model a plan was compiled from: model when given (the
+// file moved), else the plan's model_source.
+func planModel(p *plan.Plan, file, model string) (string, error) {
+	if model == "" {
+		model = p.ModelSource
+	}
+	if model == "" {
+		return "", fmt.Errorf("tempc: %s has no model_source: pass --model with the model it was compiled from", file)
+	}
+	return model, nil
 }
 
 // LinkMap is one directed link of the mesh over a simulated step.

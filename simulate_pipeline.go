@@ -109,11 +109,9 @@ func readPipeline(p *plan.Plan, cluster *wafer.Spec, file, model string) (*plan.
 	if err := p.Verify(joined); err != nil {
 		return nil, nil, err
 	}
-	if model == "" {
-		model = p.ModelSource
-	}
-	if model == "" {
-		return nil, nil, fmt.Errorf("tempc: %s has no model_source: pass --model with the model it was compiled from", file)
+	model, err = planModel(p, file, model)
+	if err != nil {
+		return nil, nil, err
 	}
 	arch, err := frontend.LoadArch(model, p.Seq)
 	if err != nil {
