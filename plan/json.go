@@ -20,6 +20,11 @@ func WriteJSON(w io.Writer, p *Plan) error {
 	return bw.Flush()
 }
 
+// MaxFileBytes bounds the plan files tempc reads (1 GiB). The largest
+// plan tempc writes, mt-nlg-530b across six wafers, is 66 MB; the bound
+// keeps a wrong or hostile file from being read into memory whole.
+const MaxFileBytes = 1 << 30
+
 // ReadJSON parses a plan, rejecting unknown fields, data after the plan
 // and other schema versions (version 1 with a hint to recompile); malformed JSON is reported with its position. It does not
 // Verify the plan.
