@@ -1,6 +1,10 @@
 package wafer
 
-import "fmt"
+import (
+	"fmt"
+	"iter"
+	"slices"
+)
 
 // Rect is a rectangle of dies: Rows×Cols dies from corner (R, C).
 type Rect struct {
@@ -33,6 +37,22 @@ func (s *Spec) Snake(r Rect) []DieID {
 		}
 	}
 	return out
+}
+
+// RectDies yields the dies of r row by row, left to right, without building
+// a slice: for scans that stop at the first die they look for (is any die
+// of a candidate tile taken?), which on a 256×256 wafer would otherwise
+// allocate a tile's worth of IDs at each of its 65,536 positions.
+func (s *Spec) RectDies(r Rect) iter.Seq[DieID] {
+	return func(yield func(DieID) bool) {
+		for i := r.R; i < r.R+r.Rows; i++ {
+			for j := r.C; j < r.C+r.Cols; j++ {
+				if !yield(DieID(i*s.Cols + j)) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // HasCycle reports whether r has a Hamiltonian cycle. A grid of m×n dies
@@ -100,43 +120,53 @@ func (s *Spec) Cycle(r Rect) ([]DieID, bool) {
 // row by row or column by column, alternating direction — every
 // Hamiltonian path of the rectangle of that boustrophedon form. The first
 // is Snake(r).
+//
+// A variant is a duplicate of an earlier one only in a rectangle with a
+// side of 1 (where row and column order coincide, and flipping the other
+// side changes nothing): duplicates are found by comparing paths, not by
+// formatting them, so that a 256×256 wafer's tiles are enumerated in
+// linear time (BenchmarkSnakes256).
 func (s *Spec) Snakes(r Rect) [][]DieID {
-	var out [][]DieID
-	seen := map[string]bool{}
+	out := make([][]DieID, 0, 8)
 	for _, colMajor := range []bool{false, true} {
 		for _, flipR := range []bool{false, true} {
 			for _, flipC := range []bool{false, true} {
-				var path []DieID
-				outer, inner := r.Rows, r.Cols
-				if colMajor {
-					outer, inner = r.Cols, r.Rows
-				}
-				for i := 0; i < outer; i++ {
-					for j := 0; j < inner; j++ {
-						jj := j
-						if i%2 == 1 {
-							jj = inner - 1 - j
-						}
-						row, col := i, jj
-						if colMajor {
-							row, col = jj, i
-						}
-						if flipR {
-							row = r.Rows - 1 - row
-						}
-						if flipC {
-							col = r.Cols - 1 - col
-						}
-						path = append(path, s.ID(Coord{r.R + row, r.C + col}))
-					}
-				}
-				key := fmt.Sprint(path)
-				if !seen[key] {
-					seen[key] = true
+				path := s.snake(r, colMajor, flipR, flipC)
+				if !slices.ContainsFunc(out, func(p []DieID) bool { return slices.Equal(p, path) }) {
 					out = append(out, path)
 				}
 			}
 		}
 	}
 	return out
+}
+
+// snake is one boustrophedon order of r: by columns when colMajor, from
+// the bottom row when flipR, from the right column when flipC.
+func (s *Spec) snake(r Rect, colMajor, flipR, flipC bool) []DieID {
+	path := make([]DieID, 0, r.Size())
+	outer, inner := r.Rows, r.Cols
+	if colMajor {
+		outer, inner = r.Cols, r.Rows
+	}
+	for i := 0; i < outer; i++ {
+		for j := 0; j < inner; j++ {
+			jj := j
+			if i%2 == 1 {
+				jj = inner - 1 - j
+			}
+			row, col := i, jj
+			if colMajor {
+				row, col = jj, i
+			}
+			if flipR {
+				row = r.Rows - 1 - row
+			}
+			if flipC {
+				col = r.Cols - 1 - col
+			}
+			path = append(path, DieID((r.R+row)*s.Cols+r.C+col))
+		}
+	}
+	return path
 }

@@ -72,3 +72,48 @@ func TestSnakes(t *testing.T) {
 		t.Errorf("1×5 has %d snakes, want 2 (one each way)", n)
 	}
 }
+
+// BenchmarkSnakes256 enumerates the snakes of every 1×1 tile of a
+// 256×256 wafer (the largest mesh a wafer file may give) and of its
+// 16×16 tiles, as the layout search does for each group shape.
+func BenchmarkSnakes256(b *testing.B) {
+	s := mustPreset(b, "mesh4x4")
+	s.Rows, s.Cols = 256, 256
+	for b.Loop() {
+		for i := 0; i < 256; i++ {
+			for j := 0; j < 256; j++ {
+				s.Snakes(Rect{R: i, C: j, Rows: 1, Cols: 1})
+			}
+		}
+		for i := 0; i < 256; i += 16 {
+			for j := 0; j < 256; j += 16 {
+				s.Snakes(Rect{R: i, C: j, Rows: 16, Cols: 16})
+			}
+		}
+	}
+}
+
+// TestRectDies: RectDies yields the dies of Snake, row-major, and stops
+// when told.
+func TestRectDies(t *testing.T) {
+	s := mustPreset(t, "temp48")
+	r := Rect{R: 1, C: 2, Rows: 2, Cols: 3}
+	var got []DieID
+	for d := range s.RectDies(r) {
+		got = append(got, d)
+	}
+	want := s.Snake(r)
+	want[3], want[5] = want[5], want[3] // the snake's second row runs right to left
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("RectDies(%v) = %v, want %v", r, got, want)
+	}
+	n := 0
+	for range s.RectDies(r) {
+		if n++; n == 2 {
+			break
+		}
+	}
+	if n != 2 {
+		t.Errorf("RectDies went on after a break: %d dies", n)
+	}
+}

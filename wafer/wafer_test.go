@@ -17,7 +17,7 @@ import (
 	"github.com/tempc/tempc/internal/jsonpos"
 )
 
-func mustPreset(t *testing.T, name string) *Spec {
+func mustPreset(t testing.TB, name string) *Spec {
 	t.Helper()
 	s, ok := Preset(name)
 	if !ok {
