@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tempc/tempc/internal/fileio"
 	"github.com/tempc/tempc/internal/jsonpos"
 )
 
@@ -294,12 +295,22 @@ func elements(o *jsonpos.Object, key string) []jsonpos.Pos {
 	return ps
 }
 
-// Load returns the preset called name, or reads the wafer file at that path.
+// MaxFileBytes bounds the wafer files Load reads (64 MiB). The largest
+// wafer a file may describe, 256×256 dies, written by WriteJSON with 90%
+// of its dies and links dead (tempc wafer --die-rate 0.9 --link-rate 0.9
+// --json) is 13 MB; every die and link dead, about 16 MB. The bound is four
+// times that, and keeps a device or a wrong file (/dev/zero, a model's
+// weights) from being read into memory whole.
+const MaxFileBytes = 64 << 20
+
+// Load returns the preset called name, or reads the wafer file at that path
+// (a regular file or a pipe of at most MaxFileBytes; a directory or device
+// is refused before reading).
 func Load(name string) (*Spec, error) {
 	if s, ok := Preset(name); ok {
 		return s, nil
 	}
-	data, err := os.ReadFile(name)
+	data, err := fileio.Read(name, MaxFileBytes, fileio.AllowPipes, "wafer file")
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(name, `/\.`) {
 			return nil, fmt.Errorf("wafer: unknown wafer %q: not a preset (%s) nor a file", name, strings.Join(PresetNames(), ", "))
