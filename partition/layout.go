@@ -65,23 +65,25 @@ func (l *Layout) Name() string {
 // sides divide the mesh's (so that, without faults, groups tile it), with
 // tiles packed greedily on healthy, connected dies (healthyTiles; dies no
 // tile can use stay idle: a documented choice),
-// and every micro-batch up to the per-group batch (per die for FSDP's
-// baseline: a group's micro-batch is then that many sequences on each die,
-// so a group needs at least a sequence per die). When the DP degree does
-// not divide the global batch, groups get ⌈B/d⌉ or ⌊B/d⌋ sequences and the
-// step waits for the larger.
+// and every micro-batch that divides the per-group batch (per die for
+// FSDP's baseline: a group's micro-batch is then that many sequences on
+// each die, so a group needs at least a sequence per die). Nothing is
+// padded: as Megatron-LM and FSDP require, every DP group takes the same
+// share B/d of the global batch and runs share/micro-batch whole
+// micro-batches, so a step computes exactly the graph's B sequences
+// (groupings uses only as many groups as divide B).
 func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
 	var out []Layout
 	for _, g := range groupings(s, batch, cfg) {
 		d := g.dp()
-		local := (batch + int64(d) - 1) / int64(d)
+		local := batch / int64(d) // groupings keeps d | batch
 		// The group's micro-batch sizes: as listed (per die for FSDP), or
 		// the one that makes MicroBatchCount micro-batches (whole
 		// sequences per die for FSDP).
 		var sizes []int
 		if n := int64(cfg.MicroBatchCount); n > 0 {
 			mb := local / n
-			if batch%int64(d) != 0 || local%n != 0 || cfg.MicroBatchPerDie() && mb%int64(g.shape.Size()) != 0 {
+			if local%n != 0 || cfg.MicroBatchPerDie() && mb%int64(g.shape.Size()) != 0 {
 				continue // the count does not divide this grouping's share
 			}
 			sizes = []int{int(mb)}
@@ -94,8 +96,8 @@ func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
 			}
 		}
 		for _, mb := range sizes {
-			if int64(mb) > local {
-				continue
+			if int64(mb) > local || local%int64(mb) != 0 {
+				continue // no padded micro-batches
 			}
 			for _, rc := range cfg.Recompute {
 				for _, z := range cfg.ZeRO {
@@ -127,7 +129,10 @@ func (g grouping) dp() int { return len(g.tiles) + len(g.extra) }
 // groupings lists, for every group rectangle whose sides divide the
 // mesh's and that has at most MaxGroupDies dies, its tiles packed on the
 // healthy dies (healthyTiles, irregularGroups) — those that give between
-// 1 and batch groups.
+// 1 and batch groups. Where the groups that fit do not divide the batch,
+// only the largest number of them that does is kept (irregular groups
+// dropped before rectangles, later tiles before earlier ones); the dies of
+// the others stay idle, so that every group takes the same whole share.
 func groupings(s *wafer.Spec, batch int64, cfg Config) []grouping {
 	var out []grouping
 	for r := 1; r <= s.Rows; r++ {
@@ -138,18 +143,39 @@ func groupings(s *wafer.Spec, batch int64, cfg Config) []grouping {
 			tiles, used := healthyTiles(s, r, c)
 			g := grouping{shape: wafer.Rect{Rows: r, Cols: c}, tiles: tiles, extra: irregularGroups(s, used, r*c)}
 			if d := g.dp(); d > 0 && int64(d) <= batch {
-				out = append(out, g)
+				out = append(out, g.dividing(batch))
 			}
 		}
 	}
 	return out
 }
 
+// dividing keeps the largest number of g's groups that divides batch
+// (at least one), dropping irregular groups first, then the last tiles.
+func (g grouping) dividing(batch int64) grouping {
+	d := g.dp()
+	for batch%int64(d) != 0 {
+		d--
+	}
+	if drop := g.dp() - d; drop > 0 {
+		if n := min(drop, len(g.extra)); n > 0 {
+			g.extra = g.extra[:len(g.extra)-n]
+			drop -= n
+		}
+		g.tiles = g.tiles[:len(g.tiles)-drop]
+	}
+	return g
+}
+
 // MicroBatches is the number of micro-batches each DP group runs per step
-// for a global batch: ⌈⌈batch/DP⌉/MicroBatch⌉.
+// for a global batch: batch/(DP·MicroBatch), which layouts keeps whole.
+// It panics on a layout that would pad a micro-batch.
 func (l *Layout) MicroBatches(batch int64) int64 {
-	local := (batch + int64(l.DP) - 1) / int64(l.DP)
-	return (local + int64(l.MicroBatch) - 1) / int64(l.MicroBatch)
+	per := int64(l.DP) * int64(l.MicroBatch)
+	if per <= 0 || batch%per != 0 {
+		panic(fmt.Sprintf("partition: layout %s does not divide the batch of %d sequences into whole micro-batches", l.Name(), batch))
+	}
+	return batch / per
 }
 
 // healthyTiles places r×c tiles on the wafer greedily, scanning positions
@@ -285,8 +311,7 @@ func HealthyChain(s *wafer.Spec, t wafer.Rect) ([]wafer.DieID, bool) {
 func noLayout(s *wafer.Spec, batch int64, cfg Config) error {
 	var most int64 // the most sequences any DP group of a possible shape gets
 	for _, g := range groupings(s, batch, cfg) {
-		d := int64(g.dp())
-		most = max(most, (batch+d-1)/d)
+		most = max(most, batch/int64(g.dp()))
 	}
 	if most == 0 {
 		return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d: no group shape of at most %d dies tiles its %d healthy dies "+
@@ -300,8 +325,8 @@ func noLayout(s *wafer.Spec, batch int64, cfg Config) error {
 		return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d: FSDP gives every die whole sequences (micro-batches %v per die), "+
 			"and no group shape's share of the batch covers its dies that way (raise --batch or lower --max-group)", s.Name, batch, cfg.MicroBatches))
 	}
-	return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d: every micro-batch size asked for (%v) exceeds the %d sequences "+
-		"a data-parallel group gets at most", s.Name, batch, cfg.MicroBatches, most))
+	return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d: no micro-batch size asked for (%v) divides the share of "+
+		"any data-parallel group (at most %d sequences); micro-batches are never padded", s.Name, batch, cfg.MicroBatches, most))
 }
 
 // ErrNoLayout is what Build's error is when the wafer and batch leave no
