@@ -106,6 +106,11 @@ type Options struct {
 	// left when it starts (at most TimeLimit), so a caller's budget covers
 	// formulating and loading the model too.
 	Deadline time.Time
+	// Cancel, when closed, interrupts the solve (a caller's context
+	// ending: Done()). The solve returns at once with what it has
+	// (Result.Status TimeLimit, Detail "interrupted"); the caller reports
+	// its own cancellation.
+	Cancel <-chan struct{}
 	// NoPresolve switches HiGHS's presolve off (used to confirm an
 	// infeasibility that presolve declared).
 	NoPresolve bool

@@ -32,6 +32,25 @@ HighsInt Highs_getModelStatus(const void* highs);
 HighsInt Highs_getIntInfoValue(const void* highs, const char* info, HighsInt* value);
 HighsInt Highs_getDoubleInfoValue(const void* highs, const char* info, double* value);
 HighsInt Highs_getSolution(const void* highs, double* col_value, double* col_dual, double* row_value, double* row_dual);
+
+// Interrupts: HiGHS calls tempcInterrupt from its simplex, IPM and MIP
+// loops; it asks HiGHS to stop once *flag is set (by tempcRaise, from
+// another thread).
+#include <lp_data/HighsCallbackStruct.h>
+HighsInt Highs_setCallback(void* highs, HighsCCallbackType user_callback, void* user_callback_data);
+HighsInt Highs_startCallback(void* highs, const int callback_type);
+static void tempcInterrupt(int type, const char* message, const HighsCallbackDataOut* out, HighsCallbackDataIn* in, void* flag) {
+	if (in != NULL && __atomic_load_n((int*)flag, __ATOMIC_SEQ_CST)) {
+		in->user_interrupt = 1;
+	}
+}
+static HighsInt tempcWatch(void* highs, int* flag) {
+	if (Highs_setCallback(highs, tempcInterrupt, flag) == -1) return -1;
+	// kHighsCallbackSimplexInterrupt, IpmInterrupt, MipInterrupt.
+	if (Highs_startCallback(highs, 1) == -1 || Highs_startCallback(highs, 2) == -1 || Highs_startCallback(highs, 6) == -1) return -1;
+	return 0;
+}
+static void tempcRaise(int* flag) { __atomic_store_n(flag, 1, __ATOMIC_SEQ_CST); }
 */
 import "C"
 
@@ -56,6 +75,7 @@ const (
 	hModelUnbounded             = 10
 	hModelTimeLimit             = 13
 	hModelIterationLimit        = 14
+	hModelInterrupt             = 17
 )
 
 // capiRun solves p with HiGHS under o and reads back status, solution and
@@ -120,6 +140,13 @@ func capiRun(p *ilp.Problem, o ilp.Options) (*ilp.Result, error) {
 				return nil, err
 			}
 		}
+	}
+	if o.Cancel != nil {
+		stop, err := watch(h, o.Cancel)
+		if err != nil {
+			return nil, fmt.Errorf("highs: %q: %w", p.Name, err)
+		}
+		defer stop()
 	}
 	if C.Highs_run(h) == hStatusError {
 		return nil, fmt.Errorf("highs: HiGHS failed on %q", p.Name)
@@ -216,6 +243,8 @@ func capiResult(h unsafe.Pointer, p *ilp.Problem, nc, nr int) *ilp.Result {
 		res.Status, res.Detail = ilp.Optimal, "optimal"
 	case hModelTimeLimit, hModelIterationLimit:
 		res.Status, res.Detail = ilp.TimeLimit, "time limit reached"
+	case hModelInterrupt:
+		res.Status, res.Detail = ilp.TimeLimit, "interrupted"
 	case hModelInfeasible:
 		res.Status, res.Detail = ilp.Infeasible, "infeasible"
 	case hModelUnbounded, hModelUnboundedOrInfeasible:
@@ -283,4 +312,29 @@ func named(name string, f func(*C.char)) {
 	cs := C.CString(name)
 	defer C.free(unsafe.Pointer(cs))
 	f(cs)
+}
+
+// watch makes HiGHS instance h stop its solve once cancel closes. stop
+// ends the watch; it must be called before h is destroyed.
+func watch(h unsafe.Pointer, cancel <-chan struct{}) (stop func(), err error) {
+	flag := (*C.int)(C.malloc(C.size_t(unsafe.Sizeof(C.int(0)))))
+	*flag = 0
+	if C.tempcWatch(h, flag) != 0 {
+		C.free(unsafe.Pointer(flag))
+		return nil, fmt.Errorf("HiGHS refused the interrupt callback")
+	}
+	done, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-cancel:
+			C.tempcRaise(flag)
+		case <-done:
+		}
+	}()
+	return func() {
+		close(done)
+		<-watched
+		C.free(unsafe.Pointer(flag))
+	}, nil
 }

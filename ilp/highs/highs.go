@@ -75,6 +75,10 @@ func runBounded(p *ilp.Problem, o ilp.Options) (*ilp.Result, error) {
 	select {
 	case out := <-done:
 		return out.res, out.err
+	case <-o.Cancel: // nil: never
+		// HiGHS stops at its next interrupt check; its instance is freed
+		// then, on the goroutine above.
+		return &ilp.Result{Status: ilp.TimeLimit, Detail: "interrupted"}, nil
 	case <-timer.C:
 		return &ilp.Result{Status: ilp.TimeLimit, Detail: fmt.Sprintf("HiGHS had not stopped %v after its time limit; abandoned without an incumbent", grace.Round(time.Millisecond))}, nil
 	}

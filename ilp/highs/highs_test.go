@@ -156,3 +156,53 @@ func TestTimeLimitKeepsIncumbent(t *testing.T) {
 		}
 	}
 }
+
+// marketSplit is a Cornuéjols–Dawande market-split instance (IPCO 1998):
+// m equality rows over 10(m−1) binaries with coefficients in [0, 99]
+// and right-hand sides half the row sums. With m = 5 branch and bound
+// needs far more than a minute, so a solve of it ends only by its limits.
+func marketSplit(m int) *ilp.Problem {
+	n := 10 * (m - 1)
+	p := &ilp.Problem{Name: "market-split"}
+	for j := 0; j < n; j++ {
+		p.Cols = append(p.Cols, ilp.Col{Name: fmt.Sprint("x", j), Upper: 1, Integer: true})
+	}
+	seed := uint32(12345)
+	for i := 0; i < m; i++ {
+		row := ilp.Row{Name: fmt.Sprint("r", i)}
+		sum := 0.0
+		for j := 0; j < n; j++ {
+			seed = seed*1664525 + 1013904223 // Numerical Recipes' LCG
+			a := float64(seed>>16) * 100 / 65536
+			a = math.Floor(a)
+			row.Terms = append(row.Terms, ilp.Term{Col: j, Coef: a})
+			sum += a
+		}
+		row.Lower, row.Upper = math.Floor(sum/2), math.Floor(sum/2)
+		p.Rows = append(p.Rows, row)
+	}
+	return p
+}
+
+// TestCancelInterruptsHiGHS: closing Options.Cancel stops HiGHS itself
+// (through its interrupt callback, model status "interrupt"), not only
+// the wait for it, on a solve that its minute's time limit would not end.
+func TestCancelInterruptsHiGHS(t *testing.T) {
+	cancel := make(chan struct{})
+	time.AfterFunc(300*time.Millisecond, func() { close(cancel) })
+	res, err := capiRun(marketSplit(5), ilp.Options{TimeLimit: time.Minute, Threads: 1, Cancel: cancel}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Detail != "interrupted" {
+		t.Fatalf("a cancelled solve ended %v (%s), want interrupted", res.Status, res.Detail)
+	}
+	// Solve returns at once on a closed channel, and a later solve runs.
+	res, err = Solver{}.Solve(marketSplit(5), ilp.Options{TimeLimit: time.Minute, Threads: 1, Cancel: cancel})
+	if err != nil || res.Detail != "interrupted" {
+		t.Fatalf("Solve with Cancel closed = %+v, %v", res, err)
+	}
+	if res, err = (Solver{}).Solve(integerKnapsack(), ilp.Options{TimeLimit: 10 * time.Second, Threads: 1}); err != nil || res.Status != ilp.Optimal {
+		t.Fatalf("the solve after an interrupted one: %+v, %v", res, err)
+	}
+}
