@@ -210,6 +210,9 @@ func (p *Plan) Verify(s *wafer.Spec) error {
 		return err
 	}
 	if p.Pipeline != nil {
+		if err := p.Pipeline.checkFields(p.Batch); err != nil {
+			return err
+		}
 		if err := p.Pipeline.check(s); err != nil {
 			return err
 		}
@@ -265,16 +268,14 @@ func (p *Plan) checkHeader() error {
 	if p.SchemaVersion < OldestSchemaVersion || p.SchemaVersion > SchemaVersion {
 		return fmt.Errorf("plan: schema version %d, want %d to %d", p.SchemaVersion, OldestSchemaVersion, SchemaVersion)
 	}
-	if err := p.checkGroups(); err != nil {
+	if err := checkGroups("", p.Layout, p.Dies, p.Groups); err != nil {
 		return err
 	}
-	for i, st := range p.Strategies {
-		if st.Group == "" || st.Scheme == "" || st.Layers < 1 {
-			return fmt.Errorf("plan: strategy %d (%q) needs a group, a scheme and at least one layer", i, st.Group)
-		}
+	if err := checkStrategies("", p.Strategies); err != nil {
+		return err
 	}
-	if sv := p.Solver; sv != nil && (!(sv.MIPGap >= 0) || !(sv.Seconds >= 0) || math.IsInf(sv.Seconds, 0)) {
-		return fmt.Errorf("plan: solver mip_gap %g and seconds %g must be finite and not negative", sv.MIPGap, sv.Seconds)
+	if err := checkSolver("", p.Solver); err != nil {
+		return err
 	}
 	if p.Batch <= 0 || p.Seq <= 0 {
 		return fmt.Errorf("plan: batch %d and seq %d must be positive", p.Batch, p.Seq)
@@ -293,12 +294,12 @@ func (p *Plan) checkHeader() error {
 		v    float64
 	}{{"predicted_step_seconds", p.PredictedSeconds}, {"predicted_energy_joules", p.PredictedEnergy},
 		{"predicted_peak_memory_bytes_per_die", p.PredictedMemory}, {"static_bytes_per_die", p.StaticBytes}} {
-		if !(f.v >= 0) || math.IsInf(f.v, 0) {
-			return fmt.Errorf("plan: %s is %g; it must be finite and not negative", f.name, f.v)
+		if err := checkBytes(f.name, f.v); err != nil {
+			return err
 		}
 	}
 	if !(p.CapacityBytes > 0) || math.IsInf(p.CapacityBytes, 0) {
-		return fmt.Errorf("plan: capacity_bytes_per_die is %g; it must be finite and positive", p.CapacityBytes)
+		return fieldError("capacity_bytes_per_die", p.CapacityBytes, "a finite number > 0")
 	}
 	switch {
 	case p.Pipeline != nil && len(p.Steps) > 0:
@@ -307,30 +308,6 @@ func (p *Plan) checkHeader() error {
 		return fmt.Errorf("plan: steps is empty: the plan does no work")
 	case p.Pipeline != nil && p.SchemaVersion < 6:
 		return fmt.Errorf("plan: a pipeline plan needs schema version 6, not %d", p.SchemaVersion)
-	}
-	return nil
-}
-
-// checkGroups holds the groups to the dies: when given, they are
-// non-empty, of one size, and concatenate to Dies.
-func (p *Plan) checkGroups() error {
-	if len(p.Groups) == 0 {
-		return nil
-	}
-	var all []wafer.DieID
-	for i, g := range p.Groups {
-		if len(g) == 0 || len(g) != len(p.Groups[0]) {
-			return fmt.Errorf("plan: group %d has %d dies; every group must have group 0's %d", i, len(g), len(p.Groups[0]))
-		}
-		all = append(all, g...)
-	}
-	if len(all) != len(p.Dies) {
-		return fmt.Errorf("plan: the groups hold %d dies, dies lists %d", len(all), len(p.Dies))
-	}
-	for i := range all {
-		if all[i] != p.Dies[i] {
-			return fmt.Errorf("plan: groups list die %d at position %d where dies lists %d", all[i], i, p.Dies[i])
-		}
 	}
 	return nil
 }

@@ -110,11 +110,11 @@ func TestVerifyRejects(t *testing.T) {
 		{"negative block", func(p *Plan) { block(p).Tasks[0].Block = -1 }, []string{"computes block -1 of op"}},
 		{"send to itself", func(p *Plan) { block(p).Tasks[1].Dst, block(p).Tasks[2].Die = 0, 0 }, []string{"sends to itself"}},
 		{"message above memory", func(p *Plan) { block(p).Tasks[1].Bytes, block(p).Tasks[2].Bytes = 2e9, 2e9 }, []string{`task 1 "x": moves 2000000000 bytes, more than a die's 1000000000`}},
-		{"negative predicted step", func(p *Plan) { p.PredictedSeconds = -1 }, []string{"plan: predicted_step_seconds is -1; it must be finite and not negative"}},
-		{"NaN predicted step", func(p *Plan) { p.PredictedSeconds = math.NaN() }, []string{"predicted_step_seconds is NaN"}},
-		{"infinite predicted step", func(p *Plan) { p.PredictedSeconds = math.Inf(1) }, []string{"predicted_step_seconds is +Inf"}},
-		{"NaN static bytes", func(p *Plan) { p.StaticBytes = math.NaN() }, []string{"static_bytes_per_die is NaN"}},
-		{"NaN capacity", func(p *Plan) { p.CapacityBytes = math.NaN() }, []string{"capacity_bytes_per_die is NaN; it must be finite and positive"}},
+		{"negative predicted step", func(p *Plan) { p.PredictedSeconds = -1 }, []string{"plan: predicted_step_seconds = -1, want ≥ 0"}},
+		{"NaN predicted step", func(p *Plan) { p.PredictedSeconds = math.NaN() }, []string{"predicted_step_seconds = NaN, want a finite number ≥ 0"}},
+		{"infinite predicted step", func(p *Plan) { p.PredictedSeconds = math.Inf(1) }, []string{"predicted_step_seconds = +Inf, want a finite number ≥ 0"}},
+		{"NaN static bytes", func(p *Plan) { p.StaticBytes = math.NaN() }, []string{"static_bytes_per_die = NaN, want a finite number ≥ 0"}},
+		{"NaN capacity", func(p *Plan) { p.CapacityBytes = math.NaN() }, []string{"capacity_bytes_per_die = NaN, want a finite number > 0"}},
 		{"no steps", func(p *Plan) { p.Steps = []Node{} }, []string{"plan: steps is empty: the plan does no work"}},
 		{"no compute op", func(p *Plan) {
 			p.Steps = p.Steps[:1]
