@@ -224,3 +224,79 @@ func (p *Program) Closed() bool {
 	}
 	return true
 }
+
+// ExpandedTasks counts the tasks Expand(count) writes, without writing
+// them: every run of every block, and one task per run of a barrier node
+// (an upper bound: a barrier with nothing before it needs none). It lets
+// a replay's memory be estimated before the step is expanded. A pipeline
+// plan counts as ExpandedMicroBatchTasks with all its micro-batches.
+// Counts past 2^62 saturate.
+func (p *Plan) ExpandedTasks(count func(*Node) int) int64 {
+	if p.Pipeline != nil {
+		return p.ExpandedMicroBatchTasks(p.Pipeline.MicroBatches)
+	}
+	return nodeTasks(p.Steps, count)
+}
+
+// ExpandedMicroBatchTasks counts the tasks ExpandMicroBatches(micro)
+// writes, without writing them (see ExpandedTasks): every stage's step
+// for micro micro-batches, a run of each boundary's programs per
+// micro-batch, Tied and its two gates.
+func (p *Plan) ExpandedMicroBatchTasks(micro int) int64 {
+	pl := p.Pipeline
+	if pl == nil {
+		return p.ExpandedTasks(nil)
+	}
+	var n int64
+	for k := range pl.Stages {
+		n = satAdd(n, nodeTasks(pl.Stages[k].Steps(micro), nil))
+	}
+	for _, b := range pl.Boundaries {
+		for _, prog := range []*Program{b.Forward, b.Backward} {
+			if prog != nil {
+				n = satAdd(n, satMul(int64(micro), int64(len(prog.Tasks))))
+			}
+		}
+	}
+	if pl.Tied != nil {
+		n = satAdd(n, int64(len(pl.Tied.Tasks))+2)
+	}
+	return n
+}
+
+// nodeTasks counts the tasks of the runs of nodes, count giving each
+// node's runs (nil: its Count).
+func nodeTasks(nodes []Node, count func(*Node) int) int64 {
+	var total int64
+	for i := range nodes {
+		n := &nodes[i]
+		runs := n.Count
+		if count != nil {
+			runs = count(n)
+		}
+		if runs <= 0 {
+			continue
+		}
+		one := nodeTasks(n.Body, count)
+		if n.Program != nil {
+			one = satAdd(one, int64(len(n.Program.Tasks)))
+			if n.Barrier {
+				one = satAdd(one, 1)
+			}
+		}
+		total = satAdd(total, satMul(int64(runs), one))
+	}
+	return total
+}
+
+// maxCount is where task counts saturate.
+const maxCount = 1 << 62
+
+func satAdd(a, b int64) int64 { return min(a+b, maxCount) } // a, b ≤ 2^62: no overflow
+
+func satMul(a, b int64) int64 {
+	if a != 0 && b > maxCount/a {
+		return maxCount
+	}
+	return min(a*b, maxCount)
+}

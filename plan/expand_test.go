@@ -137,3 +137,35 @@ func TestDataFlowCaught(t *testing.T) {
 		}
 	}
 }
+
+// TestExpandedTasks: the counts without expanding are the expansions'
+// task counts, give or take one task per barrier run, for the whole step,
+// a shortened one and every micro-batch count of a pipeline.
+func TestExpandedTasks(t *testing.T) {
+	p := validPlan()
+	p.Steps[1].Barrier = true
+	for _, count := range []func(*Node) int{nil, func(n *Node) int { return 1 }, func(n *Node) int { return n.Count - 1 }} {
+		ex, err := p.Expand(count)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := p.ExpandedTasks(count), int64(len(ex.Program.Tasks))
+		if got < want || got > want+int64(len(ex.Barriers))+1 {
+			t.Errorf("ExpandedTasks = %d, the expansion has %d tasks (%d barriers)", got, want, len(ex.Barriers))
+		}
+	}
+	q, _ := testPipeline(t)
+	for m := 1; m <= q.Pipeline.MicroBatches; m++ {
+		ex, err := q.ExpandMicroBatches(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each stage's finish is a barrier node: one gate each.
+		if got, want := q.ExpandedMicroBatchTasks(m), int64(len(ex.Program.Tasks)); got != want {
+			t.Errorf("%d micro-batches: ExpandedMicroBatchTasks = %d, the expansion has %d tasks", m, got, want)
+		}
+	}
+	if got := satMul(1<<40, 1<<40); got != maxCount {
+		t.Errorf("2^80 tasks count as %d, want the saturated 2^62", got)
+	}
+}
