@@ -39,15 +39,19 @@ type Result struct {
 // lowering, verification — and returns the plan with the solve report.
 // The lowered plan is held to its wafer (plan.Verify) and to its graph's
 // work (lower.CheckWork); a failure of either is a bug in tempc and says
-// so.
+// so. When ctx ends, Compile returns its error (wrapped) and no plan, at
+// the latest once the step it is in (a solve, lowering, a check) ends.
 func Compile(ctx context.Context, o Options) (*Result, error) {
 	sv, err := Solve(ctx, o)
 	if err != nil {
 		return nil, err
 	}
+	if err := cancelled(ctx, nil); err != nil {
+		return nil, err
+	}
 	lowerStart := time.Now()
 	pl, err := lower.Lower(sv.Table, sv.Solution.Assignment)
-	if err != nil {
+	if err := cancelled(ctx, err); err != nil {
 		return nil, err
 	}
 	pl.ModelSource = modelSource(o.Model)
@@ -59,6 +63,9 @@ func Compile(ctx context.Context, o Options) (*Result, error) {
 	}
 	if err := lower.CheckWork(pl, sv.Table.Space); err != nil {
 		return nil, fmt.Errorf("tempc: the lowered plan does not do the graph's work (a bug): %w", err)
+	}
+	if err := cancelled(ctx, nil); err != nil {
+		return nil, err
 	}
 	lowering := time.Since(lowerStart)
 	o.say("lowered and verified in %.2f s", lowering.Seconds())

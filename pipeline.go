@@ -11,6 +11,7 @@ import (
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/frontend"
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/internal/fileio"
 	"github.com/tempc/tempc/ir"
 	"github.com/tempc/tempc/lower"
 	"github.com/tempc/tempc/partition"
@@ -25,7 +26,9 @@ type PipelineOptions struct {
 	// Options names the model (Model: a preset, config.json or ONNX file;
 	// not a graph), the wafer every stage runs on (with or without its
 	// cluster object), and the space, mapper and solver of each stage's
-	// plan. Solver.TimeLimit bounds each stage solve.
+	// plan. Solver.TimeLimit bounds the whole search, loading the model
+	// included (zero: DefaultPipelineTimeLimit); each stage solve runs
+	// within what is left of it, and at most ilp.DefaultTimeLimit.
 	Options
 	// Stages is the pipeline depth, one stage per wafer (0: the wafer
 	// file's cluster.wafers).
@@ -37,6 +40,33 @@ type PipelineOptions struct {
 	// shares (0: a planning choice among the powers of two from the
 	// stages to the batch that divide it, the best step kept).
 	MicroBatches int
+}
+
+// DefaultPipelineTimeLimit bounds a pipeline search whose
+// Solver.TimeLimit is zero. The longest search measured, gpt3-175b on six
+// temp48 wafers (596 stage solves), took 14.7 minutes on 2 cores.
+const DefaultPipelineTimeLimit = 30 * time.Minute
+
+// budget is the pipeline search's deadline, its time limit from now.
+func (o PipelineOptions) budget(ctx context.Context) (context.Context, context.CancelFunc) {
+	limit := o.Solver.TimeLimit
+	if limit <= 0 {
+		limit = DefaultPipelineTimeLimit
+	}
+	return context.WithTimeout(ctx, limit)
+}
+
+// timeUp turns the search's deadline, once passed, into an error saying
+// what ran out; a caller's own cancellation is returned as it is.
+func (o PipelineOptions) timeUp(caller context.Context, stage string, err error) error {
+	if err == nil || caller.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	limit := o.Solver.TimeLimit
+	if limit <= 0 {
+		limit = DefaultPipelineTimeLimit
+	}
+	return fmt.Errorf("tempc: time limit %v reached while %s (%w); raise the time limit (--time-limit; Options.Solver.TimeLimit), fix --pipeline-micro-batches or use fewer stages", limit, stage, err)
 }
 
 // PipelineStage is one stage of a planned pipeline: blocks First to
@@ -126,9 +156,18 @@ func (e *StageInfeasibleError) Error() string {
 // keeps in flight (1F1B: min(p−r, m) on stage r; GPipe: m). Unless
 // MicroBatches fixes it, every micro-batch count m that is a power of two
 // from the stages to the batch and divides it is searched so, and the
-// count with the best step kept (Counts lists them all). ctx bounds the
-// whole search; Solver.TimeLimit each stage solve.
+// count with the best step kept (Counts lists them all). ctx and
+// Solver.TimeLimit bound the whole search (see PipelineOptions); when ctx
+// ends, its error is returned.
 func PlanPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, error) {
+	caller := ctx
+	ctx, cancel := o.budget(ctx)
+	defer cancel()
+	res, err := planPipeline(ctx, o)
+	return res, o.timeUp(caller, "searching the pipeline split", err)
+}
+
+func planPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, error) {
 	if o.Graph != nil || o.Model == "" {
 		return nil, errors.New("tempc: a pipeline needs a model by name (preset, config.json or ONNX), not a graph")
 	}
@@ -171,6 +210,9 @@ func PlanPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, erro
 	}
 	if seq == 0 {
 		seq = arch.MaxPositions
+	}
+	if o.MicroBatches < 0 {
+		return nil, fmt.Errorf("tempc: %d micro-batches per step: want a positive count, or 0 to search the counts", o.MicroBatches)
 	}
 	counts := []int{o.MicroBatches}
 	if o.MicroBatches == 0 {
@@ -370,6 +412,9 @@ func solveStage(ctx context.Context, o Options, arch *frontend.Arch, spec *wafer
 		return nil, nil, err
 	}
 	o.Graph, o.Spec, o.Batch, o.Seq = g, spec, 0, 0
+	if o.Solver.TimeLimit <= 0 || o.Solver.TimeLimit > ilp.DefaultTimeLimit {
+		o.Solver.TimeLimit = ilp.DefaultTimeLimit // and ctx: what is left of the search's
+	}
 	o.Params.InFlight = inFlight
 	o.Space.MicroBatchCount = m
 	sv, err := Solve(ctx, o)
@@ -461,7 +506,7 @@ func (pl *planner) infeasible() error {
 		var oom *ilp.OutOfMemoryError
 		switch {
 		case errors.As(out.err, &oom):
-			e.Stages = append(e.Stages, fmt.Sprintf("stage %d (blocks %d–%d, %d micro-batches in flight) needs %.3g GB per die, above %.3g GB", r, first, last-1, pl.inFlight(r), oom.Need/1e9, oom.Have/1e9))
+			e.Stages = append(e.Stages, fmt.Sprintf("stage %d (blocks %d–%d, %d micro-batches in flight) needs %s per die, above %s", r, first, last-1, pl.inFlight(r), fileio.Bytes(int64(oom.Need)), fileio.Bytes(int64(oom.Have))))
 		case out.err != nil:
 			e.Stages = append(e.Stages, fmt.Sprintf("stage %d (blocks %d–%d): %v", r, first, last-1, out.err))
 		}
@@ -491,6 +536,17 @@ func CompilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	if o.Stages == 1 {
 		return nil, errors.New("tempc: a pipeline of one stage is the single-wafer plan; compile it with Compile (tempc compile)")
 	}
+	caller := ctx
+	ctx, cancel := o.budget(ctx)
+	defer cancel()
+	c, err := compilePipeline(ctx, o)
+	if err := o.timeUp(caller, "compiling the pipeline", err); err != nil {
+		return nil, err
+	}
+	return c, cancelled(caller, nil)
+}
+
+func compilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline, error) {
 	res, err := PlanPipeline(ctx, o)
 	if err != nil {
 		return nil, err
@@ -511,6 +567,9 @@ func CompilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	p, m := len(res.Stages), res.MicroBatches
 	var stages []lower.PipelineStage
 	for k, ps := range res.Stages {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		sv := ps.Solved
 		if g := sv.Table.Space.Graph; g.Name != frontend.StageName(arch, ps.First, ps.Last) {
 			// The search planned a stage of as many blocks elsewhere in

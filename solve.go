@@ -92,10 +92,11 @@ type Solved struct {
 // any error into the report `--json` prints.
 func Solve(ctx context.Context, o Options) (*Solved, error) {
 	start := time.Now()
+	caller := ctx
 	ctx, cancel := o.budget(ctx)
 	defer cancel()
 	r, err := Price(ctx, o)
-	if err != nil {
+	if err := cancelled(caller, err); err != nil {
 		return nil, err
 	}
 	deadline, _ := ctx.Deadline()
@@ -106,8 +107,11 @@ func Solve(ctx context.Context, o Options) (*Solved, error) {
 		if so.TimeLimit = time.Until(deadline); so.TimeLimit <= 0 {
 			return nil, o.TimeUp("solving", context.DeadlineExceeded)
 		}
-		so.Deadline = deadline
+		so.Deadline, so.Cancel = deadline, caller.Done()
 		sol, err := ilp.Solve(t, ilp.Config{Objective: o.Objective}, highs.Solver{}, so)
+		if caller.Err() != nil {
+			return nil, caller.Err()
+		}
 		if errors.Is(err, ilp.ErrTimeLimit) { // HiGHS stopped at the time left
 			return nil, o.TimeUp("solving", fmt.Errorf("%w: %w", err, context.DeadlineExceeded))
 		}
@@ -122,17 +126,17 @@ func Solve(ctx context.Context, o Options) (*Solved, error) {
 	} else {
 		r.Solution, err = solve(p.Table)
 	}
-	if err != nil {
+	if err := cancelled(caller, err); err != nil {
 		return nil, err
 	}
 	so := o.Solver
-	so.TimeLimit, so.Deadline = time.Until(deadline), deadline
+	so.TimeLimit, so.Deadline, so.Cancel = time.Until(deadline), deadline, caller.Done()
 	if o.MemoryTolerance >= 0 && so.TimeLimit > 0 {
 		// Once, on the final table: the dual-level loop chooses by the
 		// objective alone. Without time left the plan stands as solved
 		// (no memory_solve_status in the report).
 		cfg := ilp.Config{Objective: o.Objective, MemoryTolerance: o.MemoryTolerance}
-		if err := r.Solution.LeastMemory(p.Table, cfg, highs.Solver{}, so); err != nil {
+		if err := cancelled(caller, r.Solution.LeastMemory(p.Table, cfg, highs.Solver{}, so)); err != nil {
 			return nil, err
 		}
 		r.SolveSeconds += r.Solution.Memory.Seconds
@@ -140,6 +144,17 @@ func Solve(ctx context.Context, o Options) (*Solved, error) {
 	}
 	r.Report = report(r, o, time.Since(start))
 	return r, nil
+}
+
+// cancelled is err, or the caller's own error when its context ended: the
+// planning budget (a deadline Solve sets inside the caller's context)
+// stops the search and keeps what it found, but a caller that cancels, or
+// whose own deadline passes, gets its context's error and no plan.
+func cancelled(caller context.Context, err error) error {
+	if cerr := caller.Err(); cerr != nil {
+		return fmt.Errorf("tempc: planning stopped: %w", context.Cause(caller))
+	}
+	return err
 }
 
 // FailureReport is what `--json` prints when no plan comes out, so that a

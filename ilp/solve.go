@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tempc/tempc/costmodel"
+	"github.com/tempc/tempc/internal/fileio"
 )
 
 // Solution is a solved global level: the solver's record and the chosen
@@ -134,10 +135,10 @@ func (e *OutOfMemoryError) Error() string {
 	sort.SliceStable(terms, func(i, j int) bool { return terms[i].v > terms[j].v })
 	var parts []string
 	for _, t := range terms[:3] {
-		parts = append(parts, fmt.Sprintf("%s %.1f GB", t.name, t.v/1e9))
+		parts = append(parts, fmt.Sprintf("%s %s", t.name, fileio.Bytes(int64(t.v))))
 	}
-	return fmt.Sprintf("ilp: %s needs %.1f GB per die on %s, has %.1f GB (best layout %s: %s dominate; %s)",
-		e.Model, e.Need/1e9, e.Wafer, e.Have/1e9, e.Layout, terms[0].name, strings.Join(parts, ", "))
+	return fmt.Sprintf("ilp: %s needs %s per die on %s, has %s (best layout %s: %s dominate; %s)",
+		e.Model, fileio.Bytes(int64(e.Need)), e.Wafer, fileio.Bytes(int64(e.Have)), e.Layout, terms[0].name, strings.Join(parts, ", "))
 }
 
 // Explain says why no assignment of t exists. When some op group has no

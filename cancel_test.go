@@ -1,0 +1,73 @@
+package tempc_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tempc/tempc"
+	"github.com/tempc/tempc/wafer"
+)
+
+// cancelOn is a progress writer that cancels a context once a progress
+// line containing one of its words is written: a cancellation at a known
+// point of the pipeline.
+type cancelOn struct {
+	mu     sync.Mutex
+	words  []string
+	cancel context.CancelFunc
+	seen   strings.Builder
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen.Write(p)
+	for _, w := range c.words {
+		if strings.Contains(string(p), w) {
+			c.cancel()
+		}
+	}
+	return len(p), nil
+}
+
+// TestCompileCancelled: a caller that cancels after pricing, or after the
+// first solve, gets context.Canceled and no plan — not the solution the
+// dual-level loop had, as before, when cancellation was read as its
+// deadline, nor a plan lowered after the cancellation.
+func TestCompileCancelled(t *testing.T) {
+	for _, at := range []string{"priced in", "solved:"} {
+		t.Run(at, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			w := &cancelOn{words: []string{at}, cancel: cancel}
+			res, err := tempc.Compile(ctx, tempc.Options{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512, Progress: w})
+			if !errors.Is(err, context.Canceled) || res != nil {
+				t.Fatalf("Compile cancelled at %q = %v, %v; want context.Canceled and no result (progress:\n%s)", at, res, err, w.seen.String())
+			}
+		})
+	}
+}
+
+// TestPipelineTimeLimitBoundsTheSearch: Solver.TimeLimit bounds the whole
+// pipeline search, not each stage solve (gpt3-175b on 2 × temp48 with 5 s
+// ran for 150 s before); the error says which limit ran out.
+func TestPipelineTimeLimitBoundsTheSearch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plans gpt3-175b stages")
+	}
+	s, _ := wafer.Preset("temp48")
+	o := tempc.PipelineOptions{Options: tempc.Options{Model: "gpt3-175b", Spec: s, Seq: 2048}, Stages: 2}
+	o.Solver.TimeLimit = 2 * time.Second
+	_, err := tempc.PlanPipeline(context.Background(), o)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "time limit 2s reached while searching the pipeline split") {
+		t.Fatalf("PlanPipeline with 2 s = %v, want the search's time limit", err)
+	}
+	if _, err := tempc.PlanPipeline(context.Background(), tempc.PipelineOptions{Options: tempc.Options{Model: "gpt2", Spec: s}, Stages: 2, MicroBatches: -1}); err == nil ||
+		!strings.Contains(err.Error(), "-1 micro-batches per step: want a positive count") {
+		t.Errorf("MicroBatches -1: %v", err)
+	}
+}
