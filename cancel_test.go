@@ -1,14 +1,18 @@
 package tempc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tempc/tempc"
+	"github.com/tempc/tempc/plan"
 	"github.com/tempc/tempc/wafer"
 )
 
@@ -69,5 +73,32 @@ func TestPipelineTimeLimitBoundsTheSearch(t *testing.T) {
 	if _, err := tempc.PlanPipeline(context.Background(), tempc.PipelineOptions{Options: tempc.Options{Model: "gpt2", Spec: s}, Stages: 2, MicroBatches: -1}); err == nil ||
 		!strings.Contains(err.Error(), "-1 micro-batches per step: want a positive count") {
 		t.Errorf("MicroBatches -1: %v", err)
+	}
+}
+
+// TestReadPlanRefusesAFIFOModelSource: a plan whose model_source names a
+// FIFO (or a device) is refused by name; it blocked ReadPlan forever
+// (/dev/zero cost 16.7 s and 2.2 GB before the refusal). Only a model the
+// user names may be a pipe.
+func TestReadPlanRefusesAFIFOModelSource(t *testing.T) {
+	res, err := tempc.Compile(context.Background(), tempc.Options{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(t.TempDir(), "model.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	for _, source := range []string{fifo, "/dev/zero"} {
+		p := *res.Plan
+		p.ModelSource = source
+		var b bytes.Buffer
+		if err := plan.WriteJSON(&b, &p); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := tempc.ReadPlan("p.json", b.Bytes(), "", "")
+		if err == nil || !strings.Contains(err.Error(), source) || !strings.Contains(err.Error(), "is a") {
+			t.Errorf("model_source %s: %v", source, err)
+		}
 	}
 }

@@ -119,8 +119,9 @@ func (o Options) budget(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, o.limit())
 }
 
-// graph is the training graph to plan: Graph, or Model loaded.
-func (o Options) graph() (*ir.Graph, error) {
+// graph is the training graph to plan: Graph, or Model loaded (a pipe
+// or FIFO allowed: the user named it) until ctx ends.
+func (o Options) graph(ctx context.Context) (*ir.Graph, error) {
 	if o.Graph != nil {
 		if g := o.Graph; o.Batch != 0 && o.Batch != g.Batch || o.Seq != 0 && o.Seq != g.Seq {
 			return nil, fmt.Errorf("tempc: graph %s fixes its batch and sequence (%d × %d), but Options gives batch %d, sequence %d: leave them zero", g.Name, g.Batch, g.Seq, o.Batch, o.Seq)
@@ -133,7 +134,7 @@ func (o Options) graph() (*ir.Graph, error) {
 	if o.Model == "" {
 		return nil, errors.New("tempc: no model: set Options.Model or Options.Graph")
 	}
-	return frontend.Load(o.Model, frontend.Options{Batch: o.Batch, Seq: o.Seq})
+	return frontend.LoadContext(ctx, o.Model, frontend.Options{Batch: o.Batch, Seq: o.Seq, Pipes: true})
 }
 
 // TimeUp turns a planning deadline hit during stage into an error that

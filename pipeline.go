@@ -174,7 +174,7 @@ func planPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, erro
 	if o.Schedule != partition.OneFOneB && o.Schedule != partition.GPipe {
 		return nil, fmt.Errorf("tempc: planning the %s schedule is not supported; plan with 1f1b or gpipe", o.Schedule)
 	}
-	arch, err := frontend.LoadArch(o.Model, o.Seq)
+	arch, err := frontend.LoadArchContext(ctx, o.Model, o.Seq, true)
 	if err != nil {
 		return nil, err
 	}
@@ -552,7 +552,7 @@ func compilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 		return nil, err
 	}
 	start := time.Now()
-	arch, err := frontend.LoadArch(o.Model, o.Seq)
+	arch, err := frontend.LoadArchContext(ctx, o.Model, o.Seq, true)
 	if err != nil {
 		return nil, err
 	}

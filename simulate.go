@@ -339,11 +339,12 @@ func planWafer(p *plan.Plan, file, override string) (*wafer.Spec, error) {
 // (lower.CheckWork): a plan missing blocks, ops or the optimizer is
 // rejected rather than simulated faster.
 func checkWork(p *plan.Plan, s *wafer.Spec, file, model string) error {
+	typed := model != "" // a model the user named may be a pipe; a plan's model_source must be a file
 	model, err := planModel(p, file, model)
 	if err != nil {
 		return err
 	}
-	g, err := frontend.Load(model, frontend.Options{Batch: p.Batch, Seq: p.Seq})
+	g, err := frontend.Load(model, frontend.Options{Batch: p.Batch, Seq: p.Seq, Pipes: typed})
 	if err != nil {
 		return fmt.Errorf("tempc: reading the model %s was compiled from (pass --model if it moved): %w", file, err)
 	}

@@ -1,6 +1,7 @@
 package tempc
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/tempc/tempc/frontend"
@@ -109,11 +110,12 @@ func readPipeline(p *plan.Plan, cluster *wafer.Spec, file, model string) (*plan.
 	if err := p.Verify(joined); err != nil {
 		return nil, nil, err
 	}
+	typed := model != "" // a model the user named may be a pipe; a plan's model_source must be a file
 	model, err = planModel(p, file, model)
 	if err != nil {
 		return nil, nil, err
 	}
-	arch, err := frontend.LoadArch(model, p.Seq)
+	arch, err := frontend.LoadArchContext(context.Background(), model, p.Seq, typed)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tempc: reading the model %s was compiled from (pass --model if it moved): %w", file, err)
 	}

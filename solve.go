@@ -19,7 +19,7 @@ import (
 // Pricing stops with an error when ctx ends.
 func Price(ctx context.Context, o Options) (*Solved, error) {
 	start := time.Now()
-	g, err := o.graph()
+	g, err := o.graph(ctx)
 	if err != nil {
 		return nil, err
 	}
