@@ -1,6 +1,7 @@
 package chakra
 
 import (
+	"context"
 	"sync"
 	"testing"
 
@@ -70,7 +71,7 @@ func BenchmarkWrite(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				var err error
-				if m, err = Write(dir, p, nil, Options{}); err != nil {
+				if m, err = Write(context.Background(), dir, p, nil, Options{}); err != nil {
 					b.Fatal(err)
 				}
 			}

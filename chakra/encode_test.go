@@ -2,6 +2,7 @@ package chakra
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func TestEncoderIsCanonical(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, s := tc.build(t)
 			dir := t.TempDir()
-			m, err := Write(dir, p, s, Options{})
+			m, err := Write(context.Background(), dir, p, s, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +68,7 @@ func TestNamesAreValidUTF8(t *testing.T) {
 	p, s := tinyPlan(t)
 	p.Steps[0].Body[0].Program.Tasks[0].Name = "bad\xff"
 	dir := t.TempDir()
-	m, err := Write(dir, p, s, Options{})
+	m, err := Write(context.Background(), dir, p, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package chakra_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -35,7 +36,7 @@ func ExampleWrite() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	m, err := chakra.Write(dir, p, s, chakra.Options{})
+	m, err := chakra.Write(context.Background(), dir, p, s, chakra.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func ExampleNewReader() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	m, err := chakra.Write(dir, p, s, chakra.Options{})
+	m, err := chakra.Write(context.Background(), dir, p, s, chakra.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func ExampleRead() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	m, err := chakra.Write(dir, p, s, chakra.Options{Name: "step"})
+	m, err := chakra.Write(context.Background(), dir, p, s, chakra.Options{Name: "step"})
 	if err != nil {
 		log.Fatal(err)
 	}

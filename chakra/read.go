@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tempc/tempc/chakra/etpb"
+	"github.com/tempc/tempc/internal/fileio"
 )
 
 // A Reader reads a Chakra trace: a GlobalMetadata message, then Node
@@ -113,14 +114,24 @@ func (b byteCounter) ReadByte() (byte, error) {
 	return c, err
 }
 
-// Read reads the trace in file: its GlobalMetadata and its nodes, in file
-// order.
+// MaxReadBytes bounds what Read decodes of a trace, gzip-compressed or
+// not: its nodes are all held in memory, some 4 times their encoded size.
+const MaxReadBytes = 1 << 30
+
+// Read reads the trace in file, a regular file: its GlobalMetadata and
+// its nodes, in file order. It refuses a trace that decodes to more than
+// MaxReadBytes; NewReader streams a trace of any size.
 func Read(file string) (*etpb.GlobalMetadata, []*etpb.Node, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, nil, fmt.Errorf("chakra: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, nil, fmt.Errorf("chakra: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("chakra: %s is not a regular file (mode %s), want a trace", file, fi.Mode().Type())
+	}
 	r, err := NewReader(file, f)
 	if err != nil {
 		return nil, nil, err
@@ -133,6 +144,9 @@ func Read(file string) (*etpb.GlobalMetadata, []*etpb.Node, error) {
 		}
 		if err != nil {
 			return nil, nil, err
+		}
+		if r.off > MaxReadBytes {
+			return nil, nil, fmt.Errorf("chakra: %s: decodes to more than %s, the most Read holds in memory (read it with NewReader)", file, fileio.Bytes(MaxReadBytes))
 		}
 		nodes = append(nodes, n)
 	}

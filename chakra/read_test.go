@@ -3,6 +3,7 @@ package chakra
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"io"
 	"os"
@@ -20,7 +21,7 @@ func tinyTrace(t testing.TB) []byte {
 	t.Helper()
 	p, s := tinyPlan(t)
 	dir := t.TempDir()
-	m, err := Write(dir, p, s, Options{})
+	m, err := Write(context.Background(), dir, p, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,4 +150,13 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("re-encoded trace differs")
 		}
 	})
+}
+
+// TestReadRefusesDevice: Read, which holds every node in memory, refuses
+// an endless device instead of reading it until memory runs out.
+func TestReadRefusesDevice(t *testing.T) {
+	_, _, err := Read("/dev/zero")
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("got %v, want a refusal of the device", err)
+	}
 }

@@ -45,6 +45,9 @@ type stepper[R any] struct {
 	// Buffers reused from run to run.
 	local  []R
 	waited []bool
+	// stop, when set, is asked before each run whether to give up the
+	// replay (a cancelled export).
+	stop func() bool
 }
 
 func newStepper[R any](v visitor[R]) *stepper[R] {
@@ -58,6 +61,9 @@ func (s *stepper[R]) nodes(nodes []plan.Node) {
 	for i := range nodes {
 		n := &nodes[i]
 		for range max(0, n.Count) {
+			if s.stop != nil && s.stop() {
+				return
+			}
 			if n.Program != nil {
 				s.run(n)
 				continue

@@ -2,6 +2,7 @@ package chakra
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,6 +22,10 @@ type Options struct {
 	// plan's model name with every character but letters, digits, '-',
 	// '_' and '.' replaced by '_' ("step" if the plan names no model).
 	Name string
+	// OnStaging, when set, is told the staging directory's path as soon
+	// as Stage creates it, so that a caller that may exit without
+	// returning (on a second interrupt) can remove it.
+	OnStaging func(path string)
 }
 
 // Validate reports whether the options can be used: a name, if given,
@@ -57,50 +62,98 @@ func (o Options) name(p *plan.Plan) string {
 func TraceFile(name string, rank int) string { return fmt.Sprintf("%s.%d.et", name, rank) }
 
 // Write exports the training step of plan p, compiled for wafer s, as
-// Chakra execution traces that ASTRA-sim can replay, into directory dir
-// (created if missing): one trace per die of the mesh, TraceFile(name,
-// rank) with rank the die's ID (r·Cols + c; dead and unused dies get a
-// trace with no nodes, since ASTRA-sim wants one per NPU), the network
-// (network.yml), system (system.json) and remote-memory (memory.json)
-// configurations to replay them with, manifest.json (the Manifest it
-// also returns) and a README. s nil means the wafer the plan embeds.
+// Chakra execution traces that ASTRA-sim can replay, into directory dir:
+// one trace per die of the mesh, TraceFile(name, rank) with rank the
+// die's ID (r·Cols + c; dead and unused dies get a trace with no nodes,
+// since ASTRA-sim wants one per NPU), the network (network.yml), system
+// (system.json) and remote-memory (memory.json) configurations to replay
+// them with, manifest.json (the Manifest it also returns) and a README.
+// s nil means the wafer the plan embeds.
+//
+// The export replaces dir whole, atomically (Stage, then Publish): dir
+// must be missing, empty or an earlier export (CheckDir), and a failed
+// or cancelled export leaves it as it was.
 //
 // The step is replayed run by run and written as it goes: memory holds
 // one run's tasks and what later runs wait for, never the expanded step.
 // How tasks map to nodes, and what is approximated, is the package
 // documentation's.
-func Write(dir string, p *plan.Plan, s *wafer.Spec, opt Options) (*Manifest, error) {
+func Write(ctx context.Context, dir string, p *plan.Plan, s *wafer.Spec, opt Options) (*Manifest, error) {
+	st, err := Stage(ctx, dir, p, s, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Publish(); err != nil {
+		st.Discard()
+		return nil, err
+	}
+	return st.Manifest, nil
+}
+
+// Stage writes the export Write describes into a new staging directory
+// beside dir, leaving dir untouched: Publish then puts it in dir's place,
+// Discard removes it. It checks ctx between runs of the step's blocks and
+// returns ctx's error, having removed what it wrote, once ctx is done.
+func Stage(ctx context.Context, dir string, p *plan.Plan, s *wafer.Spec, opt Options) (_ *Staged, err error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
 	if p.Pipeline != nil {
 		return nil, fmt.Errorf("chakra: %s is a pipeline across %d wafers; its stages' cross-wafer schedule is not exported as execution traces", p.Model, len(p.Pipeline.Stages))
 	}
-	s, err := specOf(p, s)
+	s, err = specOf(p, s)
 	if err != nil {
 		return nil, err
 	}
 	if err := check(p, s); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if dir, err = destination(dir); err != nil {
+		return nil, err
+	}
+	if err := CheckDir(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, fmt.Errorf("chakra: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("chakra: %w", err)
+	}
+	st := &Staged{dir: dir, tmp: tmp}
+	if opt.OnStaging != nil {
+		opt.OnStaging(tmp)
+	}
+	defer func() {
+		if err != nil {
+			st.Discard()
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("chakra: %w", err)
 	}
 	m := newManifest(p, s, opt.name(p))
-	x, err := openTraces(dir, p, s, m)
+	x, err := openTraces(tmp, p, s, m)
 	if err != nil {
 		return nil, err
 	}
-	newStepper[ref](x).step(p)
+	stp := newStepper[ref](x)
+	stp.stop = func() bool { return ctx.Err() != nil }
+	stp.step(p)
 	m.Tasks, m.Barriers = x.tasks, x.barriers
 	if err := closeTraces(x.dies, x.err); err != nil {
 		return nil, err
 	}
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
 	m.total()
-	if err := writeConfigs(dir, s, m); err != nil {
+	if err := writeConfigs(tmp, s, m); err != nil {
 		return nil, err
 	}
-	return m, nil
+	st.Manifest = m
+	return st, nil
 }
 
 // specOf returns s, or the wafer plan p embeds if s is nil.

@@ -1,6 +1,7 @@
 package chakra
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -47,7 +48,7 @@ func TestWrite(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, s := tc.build(t)
 			dir := t.TempDir()
-			m, err := Write(dir, p, s, Options{})
+			m, err := Write(context.Background(), dir, p, s, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +83,7 @@ func TestWrite(t *testing.T) {
 func TestWriteTinyGolden(t *testing.T) {
 	p, s := tinyPlan(t)
 	dir := t.TempDir()
-	m, err := Write(dir, p, s, Options{})
+	m, err := Write(context.Background(), dir, p, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestWriteIsDeterministic(t *testing.T) {
 	p, s := gpt2Plan(t, gpt2Layouts[1])
 	dirs := [2]string{t.TempDir(), t.TempDir()}
 	for _, d := range dirs {
-		if _, err := Write(d, p, s, Options{Name: "step"}); err != nil {
+		if _, err := Write(context.Background(), d, p, s, Options{Name: "step"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -181,7 +182,7 @@ func TestWriteRefuses(t *testing.T) {
 			p, s := tinyPlan(t)
 			var o Options
 			tc.edit(p, &s, &o)
-			_, err := Write(t.TempDir(), p, s, o)
+			_, err := Write(context.Background(), t.TempDir(), p, s, o)
 			if err == nil || !strings.Contains(err.Error(), tc.errHas) || !strings.HasPrefix(err.Error(), "chakra: ") {
 				t.Errorf("got %v, want an error with %q", err, tc.errHas)
 			}
@@ -196,7 +197,7 @@ func TestWriteUsesEmbeddedWafer(t *testing.T) {
 	if len(p.WaferSpec) == 0 {
 		t.Fatal("lowered plan embeds no wafer")
 	}
-	m, err := Write(t.TempDir(), p, nil, Options{})
+	m, err := Write(context.Background(), t.TempDir(), p, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,9 +47,9 @@ type BenchReport struct {
 // strategies fixed and maps the layout with each mapper — temp, gmap,
 // smap —, lowers and simulates each, and compares maximum link load and
 // simulated communication time.
-func Bench(w io.Writer, o BenchOptions) error {
+func Bench(ctx context.Context, w io.Writer, o BenchOptions) error {
 	o.Mapper = "temp"
-	sv, err := tempc.Solve(context.Background(), o.Options)
+	sv, err := tempc.Solve(ctx, o.Options)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func Bench(w io.Writer, o BenchOptions) error {
 		if err := pl.Verify(p.Spec); err != nil {
 			return fmt.Errorf("driver: %s plan does not verify (a bug): %w", name, err)
 		}
-		res, err := tempc.Simulate(context.Background(), pl, p.Spec, tempc.SimulateOptions{Progress: o.Progress})
+		res, err := tempc.Simulate(ctx, pl, p.Spec, tempc.SimulateOptions{Progress: o.Progress})
 		if err != nil {
 			return err
 		}

@@ -1,15 +1,13 @@
 package driver
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/chakra"
+	"github.com/tempc/tempc/internal/fileio"
 	"github.com/tempc/tempc/plan"
 	"github.com/tempc/tempc/wafer"
 )
@@ -41,43 +39,59 @@ type CompileReport struct {
 }
 
 // Compile runs the whole pipeline — graph, strategy space, pricing, ILP,
-// lowering, verification — writes the plan, and prints its summary.
-func Compile(w io.Writer, o CompileOptions) error {
-	for _, path := range []string{o.Output, o.Trace, o.DOT} {
-		if err := writable(path); err != nil {
+// lowering, verification — writes the plan, and prints its summary. The
+// plan, trace, DOT graph and Chakra directory are one output set: written
+// aside, then published together once every one is written, and not at
+// all if ctx is done first (an interrupt) or one fails.
+func Compile(ctx context.Context, w io.Writer, o CompileOptions) error {
+	out, err := newOutputs(o.Output, o.Trace, o.DOT)
+	if err != nil {
+		return err
+	}
+	defer out.discard()
+	if o.Chakra != "" {
+		if err := chakra.CheckDir(o.Chakra); err != nil {
 			return err
 		}
 	}
-	c, err := tempc.Compile(context.Background(), o.Options)
+	c, err := tempc.Compile(ctx, o.Options)
 	if err != nil {
 		return err
 	}
 	p, r, pl := c, c.Report, c.Plan
-	if err := writePlan(w, o.Output, pl); err != nil {
-		return err
+	if o.Output != "" && o.Output != "-" {
+		if err := out.add(o.Output, func(f io.Writer) error { return plan.WriteJSON(f, pl) }); err != nil {
+			return err
+		}
 	}
 	if o.DOT != "" {
-		if err := writeFile(o.DOT, func(f io.Writer) error { return plan.WriteDOT(f, pl) }); err != nil {
+		if err := out.add(o.DOT, func(f io.Writer) error { return plan.WriteDOT(f, pl) }); err != nil {
 			return err
 		}
 	}
 	if o.Trace != "" {
-		sr, err := tempc.Simulate(context.Background(), pl, p.Spec, tempc.SimulateOptions{Progress: o.Progress})
+		sr, err := tempc.Simulate(ctx, pl, p.Spec, tempc.SimulateOptions{Progress: o.Progress})
 		if err != nil {
 			return err
 		}
-		if err := writeFile(o.Trace, func(f io.Writer) error { return writeTrace(sr, f, pl, p.Spec, [2]float64{}) }); err != nil {
+		if err := out.add(o.Trace, func(f io.Writer) error { return writeTrace(sr, f, pl, p.Spec, [2]float64{}) }); err != nil {
 			return err
 		}
 	}
 	var traces *chakra.Manifest
 	if o.Chakra != "" {
-		if traces, err = chakra.Write(o.Chakra, pl, p.Spec, chakra.Options{}); err != nil {
+		st, err := chakra.Stage(ctx, o.Chakra, pl, p.Spec, chakra.Options{OnStaging: trackStaging})
+		if err != nil {
 			return err
 		}
+		out.addPublisher(stagedDir{st})
+		traces = st.Manifest
+	}
+	if err := out.commit(ctx); err != nil {
+		return err
 	}
 	if o.Output == "-" {
-		return nil // stdout holds the plan
+		return plan.WriteJSON(w, pl) // stdout holds the plan
 	}
 	if o.JSON {
 		return writeJSON(w, CompileReport{SolveReport: r, Plan: c.Summary, Chakra: traces})
@@ -95,8 +109,8 @@ func Compile(w io.Writer, o CompileOptions) error {
 		for _, r := range traces.Ranks {
 			bytes += r.Bytes
 		}
-		_, err = fmt.Fprintf(w, "chakra     %d traces of %d nodes (%d messages, %d sync), %.1f MB in %s; ASTRA-sim workload %s\n",
-			len(traces.Ranks), traces.Nodes, traces.Messages, traces.SyncMessages, float64(bytes)/1e6, o.Chakra, traces.Workload)
+		_, err = fmt.Fprintf(w, "chakra     %d traces of %d nodes (%d messages, %d sync), %s in %s; ASTRA-sim workload %s\n",
+			len(traces.Ranks), traces.Nodes, traces.Messages, traces.SyncMessages, fileio.Bytes(bytes), o.Chakra, traces.Workload)
 	}
 	return err
 }
@@ -112,74 +126,4 @@ func commSummary(w io.Writer, pl *plan.Plan, s *wafer.Spec) error {
 	_, err = fmt.Fprintf(w, "comm       %d DMA descriptors per step; busiest link %s carries %d transfers per run of %s\n",
 		descriptors, s.LinkName(worstLink), worstN, worst)
 	return err
-}
-
-func writePlan(stdout io.Writer, path string, p *plan.Plan) error {
-	switch path {
-	case "":
-		return nil
-	case "-":
-		return plan.WriteJSON(stdout, p)
-	}
-	return writeFile(path, func(f io.Writer) error { return plan.WriteJSON(f, p) })
-}
-
-// writeFile writes path atomically: into a temporary file in the same
-// directory, renamed over path only when write and close succeed, so a
-// failed or interrupted run leaves the previous file whole. A symbolic
-// link is written through (its target replaced), and an existing file
-// keeps its permissions.
-func writeFile(path string, write func(io.Writer) error) (err error) {
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
-	}
-	mode := os.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("driver: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err := write(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("driver: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("driver: %w", err)
-	}
-	if err := os.Chmod(f.Name(), mode); err != nil {
-		return fmt.Errorf("driver: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("driver: %w", err)
-	}
-	return nil
-}
-
-// writable checks, before any work, that path ("" and "-" need no check)
-// can be written: not a directory, in a directory where a file can be
-// created.
-func writable(path string) error {
-	if path == "" || path == "-" {
-		return nil
-	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("driver: cannot write %s: it is a directory", path)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("driver: cannot write %s: %w", path, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }

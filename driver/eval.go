@@ -19,6 +19,7 @@ import (
 	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/costmodel"
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/internal/fileio"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/plan"
 	"github.com/tempc/tempc/validate"
@@ -111,6 +112,10 @@ var quickSettings = evalSettings{
 	degreeModel:   "gpt2",
 	pipelineModel: "gpt2", wafers: []int{1, 2},
 }
+
+// maxPartialBytes bounds the partial evaluation --resume reads: a row
+// is some 1 kB, and a full evaluation has a few hundred.
+const maxPartialBytes = 64 << 20
 
 // evalDefault bounds each plan: generous, so that no solve stops at it
 // and the output stays the same from run to run.
@@ -293,7 +298,7 @@ func planKey(config, model string, batch, seq int64, waferName string, wafers in
 // (random fault maps), "pipeline" (one model across 1 to N wafers, one
 // pipeline stage per wafer, TEMP against the baselines); besides its
 // rows, the stream-degree sweep and the search.
-func Eval(o EvalOptions) error {
+func Eval(ctx context.Context, o EvalOptions) error {
 	start := time.Now()
 	if o.Out == "" {
 		return errors.New("driver: eval needs an output directory")
@@ -324,7 +329,7 @@ func Eval(o EvalOptions) error {
 	partial := filepath.Join(o.Out, "eval.partial.json")
 	done := map[string]EvalRow{}
 	if o.Resume {
-		if data, err := os.ReadFile(partial); err == nil {
+		if data, err := fileio.Read(partial, maxPartialBytes, fileio.RegularOnly, "partial evaluation"); err == nil {
 			var rows []EvalRow
 			if err := json.Unmarshal(data, &rows); err != nil {
 				return fmt.Errorf("driver: --resume: %s: %w", partial, err)
@@ -336,14 +341,14 @@ func Eval(o EvalOptions) error {
 			return err
 		}
 	}
-	if err := o.runCases(cases, done, rep, partial, start); err != nil {
+	if err := o.runCases(ctx, cases, done, rep, partial, start); err != nil {
 		return err
 	}
 	for _, m := range st.search {
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, "[search %5.0f s] %s\n", time.Since(start).Seconds(), m)
 		}
-		sr, err := o.search(m, base, st)
+		sr, err := o.search(ctx, m, base, st)
 		if err != nil {
 			return err
 		}
@@ -360,16 +365,28 @@ func Eval(o EvalOptions) error {
 	}
 	rep.summarise()
 	rep.WallSeconds = time.Since(start).Seconds()
-	if err := writeFile(filepath.Join(o.Out, "eval.json"), func(w io.Writer) error { return writeJSON(w, rep) }); err != nil {
+	// eval.json, the figures and report.md are one output set.
+	out, err := newOutputs()
+	if err != nil {
 		return err
 	}
-	if err := rep.figures(o.Out); err != nil {
+	defer out.discard()
+	if err := out.add(filepath.Join(o.Out, "eval.json"), func(w io.Writer) error { return writeJSON(w, rep) }); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(o.Out, "report.md"), rep.writeMarkdown); err != nil {
+	if err := rep.figures(out, o.Out); err != nil {
 		return err
 	}
-	return os.Remove(partial)
+	if err := out.add(filepath.Join(o.Out, "report.md"), rep.writeMarkdown); err != nil {
+		return err
+	}
+	if err := out.commit(ctx); err != nil {
+		return err
+	}
+	if err := os.Remove(partial); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // runCases runs the cases done lacks, Jobs at a time, into rep.Rows in
@@ -377,7 +394,7 @@ func Eval(o EvalOptions) error {
 // A case that plans what an earlier case plans (the pipeline section's
 // single wafer, when its model is among the main section's) is not run
 // again: it takes that case's row.
-func (o EvalOptions) runCases(cases []evalCase, done map[string]EvalRow, rep *EvalReport, partial string, start time.Time) error {
+func (o EvalOptions) runCases(ctx context.Context, cases []evalCase, done map[string]EvalRow, rep *EvalReport, partial string, start time.Time) error {
 	rows := make([]EvalRow, len(cases))
 	have := make([]bool, len(cases))
 	same := make([]int, len(cases))
@@ -413,7 +430,10 @@ func (o EvalOptions) runCases(cases []evalCase, done map[string]EvalRow, rep *Ev
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				row := o.run(cases[i])
+				row := o.run(ctx, cases[i])
+				if ctx.Err() != nil {
+					continue // an interrupted case is not a result
+				}
 				mu.Lock()
 				rows[i], have[i] = row, true
 				finished++
@@ -437,7 +457,8 @@ func (o EvalOptions) runCases(cases []evalCase, done map[string]EvalRow, rep *Ev
 						sofar = append(sofar, rows[j])
 					}
 				}
-				if err := writeFile(partial, func(w io.Writer) error { return writeJSON(w, sofar) }); err != nil && firstErr == nil {
+				// Not ctx: rows measured before an interrupt are kept.
+				if err := writeFile(context.Background(), partial, func(w io.Writer) error { return writeJSON(w, sofar) }); err != nil && firstErr == nil {
 					firstErr = err
 				}
 				mu.Unlock()
@@ -445,12 +466,18 @@ func (o EvalOptions) runCases(cases []evalCase, done map[string]EvalRow, rep *Ev
 		}()
 	}
 	for _, i := range todo {
+		if ctx.Err() != nil {
+			break
+		}
 		next <- i
 	}
 	close(next)
 	wg.Wait()
 	if firstErr != nil {
 		return firstErr
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
 	for i, c := range cases {
 		if !have[i] {
@@ -533,13 +560,13 @@ func (o EvalOptions) planOptions(c evalCase) tempc.Options {
 
 // run plans, lowers and simulates one case: on one wafer (tempc.Compile)
 // or, across two wafers or more, as a pipeline (runPipeline).
-func (o EvalOptions) run(c evalCase) EvalRow {
+func (o EvalOptions) run(ctx context.Context, c evalCase) EvalRow {
 	if c.wafers > 1 {
-		return o.runPipeline(c)
+		return o.runPipeline(ctx, c)
 	}
 	row := c.row()
 	start := time.Now()
-	cp, err := tempc.Compile(context.Background(), o.planOptions(c))
+	cp, err := tempc.Compile(ctx, o.planOptions(c))
 	row.PlanWall = time.Since(start).Seconds()
 	if err != nil {
 		row.Reason = reason(err)
@@ -552,7 +579,7 @@ func (o EvalOptions) run(c evalCase) EvalRow {
 	r := cp.Report
 	row.Layout, row.Attention, row.PredictedStep = r.Layout.Name, r.Attention, r.StepSeconds
 	row.PredictedMemory, row.Memory = r.PeakMemoryBytesPerDie, r.Memory
-	row.simulate(cp.Plan, cp.Spec)
+	row.simulate(ctx, cp.Plan, cp.Spec)
 	return row
 }
 
@@ -564,9 +591,9 @@ func (c evalCase) row() EvalRow {
 // simulate replays the step of p on s into the row, returning the
 // simulator's report (nil when the replay failed, with Reason saying
 // why).
-func (row *EvalRow) simulate(p *plan.Plan, s *wafer.Spec) *tempc.SimulateReport {
+func (row *EvalRow) simulate(ctx context.Context, p *plan.Plan, s *wafer.Spec) *tempc.SimulateReport {
 	start := time.Now()
-	sr, err := tempc.Simulate(context.Background(), p, s, tempc.SimulateOptions{})
+	sr, err := tempc.Simulate(ctx, p, s, tempc.SimulateOptions{})
 	row.SimulateWall = time.Since(start).Seconds()
 	if err != nil {
 		row.Reason = "simulation failed: " + err.Error()
@@ -578,7 +605,7 @@ func (row *EvalRow) simulate(p *plan.Plan, s *wafer.Spec) *tempc.SimulateReport 
 	row.TokensPerSecond = float64(row.Batch*row.Seq) / r.Simulated
 	row.Fits = r.Fits
 	if !r.Fits {
-		row.Reason = fmt.Sprintf("simulated peak %.1f GB per die exceeds %.1f GB", r.SimulatedMemory/1e9, r.CapacityBytes/1e9)
+		row.Reason = fmt.Sprintf("simulated peak %s per die exceeds %s", fileio.Bytes(int64(r.SimulatedMemory)), fileio.Bytes(int64(r.CapacityBytes)))
 	}
 	return r
 }
@@ -586,12 +613,12 @@ func (row *EvalRow) simulate(p *plan.Plan, s *wafer.Spec) *tempc.SimulateReport 
 // search measures the global level's search on model: the aliased ILP
 // (one solve, gmap's mapping), the unaliased one under a time limit, and
 // enumeration of the aliased space where it is small enough.
-func (o EvalOptions) search(model string, base *wafer.Spec, st evalSettings) (SearchRow, error) {
+func (o EvalOptions) search(ctx context.Context, model string, base *wafer.Spec, st evalSettings) (SearchRow, error) {
 	sr := SearchRow{Model: model}
 	po := tempc.Options{Model: model, Spec: base, Wafer: base.Name, Batch: st.batch, Seq: st.seq, Mapper: "gmap", MemoryTolerance: -1}
 	po.Solver.TimeLimit, po.Solver.Threads = o.TimeLimit, o.Threads
 	start := time.Now()
-	sv, err := tempc.Solve(context.Background(), po)
+	sv, err := tempc.Solve(ctx, po)
 	if err != nil {
 		return sr, err
 	}
@@ -610,7 +637,7 @@ func (o EvalOptions) search(model string, base *wafer.Spec, st evalSettings) (Se
 	un.Solver.TimeLimit = st.unaliasedLimit
 	sr.UnaliasedLimit = un.Solver.TimeLimit.Seconds()
 	start = time.Now()
-	usv, err := tempc.Solve(context.Background(), un)
+	usv, err := tempc.Solve(ctx, un)
 	sr.UnaliasedSeconds = time.Since(start).Seconds()
 	switch {
 	case errors.Is(err, ilp.ErrTimeLimit) || errors.Is(err, context.DeadlineExceeded):

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -44,7 +45,7 @@ func TestEvalDeterministic(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = Eval(EvalOptions{Out: outs[i], Wafer: "mesh4x4", Threads: 1, Jobs: 1 + i, settings: &st})
+			errs[i] = Eval(context.Background(), EvalOptions{Out: outs[i], Wafer: "mesh4x4", Threads: 1, Jobs: 1 + i, settings: &st})
 		}()
 	}
 	wg.Wait()
@@ -108,7 +109,7 @@ func TestEvalDeterministic(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(resumed, "eval.partial.json"), rows, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := Eval(EvalOptions{Out: resumed, Wafer: "mesh4x4", Threads: 1, Resume: true, settings: &st}); err != nil {
+	if err := Eval(context.Background(), EvalOptions{Out: resumed, Wafer: "mesh4x4", Threads: 1, Resume: true, settings: &st}); err != nil {
 		t.Fatal(err)
 	}
 	if read(resumed, "report.md") != read(outs[0], "report.md") {
@@ -271,7 +272,7 @@ func TestEvalSamePlanOnce(t *testing.T) {
 		}
 	}
 	rep := &EvalReport{}
-	if err := (EvalOptions{Jobs: 1}).runCases(cases, done, rep, filepath.Join(t.TempDir(), "partial.json"), time.Now()); err != nil {
+	if err := (EvalOptions{Jobs: 1}).runCases(context.Background(), cases, done, rep, filepath.Join(t.TempDir(), "partial.json"), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	row, ok := rep.findPipeline("temp", 1)

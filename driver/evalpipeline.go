@@ -26,10 +26,10 @@ import (
 // it, the micro-batch count searched, lowered into one plan over the
 // cluster) and simulates it. A model that no split fits gets the
 // planner's reason.
-func (o EvalOptions) runPipeline(c evalCase) EvalRow {
+func (o EvalOptions) runPipeline(ctx context.Context, c evalCase) EvalRow {
 	row := c.row()
 	start := time.Now()
-	cp, err := tempc.CompilePipeline(context.Background(), tempc.PipelineOptions{Options: o.planOptions(c), Stages: c.wafers, MicroBatches: c.microBatches})
+	cp, err := tempc.CompilePipeline(ctx, tempc.PipelineOptions{Options: o.planOptions(c), Stages: c.wafers, MicroBatches: c.microBatches})
 	row.PlanWall = time.Since(start).Seconds()
 	if err != nil {
 		row.Reason = reason(err)
@@ -49,7 +49,7 @@ func (o EvalOptions) runPipeline(c evalCase) EvalRow {
 			peak, row.Memory = r.PeakMemoryBytesPerDie, r.Memory
 		}
 	}
-	if s := row.simulate(cp.Plan, cp.Spec); s != nil && s.Pipeline != nil {
+	if s := row.simulate(ctx, cp.Plan, cp.Spec); s != nil && s.Pipeline != nil {
 		row.Bubble = s.Pipeline.Bubble
 	}
 	return row

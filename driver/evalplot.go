@@ -12,8 +12,8 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// figures writes the evaluation's SVG figures to dir.
-func (r *EvalReport) figures(dir string) error {
+// figures adds the evaluation's SVG figures, files of dir, to out.
+func (r *EvalReport) figures(out *outputs, dir string) error {
 	figs := []struct {
 		name string
 		make func() (*plot.Plot, error)
@@ -50,7 +50,7 @@ func (r *EvalReport) figures(dir string) error {
 		if err != nil {
 			return fmt.Errorf("driver: figure %s: %w", f.name, err)
 		}
-		if err := writeFile(filepath.Join(dir, f.name), func(w io.Writer) error { return WriteSVG(w, p) }); err != nil {
+		if err := out.add(filepath.Join(dir, f.name), func(w io.Writer) error { return WriteSVG(w, p) }); err != nil {
 			return err
 		}
 	}

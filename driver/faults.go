@@ -12,6 +12,7 @@ import (
 
 	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/internal/fileio"
 	"github.com/tempc/tempc/wafer"
 )
 
@@ -54,7 +55,7 @@ type FaultsReport struct {
 // maps — for each die rate and link rate, Seeds maps breaking round(rate ×
 // count) dies and (undirected) links chosen uniformly — and reports
 // throughput relative to the fault-free plan, or why a map does not fit.
-func Faults(w io.Writer, o FaultsOptions) error {
+func Faults(ctx context.Context, w io.Writer, o FaultsOptions) error {
 	if o.Seeds <= 0 {
 		o.Seeds = 5
 	}
@@ -63,11 +64,18 @@ func Faults(w io.Writer, o FaultsOptions) error {
 			return fmt.Errorf("driver: --svg %s: %w", o.SVGDir, err)
 		}
 	}
+	// The fault maps' pictures are one output set, published once the
+	// sweep is done.
+	out, err := newOutputs()
+	if err != nil {
+		return err
+	}
+	defer out.discard()
 	base, err := wafer.Load(o.Wafer)
 	if err != nil {
 		return err
 	}
-	ref, err := tempc.Solve(context.Background(), o.withSpec(base))
+	ref, err := tempc.Solve(ctx, o.withSpec(base))
 	if err != nil {
 		return err
 	}
@@ -78,13 +86,17 @@ func Faults(w io.Writer, o FaultsOptions) error {
 			for seed := 1; seed <= o.Seeds; seed++ {
 				s, err := wafer.RandomFaults(base, dr, lr, uint64(seed))
 				if err == nil && o.SVGDir != "" {
-					if err := writeFile(filepath.Join(o.SVGDir, s.Name+".svg"), waferPicture(s).writeSVG); err != nil {
+					if err := out.add(filepath.Join(o.SVGDir, s.Name+".svg"), waferPicture(s).writeSVG); err != nil {
 						return err
 					}
 				}
 				if err == nil {
 					var sv *tempc.Solved
-					if sv, err = tempc.Solve(context.Background(), o.withSpec(s)); err == nil {
+					sv, err = tempc.Solve(ctx, o.withSpec(s))
+					if ctx.Err() != nil {
+						return context.Cause(ctx) // not a map that does not fit
+					}
+					if err == nil {
 						rel := rep.BaseSeconds / sv.Solution.Breakdown.Seconds
 						pt.Fit++
 						pt.Mean += rel
@@ -103,6 +115,9 @@ func Faults(w io.Writer, o FaultsOptions) error {
 			}
 			rep.Points = append(rep.Points, pt)
 		}
+	}
+	if err := out.commit(ctx); err != nil {
+		return err
 	}
 	if o.JSON {
 		return writeJSON(w, rep)
@@ -131,7 +146,7 @@ func (o FaultsOptions) withSpec(s *wafer.Spec) tempc.Options {
 func reason(err error) string {
 	var oom *ilp.OutOfMemoryError
 	if errors.As(err, &oom) {
-		return fmt.Sprintf("needs %.1f GB per die, has %.1f GB", oom.Need/1e9, oom.Have/1e9)
+		return fmt.Sprintf("needs %s per die, has %s", fileio.Bytes(int64(oom.Need)), fileio.Bytes(int64(oom.Have)))
 	}
 	return err.Error()
 }

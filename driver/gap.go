@@ -42,11 +42,11 @@ type GapReport struct {
 // Gap solves the global level and reports its objective, the LP relaxation
 // bound and the MIP gap, and on spaces small enough whether exhaustive
 // enumeration finds the same optimum.
-func Gap(w io.Writer, o GapOptions) error {
+func Gap(ctx context.Context, w io.Writer, o GapOptions) error {
 	if o.MaxEnumerate == 0 {
 		o.MaxEnumerate = 2e6
 	}
-	sv, err := tempc.Solve(context.Background(), o.Options)
+	sv, err := tempc.Solve(ctx, o.Options)
 	if err != nil {
 		if o.JSON {
 			if werr := writeJSON(w, tempc.Failure(o.Options, err)); werr != nil {

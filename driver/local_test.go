@@ -106,7 +106,7 @@ func TestDualLevelNeverWorse(t *testing.T) {
 func TestFaultSweep(t *testing.T) {
 	var b strings.Builder
 	dir := t.TempDir()
-	err := Faults(&b, FaultsOptions{Options: tempc.Options{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512},
+	err := Faults(context.Background(), &b, FaultsOptions{Options: tempc.Options{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512},
 		DieRates: []float64{0, 0.25}, LinkRates: []float64{0, 0.35}, Seeds: 2, SVGDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +294,7 @@ func TestBenchTempNeverPricedWorse(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := Bench(&b, BenchOptions{Options: tempc.Options{Model: "gpt2", Spec: s, Batch: 16, Seq: 512, Seed: 1}, JSON: true}); err != nil {
+	if err := Bench(context.Background(), &b, BenchOptions{Options: tempc.Options{Model: "gpt2", Spec: s, Batch: 16, Seq: 512, Seed: 1}, JSON: true}); err != nil {
 		t.Fatal(err)
 	}
 	var rep BenchReport

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/tempc/tempc"
+	"github.com/tempc/tempc/internal/fileio"
+	"github.com/tempc/tempc/plan"
 )
 
 // PipelineOptions are the options of `tempc pipeline`.
@@ -64,11 +66,14 @@ type StageReport struct {
 
 // Pipeline plans a model across wafers in pipeline stages and reports the
 // predicted step.
-func Pipeline(w io.Writer, o PipelineOptions) error {
-	ctx := context.Background()
+func Pipeline(ctx context.Context, w io.Writer, o PipelineOptions) error {
+	out, err := newOutputs(o.Output)
+	if err != nil {
+		return err
+	}
+	defer out.discard()
 	var res *tempc.PipelineResult
 	var compiled *tempc.CompiledPipeline
-	var err error
 	if o.Output != "" || o.Simulate {
 		if compiled, err = tempc.CompilePipeline(ctx, o.PipelineOptions); err != nil {
 			return err
@@ -80,6 +85,9 @@ func Pipeline(w io.Writer, o PipelineOptions) error {
 	r := PipelineReport{Model: res.Model, Wafer: res.Wafer, Wafers: len(res.Stages), Schedule: res.Schedule.String(),
 		MicroBatches: res.MicroBatches, StepSeconds: res.StepSeconds, TokensPerSecond: res.TokensPerSecond,
 		Bubble: res.Timeline.Bubble, TransferSeconds: res.Transfer, TiedSeconds: res.TiedSeconds, Solves: res.Solves, Counts: res.Counts, NonMonotone: res.NonMonotone}
+	if r.Wafers == 1 {
+		r.TransferSeconds = 0 // a single stage sends nothing between wafers
+	}
 	for i, st := range res.Stages {
 		sr := st.Solved.Report
 		r.Stages = append(r.Stages, StageReport{First: st.First, Last: st.Last - 1, InFlight: st.InFlight, Layout: sr.Layout.Name,
@@ -88,11 +96,16 @@ func Pipeline(w io.Writer, o PipelineOptions) error {
 	}
 	if compiled != nil {
 		r.Plan = &compiled.Summary
-		if err := writePlan(w, o.Output, compiled.Plan); err != nil {
-			return err
-		}
 		if o.Output == "-" {
-			return nil
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return plan.WriteJSON(w, compiled.Plan)
+		}
+		if o.Output != "" {
+			if err := out.add(o.Output, func(f io.Writer) error { return plan.WriteJSON(f, compiled.Plan) }); err != nil {
+				return err
+			}
 		}
 	}
 	if o.Simulate {
@@ -101,6 +114,9 @@ func Pipeline(w io.Writer, o PipelineOptions) error {
 			return err
 		}
 		r.Simulation = &sim.Report
+	}
+	if err := out.commit(ctx); err != nil {
+		return err
 	}
 	if o.JSON {
 		return writeJSON(w, r)
@@ -113,26 +129,32 @@ func Pipeline(w io.Writer, o PipelineOptions) error {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "step       %.4f s predicted, %.0f tokens/s; bubble %.1f%%; %.3g ms per micro-batch between wafers",
-		r.StepSeconds, r.TokensPerSecond, 100*r.Bubble, 1e3*r.TransferSeconds)
+	fmt.Fprintf(w, "step       %.4f s predicted, %.0f tokens/s; bubble %.1f%%", r.StepSeconds, r.TokensPerSecond, 100*r.Bubble)
+	if r.Wafers > 1 { // one wafer has no neighbour to send to
+		fmt.Fprintf(w, "; %.3g ms per micro-batch between wafers", 1e3*r.TransferSeconds)
+	}
 	if r.TiedSeconds > 0 {
 		fmt.Fprintf(w, "; %.3g s to exchange the tied embedding's gradient", r.TiedSeconds)
 	}
 	fmt.Fprintln(w)
 	for i, s := range r.Stages {
-		fmt.Fprintf(w, "stage %-4d blocks %d–%d, %s (%s, gap %.2g%%), %d in flight: %.3g + %.3g ms per micro-batch, %.3g s sync+optimizer; %.1f of %.1f GB per die\n",
-			i, s.First, s.Last, s.Layout, s.Status, 100*s.MIPGap, s.InFlight, 1e3*s.ForwardSeconds, 1e3*s.BackwardSeconds, s.FixedSeconds, s.PeakMemory/gb, s.Capacity/gb)
+		fmt.Fprintf(w, "stage %-4d blocks %d–%d, %s (%s, gap %.2g%%), %d in flight: %.3g + %.3g ms per micro-batch, %.3g s sync+optimizer; %s of %s per die\n",
+			i, s.First, s.Last, s.Layout, s.Status, 100*s.MIPGap, s.InFlight, 1e3*s.ForwardSeconds, 1e3*s.BackwardSeconds, s.FixedSeconds,
+			fileio.Bytes(int64(s.PeakMemory)), fileio.Bytes(int64(s.Capacity)))
 	}
 	if r.Plan != nil {
 		fmt.Fprintf(w, "plan       %d tasks stored, %d per step, lowered and verified in %.2f s\n", r.Plan.TasksStored, r.Plan.TasksExpanded, r.Plan.LowerSeconds)
 	}
 	if sm := r.Simulation; sm != nil {
-		fmt.Fprintf(w, "simulated  %.4f s (%+.2f%% against the prediction), %.0f tokens/s; bubble %.1f%% (predicted %.1f%%); %.3g GB between wafers; %.1f s\n",
-			sm.Simulated, 100*deref(sm.RelErr), float64(compiled.Plan.Batch*compiled.Plan.Seq)/sm.Simulated, 100*sm.Pipeline.Bubble, 100*sm.Pipeline.PredictedBubble,
-			sm.Pipeline.InterWaferBytes/1e9, sm.WallSeconds)
+		fmt.Fprintf(w, "simulated  %.4f s (%+.2f%% against the prediction), %.0f tokens/s; bubble %.1f%% (predicted %.1f%%)",
+			sm.Simulated, 100*deref(sm.RelErr), float64(compiled.Plan.Batch*compiled.Plan.Seq)/sm.Simulated, 100*sm.Pipeline.Bubble, 100*sm.Pipeline.PredictedBubble)
+		if r.Wafers > 1 {
+			fmt.Fprintf(w, "; %s between wafers", fileio.Bytes(int64(sm.Pipeline.InterWaferBytes)))
+		}
+		fmt.Fprintf(w, "; %.1f s\n", sm.WallSeconds)
 		for _, st := range sm.Pipeline.Stages {
-			fmt.Fprintf(w, "sim stage %-3d in passes %.4g s (bubble %.1f%%), dies busy %.4g s on average, peak %.1f GB per die\n",
-				st.Stage, st.PassSeconds, 100*st.Bubble, st.BusySeconds, st.PeakMemory/gb)
+			fmt.Fprintf(w, "sim stage %-3d in passes %.4g s (bubble %.1f%%), dies busy %.4g s on average, peak %s per die\n",
+				st.Stage, st.PassSeconds, 100*st.Bubble, st.BusySeconds, fileio.Bytes(int64(st.PeakMemory)))
 		}
 	}
 	if r.NonMonotone != "" {

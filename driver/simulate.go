@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/tempc/tempc"
+	"github.com/tempc/tempc/internal/fileio"
 	"github.com/tempc/tempc/plan"
 	"github.com/tempc/tempc/wafer"
 )
@@ -43,23 +43,24 @@ func heatmapOf(sr *tempc.Simulation, p *plan.Plan, s *wafer.Spec) *waferMap {
 }
 
 // Simulate reads a plan, verifies it against its wafer, replays it in the
-// bundled simulator and reports simulated against predicted.
-func Simulate(w io.Writer, o SimulateOptions) error {
-	for _, path := range []string{o.Trace, o.SVG} {
-		if err := writable(path); err != nil {
-			return err
-		}
+// bundled simulator and reports simulated against predicted. The plan is
+// read to at most plan.MaxFileBytes; the trace and heatmap are one output
+// set (see Compile).
+func Simulate(ctx context.Context, w io.Writer, o SimulateOptions) error {
+	out, err := newOutputs(o.Trace, o.SVG)
+	if err != nil {
+		return err
 	}
+	defer out.discard()
 	var data []byte
-	var err error
 	if o.Plan == "-" {
 		if o.Stdin == nil {
 			return errors.New("driver: plan \"-\" (standard input) but no input to read")
 		}
 		o.Plan = "<stdin>"
-		data, err = io.ReadAll(o.Stdin)
+		data, err = fileio.ReadAll(o.Stdin, o.Plan, plan.MaxFileBytes, "plan")
 	} else {
-		data, err = os.ReadFile(o.Plan)
+		data, err = fileio.Read(o.Plan, plan.MaxFileBytes, fileio.AllowPipes, "plan file")
 	}
 	if err != nil {
 		return fmt.Errorf("driver: %w", err)
@@ -68,19 +69,22 @@ func Simulate(w io.Writer, o SimulateOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := tempc.Simulate(context.Background(), p, s, tempc.SimulateOptions{Full: o.Full, Progress: o.Progress})
+	res, err := tempc.Simulate(ctx, p, s, tempc.SimulateOptions{Full: o.Full, Progress: o.Progress})
 	if err != nil {
 		return err
 	}
 	if o.Trace != "" {
-		if err := writeFile(o.Trace, func(f io.Writer) error { return writeTrace(res, f, p, s, o.Window) }); err != nil {
+		if err := out.add(o.Trace, func(f io.Writer) error { return writeTrace(res, f, p, s, o.Window) }); err != nil {
 			return err
 		}
 	}
 	if o.SVG != "" {
-		if err := writeFile(o.SVG, heatmapOf(res, p, s).writeSVG); err != nil {
+		if err := out.add(o.SVG, heatmapOf(res, p, s).writeSVG); err != nil {
 			return err
 		}
+	}
+	if err := out.commit(ctx); err != nil {
+		return err
 	}
 	if o.JSON {
 		return writeJSON(w, res.Report)

@@ -15,8 +15,8 @@ type SolveOptions struct {
 
 // Solve chooses the layout and per-group strategies of a model on a wafer
 // and writes the plan's figures and the solver record to w.
-func Solve(w io.Writer, o SolveOptions) error {
-	sv, err := tempc.Solve(context.Background(), o.Options)
+func Solve(ctx context.Context, w io.Writer, o SolveOptions) error {
+	sv, err := tempc.Solve(ctx, o.Options)
 	if err != nil {
 		if o.JSON {
 			if werr := writeJSON(w, tempc.Failure(o.Options, err)); werr != nil {

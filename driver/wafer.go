@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -29,7 +30,7 @@ type WaferOptions struct {
 
 // Wafer loads a wafer and writes it to w: a summary with a die map (. a
 // healthy die, X a dead one), or the wafer file format.
-func Wafer(w io.Writer, o WaferOptions) error {
+func Wafer(ctx context.Context, w io.Writer, o WaferOptions) error {
 	s, err := wafer.Load(o.Wafer)
 	if err != nil {
 		return err
@@ -52,10 +53,7 @@ func Wafer(w io.Writer, o WaferOptions) error {
 		}
 	}
 	if o.SVG != "" {
-		if err := writable(o.SVG); err != nil {
-			return err
-		}
-		if err := writeFile(o.SVG, waferPicture(s).writeSVG); err != nil {
+		if err := writeFile(ctx, o.SVG, waferPicture(s).writeSVG); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -56,11 +57,20 @@ func TestBadFlags(t *testing.T) {
 		{"eval without out", []string{"eval", "--quick"}, "--out is required"},
 		{"compile json to stdout", []string{"compile", "--model", "gpt2", "--json", "-o", "-"}, "--json and -o - both want standard output"},
 		{"eval negative jobs", []string{"eval", "--quick", "--out", "x", "--jobs", "-1"}, "--jobs -1"},
+		{"time limit overflowing a deadline", append(solve, "--time-limit", "2450000h"), "--time-limit 2450000h0m0s: want a positive duration of at most 1000h"},
+		{"eval time limit overflowing", []string{"eval", "--quick", "--out", "x", "--time-limit", "2450000h"}, "--time-limit 2450000h0m0s"},
+		{"eval negative threads", []string{"eval", "--quick", "--out", "x", "--threads", "-2"}, "--threads -2"},
+		{"simulate window NaN", []string{"simulate", "plan.json", "--trace", "t.json", "--window", "NaN:1"}, `--window "NaN:1": want FROM:TO`},
+		{"simulate window to NaN", []string{"simulate", "plan.json", "--trace", "t.json", "--window", "0:NaN"}, `--window "0:NaN"`},
+		{"simulate window Inf", []string{"simulate", "plan.json", "--trace", "t.json", "--window", "0:Inf"}, `--window "0:Inf"`},
+		{"simulate window from Inf", []string{"simulate", "plan.json", "--trace", "t.json", "--window", "Inf:"}, `--window "Inf:"`},
+		{"simulate window negative", []string{"simulate", "plan.json", "--trace", "t.json", "--window", "-1:2"}, `--window "-1:2"`},
+		{"simulate window reversed", []string{"simulate", "plan.json", "--trace", "t.json", "--window", "2:1"}, `--window "2:1"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			if code := run(tc.args, &out, &errb); code != 2 {
+			if code := run(context.Background(), tc.args, &out, &errb); code != 2 {
 				t.Fatalf("exit %d, want 2; stderr: %s", code, errb.String())
 			}
 			if !strings.Contains(errb.String(), tc.stderr) {
@@ -74,7 +84,7 @@ func TestBadFlags(t *testing.T) {
 // gap-limit, not optimal, and the gap is reported.
 func TestLooseGapReportedHonestly(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run([]string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--gap", "0.5", "--json"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--gap", "0.5", "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var got struct {
@@ -94,7 +104,7 @@ func TestLooseGapReportedHonestly(t *testing.T) {
 // a JSON object with status infeasible and the explanation, and exits 1.
 func TestInfeasibleJSON(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run([]string{"solve", "--model", "gpt3-175b", "--wafer", "temp32", "--json"}, &out, &errb); code != 1 {
+	if code := run(context.Background(), []string{"solve", "--model", "gpt3-175b", "--wafer", "temp32", "--json"}, &out, &errb); code != 1 {
 		t.Fatalf("exit %d, want 1: %s", code, errb.String())
 	}
 	var got struct {
@@ -116,7 +126,7 @@ func TestInfeasibleJSON(t *testing.T) {
 // than pricing on and then giving HiGHS its full limit.
 func TestTimeLimitCoversPricing(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := run([]string{"solve", "--model", "gpt3-6.7b", "--unaliased", "--time-limit", "50ms", "--json"}, &out, &errb)
+	code := run(context.Background(), []string{"solve", "--model", "gpt3-6.7b", "--unaliased", "--time-limit", "50ms", "--json"}, &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "time limit 50ms reached while pricing") {
 		t.Fatalf("exit %d; stderr: %s", code, errb.String())
 	}
@@ -136,7 +146,7 @@ func TestCompileOutputAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"compile", "--model", "gpt3-175b", "--wafer", "temp32", "-o", planFile}, &out, &errb); code != 1 {
+	if code := run(context.Background(), []string{"compile", "--model", "gpt3-175b", "--wafer", "temp32", "-o", planFile}, &out, &errb); code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	if b, _ := os.ReadFile(planFile); string(b) != "previous plan" {
@@ -147,7 +157,7 @@ func TestCompileOutputAtomic(t *testing.T) {
 	}
 	for _, bad := range []string{filepath.Join(dir, "missing", "plan.json"), dir} {
 		errb.Reset()
-		code := run([]string{"compile", "--model", "no-such-model", "-o", bad}, &out, &errb)
+		code := run(context.Background(), []string{"compile", "--model", "no-such-model", "-o", bad}, &out, &errb)
 		if code != 1 || !strings.Contains(errb.String(), "cannot write "+bad) {
 			t.Errorf("-o %s: exit %d, stderr %s", bad, code, errb.String())
 		}
@@ -163,7 +173,7 @@ func TestSimulateWaferOverride(t *testing.T) {
 	compileGPT2(t, planFile)
 	var out, errb bytes.Buffer
 	out.Reset()
-	if code := run([]string{"wafer", "--wafer", "mesh4x4", "--json"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"wafer", "--wafer", "mesh4x4", "--json"}, &out, &errb); code != 0 {
 		t.Fatal(errb.String())
 	}
 	var w map[string]any
@@ -181,12 +191,12 @@ func TestSimulateWaferOverride(t *testing.T) {
 		{deadFile, "die (1,1) is dead there but live on mesh4x4"},
 	} {
 		errb.Reset()
-		if code := run([]string{"simulate", planFile, "--wafer", tc.wafer}, &out, &errb); code != 1 || !strings.Contains(errb.String(), tc.want) {
+		if code := run(context.Background(), []string{"simulate", planFile, "--wafer", tc.wafer}, &out, &errb); code != 1 || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("--wafer %s: exit %d, stderr %s", tc.wafer, code, errb.String())
 		}
 	}
 	errb.Reset()
-	if code := run([]string{"simulate", planFile, "--wafer", "mesh4x4"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"simulate", planFile, "--wafer", "mesh4x4"}, &out, &errb); code != 0 {
 		t.Errorf("--wafer mesh4x4 (the plan's own): exit %d, %s", code, errb.String())
 	}
 }
@@ -226,12 +236,12 @@ func TestSimulateRejectsMissingWork(t *testing.T) {
 		{moved, "pass --model if it moved"},
 	} {
 		errb.Reset()
-		if code := run([]string{"simulate", tc.file}, &out, &errb); code != 1 || !strings.Contains(errb.String(), tc.want) {
+		if code := run(context.Background(), []string{"simulate", tc.file}, &out, &errb); code != 1 || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("%s: exit %d, stderr %s", filepath.Base(tc.file), code, errb.String())
 		}
 	}
 	errb.Reset()
-	if code := run([]string{"simulate", moved, "--model", "gpt2"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"simulate", moved, "--model", "gpt2"}, &out, &errb); code != 0 {
 		t.Errorf("--model gpt2 on the moved plan: exit %d, %s", code, errb.String())
 	}
 }
@@ -252,7 +262,7 @@ func TestNoLayoutReasons(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			if code := run(tc.args, &out, &errb); code != 1 || !strings.Contains(errb.String(), tc.want) {
+			if code := run(context.Background(), tc.args, &out, &errb); code != 1 || !strings.Contains(errb.String(), tc.want) {
 				t.Errorf("exit %d, stderr %s", code, errb.String())
 			}
 		})
@@ -267,10 +277,10 @@ func TestNoLayoutReasons(t *testing.T) {
 func TestKeylessGraphCompiles(t *testing.T) {
 	planFile := filepath.Join(t.TempDir(), "plan.json")
 	var out, errb bytes.Buffer
-	if code := run([]string{"compile", "--model", "../../frontend/testdata/graph/tiny-forward.json", "--wafer", "mesh4x4", "-o", planFile}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"compile", "--model", "../../frontend/testdata/graph/tiny-forward.json", "--wafer", "mesh4x4", "-o", planFile}, &out, &errb); code != 0 {
 		t.Fatalf("compile: exit %d: %s", code, errb.String())
 	}
-	if code := run([]string{"simulate", planFile}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"simulate", planFile}, &out, &errb); code != 0 {
 		t.Fatalf("simulate: exit %d: %s", code, errb.String())
 	}
 }
@@ -301,7 +311,7 @@ func TestCompileOutputKeepsFile(t *testing.T) {
 func compileGPT2(t *testing.T, path string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	if code := run([]string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", path}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", path}, &out, &errb); code != 0 {
 		t.Fatalf("compile: exit %d: %s", code, errb.String())
 	}
 }

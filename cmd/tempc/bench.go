@@ -1,12 +1,13 @@
 package main
 
 import (
+	"context"
 	"io"
 
 	"github.com/tempc/tempc/driver"
 )
 
-func runBench(args []string, stdout, stderr io.Writer) error {
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", stderr)
 	var pf planFlags
 	pf.register(fs)
@@ -19,5 +20,5 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Options = pf.o
-	return driver.Bench(stdout, o)
+	return driver.Bench(ctx, stdout, o)
 }

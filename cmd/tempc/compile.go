@@ -1,17 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
 	"github.com/tempc/tempc/driver"
 )
 
-func runCompile(args []string, stdout, stderr io.Writer) error {
+func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("compile", stderr)
 	var pf planFlags
 	pf.register(fs)
@@ -34,10 +36,10 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 		return usageError{"--unaliased: plans are lowered from aliased spaces (identical layers share one program); use it with solve or gap"}
 	}
 	o.Options = pf.o
-	return driver.Compile(stdout, o)
+	return driver.Compile(ctx, stdout, o)
 }
 
-func runSimulate(args []string, stdout, stderr io.Writer) error {
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("simulate", stderr)
 	var o driver.SimulateOptions
 	fs.StringVar(&o.Wafer, "wafer", "", "wafer preset or file (default: the one the plan names)")
@@ -76,8 +78,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		if b != "" {
 			to, err2 = strconv.ParseFloat(b, 64)
 		}
-		if !ok || err1 != nil || err2 != nil || from < 0 || (b != "" && to <= from) {
-			return usageError{fmt.Sprintf("--window %q: want FROM:TO in seconds, FROM ≥ 0 and TO > FROM (or empty for the end)", *window)}
+		// !(from >= 0) and !(to > from) refuse NaN too; Inf is no time.
+		if !ok || err1 != nil || err2 != nil || !(from >= 0) || math.IsInf(from, 0) || (b != "" && (!(to > from) || math.IsInf(to, 0))) {
+			return usageError{fmt.Sprintf("--window %q: want FROM:TO in seconds, finite, FROM ≥ 0 and TO > FROM (or empty for the end)", *window)}
 		}
 		if o.Trace == "" {
 			return usageError{"--window needs --trace FILE"}
@@ -87,5 +90,5 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	if *progress {
 		o.Progress = stderr
 	}
-	return driver.Simulate(stdout, o)
+	return driver.Simulate(ctx, stdout, o)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -8,7 +9,7 @@ import (
 	"github.com/tempc/tempc/driver"
 )
 
-func runEval(args []string, stdout, stderr io.Writer) error {
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", stderr)
 	var o driver.EvalOptions
 	fs.StringVar(&o.Out, "out", "", "directory for report.md, eval.json and the SVG figures (required)")
@@ -28,13 +29,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if o.Jobs < 0 {
 		return usageError{fmt.Sprintf("--jobs %d: want 0 (one per CPU) or more", o.Jobs)}
 	}
-	if o.TimeLimit <= 0 {
-		return usageError{fmt.Sprintf("--time-limit %v: want a positive duration", o.TimeLimit)}
+	if err := timeLimit(o.TimeLimit); err != nil {
+		return err
+	}
+	if o.Threads < 0 {
+		return usageError{fmt.Sprintf("--threads %d: want 0 (HiGHS decides) or a positive count", o.Threads)}
 	}
 	if !*quiet {
 		o.Progress = stderr
 	}
-	if err := driver.Eval(o); err != nil {
+	if err := driver.Eval(ctx, o); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s/report.md, eval.json and figures\n", o.Out)

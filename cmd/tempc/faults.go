@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -9,7 +10,7 @@ import (
 	"github.com/tempc/tempc/driver"
 )
 
-func runFaults(args []string, stdout, stderr io.Writer) error {
+func runFaults(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("faults", stderr)
 	var pf planFlags
 	pf.register(fs)
@@ -36,7 +37,7 @@ func runFaults(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Options = pf.o
-	return driver.Faults(stdout, o)
+	return driver.Faults(ctx, stdout, o)
 }
 
 func rates(flag, list string) ([]float64, error) {

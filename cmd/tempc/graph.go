@@ -1,12 +1,13 @@
 package main
 
 import (
+	"context"
 	"io"
 
 	"github.com/tempc/tempc/driver"
 )
 
-func runGraph(args []string, stdout, stderr io.Writer) error {
+func runGraph(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("graph", stderr)
 	var o driver.GraphOptions
 	fs.StringVar(&o.Model, "model", "", "preset name, Hugging Face config.json (or its folder), tempc graph JSON, or ONNX file (.onnx)")

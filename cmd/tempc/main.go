@@ -17,49 +17,82 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/tempc/tempc"
+	"github.com/tempc/tempc/driver"
 )
 
 // command is one subcommand: it parses its own flags and runs.
 type command struct {
 	name, summary string
-	run           func(args []string, stdout, stderr io.Writer) error
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// cancellable says run returns soon after ctx is done, publishing no
+	// output; an interrupt ends any other command at once.
+	cancellable bool
 }
 
 var commands = []command{
-	{"graph", "build a model's training graph and print its figures", runGraph},
-	{"wafer", "describe a wafer preset or file", runWafer},
-	{"solve", "choose the layout and per-op strategies of a model on a wafer (ILP on HiGHS)", runSolve},
-	{"gap", "how far the plan can be from optimal: MIP gap, LP bound, brute force on small spaces", runGap},
-	{"compile", "the whole pipeline: plan a model on a wafer, lower and verify it, write it", runCompile},
-	{"simulate", "replay a plan in the packet-level simulator and compare with its prediction", runSimulate},
-	{"bench", "compare the temp, gmap and smap mappers on one plan's strategies, simulated", runBench},
-	{"faults", "sweep random fault maps and report throughput against the fault-free plan", runFaults},
-	{"validate", "measure the analytic cost model against the packet-level simulator", runValidate},
-	{"eval", "the paper's evaluation, every step simulated: report.md, eval.json and figures", runEval},
-	{"pipeline", "plan a model across wafers in pipeline stages (one per wafer), each stage solved on its wafer", runPipeline},
-	{"schema", "print the JSON Schema of a file format: plan, wafer or graph", runSchema},
+	{"graph", "build a model's training graph and print its figures", runGraph, false},
+	{"wafer", "describe a wafer preset or file", runWafer, false},
+	{"solve", "choose the layout and per-op strategies of a model on a wafer (ILP on HiGHS)", runSolve, true},
+	{"gap", "how far the plan can be from optimal: MIP gap, LP bound, brute force on small spaces", runGap, true},
+	{"compile", "the whole pipeline: plan a model on a wafer, lower and verify it, write it", runCompile, true},
+	{"simulate", "replay a plan in the packet-level simulator and compare with its prediction", runSimulate, true},
+	{"bench", "compare the temp, gmap and smap mappers on one plan's strategies, simulated", runBench, true},
+	{"faults", "sweep random fault maps and report throughput against the fault-free plan", runFaults, true},
+	{"validate", "measure the analytic cost model against the packet-level simulator", runValidate, false},
+	{"eval", "the paper's evaluation, every step simulated: report.md, eval.json and figures", runEval, true},
+	{"pipeline", "plan a model across wafers in pipeline stages (one per wafer), each stage solved on its wafer", runPipeline, true},
+	{"schema", "print the JSON Schema of a file format: plan, wafer or graph", runSchema, false},
 }
+
+// exitInterrupted is the exit code of a command an interrupt (SIGINT or
+// SIGTERM) ended: 128 + SIGINT's number, as shells report it.
+const exitInterrupted = 130
 
 // stdin is what `tempc simulate -` reads (tests replace it).
 var stdin io.Reader = os.Stdin
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// The first SIGINT or SIGTERM cancels ctx: a cancellable command
+	// stops, publishes nothing and returns. A second one, or the first
+	// during any other command, exits at once, the temporary files of
+	// outputs not yet published removed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	patient := len(os.Args) > 1 && slices.ContainsFunc(commands, func(c command) bool { return c.name == os.Args[1] && c.cancellable })
+	go func() {
+		if patient {
+			<-signals
+		}
+		s := <-signals
+		driver.RemoveTemps()
+		fmt.Fprintf(os.Stderr, "tempc: %v: stopped\n", s)
+		os.Exit(exitInterrupted)
+	}()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	driver.RemoveTemps()
+	os.Exit(code)
 }
 
 // run dispatches to a subcommand and returns the process exit code: 0 on
-// success, 1 on failure, 2 on a usage error.
-func run(args []string, stdout, stderr io.Writer) int {
+// success, 1 on failure, 2 on a usage error, 130 when ctx was cancelled
+// (an interrupt) and the command stopped for it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
 		fmt.Fprintln(stdout, "tempc", tempc.Version())
 		return 0
@@ -73,10 +106,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			err := c.run(args[1:], stdout, stderr)
+			err := c.run(ctx, args[1:], stdout, stderr)
 			switch {
 			case err == nil:
 				return 0
+			case ctx.Err() != nil:
+				fmt.Fprintf(stderr, "tempc %s: stopped: %v\n", c.name, context.Cause(ctx))
+				return exitInterrupted
 			case errors.Is(err, flag.ErrHelp):
 				return 0
 			case errors.As(err, new(usageError)):
@@ -176,6 +212,20 @@ func message(err error) string {
 		}
 		msg = rest
 	}
+}
+
+// maxTimeLimit bounds --time-limit: 1000 hours (six weeks) is beyond any
+// plan's need, and far enough from time.Duration's 292 years that a
+// deadline computed from it never overflows.
+const maxTimeLimit = 1000 * time.Hour
+
+// timeLimit is a usage error unless d is a positive duration of at most
+// maxTimeLimit.
+func timeLimit(d time.Duration) error {
+	if d <= 0 || d > maxTimeLimit {
+		return usageError{fmt.Sprintf("--time-limit %v: want a positive duration of at most %v, such as 60s", d, maxTimeLimit)}
+	}
+	return nil
 }
 
 // oneOf is a usage error unless --name's value is one of allowed.

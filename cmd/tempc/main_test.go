@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -74,7 +75,7 @@ func TestGraphCommand(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(tc.args, &out, &errb)
+			code := run(context.Background(), tc.args, &out, &errb)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.code, errb.String())
 			}
@@ -92,7 +93,7 @@ func TestGraphCommand(t *testing.T) {
 // --format json` (README).
 func TestGraphJSONFields(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run([]string{"graph", "--model", "gpt3-175b", "--format", "json"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"graph", "--model", "gpt3-175b", "--format", "json"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var got map[string]any
@@ -118,7 +119,7 @@ func TestGraphJSONFields(t *testing.T) {
 // --json` (README).
 func TestSolveJSONFields(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run([]string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--json"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var got map[string]any
@@ -143,12 +144,12 @@ func TestCompileThenSimulate(t *testing.T) {
 	dir := t.TempDir()
 	planFile, traceFile := dir+"/plan.json", dir+"/trace.json"
 	var out, errb bytes.Buffer
-	if code := run([]string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512",
+	if code := run(context.Background(), []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512",
 		"-o", planFile, "--trace", traceFile}, &out, &errb); code != 0 {
 		t.Fatalf("compile: exit %d: %s", code, errb.String())
 	}
 	out.Reset()
-	if code := run([]string{"simulate", planFile, "--json"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"simulate", planFile, "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("simulate: exit %d: %s", code, errb.String())
 	}
 	var got map[string]any
@@ -167,7 +168,7 @@ func TestCompileThenSimulate(t *testing.T) {
 		t.Errorf("simulated %g s, predicted %g s", sim, pred)
 	}
 	out.Reset()
-	if code := run([]string{"simulate", planFile}, &out, &errb); code != 0 || !strings.Contains(out.String(), "compute idle per die") {
+	if code := run(context.Background(), []string{"simulate", planFile}, &out, &errb); code != 0 || !strings.Contains(out.String(), "compute idle per die") {
 		t.Errorf("text report: exit %d\n%s", code, out.String())
 	}
 }
@@ -178,14 +179,14 @@ func TestCompileThenSimulate(t *testing.T) {
 func TestPipesAndJSON(t *testing.T) {
 	args := []string{"--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "256"}
 	var planJSON, errb bytes.Buffer
-	if code := run(append([]string{"compile", "-o", "-"}, args...), &planJSON, &errb); code != 0 {
+	if code := run(context.Background(), append([]string{"compile", "-o", "-"}, args...), &planJSON, &errb); code != 0 {
 		t.Fatalf("compile -o -: exit %d: %s", code, errb.String())
 	}
 	old := stdin
 	defer func() { stdin = old }()
 	stdin = bytes.NewReader(planJSON.Bytes())
 	var out bytes.Buffer
-	if code := run([]string{"simulate", "-", "--json"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"simulate", "-", "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("simulate -: exit %d: %s", code, errb.String())
 	}
 	var sim struct {
@@ -195,7 +196,7 @@ func TestPipesAndJSON(t *testing.T) {
 		t.Errorf("simulate - printed %q (%v)", out.String(), err)
 	}
 	out.Reset()
-	if code := run(append([]string{"compile", "--json"}, args...), &out, &errb); code != 0 {
+	if code := run(context.Background(), append([]string{"compile", "--json"}, args...), &out, &errb); code != 0 {
 		t.Fatalf("compile --json: exit %d: %s", code, errb.String())
 	}
 	var rep struct {
@@ -219,14 +220,14 @@ func TestPipesAndJSON(t *testing.T) {
 // that lead the error's text.
 func TestVersionAndMessages(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run([]string{"--version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "tempc ") {
+	if code := run(context.Background(), []string{"--version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "tempc ") {
 		t.Errorf("--version: exit %d, %q", code, out.String())
 	}
-	if code := run([]string{"simulate", "-h"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"simulate", "-h"}, &out, &errb); code != 0 {
 		t.Errorf("simulate -h: exit %d", code)
 	}
 	errb.Reset()
-	if code := run([]string{"wafer", "--wafer", "no-such-wafer"}, &out, &errb); code != 1 ||
+	if code := run(context.Background(), []string{"wafer", "--wafer", "no-such-wafer"}, &out, &errb); code != 1 ||
 		!strings.HasPrefix(errb.String(), `tempc wafer: unknown wafer "no-such-wafer"`) {
 		t.Errorf("exit %d, %q", code, errb.String())
 	}
@@ -238,7 +239,7 @@ func TestCompileChakra(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	args := []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--chakra", dir}
-	if code := run(args, &out, &errb); code != 0 {
+	if code := run(context.Background(), args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "chakra     16 traces") {
@@ -277,7 +278,7 @@ func TestPipelinePlanFile(t *testing.T) {
 	base := []string{"pipeline", "--model", "../../testdata/pipeline/tiny-gpt2.json", "--wafer", "mesh4x4", "--wafers", "2",
 		"--batch", "16", "--seq", "256", "--mapper", "smap", "--pipeline-micro-batches", "8"}
 	var out, errb bytes.Buffer
-	if code := run(append(base, "-o", file, "--simulate"), &out, &errb); code != 0 {
+	if code := run(context.Background(), append(base, "-o", file, "--simulate"), &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	for _, want := range []string{"plan       ", "simulated  ", "sim stage 1"} {
@@ -286,7 +287,7 @@ func TestPipelinePlanFile(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if code := run([]string{"simulate", file}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"simulate", file}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	for _, want := range []string{"tiny-gpt2 on mesh4x4×2", "pipeline    1f1b, 8 micro-batches", "stage 1   wafer 1, blocks 4–7", "8 links between wafers"} {
@@ -294,7 +295,7 @@ func TestPipelinePlanFile(t *testing.T) {
 			t.Errorf("simulate report lacks %q:\n%s", want, out.String())
 		}
 	}
-	if code := run([]string{"simulate", "--wafer", "mesh4x4", file}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "a pipeline plan runs on a wafer file with a cluster object") {
+	if code := run(context.Background(), []string{"simulate", "--wafer", "mesh4x4", file}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "a pipeline plan runs on a wafer file with a cluster object") {
 		t.Errorf("exit %d, stderr %q: a single wafer must not override a pipeline plan's cluster", code, errb.String())
 	}
 }

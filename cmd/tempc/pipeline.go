@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -9,7 +10,7 @@ import (
 	"github.com/tempc/tempc/wafer"
 )
 
-func runPipeline(args []string, stdout, stderr io.Writer) error {
+func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("pipeline", stderr)
 	var pf planFlags
 	pf.register(fs)
@@ -40,5 +41,5 @@ func runPipeline(args []string, stdout, stderr io.Writer) error {
 		return usageError{"--schedule: " + err.Error()}
 	}
 	o.Schedule, o.Options = s, pf.o
-	return driver.Pipeline(stdout, o)
+	return driver.Pipeline(ctx, stdout, o)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"io"
@@ -16,7 +17,7 @@ import (
 var schemas = map[string][]byte{"plan": plan.Schema, "wafer": wafer.Schema, "graph": frontend.Schema}
 
 // runSchema prints the JSON Schema of one of tempc's file formats.
-func runSchema(args []string, stdout, stderr io.Writer) error {
+func runSchema(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("schema", stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

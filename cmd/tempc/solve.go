@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -67,8 +68,8 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 	if err := nonEmpty(fs, "wafer", "strategy", "mapper"); err != nil {
 		return err
 	}
-	if pf.timeLimit <= 0 {
-		return usageError{fmt.Sprintf("--time-limit %v: want a positive duration such as 60s", pf.timeLimit)}
+	if err := timeLimit(pf.timeLimit); err != nil {
+		return err
 	}
 	if g := pf.o.Solver.RelGap; math.IsNaN(g) || g <= 0 || g >= 1 {
 		return usageError{fmt.Sprintf("--gap %g: want a relative gap in (0, 1), such as 1e-6 (the default) or 0.01", g)}
@@ -138,7 +139,7 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 	return nil
 }
 
-func runSolve(args []string, stdout, stderr io.Writer) error {
+func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("solve", stderr)
 	var pf planFlags
 	pf.register(fs)
@@ -151,10 +152,10 @@ func runSolve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Options = pf.o
-	return driver.Solve(stdout, o)
+	return driver.Solve(ctx, stdout, o)
 }
 
-func runGap(args []string, stdout, stderr io.Writer) error {
+func runGap(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("gap", stderr)
 	var pf planFlags
 	pf.register(fs)
@@ -171,5 +172,5 @@ func runGap(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Options = pf.o
-	return driver.Gap(stdout, o)
+	return driver.Gap(ctx, stdout, o)
 }

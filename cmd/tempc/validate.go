@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
 	"io"
 
 	"github.com/tempc/tempc/driver"
 	"github.com/tempc/tempc/validate"
 )
 
-func runValidate(args []string, stdout, stderr io.Writer) error {
+func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("validate", stderr)
 	var o driver.ValidateOptions
 	fs.StringVar(&o.Suite, "suite", "default", "case suite: default or quick")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -8,7 +9,7 @@ import (
 	"github.com/tempc/tempc/wafer"
 )
 
-func runWafer(args []string, stdout, stderr io.Writer) error {
+func runWafer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("wafer", stderr)
 	var o driver.WaferOptions
 	fs.StringVar(&o.Wafer, "wafer", "temp48", "preset name (temp48, temp32, mesh4x4) or wafer JSON file")
@@ -35,5 +36,5 @@ func runWafer(args []string, stdout, stderr io.Writer) error {
 	if o.Wafers < 1 || o.Wafers > wafer.MaxWafers {
 		return usageError{fmt.Sprintf("--wafers %d: want 1 to %d", o.Wafers, wafer.MaxWafers)}
 	}
-	return driver.Wafer(stdout, o)
+	return driver.Wafer(ctx, stdout, o)
 }
