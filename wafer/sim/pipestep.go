@@ -60,20 +60,26 @@ func PipelineStep(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, err
 	exps := make([]*plan.Expansion, len(counts))
 	stats := make([]*PipelineStats, len(counts))
 	out := &StepResult{Replays: make([]Replay, len(counts))}
-	_, full := p.Size()
-	tasks := 0.0 // the replays' tasks together, about
+	var tasks, longest int64 // the replays' tasks together, and the longest's
 	for _, c := range counts {
-		tasks += float64(full) * float64(c) / float64(m)
+		n := p.ExpandedMicroBatchTasks(c)
+		tasks, longest = tasks+n, max(longest, n)
 	}
 	// Replays run side by side, one per CPU, unless together they would
-	// hold more than maxParallelTasks; then one after the other, each
-	// expansion dropped once its replay is measured (but the longest's,
-	// the sample).
+	// hold more than maxParallelTasks or more than the memory there is;
+	// then one after the other, each expansion dropped once its replay is
+	// measured (but the longest's, the sample).
 	limit := cfg.MaxParallelTasks
 	if limit <= 0 {
 		limit = MaxParallelTasks
 	}
-	side := tasks <= limit
+	have := cfg.memory()
+	side := float64(tasks) <= limit && fitMemory("", tasks, have) == nil
+	if !side {
+		if err := fitMemory(fmt.Sprintf("the pipeline's replay of %d micro-batches", counts[0]), longest, have); err != nil {
+			return nil, err
+		}
+	}
 	expand := func(j int) error {
 		ex, err := p.ExpandMicroBatches(counts[j])
 		exps[j] = ex

@@ -31,6 +31,12 @@ type StepConfig struct {
 	// together to run side by side (PipelineStep; 0: MaxParallelTasks);
 	// beyond it they run one after the other.
 	MaxParallelTasks float64
+	// Memory says how much more memory the replays may take (nil:
+	// AvailableMemory). Replays that would need more (their tasks times
+	// BytesPerTask) are refused with a *MemoryError before anything is
+	// expanded, or, for a pipeline's, run one after the other when that
+	// fits.
+	Memory func() Memory
 }
 
 // Replay is one simulated variant of a step.
@@ -163,6 +169,30 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 	for c := corners - 1; c >= 0; c-- {
 		jobs = append(jobs, job{counts: cornerCounts(loops, c), prefix: split})
 	}
+	// Every replay's expansion and result are kept until the step is
+	// extrapolated: together they must fit.
+	count := func(jb job) func(n *plan.Node) int {
+		return func(n *plan.Node) int {
+			if jb.prefix && tail[n] {
+				return 0
+			}
+			if v, ok := of[n]; ok {
+				return jb.counts[v]
+			}
+			return n.Count
+		}
+	}
+	var tasks int64
+	for _, jb := range jobs {
+		tasks += p.ExpandedTasks(count(jb))
+	}
+	what := "the step's replay"
+	if len(jobs) > 1 {
+		what = fmt.Sprintf("the step's %d replays", len(jobs))
+	}
+	if err := fitMemory(what, tasks, cfg.memory()); err != nil {
+		return nil, err
+	}
 	results := make([]*Result, len(jobs))
 	exps := make([]*plan.Expansion, len(jobs))
 	out.Replays = make([]Replay, len(jobs))
@@ -177,15 +207,7 @@ func Step(s *wafer.Spec, p *plan.Plan, cfg StepConfig) (*StepResult, error) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			start := time.Now()
-			ex, err := p.Expand(func(n *plan.Node) int {
-				if jb.prefix && tail[n] {
-					return 0
-				}
-				if v, ok := of[n]; ok {
-					return jb.counts[v]
-				}
-				return n.Count
-			})
+			ex, err := p.Expand(count(jb))
 			if err != nil {
 				errs[j] = err
 				return
