@@ -163,7 +163,7 @@ type Shape struct {
 }
 
 func (s Shape) validate(a *Arch) error {
-	if err := (Options(s)).Validate(); err != nil {
+	if err := (Options{Batch: s.Batch, Seq: s.Seq}).Validate(); err != nil {
 		return err
 	}
 	if s.Batch == 0 || s.Seq == 0 {

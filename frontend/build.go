@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/tempc/tempc/ir"
@@ -33,6 +34,11 @@ func Forward(a *Arch, s Shape) (*ir.Graph, error) {
 // the copies' gradients are summed between the first and last stage), so
 // the stages' parameters add up to the model's plus that copy.
 func ForwardStage(a *Arch, s Shape, first, last int) (*ir.Graph, error) {
+	return forwardStage(context.Background(), a, s, first, last)
+}
+
+// forwardStage is ForwardStage, stopping between blocks when ctx is done.
+func forwardStage(ctx context.Context, a *Arch, s Shape, first, last int) (*ir.Graph, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
@@ -59,6 +65,9 @@ func ForwardStage(a *Arch, s Shape, first, last int) (*ir.Graph, error) {
 		x = b.tensor("stage.in", ir.BF16, ir.Boundary, s.Batch, s.Seq, a.Hidden)
 	}
 	for l := first; l < last; l++ {
+		if err := stopped(ctx, b.g.Name); err != nil {
+			return nil, err
+		}
 		b.layer, b.class = l, ClassBlock
 		x = b.block(x)
 	}

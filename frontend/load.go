@@ -2,15 +2,16 @@ package frontend
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/tempc/tempc/internal/fileio"
 	"github.com/tempc/tempc/internal/jsonpos"
 	"github.com/tempc/tempc/ir"
 )
@@ -26,6 +27,13 @@ type Options struct {
 	// Seq is the sequence length (0: the model's context length,
 	// MaxPositions).
 	Seq int64
+	// Pipes accepts a pipe or FIFO as the model file, read up to the size
+	// limit: for a path the user typed. A path read out of another file,
+	// such as a plan's model source, leaves it false, so that it must
+	// name a regular file (a FIFO there would block forever). Devices and
+	// directories other than a Hugging Face model folder are always
+	// refused.
+	Pipes bool
 }
 
 // Validate rejects negative sizes, and sizes whose tokens per step
@@ -49,8 +57,13 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Load returns the verified training graph (forward, backward, optimizer)
-// of model, which is one of:
+// Load is LoadContext without a deadline.
+func Load(model string, opt Options) (*ir.Graph, error) {
+	return LoadContext(context.Background(), model, opt)
+}
+
+// LoadContext returns the verified training graph (forward, backward,
+// optimizer) of model, which is one of:
 //   - a preset name (PresetNames);
 //   - a Hugging Face config.json file, or a folder holding one;
 //   - an ONNX model, recognised by the .onnx extension (any case) alone:
@@ -64,20 +77,32 @@ func (o Options) Validate() error {
 //     file, so Options must leave them zero.
 //
 // Any other file is read as JSON: a binary file without the .onnx
-// extension is reported as malformed JSON, not guessed at.
-func Load(model string, opt Options) (*ir.Graph, error) {
+// extension is reported as malformed JSON, not guessed at. Files are read
+// up to maxFileBytes; a device, or a pipe unless Options.Pipes, is refused
+// before reading.
+//
+// Loading stops when ctx is done, with an error wrapping ctx.Err(): the
+// context is checked between reading, recognising, building and
+// differentiating, and every few thousand nodes or ops within them.
+func LoadContext(ctx context.Context, model string, opt Options) (*ir.Graph, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
 	if a, ok := Preset(model); ok {
-		return Build(&a, opt)
+		return BuildStageContext(ctx, &a, opt, 0, int(a.Layers))
 	}
-	path, data, err := readModelFile(model)
+	if err := stopped(ctx, model); err != nil {
+		return nil, err
+	}
+	path, data, err := readModelFile(model, opt.Pipes)
 	if err != nil {
 		return nil, err
 	}
+	if err := stopped(ctx, path); err != nil {
+		return nil, err
+	}
 	if isONNXFile(path) {
-		return loadONNX(path, data, opt)
+		return loadONNX(ctx, path, data, opt)
 	}
 	if isGraphJSON(data) {
 		g, err := ReadGraphJSON(path, data)
@@ -89,7 +114,10 @@ func Load(model string, opt Options) (*ir.Graph, error) {
 		if opt.Batch != 0 && opt.Batch != g.Batch || opt.Seq != 0 && opt.Seq != g.Seq {
 			return nil, fmt.Errorf("frontend: %s: batch and sequence are fixed by a graph file (%d × %d); do not set others", path, g.Batch, g.Seq)
 		}
-		if g, err = trainIfForward(g); err != nil {
+		if g, err = trainIfForward(ctx, g); err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
 			return nil, &fileError{path, err}
 		}
 		return g, nil
@@ -98,24 +126,44 @@ func Load(model string, opt Options) (*ir.Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Build(a, opt)
+	return BuildStageContext(ctx, a, opt, 0, int(a.Layers))
 }
 
-// LoadArch returns the architecture of model — a preset, a Hugging Face
-// config.json (or its folder) or an ONNX file; seq, when the ONNX graph
-// does not fix the context length, is taken as it. A tempc JSON graph has
-// no architecture (it is a graph already) and is refused.
+// stopped returns nil while ctx is live, else an error naming what was
+// being loaded and wrapping ctx.Err(), so that errors.Is tells a deadline
+// from a cancellation.
+func stopped(ctx context.Context, what string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("frontend: loading %s stopped: %w", what, err)
+	}
+	return nil
+}
+
+// LoadArch is LoadArchContext without a deadline, reading pipes.
 func LoadArch(model string, seq int64) (*Arch, error) {
+	return LoadArchContext(context.Background(), model, seq, true)
+}
+
+// LoadArchContext returns the architecture of model — a preset, a Hugging
+// Face config.json (or its folder) or an ONNX file; seq, when the ONNX
+// graph does not fix the context length, is taken as it. A tempc JSON
+// graph has no architecture (it is a graph already) and is refused. pipes
+// is Options.Pipes: whether model may name a pipe or FIFO. Reading stops
+// when ctx is done, with an error wrapping ctx.Err().
+func LoadArchContext(ctx context.Context, model string, seq int64, pipes bool) (*Arch, error) {
 	if a, ok := Preset(model); ok {
 		return &a, nil
 	}
-	path, data, err := readModelFile(model)
+	if err := stopped(ctx, model); err != nil {
+		return nil, err
+	}
+	path, data, err := readModelFile(model, pipes)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case isONNXFile(path):
-		a, err := ReadONNX(path, data)
+		a, err := readONNX(ctx, path, data)
 		if err == nil && a.MaxPositions == 0 {
 			if seq == 0 {
 				return nil, fmt.Errorf("frontend: %s: the graph does not fix the context length; give a sequence length", path)
@@ -133,8 +181,8 @@ func LoadArch(model string, seq int64) (*Arch, error) {
 func isONNXFile(path string) bool { return strings.EqualFold(filepath.Ext(path), ".onnx") }
 
 // loadONNX builds the training graph of the ONNX model at path.
-func loadONNX(path string, data []byte, opt Options) (*ir.Graph, error) {
-	a, err := ReadONNX(path, data)
+func loadONNX(ctx context.Context, path string, data []byte, opt Options) (*ir.Graph, error) {
+	a, err := readONNX(ctx, path, data)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +192,7 @@ func loadONNX(path string, data []byte, opt Options) (*ir.Graph, error) {
 		}
 		a.MaxPositions = opt.Seq
 	}
-	return Build(a, opt)
+	return BuildStageContext(ctx, a, opt, 0, int(a.Layers))
 }
 
 // maxFileBytes bounds the files Load reads (1 GiB; a generated graph of
@@ -154,13 +202,15 @@ func loadONNX(path string, data []byte, opt Options) (*ir.Graph, error) {
 const maxFileBytes = 1 << 30
 
 // readModelFile reads the config.json, ONNX or graph file that model
-// names: a file, or a folder holding config.json.
-func readModelFile(model string) (string, []byte, error) {
+// names: a file, or a folder holding config.json. It refuses devices,
+// directories and (unless pipes) pipes before reading a byte, and files
+// beyond maxFileBytes.
+func readModelFile(model string, pipes bool) (string, []byte, error) {
 	path := model
 	fi, err := os.Stat(path)
 	if err == nil && fi.IsDir() {
 		path = filepath.Join(path, "config.json")
-		fi, err = os.Stat(path)
+		_, err = os.Stat(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", nil, fmt.Errorf("frontend: %s: folder has no config.json (want a Hugging Face model folder)", model)
 		}
@@ -171,26 +221,17 @@ func readModelFile(model string) (string, []byte, error) {
 			model, strings.Join(PresetNames(), ", "))
 	case err != nil:
 		return "", nil, fmt.Errorf("frontend: %w", err)
-	case fi.Size() > maxFileBytes && isONNXFile(path):
-		return "", nil, fmt.Errorf("frontend: %s: %d bytes is too large for an ONNX model (limit %d); save its weights as external data, which tempc does not read",
-			path, fi.Size(), int64(maxFileBytes))
-	case fi.Size() > maxFileBytes:
-		return "", nil, fmt.Errorf("frontend: %s: %d bytes is too large for a model config or graph file (limit %d)",
-			path, fi.Size(), int64(maxFileBytes))
 	}
-	// A device or pipe reports size 0: read at most one byte past the
-	// limit whatever the size says.
-	f, err := os.Open(path)
-	if err != nil {
+	kind := fileio.RegularOnly
+	if pipes {
+		kind = fileio.AllowPipes
+	}
+	data, err := fileio.Read(path, maxFileBytes, kind, "model file")
+	switch {
+	case errors.Is(err, fileio.ErrTooLarge) && isONNXFile(path):
+		return "", nil, fmt.Errorf("frontend: %w; save the ONNX model's weights as external data, which tempc does not read", err)
+	case err != nil:
 		return "", nil, fmt.Errorf("frontend: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
-	if err != nil {
-		return "", nil, fmt.Errorf("frontend: %w", err)
-	}
-	if len(data) > maxFileBytes {
-		return "", nil, fmt.Errorf("frontend: %s: more than %d bytes is too large for a model config or graph file", path, int64(maxFileBytes))
 	}
 	return path, data, nil
 }
@@ -269,39 +310,49 @@ func Build(a *Arch, opt Options) (*ir.Graph, error) {
 	return BuildStage(a, opt, 0, int(a.Layers))
 }
 
-// BuildStage returns the verified training graph of one pipeline stage of
-// a, blocks first to last−1 (ForwardStage), at opt's batch and sequence:
-// its forward pass, the backward pass from its loss or from its outputs'
-// gradients, and Adam on its own weights.
+// BuildStage is BuildStageContext without a deadline.
 func BuildStage(a *Arch, opt Options, first, last int) (*ir.Graph, error) {
-	s := Shape(opt)
+	return BuildStageContext(context.Background(), a, opt, first, last)
+}
+
+// BuildStageContext returns the verified training graph of one pipeline
+// stage of a, blocks first to last−1 (ForwardStage), at opt's batch and
+// sequence: its forward pass, the backward pass from its loss or from its
+// outputs' gradients, and Adam on its own weights. It stops when ctx is
+// done (checked every block and every few thousand ops), with an error
+// wrapping ctx.Err().
+func BuildStageContext(ctx context.Context, a *Arch, opt Options, first, last int) (*ir.Graph, error) {
+	s := Shape{Batch: opt.Batch, Seq: opt.Seq}
 	if s.Batch == 0 {
 		s.Batch = DefaultBatch
 	}
 	if s.Seq == 0 {
 		s.Seq = a.MaxPositions
 	}
-	g, err := ForwardStage(a, s, first, last)
-	if err != nil && opt.Seq == 0 && a.Validate() == nil && s.validate(a) != nil {
+	g, err := forwardStage(ctx, a, s, first, last)
+	if err != nil && ctx.Err() == nil && opt.Seq == 0 && a.Validate() == nil && s.validate(a) != nil {
 		return nil, fmt.Errorf("%w (the sequence length defaults to the context length of %s)", err, a.Name)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return trainIfForward(g)
+	return trainIfForward(ctx, g)
 }
 
-func trainIfForward(g *ir.Graph) (*ir.Graph, error) {
+func trainIfForward(ctx context.Context, g *ir.Graph) (*ir.Graph, error) {
 	forwardOnly := true
 	for i := range g.Ops {
 		forwardOnly = forwardOnly && g.Ops[i].Phase == ir.Forward
 	}
 	if forwardOnly {
-		if err := Train(g); err != nil {
+		if err := train(ctx, g); err != nil {
 			return nil, err
 		}
 	}
 	if err := checkSize(g); err != nil {
+		return nil, err
+	}
+	if err := stopped(ctx, g.Name); err != nil {
 		return nil, err
 	}
 	if err := g.Verify(); err != nil {

@@ -2,9 +2,12 @@ package frontend
 
 import (
 	"container/heap"
+	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -64,7 +67,18 @@ import (
 // computations use is rejected by node name and type; so are unread 2-D
 // weights, malformed files (with the decoder's complaint) and graphs that
 // do not form the pattern. All problems are returned as an ErrorList.
+//
+// A file whose decoded messages would exceed tempc's bounds (maxONNXNodes
+// nodes, maxONNXDecoded bytes of memory, estimated from the wire format)
+// is refused before decoding.
 func ReadONNX(file string, data []byte) (*Arch, error) {
+	return readONNX(context.Background(), file, data)
+}
+
+// readONNX is ReadONNX, stopping when ctx is done (between decoding,
+// indexing and recognition, and every checkEvery nodes within them) with
+// an error wrapping ctx.Err().
+func readONNX(ctx context.Context, file string, data []byte) (*Arch, error) {
 	e := &jsonpos.Errs{File: file, Prefix: "frontend"}
 	pos := jsonpos.Pos{File: file}
 	if len(data) == 0 {
@@ -72,17 +86,30 @@ func ReadONNX(file string, data []byte) (*Arch, error) {
 		return nil, e.Err()
 	}
 	var m onnxpb.ModelProto
+	if msg := checkONNXSize(data, m.ProtoReflect().Descriptor()); msg != "" {
+		e.Add(pos, "", "%s", msg)
+		return nil, e.Err()
+	}
+	if err := stopped(ctx, file); err != nil {
+		return nil, err
+	}
 	// Fields outside onnxpb's subset (weight data in float_data, subgraphs,
 	// docs) are skipped, not kept.
 	if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &m); err != nil {
 		e.Add(pos, "", "malformed ONNX model (truncated, or not an ONNX file): %v", err)
 		return nil, e.Err()
 	}
-	g := newONNXGraph(file, e, m.GetGraph())
+	g := newONNXGraph(ctx, file, e, m.GetGraph())
+	if g.stop != nil {
+		return nil, g.stop
+	}
 	if e.Len() > 0 {
 		return nil, e.Err()
 	}
 	a := g.recognise(onnxName(file))
+	if g.stop != nil {
+		return nil, g.stop
+	}
 	if err := e.Err(); err != nil {
 		return nil, err
 	}
@@ -106,10 +133,17 @@ func onnxName(file string) string {
 // topological order (the file's order when it is one, as ONNX requires);
 // positions in that order are the node numbers used throughout.
 type onnxGraph struct {
+	ctx context.Context
+	// stop is the error of a done context, once seen: the graph is then
+	// incomplete and recognition returns early.
+	stop  error
 	file  string
 	e     *jsonpos.Errs
 	nodes []*onnxpb.NodeProto
 	index []int // the node's position in the file
+	topo  []int // the position in nodes of the node at each file position
+	// prod is the file position of the node producing each value; see
+	// producer.
 	prod  map[string]int
 	users map[string][]int
 	// consts are the initializers and Constant nodes' tensors, by value name.
@@ -127,64 +161,34 @@ const maxONNXDim = 1 << 40
 
 // newONNXGraph indexes gp, reporting unsupported operators, values
 // defined twice or never, and cycles through e.
-func newONNXGraph(file string, e *jsonpos.Errs, gp *onnxpb.GraphProto) *onnxGraph {
-	g := &onnxGraph{file: file, e: e, prod: map[string]int{}, users: map[string][]int{},
-		consts: map[string]*onnxpb.TensorProto{}, inputs: map[string]bool{}}
-	if len(gp.GetNode()) == 0 {
+func newONNXGraph(ctx context.Context, file string, e *jsonpos.Errs, gp *onnxpb.GraphProto) *onnxGraph {
+	nodes := gp.GetNode()
+	g := &onnxGraph{ctx: ctx, file: file, e: e, users: make(map[string][]int, len(nodes)),
+		consts: make(map[string]*onnxpb.TensorProto, len(gp.GetInitializer())), inputs: map[string]bool{}}
+	if len(nodes) == 0 {
 		g.errorf("", "the model has no graph nodes (want an exported decoder-only LLM)")
 		return g
 	}
-	g.checkOps(gp.GetNode())
+	g.checkOps(nodes)
 	if e.Len() > 0 {
 		return g
 	}
-	defined := map[string]string{} // value → what defines it
-	twice := 0
-	define := func(v, by string) {
-		if first, ok := defined[v]; ok {
-			if twice++; twice <= maxONNXErrors {
-				g.errorf("", "value %q is defined twice (%s and %s)", v, first, by)
-			}
-			return
-		}
-		defined[v] = by
-	}
-	for _, t := range gp.GetInitializer() {
-		define(t.GetName(), fmt.Sprintf("initializer %q", t.GetName()))
-		g.addConst(t.GetName(), t, fmt.Sprintf("initializer %q", t.GetName()))
-	}
-	for _, in := range gp.GetInput() {
-		if _, init := g.consts[in.GetName()]; !init {
-			define(in.GetName(), fmt.Sprintf("graph input %q", in.GetName()))
-			g.inputs[in.GetName()] = true
-		}
-	}
-	nodeOf := map[string]int{} // value → file position of its node
-	for i, n := range gp.GetNode() {
-		for _, out := range n.GetOutput() {
-			if out != "" {
-				define(out, nodeDesc(n, i))
-				nodeOf[out] = i
-			}
-		}
-		if n.GetOpType() == "Constant" && len(n.GetOutput()) > 0 {
-			if t := attr(n, "value").GetT(); t != nil {
-				g.addConst(n.GetOutput()[0], t, nodeDesc(n, i))
-			}
-		}
-	}
-	if twice > maxONNXErrors {
-		g.errorf("", "%d more values are defined twice", twice-maxONNXErrors)
-	}
-	if e.Len() > 0 {
+	nodeOf := g.define(gp)
+	if e.Len() > 0 || g.stop != nil {
 		return g
 	}
-	g.sortNodes(gp.GetNode(), nodeOf)
+	g.sortNodes(nodes, nodeOf)
+	if e.Len() > 0 || g.stop != nil {
+		return g
+	}
+	g.prod = nodeOf
+	g.topo = make([]int, len(nodes))
+	for i, k := range g.index {
+		g.topo[k] = i
+	}
 	for i, n := range g.nodes {
-		for _, out := range n.GetOutput() {
-			if out != "" {
-				g.prod[out] = i
-			}
+		if g.cancelled(i) {
+			return g
 		}
 		for _, in := range n.GetInput() {
 			if in != "" {
@@ -195,11 +199,87 @@ func newONNXGraph(file string, e *jsonpos.Errs, gp *onnxpb.GraphProto) *onnxGrap
 	return g
 }
 
-// addConst records a constant tensor, rejecting impossible dims.
-func (g *onnxGraph) addConst(name string, t *onnxpb.TensorProto, what string) {
+// definer is what defines a value: initializer k (node false), graph
+// input k, or node k (node true) in file order.
+type definer struct {
+	k          int
+	node, init bool
+}
+
+// describe names d in messages.
+func (d definer) describe(gp *onnxpb.GraphProto) string {
+	switch {
+	case d.node:
+		return nodeDesc(gp.GetNode()[d.k], d.k)
+	case d.init:
+		return "initializer " + echo(gp.GetInitializer()[d.k].GetName())
+	}
+	return "graph input " + echo(gp.GetInput()[d.k].GetName())
+}
+
+// define records the constants and graph inputs of gp, reports values
+// defined twice, and returns the file position of each node output's
+// node.
+func (g *onnxGraph) define(gp *onnxpb.GraphProto) map[string]int {
+	defined := make(map[string]definer, len(gp.GetNode())+len(gp.GetInitializer()))
+	twice := 0
+	def := func(v string, d definer) {
+		if first, ok := defined[v]; ok {
+			if twice++; twice <= maxONNXErrors {
+				g.errorf("", "value %s is defined twice (%s and %s)", echo(v), first.describe(gp), d.describe(gp))
+			}
+			return
+		}
+		defined[v] = d
+	}
+	for k, t := range gp.GetInitializer() {
+		def(t.GetName(), definer{k: k, init: true})
+		g.addConst(t.GetName(), t, func() string { return "initializer " + echo(t.GetName()) })
+	}
+	for k, in := range gp.GetInput() {
+		if _, init := g.consts[in.GetName()]; !init {
+			def(in.GetName(), definer{k: k})
+			g.inputs[in.GetName()] = true
+		}
+	}
+	nodeOf := make(map[string]int, len(gp.GetNode())) // value → file position of its node
+	for i, n := range gp.GetNode() {
+		if g.cancelled(i) {
+			return nil
+		}
+		for _, out := range n.GetOutput() {
+			if out != "" {
+				def(out, definer{k: i, node: true})
+				nodeOf[out] = i
+			}
+		}
+		if n.GetOpType() == "Constant" && len(n.GetOutput()) > 0 {
+			if t := attr(n, "value").GetT(); t != nil {
+				g.addConst(n.GetOutput()[0], t, func() string { return nodeDesc(n, i) })
+			}
+		}
+	}
+	if twice > maxONNXErrors {
+		g.errorf("", "%d more values are defined twice", twice-maxONNXErrors)
+	}
+	return nodeOf
+}
+
+// cancelled tells, every checkEvery-th i, whether the context is done,
+// recording its error in g.stop; once it is, it always tells so.
+func (g *onnxGraph) cancelled(i int) bool {
+	if g.stop == nil && i%checkEvery == 0 {
+		g.stop = stopped(g.ctx, g.file)
+	}
+	return g.stop != nil
+}
+
+// addConst records a constant tensor, rejecting impossible dims; what
+// names it in messages.
+func (g *onnxGraph) addConst(name string, t *onnxpb.TensorProto, what func() string) {
 	for _, d := range t.GetDims() {
 		if d < 0 || d > maxONNXDim {
-			g.errorf("", "%s has dimension %d (want 0 to 2^40)", what, d)
+			g.errorf("", "%s has dimension %d (want 0 to 2^40)", what(), d)
 			return
 		}
 	}
@@ -208,25 +288,25 @@ func (g *onnxGraph) addConst(name string, t *onnxpb.TensorProto, what string) {
 
 // sortNodes orders nodes topologically, keeping the file's order where it
 // allows (Kahn's algorithm, lowest file position first), and reports reads
-// of undefined values and cycles.
+// of undefined values and cycles. A file in topological order, as ONNX
+// requires and exporters write, is kept as it is without building the
+// edge lists.
 func (g *onnxGraph) sortNodes(nodes []*onnxpb.NodeProto, nodeOf map[string]int) {
-	indeg := make([]int, len(nodes))
-	next := make([][]int, len(nodes))
-	undefined := 0
+	undefined, ordered := 0, true
 	for i, n := range nodes {
-		seen := map[int]bool{}
+		if g.cancelled(i) {
+			return
+		}
 		for _, in := range n.GetInput() {
 			p, byNode := nodeOf[in]
 			switch {
 			case in == "" || g.inputs[in] || g.consts[in] != nil && !byNode:
 			case !byNode:
 				if undefined++; undefined <= maxONNXErrors {
-					g.errorf(nodeDesc(n, i), "reads %q, which no node, initializer or graph input defines", in)
+					g.errorf(nodeDesc(n, i), "reads %s, which no node, initializer or graph input defines", echo(in))
 				}
-			case !seen[p]:
-				seen[p] = true
-				indeg[i]++
-				next[p] = append(next[p], i)
+			case p >= i:
+				ordered = false
 			}
 		}
 	}
@@ -236,6 +316,33 @@ func (g *onnxGraph) sortNodes(nodes []*onnxpb.NodeProto, nodeOf map[string]int) 
 	if g.e.Len() > 0 {
 		return
 	}
+	if ordered {
+		g.nodes = nodes
+		g.index = make([]int, len(nodes))
+		for i := range g.index {
+			g.index[i] = i
+		}
+		return
+	}
+	g.kahn(nodes, nodeOf)
+}
+
+// kahn is sortNodes for a file out of topological order.
+func (g *onnxGraph) kahn(nodes []*onnxpb.NodeProto, nodeOf map[string]int) {
+	indeg := make([]int, len(nodes))
+	next := make([][]int, len(nodes))
+	// seen[p] is i+1 once node i counted its edge from node p.
+	seen := make([]int, len(nodes))
+	for i, n := range nodes {
+		for _, in := range n.GetInput() {
+			p, byNode := nodeOf[in]
+			if in != "" && !g.inputs[in] && byNode && seen[p] != i+1 {
+				seen[p] = i + 1
+				indeg[i]++
+				next[p] = append(next[p], i)
+			}
+		}
+	}
 	ready := &intHeap{}
 	for i := range nodes {
 		if indeg[i] == 0 {
@@ -243,6 +350,9 @@ func (g *onnxGraph) sortNodes(nodes []*onnxpb.NodeProto, nodeOf map[string]int) 
 		}
 	}
 	for ready.Len() > 0 {
+		if g.cancelled(len(g.nodes)) {
+			return
+		}
 		i := heap.Pop(ready).(int)
 		g.nodes = append(g.nodes, nodes[i])
 		g.index = append(g.index, i)
@@ -276,12 +386,12 @@ func (h *intHeap) Pop() any {
 // nodeDesc names node n (at file position i) in messages: by its name, or
 // by its position when it has none, and its operator.
 func nodeDesc(n *onnxpb.NodeProto, i int) string {
-	op := n.GetOpType()
+	op := truncate(n.GetOpType())
 	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
-		op = d + "." + op
+		op = truncate(d) + "." + op
 	}
 	if n.GetName() != "" {
-		return fmt.Sprintf("node %q (op %s)", n.GetName(), op)
+		return fmt.Sprintf("node %s (op %s)", echo(n.GetName()), op)
 	}
 	return fmt.Sprintf("node #%d (op %s)", i, op)
 }
@@ -330,15 +440,47 @@ func output(n *onnxpb.NodeProto) string {
 // producer returns the node producing v, or nil for graph inputs,
 // initializers and undefined names.
 func (g *onnxGraph) producer(v string) (*onnxpb.NodeProto, int) {
-	i, ok := g.prod[v]
+	k, ok := g.prod[v]
 	if !ok {
 		return nil, -1
 	}
-	return g.nodes[i], i
+	return g.nodes[g.topo[k]], g.topo[k]
 }
 
 // is tells whether n is op in the ONNX domain (ms false) or in
 // com.microsoft (ms true).
 func is(n *onnxpb.NodeProto, op string, ms bool) bool {
 	return n != nil && n.GetOpType() == op && (n.GetDomain() == msDomain) == ms
+}
+
+// maxEcho bounds the bytes of a name, operator or domain from the file
+// echoed in a message: a corrupt file may hold megabytes in one.
+const maxEcho = 64
+
+// truncate returns s, or when it is longer than maxEcho its first bytes
+// (cut at a character boundary) followed by "… (N bytes)".
+func truncate(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	return s[:echoCut(s)] + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// echo quotes s as %q does, truncated as truncate does, the count outside
+// the quotes.
+func echo(s string) string {
+	if len(s) <= maxEcho {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:echoCut(s)]) + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// echoCut is where truncate cuts s: at most maxEcho bytes, not inside a
+// UTF-8 sequence.
+func echoCut(s string) int {
+	n := maxEcho
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
 }

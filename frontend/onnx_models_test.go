@@ -32,7 +32,10 @@ var onnxModels = map[string]func() *onnxpb.ModelProto{
 // three ways, heads split by Reshape to a traced shape ending in
 // [heads, head_dim], decomposed LayerNorm and tanh GELU, and the LM head
 // tied to the token table through a Transpose. Weights are external.
-func gpt2ONNX() *onnxpb.ModelProto {
+func gpt2ONNX() *onnxpb.ModelProto { return gpt2ONNXLayers(tinyLayers) }
+
+// gpt2ONNXLayers is gpt2ONNX with the given number of blocks.
+func gpt2ONNXLayers(layers int) *onnxpb.ModelProto {
 	const h = tinyHidden
 	b := newONNXBuilder("gpt2.onnx.data")
 	ids := b.input("input_ids", onnxpb.TensorProto_INT64, "batch", "seq")
@@ -47,7 +50,7 @@ func gpt2ONNX() *onnxpb.ModelProto {
 	p := b.op("Gather", []string{b.weight("transformer.wpe.weight", gpt2Positions, h), pos})
 	b.scope = "/transformer"
 	x = b.op("Add", []string{x, p})
-	for l := 0; l < tinyLayers; l++ {
+	for l := 0; l < layers; l++ {
 		scope, w := fmt.Sprintf("/transformer/h.%d", l), fmt.Sprintf("transformer.h.%d", l)
 		b.scope = scope + "/ln_1"
 		n := b.layerNorm(x, w+".ln_1", h)
@@ -112,7 +115,10 @@ func (b *onnxBuilder) tanhGELU(x string) string {
 // com.microsoft Attention (QKV weight inside, num_heads attribute),
 // SkipLayerNormalization fusing the residual and the projection biases,
 // FastGelu fusing the c_fc bias. Weights carry dims only.
-func gpt2FusedONNX() *onnxpb.ModelProto {
+func gpt2FusedONNX() *onnxpb.ModelProto { return gpt2FusedONNXLayers(tinyLayers) }
+
+// gpt2FusedONNXLayers is gpt2FusedONNX with the given number of blocks.
+func gpt2FusedONNXLayers(layers int) *onnxpb.ModelProto {
 	const h = tinyHidden
 	b := newONNXBuilder("")
 	ids := b.input("input_ids", onnxpb.TensorProto_INT64, "batch", "seq")
@@ -122,7 +128,7 @@ func gpt2FusedONNX() *onnxpb.ModelProto {
 		b.op("Gather", []string{b.weight("transformer.wpe.weight", gpt2Positions, h), pos})})
 	n := b.op("LayerNormalization", []string{x, b.weight("transformer.h.0.ln_1.weight", h), b.weight("transformer.h.0.ln_1.bias", h)},
 		aFloat("epsilon", 1e-5))
-	for l := 0; l < tinyLayers; l++ {
+	for l := 0; l < layers; l++ {
 		w := fmt.Sprintf("transformer.h.%d", l)
 		b.scope = fmt.Sprintf("/h.%d", l)
 		a := b.ms("Attention", 1, []string{n, b.weight(w+".attn.c_attn.weight", h, 3*h), b.weight(w+".attn.c_attn.bias", 3*h)},
@@ -135,7 +141,7 @@ func gpt2FusedONNX() *onnxpb.ModelProto {
 		m = b.ms("FastGelu", 1, []string{m, b.weight(w+".mlp.c_fc.bias", gpt2FFN)})[0]
 		m = b.op("MatMul", []string{m, b.weight(w+".mlp.c_proj.weight", gpt2FFN, h)})
 		next := fmt.Sprintf("transformer.h.%d.ln_1", l+1)
-		if l == tinyLayers-1 {
+		if l == layers-1 {
 			next = "transformer.ln_f"
 		}
 		sk = b.ms("SkipLayerNormalization", 4, []string{m, x, b.weight(next+".weight", h), b.weight(next+".bias", h),

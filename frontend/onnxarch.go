@@ -37,7 +37,7 @@ type onnxLinear struct {
 func (g *onnxGraph) recognise(name string) *Arch {
 	norms := g.norms()
 	lins := g.linears()
-	if g.e.Len() > 0 {
+	if g.e.Len() > 0 || g.stop != nil {
 		return nil
 	}
 	if len(norms) < 3 || len(norms)%2 == 0 {
@@ -65,6 +65,9 @@ func (g *onnxGraph) recognise(name string) *Arch {
 	}
 	var first onnxBlock
 	for l := 0; l < int(a.Layers); l++ {
+		if g.stop = stopped(g.ctx, g.file); g.stop != nil {
+			return nil
+		}
 		b, ok := g.block(l, norms[2*l:2*l+3], segs[2*l], segs[2*l+1], a.Hidden)
 		switch {
 		case !ok:
@@ -114,6 +117,9 @@ var normOps = map[string]struct {
 func (g *onnxGraph) norms() []onnxNorm {
 	var out []onnxNorm
 	for i, n := range g.nodes {
+		if g.cancelled(i) {
+			return nil
+		}
 		if is(n, "ReduceMean", false) {
 			if nm, ok := g.decomposedNorm(i); ok {
 				out = append(out, nm)
@@ -229,6 +235,9 @@ func (g *onnxGraph) walk(from int, via map[string]bool, found func(int) bool) in
 func (g *onnxGraph) linears() []onnxLinear {
 	var out []onnxLinear
 	for i, n := range g.nodes {
+		if g.cancelled(i) {
+			return nil
+		}
 		var l onnxLinear
 		var ok bool
 		switch {

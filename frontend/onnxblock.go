@@ -376,7 +376,7 @@ func (g *onnxGraph) between(from []int, to int) []int {
 		i := queue[0]
 		queue = queue[1:]
 		for _, in := range g.nodes[i].GetInput() {
-			if p, ok := g.prod[in]; ok && p > lo && !seen[p] {
+			if _, p := g.producer(in); p > lo && !seen[p] {
 				seen[p] = true
 				queue = append(queue, p)
 				if fwd[p] {

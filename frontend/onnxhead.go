@@ -37,7 +37,7 @@ func (g *onnxGraph) head(a *Arch, final onnxNorm, lins, all []onnxLinear) bool {
 		return false
 	}
 	if token.rows != a.Vocab {
-		g.errorf(g.desc(lm.node), "has %d outputs, but the token embedding %q has %d rows", a.Vocab, token.base, token.rows)
+		g.errorf(g.desc(lm.node), "has %d outputs, but the token embedding %s has %d rows", a.Vocab, echo(token.base), token.rows)
 		return false
 	}
 	used := map[string]bool{token.base: true}
@@ -92,7 +92,7 @@ func (g *onnxGraph) tables(hidden, vocab int64) (token, position *onnxTable, ok 
 		g.errorf(g.desc(ts[0].node), "and %s read [%d, %d] and [%d, %d] tables; cannot tell the token embedding (of %d rows, as the LM head) from the position embedding",
 			g.desc(ts[1].node), ts[0].rows, hidden, ts[1].rows, hidden, vocab)
 	default:
-		g.errorf(g.desc(ts[2].node), "reads a third embedding table %q; want a token table and at most a position table", ts[2].base)
+		g.errorf(g.desc(ts[2].node), "reads a third embedding table %s; want a token table and at most a position table", echo(ts[2].base))
 	}
 	return nil, nil, false
 }
@@ -139,11 +139,11 @@ func (g *onnxGraph) rotaryCaches(a *Arch, used map[string]bool) bool {
 				continue
 			}
 			if c != a.HeadDim && 2*c != a.HeadDim {
-				g.errorf(g.desc(i), "reads %q of %d columns as a rotary table; want the head width %d or half of it", base, c, a.HeadDim)
+				g.errorf(g.desc(i), "reads %s of %d columns as a rotary table; want the head width %d or half of it", echo(base), c, a.HeadDim)
 				return false
 			}
 			if rows != 0 && r != rows {
-				g.errorf(g.desc(i), "reads a rotary table %q of %d rows; another has %d", base, r, rows)
+				g.errorf(g.desc(i), "reads a rotary table %s of %d rows; another has %d", echo(base), r, rows)
 				return false
 			}
 			rows = r
@@ -170,7 +170,7 @@ func (g *onnxGraph) checkWeights(used map[string]bool) bool {
 		}
 		for _, in := range ins {
 			if base, r, c, isW := g.matrix(in); isW && !used[base] {
-				g.errorf(g.desc(i), "reads the [%d, %d] weight %q, which is not part of a recognised decoder", r, c, base)
+				g.errorf(g.desc(i), "reads the [%d, %d] weight %s, which is not part of a recognised decoder", r, c, echo(base))
 				used[base], ok = true, false
 			}
 		}

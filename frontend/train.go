@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/tempc/tempc/ir"
@@ -22,7 +23,15 @@ import (
 //
 // Backward ops keep the Layer and Class of the op they differentiate, with
 // the key suffixed (".dX", ".dW", ...), so identical blocks stay identical.
-func Train(g *ir.Graph) error {
+func Train(g *ir.Graph) error { return train(context.Background(), g) }
+
+// checkEvery is how many ops (or ONNX nodes) a long loop handles between
+// two looks at its context: a few milliseconds of work.
+const checkEvery = 1 << 12
+
+// train is Train, stopping every checkEvery ops when ctx is done; the
+// graph is then left part-differentiated and must be dropped.
+func train(ctx context.Context, g *ir.Graph) error {
 	t := &trainer{g: g, nFwd: len(g.Ops), contrib: make([][]ir.TensorID, len(g.Tensors)),
 		readers: make([]int, len(g.Tensors)), firstReader: make([]ir.OpID, len(g.Tensors))}
 	hasLoss := false
@@ -53,6 +62,11 @@ func Train(g *ir.Graph) error {
 		t.contrib[out] = append(t.contrib[out], d)
 	}
 	for i := t.nFwd - 1; i >= 0; i-- {
+		if i%checkEvery == 0 {
+			if err := stopped(ctx, g.Name); err != nil {
+				return err
+			}
+		}
 		if err := t.backward(ir.OpID(i)); err != nil {
 			return err
 		}
@@ -63,6 +77,9 @@ func Train(g *ir.Graph) error {
 		if x := ir.TensorID(i); g.Tensors[i].Role == ir.Boundary && t.readers[x] > 0 {
 			t.gradOf(x, ir.ActGrad)
 		}
+	}
+	if err := stopped(ctx, g.Name); err != nil {
+		return err
 	}
 	t.optimizer()
 	return nil
