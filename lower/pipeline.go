@@ -85,7 +85,8 @@ type PipelineStage struct {
 // sends only its share), and each receiving die gets the bytes its
 // replica and position hold in the same spread, straight from the dies
 // that have them, over the default (XY) route, across the wafers' seam
-// in the sender's row. A receiver whose first group reads the activation
+// in the sender's row (a detour around dead dies and links where that
+// route is blocked, as single-wafer flows take). A receiver whose first group reads the activation
 // replicated (R) then all-gathers it over its group's ring. Payloads
 // move from HBM to HBM.
 //
@@ -178,6 +179,9 @@ func handOver(s *wafer.Spec, from, to [][]wafer.DieID, replicated bool, bytes in
 	if replicated && len(to[0]) > 1 {
 		frag := AllGather(prog, to, bytes/int64(len(to)), last...)
 		last = frag.Last
+		if err := detours(s, prog); err != nil {
+			return nil, err
+		}
 	}
 	for _, id := range last {
 		prog.Tasks[id].Out = true
@@ -189,8 +193,8 @@ func handOver(s *wafer.Spec, from, to [][]wafer.DieID, replicated bool, bytes in
 // dies (replica j holding the j-th of len(from) equal parts, each of its
 // dies an equal share of that in ring order) to the same spread over
 // to's: one transfer per overlap of a sending and a receiving die's
-// shares, over the default route (a detour around faults when it is
-// blocked).
+// shares, over the default route, or a detour around faults when that
+// is blocked (detours).
 func spread(s *wafer.Spec, prog *plan.Program, from, to [][]wafer.DieID, bytes int64, reduce bool, what string) error {
 	src, dst := flat(from), flat(to)
 	// Share i of n dies is [bytes·i/n, bytes·(i+1)/n).
@@ -200,16 +204,7 @@ func spread(s *wafer.Spec, prog *plan.Program, from, to [][]wafer.DieID, bytes i
 		lo := max(at(i, len(src)), at(j, len(dst)))
 		hi := min(at(i+1, len(src)), at(j+1, len(dst)))
 		if hi > lo {
-			a, b := src[i], dst[j]
-			var route wafer.Route
-			if _, err := s.Route(a, b, wafer.XY); err != nil {
-				r, err2 := s.Route(a, b, wafer.YX)
-				if err2 != nil {
-					return fmt.Errorf("%s from die %d to die %d: %w", what, a, b, err)
-				}
-				route = r
-			}
-			id := prog.Transfer(what, a, b, hi-lo, route)
+			id := prog.Transfer(what, src[i], dst[j], hi-lo, nil)
 			prog.Tasks[id].Reduce = reduce
 		}
 		if at(i+1, len(src)) <= at(j+1, len(dst)) {
@@ -217,6 +212,29 @@ func spread(s *wafer.Spec, prog *plan.Program, from, to [][]wafer.DieID, bytes i
 		} else {
 			j++
 		}
+	}
+	return detours(s, prog)
+}
+
+// detours gives every transfer of prog whose default (XY) route crosses a
+// dead die or link a fault-aware one (wafer.Spec.Detour: YX, else a
+// shortest path over live dies and links), as single-wafer flows get
+// theirs; it fails only when faults cut a destination off from its
+// source (CheckPipelineRoutes tells that beforehand).
+func detours(s *wafer.Spec, prog *plan.Program) error {
+	for i := range prog.Tasks {
+		t := &prog.Tasks[i]
+		if t.Kind != plan.Transfer || t.Route != nil {
+			continue
+		}
+		if _, err := s.Route(t.Die, t.Dst, wafer.XY); err == nil {
+			continue
+		}
+		r, err := s.Detour(t.Die, t.Dst)
+		if err != nil {
+			return fmt.Errorf("%s from die %s to die %s: %w", t.Name, dieName(s, t.Die), dieName(s, t.Dst), err)
+		}
+		t.Route = r
 	}
 	return nil
 }
