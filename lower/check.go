@@ -46,7 +46,13 @@ import (
 //     data and the weight gradient apart, as Megatron's overlap does) and,
 //     for a scheme that streams blocks around its group (streamed), P in
 //     a forward pass and 2P in a backward one — b among those the group's
-//     schemes allow.
+//     schemes allow;
+//   - each of the D dies runs the optimizer step exactly once.
+//
+// It then checks the plan's communication (CheckComm), unless the plan
+// has neither a schema version nor dies: a pipeline stage's step put
+// together to check its work (plan.Stage.Steps), whose communication
+// CheckPipeline checks with the pipeline's.
 //
 // Errors name the op and what is missing, e.g. "lower: plan computes 0 of
 // the 1.2e+15 FLOPs of block/attn.qkv.fwd per step".
@@ -54,26 +60,43 @@ func CheckWork(p *plan.Plan, sp *partition.Space) error {
 	if err := checkGraph(p, sp); err != nil {
 		return err
 	}
-	li := -1
-	for i := range sp.Layouts {
-		if sp.Layouts[i].Name() == p.Layout {
-			li = i
-			break
-		}
+	l, err := planLayout(p.Layout, sp)
+	if err != nil {
+		return err
 	}
-	if li < 0 {
-		return fmt.Errorf("lower: the plan's layout %q is none of the %d layouts of the strategy space; build the space with the options the plan was compiled with", p.Layout, len(sp.Layouts))
-	}
-	l := &sp.Layouts[li]
 	passes, err := expectedPasses(sp, l)
 	if err != nil {
 		return err
 	}
-	c := &workCheck{passes: passes, P: l.P(), D: l.DP * l.P(), s: sp.Spec, done: map[string]*done{}}
+	c := &workCheck{passes: passes, P: l.P(), D: l.DP * l.P(), s: sp.Spec, done: map[string]*done{}, adam: map[wafer.DieID]int{}}
 	if err := p.Walk(c.block); err != nil {
 		return err
 	}
-	return c.totals()
+	if err := c.totals(); err != nil {
+		return err
+	}
+	if err := c.optimizerOnce(); err != nil {
+		return err
+	}
+	if p.SchemaVersion == 0 && len(p.Dies) == 0 {
+		return nil // a stage's step on its own: CheckPipeline checks its communication
+	}
+	return CheckComm(p, sp)
+}
+
+// optimizerOnce checks that each of the D dies runs its optimizer step
+// exactly once per step: Adam applied twice is not a training step, though
+// its work is within the totals' bounds.
+func (c *workCheck) optimizerOnce() error {
+	for d, n := range c.adam {
+		if n != 1 {
+			return fmt.Errorf("lower: die %s runs the optimizer step %d times per step; it must run once", dieName(c.s, d), n)
+		}
+	}
+	if len(c.adam) != c.D {
+		return fmt.Errorf("lower: %d dies run the optimizer step; the layout's %d dies must each run it once", len(c.adam), c.D)
+	}
+	return nil
 }
 
 // checkGraph checks that the plan was compiled from the space's graph and
@@ -195,6 +218,8 @@ type workCheck struct {
 	P, D   int
 	s      *wafer.Spec
 	done   map[string]*done
+	// adam counts each die's optimizer steps per step.
+	adam map[wafer.DieID]int
 }
 
 // block checks one block of the plan, run runs times per step, and adds
@@ -225,6 +250,9 @@ func (c *workCheck) block(n *plan.Node, runs int) error {
 			ops[t.Op] = ob
 		}
 		ob.perDie[t.Die]++
+		if t.Op == "adam" {
+			c.adam[t.Die] += runs
+		}
 		ob.blocks[t.Block] = true
 		d := c.done[t.Op]
 		if d == nil {
