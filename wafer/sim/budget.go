@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,7 +35,8 @@ type Memory struct {
 // AvailableMemory is the smallest of what the process may still take
 // under its cgroup (v2 memory.max less memory.current), what the system
 // has (/proc/meminfo MemAvailable) and its address-space limit
-// (RLIMIT_AS less the address space it uses, /proc/self/status VmSize).
+// (RLIMIT_AS less the address space it uses: /proc/self/status VmSize
+// but the Go heap's idle spans).
 // A bound it cannot read counts as none.
 func AvailableMemory() Memory {
 	m := Memory{Bytes: -1}
@@ -54,7 +56,12 @@ func AvailableMemory() Memory {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_AS, &rl); err == nil && rl.Cur < math.MaxInt64 {
 		if kb, ok := procField("/proc/self/status", "VmSize:"); ok {
-			take(int64(rl.Cur)-kb*1024, fmt.Sprintf("the address-space limit (ulimit -v) %s less %s in use", fileio.Bytes(int64(rl.Cur)), fileio.Bytes(kb*1024)))
+			// The Go heap's idle spans are mapped, so counted in VmSize,
+			// but free for the replay to take.
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			used := kb*1024 - int64(ms.HeapIdle)
+			take(int64(rl.Cur)-used, fmt.Sprintf("the address-space limit (ulimit -v) %s less %s in use", fileio.Bytes(int64(rl.Cur)), fileio.Bytes(used)))
 		}
 	}
 	return m
