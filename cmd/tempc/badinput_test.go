@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -313,5 +314,106 @@ func compileGPT2(t *testing.T, path string) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", path}, &out, &errb); code != 0 {
 		t.Fatalf("compile: exit %d: %s", code, errb.String())
+	}
+}
+
+// TestInterruptLeavesPreviousOutputs: a compile interrupted (its context
+// cancelled, as the first SIGINT does) exits 130 and publishes nothing:
+// the previous plan, trace, DOT graph and Chakra directory stay whole,
+// and no temporary file or directory is left beside them.
+func TestInterruptLeavesPreviousOutputs(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{"plan.json": "old plan", "trace.json": "old trace", "plan.dot": "old dot"}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chakraDir := filepath.Join(dir, "chakra")
+	if err := os.Mkdir(chakraDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(chakraDir, "manifest.json"), []byte("old manifest"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512",
+		"-o", filepath.Join(dir, "plan.json"), "--trace", filepath.Join(dir, "trace.json"), "--dot", filepath.Join(dir, "plan.dot"), "--chakra", chakraDir}, &out, &errb)
+	if code != 130 || !strings.Contains(errb.String(), "stopped") {
+		t.Fatalf("exit %d, want 130; stderr: %s", code, errb.String())
+	}
+	files["chakra/manifest.json"] = "old manifest"
+	for name, body := range files {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != body {
+			t.Errorf("%s holds %.20q (%v), want %q", name, b, err, body)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 4 {
+		t.Errorf("%d entries beside the outputs, want 4: %v", len(ents), ents)
+	}
+}
+
+// TestOutputToDeviceCommand: compile -o on a character device (a copy of
+// /dev/null made in a temporary directory) writes to it, and it is still
+// a device afterwards; -o and --trace on the same file is refused before
+// any work.
+func TestOutputToDeviceCommand(t *testing.T) {
+	dir := t.TempDir()
+	dev := filepath.Join(dir, "null")
+	if err := syscall.Mknod(dev, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Skipf("cannot make a device node here: %v", err)
+	}
+	compileGPT2(t, dev)
+	if fi, err := os.Lstat(dev); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("the device became %v (%v)", fi.Mode(), err)
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"compile", "--model", "no-such-model", "-o", dev, "--trace", dev}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "are the same file") {
+		t.Errorf("-o and --trace on one file: exit %d, stderr %s", code, errb.String())
+	}
+}
+
+// TestSimulateBoundedReads: a plan file that is a device, or a regular
+// file past plan.MaxFileBytes (sparse, so the test writes nothing), is
+// refused by name before it is read.
+func TestSimulateBoundedReads(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.json")
+	f, err := os.Create(big)
+	if err == nil {
+		err = f.Truncate(20 << 30)
+		f.Close()
+	}
+	if err != nil {
+		t.Skipf("cannot make a sparse 20 GiB file: %v", err)
+	}
+	for _, tc := range []struct{ file, want string }{
+		{"/dev/zero", "/dev/zero: is a device, want a plan file"},
+		{big, "plan file of 21.5 GB is too large (limit 1.07 GB)"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{"simulate", tc.file}, &out, &errb); code != 1 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("simulate %s: exit %d, stderr %s; want %q", tc.file, code, errb.String(), tc.want)
+		}
+	}
+}
+
+// TestPipelineOneWaferNoTransfer: a pipeline of one stage sends nothing
+// between wafers, so it reports no time for it.
+func TestPipelineOneWaferNoTransfer(t *testing.T) {
+	var out, errb bytes.Buffer
+	args := []string{"pipeline", "--model", "../../testdata/pipeline/tiny-gpt2.json", "--wafer", "mesh4x4", "--wafers", "1", "--batch", "16", "--seq", "256", "--mapper", "smap"}
+	if code := run(context.Background(), args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "step ") || strings.Contains(out.String(), "between wafers") {
+		t.Errorf("one wafer reports a transfer between wafers:\n%s", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), append(args, "--json"), &out, &errb); code != 0 || !strings.Contains(out.String(), `"transfer_seconds_per_micro_batch": 0,`) {
+		t.Errorf("exit %d; JSON transfer time not 0:\n%s", code, out.String())
 	}
 }
