@@ -102,7 +102,7 @@ func procField(path, name string) (int64, bool) {
 // MemoryError is a replay refused because it would not fit in memory.
 type MemoryError struct {
 	// What names the replays ("the step's 3 replays"), Tasks their
-	// expanded tasks, Need the estimate (Tasks·BytesPerTask).
+	// expanded tasks, Need the estimate (Tasks·BytesPerTask + Headroom).
 	What  string
 	Tasks int64
 	Need  int64
@@ -110,9 +110,9 @@ type MemoryError struct {
 }
 
 func (e *MemoryError) Error() string {
-	return fmt.Sprintf("sim: %s would hold %d tasks, about %s at %d B a task, more than the %s this process may still take (%s); "+
+	return fmt.Sprintf("sim: %s would hold %d tasks and need about %s (%d B a task and %s besides), more than the %s this process may still take (%s); "+
 		"replay a shortened step rather than the full one, fewer micro-batches, or with more memory",
-		e.What, e.Tasks, fileio.Bytes(e.Need), BytesPerTask, fileio.Bytes(e.Have.Bytes), e.Have.Source)
+		e.What, e.Tasks, fileio.Bytes(e.Need), BytesPerTask, fileio.Bytes(Headroom), fileio.Bytes(e.Have.Bytes), e.Have.Source)
 }
 
 // memory is the memory a replay may take, by cfg.Memory or
@@ -124,9 +124,16 @@ func (cfg StepConfig) memory() Memory {
 	return AvailableMemory()
 }
 
-// fitMemory refuses replays of tasks tasks that would not fit in have.
+// Headroom is the memory a replay needs besides its tasks': the threads
+// that run it (a cgo binary's each reserve an 8 MB stack) and the
+// runtime's own growth. Under ulimit -v a gpt2 pipeline replay of 110 MB
+// estimated, with 125 MB left, failed to start a thread.
+const Headroom = 128 << 20
+
+// fitMemory refuses replays of tasks tasks that would not fit, with
+// Headroom, in have.
 func fitMemory(what string, tasks int64, have Memory) error {
-	need := float64(tasks) * BytesPerTask
+	need := float64(tasks)*BytesPerTask + Headroom
 	if have.Bytes >= 0 && need > float64(have.Bytes) {
 		return &MemoryError{What: what, Tasks: tasks, Need: int64(min(need, math.MaxInt64)), Have: have}
 	}

@@ -64,17 +64,17 @@ func TestNoMemoryGuardInSimulation(t *testing.T) {
 	p := stepPlan(5, 7, false)
 	// The full step: 5·7 runs of a, b, the send and its receive.
 	const tasks = 5 * 7 * 4
-	_, err := Step(s, p, StepConfig{Full: true, Memory: budget(tasks*BytesPerTask - 1)})
+	_, err := Step(s, p, StepConfig{Full: true, Memory: budget(tasks*BytesPerTask + Headroom - 1)})
 	var me *MemoryError
-	if !errors.As(err, &me) || me.Tasks != tasks || me.Need != tasks*BytesPerTask || me.Have.Bytes != tasks*BytesPerTask-1 {
+	if !errors.As(err, &me) || me.Tasks != tasks || me.Need != tasks*BytesPerTask+Headroom || me.Have.Bytes != tasks*BytesPerTask+Headroom-1 {
 		t.Fatalf("Step under a budget one byte short: %v (%+v), want a MemoryError for %d tasks", err, me, tasks)
 	}
-	for _, want := range []string{"sim: the step's replay would hold 140 tasks, about 140 kB at 1000 B a task, more than the 140 kB", "(the test's budget)"} {
+	for _, want := range []string{"sim: the step's replay would hold 140 tasks and need about 134 MB (1000 B a task and 134 MB besides), more than the 134 MB", "(the test's budget)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
-	if _, err := Step(s, p, StepConfig{Full: true, Memory: budget(tasks * BytesPerTask)}); err != nil {
+	if _, err := Step(s, p, StepConfig{Full: true, Memory: budget(tasks*BytesPerTask + Headroom)}); err != nil {
 		t.Errorf("Step within its budget: %v", err)
 	}
 
@@ -91,14 +91,14 @@ func TestNoMemoryGuardInSimulation(t *testing.T) {
 	if got := q.ExpandedMicroBatchTasks(free.Replays[0].Counts[0]); got != long {
 		t.Errorf("the long replay counted %d tasks, expanded %d", got, long)
 	}
-	tight, err := PipelineStep(j, q, StepConfig{Memory: budget((both - 1) * BytesPerTask)})
+	tight, err := PipelineStep(j, q, StepConfig{Memory: budget((both-1)*BytesPerTask + Headroom)})
 	if err != nil {
 		t.Fatalf("replays that fit one after the other: %v", err)
 	}
 	if math.Abs(tight.Makespan-free.Makespan) > 1e-12 {
 		t.Errorf("one after the other %.9g s, side by side %.9g s", tight.Makespan, free.Makespan)
 	}
-	_, err = PipelineStep(j, q, StepConfig{Memory: budget(long*BytesPerTask - 1)})
+	_, err = PipelineStep(j, q, StepConfig{Memory: budget(long*BytesPerTask + Headroom - 1)})
 	if !errors.As(err, &me) || me.Tasks != long || !strings.Contains(err.Error(), "the pipeline's replay of") {
 		t.Errorf("a replay larger than the budget: %v, want a MemoryError for %d tasks", err, long)
 	}
