@@ -124,4 +124,12 @@
 // int64 throughout. Wafer figures that are not positive and finite are
 // refused, and an event time that overflows (a hand-built wafer whose
 // bandwidth is 1e-300 B/s) ends the run with an error.
+//
+// Step and PipelineStep also bound memory: before expanding anything they
+// count the tasks their replays will hold (plan.Plan.ExpandedTasks), at
+// BytesPerTask each plus Headroom, and refuse with a *MemoryError when
+// that exceeds what the process may still take (AvailableMemory: the
+// cgroup's memory.max, MemAvailable, RLIMIT_AS; StepConfig.Memory
+// replaces it). A pipeline's replays that fit only one after the other
+// run so.
 package sim
