@@ -143,7 +143,7 @@ func (cp commPlan) check(sp *partition.Space) error {
 			for _, d := range g {
 				sum += intra[d]
 				if short(intra[d], want.perDie) {
-					return fmt.Errorf("lower: %sdie %s receives %s from its model-parallel group per step; its op groups' schemes imply at least %s (collectives, streams and resharding on %d dies, %d micro-batches)",
+					return fmt.Errorf("lower: %sdie %s receives %s from its model-parallel group per step; its op groups' schemes imply at least %s (collectives, streams and resharding on %d dies; micro-batches per step: %d)",
 						cp.where, dieName(cp.spec, d), bytesOf(intra[d]), bytesOf(want.perDie), P, l.MicroBatches(sp.Graph.Batch))
 				}
 			}
