@@ -106,6 +106,12 @@ func readONNX(ctx context.Context, file string, data []byte) (*Arch, error) {
 	if e.Len() > 0 {
 		return nil, e.Err()
 	}
+	if !g.checkOperands() {
+		if g.stop != nil {
+			return nil, g.stop
+		}
+		return nil, e.Err()
+	}
 	a := g.recognise(onnxName(file))
 	if g.stop != nil {
 		return nil, g.stop

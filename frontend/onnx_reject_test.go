@@ -197,6 +197,34 @@ func TestONNXRejects(t *testing.T) {
 		{"negative dim", "gpt2.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
 			initNamed(t, m, "transformer.wte.weight").Dims[0] = -1
 		}, `initializer "transformer.wte.weight" has dimension -1 (want 0 to 2^40)`, false},
+		{"int8 weights", "llama.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
+			for _, in := range m.Graph.Initializer {
+				if onnxFloat(in.GetDataType()) {
+					in.DataType = proto.Int32(int32(onnxpb.TensorProto_INT8))
+				}
+			}
+		}, `node "/model/layers.0/input_layernorm/Mul_1" (op Mul): reads "model.layers.0.input_layernorm.weight", a weight of element type INT8; tempc reads floating-point weights only (quantized models are not supported)`, false},
+		{"int8 projection behind a Cast", "gpt2-ort.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
+			initNamed(t, m, "transformer.h.1.mlp.c_fc.weight").DataType = proto.Int32(int32(onnxpb.TensorProto_INT8))
+			n := nodeNamed(t, m, "/h.1/MatMul_1")
+			cast := &onnxpb.NodeProto{Name: proto.String("/h.1/Cast"), OpType: proto.String("Cast"),
+				Input: []string{n.Input[1]}, Output: []string{"c_fc_f32"}, Attribute: []*onnxpb.AttributeProto{aInt("to", 1)}}
+			n.Input[1] = "c_fc_f32"
+			m.Graph.Node = slices.Insert(m.Graph.Node, slices.Index(m.Graph.Node, n), cast)
+		}, `node "/h.1/MatMul_1" (op MatMul): reads "transformer.h.1.mlp.c_fc.weight", a weight of element type INT8`, false},
+		{"zero-size norm scale", "llama.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
+			initNamed(t, m, "model.layers.0.input_layernorm.weight").Dims = []int64{0}
+		}, `node "/model/layers.0/input_layernorm/Mul_1" (op Mul): reads "model.layers.0.input_layernorm.weight" of shape [0], which has a zero-size dimension; a weight must hold elements`, false},
+		{"zero-width QKV", "llama-ort.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
+			initNamed(t, m, "model.layers.0.attn.qkv_proj.weight").Dims = []int64{64, 0}
+		}, `node "/model/layers.0/attn/MatMul" (op MatMul): reads "model.layers.0.attn.qkv_proj.weight" of shape [64 0], which has a zero-size dimension`, false},
+		{"scalar token table", "gpt2.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
+			initNamed(t, m, "transformer.wte.weight").Dims = nil
+		}, `node "/transformer/wte/Gather" (op Gather): reads "transformer.wte.weight" of shape [] as the token embedding (it is indexed by input_ids); the token table must be 2-D, [vocab, hidden]`, false},
+		{"10 MB operator name", "gpt2.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
+			n := nodeNamed(t, m, "/transformer/h.0/attn/Softmax")
+			n.Name, n.OpType = proto.String(strings.Repeat("n", 10<<20)), proto.String(strings.Repeat("é", 5<<20))
+		}, "frontend: model.onnx: node \"" + strings.Repeat("n", 64) + "\"… (10485760 bytes) (op " + strings.Repeat("é", 32) + "… (10485760 bytes)): unsupported operator", true},
 		{"no nodes", "gpt2.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
 			m.Graph.Node = nil
 		}, "frontend: model.onnx: the model has no graph nodes (want an exported decoder-only LLM)", true},

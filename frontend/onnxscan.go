@@ -113,7 +113,7 @@ func (s *wireScan) message(b []byte, md protoreflect.MessageDescriptor, depth in
 		b = b[m:]
 		if fd != nil && fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.StringKind &&
 			fd.Kind() != protoreflect.BytesKind {
-			s.bytes += 8 // a scalar: an element of a slice, or an optional's pointer
+			s.bytes += slot(fd, 8) // a scalar: an element of a slice, or an optional's pointer
 		}
 	}
 }
@@ -125,14 +125,14 @@ func (s *wireScan) bytesField(fd protoreflect.FieldDescriptor, v []byte, depth i
 	case protoreflect.MessageKind:
 		s.messages++
 		s.counts[fd.FullName()]++
-		s.bytes += s.size(fd.Message()) + 8 // the struct and its pointer
+		s.bytes += s.size(fd.Message()) + slot(fd, 8) // the struct and its pointer
 		if fd.ContainingOneof() != nil {
 			s.bytes += 16 // the oneof's wrapper
 		}
 		s.message(v, fd.Message(), depth+1)
 	case protoreflect.StringKind, protoreflect.BytesKind:
 		s.strings++
-		s.bytes += 24 + int64(len(v)) // header (and an optional's pointer) and contents
+		s.bytes += slot(fd, 24) + int64(len(v)) // header (and an optional's pointer) and contents
 	case protoreflect.GroupKind:
 	default:
 		if !fd.IsList() {
@@ -151,8 +151,17 @@ func (s *wireScan) bytesField(fd protoreflect.FieldDescriptor, v []byte, depth i
 				}
 			}
 		}
-		s.bytes += 8 * elems
+		s.bytes += elems * slot(fd, 8)
 	}
+}
+
+// slot is the memory an element of n bytes takes in its field: twice n in
+// a list, whose slice grows by doubling while it is decoded.
+func slot(fd protoreflect.FieldDescriptor, n int64) int64 {
+	if fd.IsList() {
+		return 2 * n
+	}
+	return n
 }
 
 // size returns the size of the Go struct of message type md.
@@ -164,6 +173,7 @@ func (s *wireScan) size(md protoreflect.MessageDescriptor) int64 {
 	if mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName()); err == nil {
 		n = int64(reflect.TypeOf(mt.Zero().Interface()).Elem().Size())
 	}
+	n = (n + 15) &^ 15 // the allocator's size classes are multiples of 16 here
 	s.sizes[md.FullName()] = n
 	return n
 }

@@ -1,0 +1,254 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tempc/tempc/frontend/onnxpb"
+)
+
+// TestModelFileDevice: a device given as the model (directly, behind a
+// link, or named *.onnx) is refused before a byte is read, whatever
+// Options.Pipes says; /dev/zero used to be read to the 1 GiB limit.
+func TestModelFileDevice(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	dir := t.TempDir()
+	link := filepath.Join(dir, "model.onnx")
+	if err := os.Symlink("/dev/zero", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", "/dev/null", link} {
+		for _, pipes := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s pipes %t", path, pipes), func(t *testing.T) {
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				_, err := Load(path, Options{Seq: 16, Pipes: pipes})
+				runtime.ReadMemStats(&after)
+				if err == nil || !strings.HasPrefix(err.Error(), "frontend: "+path+": is a device") {
+					t.Errorf("error %v, want %q", err, "frontend: "+path+": is a device")
+				}
+				// Refused without reading: far less than the 1 GiB it
+				// read before.
+				if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+					t.Errorf("allocated %d bytes refusing a device", n)
+				}
+				if _, err := LoadArchContext(context.Background(), path, 16, pipes); err == nil || !strings.Contains(err.Error(), "is a device") {
+					t.Errorf("LoadArchContext: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// TestModelFileFIFO: a FIFO is read only when Options.Pipes says the path
+// was typed by the user; otherwise it is refused without being opened (it
+// used to block forever when nothing wrote to it). A writer stands ready
+// in both cases, so that a reader that opens the FIFO gets a valid config
+// and the test fails rather than hangs.
+func TestModelFileFIFO(t *testing.T) {
+	for _, pipes := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pipes %t", pipes), func(t *testing.T) {
+			fifo := filepath.Join(t.TempDir(), "config.json")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Skipf("mkfifo: %v", err)
+			}
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f, err := os.OpenFile(fifo, os.O_WRONLY, 0) // blocks until a reader opens
+				if err != nil {
+					return
+				}
+				f.WriteString(llamaJSON())
+				f.Close()
+			}()
+			g, err := Load(fifo, Options{Batch: 2, Seq: 16, Pipes: pipes})
+			if !pipes {
+				if err == nil || !strings.Contains(err.Error(), "config.json: is a pipe, want a regular file") {
+					t.Errorf("error %v, want a refused pipe", err)
+				}
+				// Release the writer: open the read end, then drain it.
+				if r, err := os.OpenFile(fifo, os.O_RDONLY, 0); err == nil {
+					wg.Wait()
+					r.Close()
+				}
+				return
+			}
+			wg.Wait()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.Layers != 2 {
+				t.Errorf("read %d layers, want the config's 2", g.Layers)
+			}
+		})
+	}
+}
+
+// countdown is a context whose Err turns Canceled on its n-th call, so
+// that a test can stop a load at each of its checks in turn.
+type countdown struct {
+	context.Context
+	n, calls int
+}
+
+func (c *countdown) Err() error {
+	if c.calls++; c.calls >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestLoadContextStops: a context done before or during loading (at any
+// of the checks of reading, recognition, building and differentiation)
+// ends LoadContext with an error wrapping the context's, never with a
+// graph; and deep models are checked at least once a block, so that a
+// time limit binds them.
+func TestLoadContextStops(t *testing.T) {
+	dir := t.TempDir()
+	deep := filepath.Join(dir, "deep.onnx")
+	if err := os.WriteFile(deep, marshalONNX(t, gpt2FusedONNXLayers(64)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	llama := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(llama, []byte(llamaJSON()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, model string
+		minChecks   int // a check a block at least: the blocks
+	}{
+		{"onnx", deep, 64},
+		{"config", llama, 2},
+		{"preset", "gpt2", 12},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			full := &countdown{Context: context.Background(), n: 1 << 30}
+			if _, err := LoadContext(full, tc.model, Options{Batch: 2, Seq: 16}); err != nil {
+				t.Fatal(err)
+			}
+			if full.calls < tc.minChecks {
+				t.Errorf("a whole load checked its context %d times, want at least %d (once a block)", full.calls, tc.minChecks)
+			}
+			for n := 1; n <= full.calls; n++ {
+				g, err := LoadContext(&countdown{Context: context.Background(), n: n}, tc.model, Options{Batch: 2, Seq: 16})
+				if g != nil || !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "frontend: loading ") {
+					t.Fatalf("stopped at check %d of %d: graph %v, error %v", n, full.calls, g != nil, err)
+				}
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := LoadArchContext(ctx, deep, 0, false); !errors.Is(err, context.Canceled) {
+		t.Errorf("LoadArchContext after cancel: %v", err)
+	}
+	if _, err := BuildStageContext(ctx, &Arch{}, Options{}, 0, 1); err == nil {
+		t.Errorf("BuildStageContext of an invalid Arch after cancel: no error")
+	}
+}
+
+// emptyEntries is a ModelProto whose graph lists n empty entries of
+// GraphProto field num (1: nodes): 2 bytes each in the file, over 100
+// bytes each decoded.
+func emptyEntries(num protowire.Number, n int) []byte {
+	var g []byte
+	for i := 0; i < n; i++ {
+		g = protowire.AppendTag(g, num, protowire.BytesType)
+		g = protowire.AppendBytes(g, nil)
+	}
+	data := protowire.AppendTag(nil, 7, protowire.BytesType) // ModelProto.graph
+	return protowire.AppendBytes(data, g)
+}
+
+// TestONNXDecodeBounds: files whose decoded messages would take many
+// times their size (empty nodes, empty attributes, empty strings) are
+// refused before decoding, naming the count or the memory and the limit;
+// a 100 MB file of empty nodes used to need 6.4 GB.
+func TestONNXDecodeBounds(t *testing.T) {
+	// One node of m empty attributes (field 5), each decoding to an
+	// AttributeProto: 2 bytes each, about 200 decoded.
+	attrs := func(m int) []byte {
+		var n []byte
+		for i := 0; i < m; i++ {
+			n = protowire.AppendTag(n, 5, protowire.BytesType)
+			n = protowire.AppendBytes(n, nil)
+		}
+		g := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), n)
+		return protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), g)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"nodes beyond the limit", emptyEntries(1, maxONNXNodes+1),
+			"m.onnx: the graph lists 2097153 nodes, beyond tempc's limit of 2097152 (4096 blocks of 512)"},
+		{"initializers beyond the limit", emptyEntries(5, maxONNXNodes+1),
+			"m.onnx: the graph lists 2097153 initializers, beyond tempc's limit"},
+		// 12 Mi empty attributes (and a node and a graph), each a 176-byte
+		// AttributeProto and a 16-byte slot of its slice, are 2.4 GB
+		// decoded, from a 25 MB file.
+		{"attributes beyond the memory bound", attrs(12 << 20),
+			"m.onnx: decoding the model would take about 2.42 GB of memory (12582914 messages, 0 strings), beyond tempc's limit of 2.15 GB"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := ReadONNX("m.onnx", tc.data)
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.HasPrefix(err.Error(), "frontend: "+tc.want) {
+				t.Errorf("error %v, want %q", err, "frontend: "+tc.want)
+			}
+			// Refused from the wire format: nothing near the decoded size
+			// was allocated.
+			if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+				t.Errorf("allocated %d bytes refusing a %d-byte file", n, len(tc.data))
+			}
+		})
+	}
+	// Below the limits the same shapes are decoded and refused as graphs.
+	if _, err := ReadONNX("m.onnx", emptyEntries(1, 1000)); err == nil || !strings.Contains(err.Error(), "unsupported operator") {
+		t.Errorf("1000 empty nodes: %v", err)
+	}
+}
+
+// TestONNXDeepExportWithinBounds: exports of the deepest models tempc
+// accepts (maxLayers blocks), fused by ONNX Runtime or decomposed by
+// torch.onnx, stay within the decode bounds, and the fused one reads.
+func TestONNXDeepExportWithinBounds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 4096-block models")
+	}
+	md := (&onnxpb.ModelProto{}).ProtoReflect().Descriptor()
+	fused := marshalONNX(t, gpt2FusedONNXLayers(maxLayers))
+	if msg := checkONNXSize(fused, md); msg != "" {
+		t.Errorf("fused export of %d blocks: %s", maxLayers, msg)
+	}
+	a, err := ReadONNX("deep.onnx", fused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Layers != maxLayers {
+		t.Errorf("read %d layers, want %d", a.Layers, maxLayers)
+	}
+	if msg := checkONNXSize(marshalONNX(t, gpt2ONNXLayers(maxLayers)), md); msg != "" {
+		t.Errorf("decomposed export of %d blocks: %s", maxLayers, msg)
+	}
+}
