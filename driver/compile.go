@@ -53,6 +53,9 @@ func Compile(ctx context.Context, w io.Writer, o CompileOptions) error {
 		if err := chakra.CheckDir(o.Chakra); err != nil {
 			return err
 		}
+		if err := out.outside(o.Chakra); err != nil {
+			return err
+		}
 	}
 	c, err := tempc.Compile(ctx, o.Options)
 	if err != nil {

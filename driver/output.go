@@ -177,6 +177,7 @@ type publisher interface {
 // zero value is an empty set; discard it (deferred) whatever happens.
 type outputs struct {
 	targets map[string]target
+	order   []string // the paths of targets, in the order given
 	// staged are the regular files written to temporary files, in order;
 	// direct the in-place targets, written at publication.
 	staged []stagedFile
@@ -212,8 +213,29 @@ func newOutputs(paths ...string) (*outputs, error) {
 			return nil, err
 		}
 		o.targets[path] = t
+		o.order = append(o.order, path)
 	}
 	return o, nil
+}
+
+// outside refuses a file of the set inside directory dir (or dir
+// itself), which an output replacing dir whole (a Chakra export) would
+// remove.
+func (o *outputs) outside(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("driver: %w", err)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	for _, path := range o.order {
+		t := o.targets[path]
+		if rel, err := filepath.Rel(abs, t.file); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("driver: %s is inside %s, which the export replaces whole: write it elsewhere", path, dir)
+		}
+	}
+	return nil
 }
 
 // add writes path's content with write: now into a temporary file for a

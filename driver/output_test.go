@@ -299,3 +299,19 @@ func TestRemoveTempsOnExit(t *testing.T) {
 	}
 	noTemps(t, dir)
 }
+
+// TestOutputInsideChakraDir: a file of the set inside the directory an
+// export replaces whole would be removed with it, so it is refused.
+func TestOutputInsideChakraDir(t *testing.T) {
+	dir := t.TempDir()
+	out, err := newOutputs(filepath.Join(dir, "plan.json"), filepath.Join(dir, "trace.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.outside(filepath.Join(dir, "chakra")); err != nil {
+		t.Errorf("a sibling directory: %v", err)
+	}
+	if err := out.outside(dir); err == nil || !strings.Contains(err.Error(), "plan.json is inside") {
+		t.Errorf("got %v, want plan.json refused", err)
+	}
+}

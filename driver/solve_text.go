@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tempc/tempc"
+	"github.com/tempc/tempc/internal/fileio"
 )
 
 // say writes a progress line to w, when there is one.
@@ -38,8 +39,9 @@ func writeSolveText(w io.Writer, r *tempc.SolveReport) error {
 	fmt.Fprintf(w, "power      %.1f kW on average, %.1f tokens/J; energy: compute %.0f, HBM %.0f, SRAM %.0f, D2D %.0f, static %.0f J\n",
 		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.SRAM, e.D2D, e.Static)
 	m := r.Memory
-	fmt.Fprintf(w, "memory     %.1f of %.1f GB per die: weights %.1f, gradients %.1f, optimizer states %.1f, activations %.1f, gathered weights %.1f, transient %.1f\n",
-		r.PeakMemoryBytesPerDie/gb, r.CapacityBytesPerDie/gb, m.Weights/gb, m.Grads/gb, m.OptStates/gb, m.Acts/gb, m.Gathered/gb, m.Transient/gb)
+	by := func(v float64) string { return fileio.Bytes(int64(v)) }
+	fmt.Fprintf(w, "memory     %s of %s per die: weights %s, gradients %s, optimizer states %s, activations %s, gathered weights %s, transient %s\n",
+		by(r.PeakMemoryBytesPerDie), by(r.CapacityBytesPerDie), by(m.Weights), by(m.Grads), by(m.OptStates), by(m.Acts), by(m.Gathered), by(m.Transient))
 	fmt.Fprintln(w, "\nstrategies (per step, all layers of a group):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  group\tlayers\tscheme\tin→out\ttime s\tcompute s\tcomm s\tHBM GB/die\tSRAM GB/die\tlink GB/die\tactivations GB\ttransient GB")
