@@ -49,6 +49,9 @@ func Compile(ctx context.Context, w io.Writer, o CompileOptions) error {
 		return err
 	}
 	defer out.discard()
+	if err := out.notInputs(o.Model, o.Wafer); err != nil {
+		return err
+	}
 	if o.Chakra != "" {
 		if err := chakra.CheckDir(o.Chakra); err != nil {
 			return err

@@ -163,6 +163,8 @@ func (t target) check() error {
 		return fmt.Errorf("driver: cannot write %s: %w", t.path, err)
 	}
 	f.Close()
+	track(f.Name())
+	defer untrack(f.Name())
 	return os.Remove(f.Name())
 }
 
@@ -233,6 +235,24 @@ func (o *outputs) outside(dir string) error {
 		t := o.targets[path]
 		if rel, err := filepath.Rel(abs, t.file); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			return fmt.Errorf("driver: %s is inside %s, which the export replaces whole: write it elsewhere", path, dir)
+		}
+	}
+	return nil
+}
+
+// notInputs refuses a file of the set that is one of the files the
+// command reads (a plan, model or wafer file): writing it would destroy
+// the input. Inputs that are not files (presets, "-") are passed over.
+func (o *outputs) notInputs(inputs ...string) error {
+	for _, in := range inputs {
+		fi, err := os.Stat(in)
+		if in == "" || in == "-" || err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		for _, path := range o.order {
+			if ti, err := os.Stat(o.targets[path].file); err == nil && os.SameFile(fi, ti) {
+				return fmt.Errorf("driver: %s is %s, an input of the command: write the output elsewhere", path, in)
+			}
 		}
 	}
 	return nil

@@ -315,3 +315,27 @@ func TestOutputInsideChakraDir(t *testing.T) {
 		t.Errorf("got %v, want plan.json refused", err)
 	}
 }
+
+// TestOutputNotInput: an output on a file the command reads (the plan
+// simulate replays, a model or wafer file), directly or through a link,
+// is refused; a preset name that is no file is passed over.
+func TestOutputNotInput(t *testing.T) {
+	dir := t.TempDir()
+	planFile, link := filepath.Join(dir, "plan.json"), filepath.Join(dir, "link.json")
+	if err := os.WriteFile(planFile, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("plan.json", link); err != nil {
+		t.Fatal(err)
+	}
+	out, err := newOutputs(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.notInputs("gpt2", "-", planFile); err == nil || !strings.Contains(err.Error(), "an input of the command") {
+		t.Errorf("got %v, want the plan file refused as an output", err)
+	}
+	if err := out.notInputs("gpt2", filepath.Join(dir, "other.json")); err != nil {
+		t.Errorf("other inputs: %v", err)
+	}
+}

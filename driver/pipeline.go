@@ -72,6 +72,9 @@ func Pipeline(ctx context.Context, w io.Writer, o PipelineOptions) error {
 		return err
 	}
 	defer out.discard()
+	if err := out.notInputs(o.Model, o.Wafer); err != nil {
+		return err
+	}
 	var res *tempc.PipelineResult
 	var compiled *tempc.CompiledPipeline
 	if o.Output != "" || o.Simulate {

@@ -52,6 +52,9 @@ func Simulate(ctx context.Context, w io.Writer, o SimulateOptions) error {
 		return err
 	}
 	defer out.discard()
+	if err := out.notInputs(o.Plan, o.Wafer, o.Model); err != nil {
+		return err
+	}
 	var data []byte
 	if o.Plan == "-" {
 		if o.Stdin == nil {
