@@ -300,8 +300,18 @@ func kvPasses(ps costmodel.Pass) int {
 	return min(ps.KV, 2)
 }
 
+// kindSchemes lists the schemes that partition each kind of op group, in
+// any family (the space a plan is checked with need not be built with the
+// family it was compiled with: its groups' Schemes may be fewer).
+var kindSchemes = map[partition.Kind][]partition.Scheme{
+	partition.GEMM: {partition.MegatronCol, partition.MegatronRow, partition.SPCol, partition.SPRow, partition.FSDP,
+		partition.RingW, partition.RingX, partition.RingY, partition.RelayW, partition.RelayX, partition.RelayY},
+	partition.Attention: {partition.Heads, partition.RingSeq, partition.Batch},
+	partition.Embedding: {partition.Vocab, partition.VocabSP},
+}
+
 // strategyScheme reads a recorded strategy against its op group: the
-// group's key and layers, a scheme the group allows (with a sub-chain
+// group's key and layers, a scheme of the group's kind (with a sub-chain
 // degree, "relay-w/4", one the layout allows), and that scheme's
 // sharding.
 func strategyScheme(grp *partition.Group, l *partition.Layout, st plan.Strategy) (partition.Scheme, int, error) {
@@ -313,8 +323,8 @@ func strategyScheme(grp *partition.Group, l *partition.Layout, st plan.Strategy)
 	if err != nil {
 		return 0, 0, fmt.Errorf("group %s: %w", grp.Key, err)
 	}
-	if !slices.Contains(grp.Schemes, sc) {
-		return 0, 0, fmt.Errorf("group %s: scheme %s, which the group does not allow", grp.Key, sc)
+	if !slices.Contains(kindSchemes[grp.Kind], sc) {
+		return 0, 0, fmt.Errorf("group %s: scheme %s, which does not partition a group of its kind (%v)", grp.Key, sc, kindSchemes[grp.Kind])
 	}
 	d := 0
 	if hasDegree {
