@@ -20,5 +20,11 @@
 // CheckWork is the other direction: it holds a plan, however it was made,
 // to the graph it was compiled from — every pass of every op group and the
 // optimizer step computed, once per step — deriving that work from the
-// strategy space, not from the lowering.
+// strategy space, not from the lowering. CheckComm holds it to the
+// communication its recorded layout, groups and schemes imply — every
+// collective, stream, resharding, K/V exchange and DP reduction, with at
+// least the bytes the graph implies, into each die from the right dies —
+// and CheckPipeline a pipeline plan's stages, boundaries and tied
+// exchange; CheckPipelineRoutes tells a planner whether a pipeline's
+// stages can reach each other around faults before it is lowered.
 package lower

@@ -71,3 +71,40 @@ func ExampleCheckWork() {
 	// <nil>
 	// lower: plan computes 0 of the 1.74e+09 FLOPs of adam per step
 }
+
+// A plan whose messages were cut to one byte each does all its work but
+// not its communication: CheckComm names a die and what it is short of.
+func ExampleCheckComm() {
+	p := compile()
+	g, err := frontend.Load(p.ModelSource, frontend.Options{Batch: p.Batch, Seq: p.Seq})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sp, err := partition.Build(g, waferOf(p), partition.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(lower.CheckComm(p, sp))
+	p.Walk(func(n *plan.Node, _ int) error {
+		for i := range n.Program.Tasks {
+			if t := &n.Program.Tasks[i]; t.Kind == plan.Send || t.Kind == plan.Recv || t.Kind == plan.Transfer {
+				t.Bytes = 1
+			}
+		}
+		return nil
+	})
+	err = lower.CheckComm(p, sp)
+	fmt.Println(err != nil)
+	// Output:
+	// <nil>
+	// true
+}
+
+// waferOf is the wafer a plan was compiled for.
+func waferOf(p *plan.Plan) *wafer.Spec {
+	s, err := wafer.ReadJSON("wafer_spec", p.WaferSpec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return s
+}
