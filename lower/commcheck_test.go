@@ -25,10 +25,10 @@ func TestCheckCommAcceptsValidPlans(t *testing.T) {
 		batch, seq   int64
 		samples      int
 	}{
-		{"gpt2", "mesh4x4", 16, 512, 30},
-		{"gpt2", "mesh4x4-faulty", 13, 500, 30},
-		{"testdata/tiny-llama.json", "mesh4x4", 12, 256, 30},
-		{"testdata/tiny-llama.json", "temp48", 48, 256, 30},
+		{"gpt2", "mesh4x4", 16, 512, 12},
+		{"gpt2", "mesh4x4-faulty", 13, 500, 12},
+		{"testdata/tiny-llama.json", "mesh4x4", 12, 256, 12},
+		{"testdata/tiny-llama.json", "temp48", 48, 256, 12},
 	}
 	plans := 0
 	for _, m := range models {
