@@ -42,10 +42,16 @@ func ReadGraphJSON(file string, data []byte) (*ir.Graph, error) {
 	tensors := r.list(o, "tensors")
 	ops := r.list(o, "ops")
 	for i, f := range tensors {
+		if r.full(o) {
+			break
+		}
 		r.tensor(i, f)
 	}
 	r.totalBytes(o)
 	for i, f := range ops {
+		if r.full(o) {
+			break
+		}
 		r.op(i, f, len(tensors))
 	}
 	if e.Len() > 0 {
@@ -76,6 +82,26 @@ type graphReader struct {
 	// layersOK tells whether the layers field was read, so layer indices
 	// can be checked against it.
 	layersOK bool
+	// capped tells whether reading stopped at maxGraphErrors problems.
+	capped bool
+}
+
+// maxGraphErrors bounds the problems reported for one graph file: a file
+// of a million faulty entries is reported by its first hundred, not by a
+// message of a million lines.
+const maxGraphErrors = 100
+
+// full tells whether maxGraphErrors problems were reported, saying once
+// (at the top-level object o) that reading stopped there.
+func (r *graphReader) full(o *jsonpos.Object) bool {
+	if r.e.Len() < maxGraphErrors {
+		return false
+	}
+	if !r.capped {
+		r.capped = true
+		r.e.Add(o.Pos, "", "stopped reading after these %d problems; more may follow", r.e.Len())
+	}
+	return true
 }
 
 func (r *graphReader) header(o *jsonpos.Object) {
@@ -172,6 +198,9 @@ func (r *graphReader) shape(o *jsonpos.Object) []int64 {
 	dims := o.Array(r.e, "shape", true)
 	shape := make([]int64, len(dims))
 	for i, d := range dims {
+		if r.e.Len() >= maxGraphErrors {
+			break
+		}
 		v, ok := d.IntIn(r.e, 1, maxElements)
 		if !ok {
 			v = 1
@@ -227,6 +256,9 @@ func (r *graphReader) ids(o *jsonpos.Object, key string, required bool, n int) [
 	out := make([]ir.TensorID, len(elems))
 	for i, f := range elems {
 		out[i] = ir.NoTensor // for an ID at fault
+		if r.e.Len() >= maxGraphErrors {
+			continue
+		}
 		id, ok := f.Int(r.e)
 		switch {
 		case !ok:

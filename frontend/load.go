@@ -252,10 +252,14 @@ func (e *fileError) Unwrap() error { return e.err }
 // utf8BOM is the byte-order mark some editors put at the start of a file.
 var utf8BOM = []byte("\xef\xbb\xbf")
 
-// parse reads data as one JSON object with positions. A leading byte-order
+// parse reads data as one JSON object with positions, once
+// checkJSONShape found it within bounds. A leading byte-order
 // mark is read as three spaces, which keeps byte columns. An empty or
 // binary file is named as such rather than by the JSON decoder's complaint.
 func parse(file string, data []byte) (*jsonpos.Object, error) {
+	if perr := checkJSONShape(file, data); perr != nil {
+		return nil, fmt.Errorf("frontend: %w", jsonpos.ErrorList{perr})
+	}
 	if bytes.HasPrefix(data, utf8BOM) {
 		data = append([]byte("   "), data[len(utf8BOM):]...)
 	}

@@ -252,3 +252,80 @@ func TestONNXDeepExportWithinBounds(t *testing.T) {
 		t.Errorf("decomposed export of %d blocks: %s", maxLayers, msg)
 	}
 }
+
+// TestJSONBounds: JSON files of tiny items, many keys or blank lines,
+// which the positioned reader would hold at up to 160 times their size,
+// are refused by position before parsing; a graph file of many faulty
+// entries is reported by its first problems, not all of them (a 68 MB
+// file of them took 41 GB and 281 s).
+func TestJSONBounds(t *testing.T) {
+	zeros := func(n int) string { return strings.Repeat("0,", n) + "0" }
+	graphHead := `{"schema_version": 1, "name": "x", "batch": 1, "seq": 1, "layers": 0, "ops": [], "tensors": [`
+	var many strings.Builder
+	many.WriteString(`{"model_type": "llama"`)
+	for i := 0; i <= maxJSONEntries; i++ {
+		fmt.Fprintf(&many, `,"k%d":0`, i)
+	}
+	many.WriteString("}")
+	var arrays strings.Builder
+	arrays.WriteString(`{"model_type": "llama", "x": [`)
+	for i := 0; i < maxJSONValues/(1<<20); i++ {
+		arrays.WriteString("[" + zeros(1<<20) + "],")
+	}
+	arrays.WriteString("0]}")
+	tests := []struct {
+		name, data, want string
+	}{
+		{"array of zeros", graphHead + zeros(maxJSONEntries) + "]}", "g.json:1:93: more than 2097152 elements of an array exceed tempc's limit"},
+		{"many keys", many.String(), "g.json:1:1: more than 2097152 members of an object exceed tempc's limit"},
+		{"blank lines", "{" + strings.Repeat("\n", maxJSONLines+1) + "}", "g.json:16777217:1: more than 16777216 lines exceed tempc's limit for a JSON file"},
+		{"many values", arrays.String(), "more than 33554432 values exceed tempc's limit for a JSON file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte(tc.data)
+			for _, read := range []func() error{
+				func() error { _, err := ReadGraphJSON("g.json", data); return err },
+				func() error { _, err := ReadHFConfig("g.json", data); return err },
+			} {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				err := read()
+				runtime.ReadMemStats(&after)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("error %.300v, want %q", err, tc.want)
+				}
+				if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+					t.Errorf("allocated %d bytes refusing a %d-byte file", n, len(data))
+				}
+			}
+		})
+	}
+	t.Run("faulty entries", func(t *testing.T) {
+		bad := strings.Repeat(`{"shape": [0, 0, 0]},`, 1000) + "{}"
+		_, err := ReadGraphJSON("g.json", []byte(graphHead+bad+"]}"))
+		var list ErrorList
+		if !errors.As(err, &list) || len(list) > maxGraphErrors+5 || !strings.Contains(err.Error(), "g.json:1:1: stopped reading after these") {
+			t.Errorf("%d problems reported: %.300v", len(list), err)
+		}
+	})
+	t.Run("deepest graph within bounds", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("builds a 4096-block graph")
+		}
+		a, _ := Preset("gpt2")
+		a.Layers, a.Hidden, a.FFN, a.Vocab, a.MaxPositions = maxLayers, 64, 256, 128, 64
+		g, err := Build(&a, Options{Batch: 1, Seq: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf strings.Builder
+		if err := WriteGraphJSON(&buf, g); err != nil {
+			t.Fatal(err)
+		}
+		if perr := checkJSONShape("g.json", []byte(buf.String())); perr != nil {
+			t.Errorf("graph of %d blocks (%d bytes): %v", maxLayers, buf.Len(), perr)
+		}
+	})
+}
