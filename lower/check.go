@@ -36,10 +36,10 @@ import (
 //   - summed over every die and every run of the expanded plan, a pass
 //     computes at least the FLOPs and the memory bytes (HBM or SRAM) the
 //     graph gives it per step
-//     (replicated pointwise work, padded micro-batches and uneven head or
-//     sequence splits make it more, never less), and less than twice the
-//     whole pass on each of the D dies (no die computes more than the
-//     whole pass, padded);
+//     (replicated pointwise work and uneven head or sequence splits make
+//     it more, never less), and less than twice the whole pass on each of
+//     the D dies (no die computes more than the whole pass), HBM bytes in
+//     each micro-batch (weights are read again in every one);
 //   - in every block of the plan that computes an op, each of the D dies
 //     computes b of its blocks per run and the blocks are 0..D·b−1, where
 //     b is 1 for a direct scheme (2 in a backward pass that computes the
@@ -68,7 +68,7 @@ func CheckWork(p *plan.Plan, sp *partition.Space) error {
 	if err != nil {
 		return err
 	}
-	c := &workCheck{passes: passes, P: l.P(), D: l.DP * l.P(), s: sp.Spec, done: map[string]*done{}, adam: map[wafer.DieID]int{}}
+	c := &workCheck{passes: passes, P: l.P(), D: l.DP * l.P(), micro: l.MicroBatches(sp.Graph.Batch), s: sp.Spec, done: map[string]*done{}, adam: map[wafer.DieID]int{}}
 	if err := p.Walk(c.block); err != nil {
 		return err
 	}
@@ -216,8 +216,10 @@ type done struct {
 type workCheck struct {
 	passes []graphPass
 	P, D   int
-	s      *wafer.Spec
-	done   map[string]*done
+	// micro is the micro-batches each group runs per step.
+	micro int64
+	s     *wafer.Spec
+	done  map[string]*done
 	// adam counts each die's optimizer steps per step.
 	adam map[wafer.DieID]int
 }
@@ -334,19 +336,21 @@ func (c *workCheck) totals() error {
 		}
 		// Every FLOP and byte of the pass is computed, in HBM or SRAM
 		// (operands a stream keeps in SRAM leave HBM); no die computes
-		// twice the whole pass's FLOPs or moves twice its HBM bytes. SRAM
-		// traffic has no such bound: a stream re-reads its stationary
-		// operand from SRAM in every round.
+		// twice the whole pass's FLOPs, nor moves twice its HBM bytes in
+		// each micro-batch (a die reads its weights again in every
+		// micro-batch). SRAM traffic has no such bound: a stream re-reads
+		// its stationary operand from SRAM in every round.
 		for _, q := range []struct {
 			unit           string
 			got, want, max float64
-		}{{"FLOPs", d.flops, ps.flops, d.flops}, {"HBM bytes", d.bytes, ps.bytes, d.hbm}} {
+			per            int64
+		}{{"FLOPs", d.flops, ps.flops, d.flops, 1}, {"HBM bytes", d.bytes, ps.bytes, d.hbm, c.micro}} {
 			if !(q.got >= q.want*(1-workTolerance)) { // NaN too
 				return fmt.Errorf("lower: plan computes %.3g of the %.3g %s of %s per step", q.got, q.want, q.unit, ps.name)
 			}
-			if limit := 2 * float64(c.D) * q.want; q.max > limit*(1+workTolerance) {
-				return fmt.Errorf("lower: plan computes %.3g %s of %s per step, more than twice the whole pass (%.3g) on each of its %d dies",
-					q.max, q.unit, ps.name, q.want, c.D)
+			if limit := 2 * float64(c.D) * float64(q.per) * q.want; q.max > limit*(1+workTolerance) {
+				return fmt.Errorf("lower: plan computes %.3g %s of %s per step, more than twice the whole pass (%.3g) on each of its %d dies in each of its %d micro-batches",
+					q.max, q.unit, ps.name, q.want, c.D, q.per)
 			}
 		}
 	}

@@ -15,8 +15,8 @@ import (
 // TestCheckWorkAcceptsValidPlans lowers, for every strategy family, the
 // global level's choice and assignments sampled over all layouts, and
 // checks every plan against its graph. The models cover direct and
-// streamed schemes, replicated pointwise work, padded micro-batches (13
-// and 7 sequences), uneven head splits (6 heads) and sequence splits (500
+// streamed schemes, replicated pointwise work, prime batches (13 and 7
+// sequences: one group of one-sequence micro-batches), uneven head splits (6 heads) and sequence splits (500
 // and 250 tokens), GQA, the three recomputation modes, and groups shifted
 // or made irregular by faults.
 func TestCheckWorkAcceptsValidPlans(t *testing.T) {
