@@ -58,6 +58,8 @@ func TestPerStagePlanFieldsUnchecked(t *testing.T) {
 		{"NaN energy", func(p *Plan) { p.PredictedEnergy = nan }, "plan: predicted_energy_joules = NaN, want a finite number ≥ 0"},
 		{"infinite step", func(p *Plan) { p.PredictedSeconds = math.Inf(1) }, "plan: predicted_step_seconds = +Inf, want a finite number ≥ 0"},
 		{"zero capacity", func(p *Plan) { p.CapacityBytes = 0 }, "plan: capacity_bytes_per_die = 0, want a finite number > 0"},
+		// mesh4x4's dies have 72 GB of HBM.
+		{"capacity above the wafer's", func(p *Plan) { p.CapacityBytes = 1e308 }, "plan: capacity_bytes_per_die = 1e+308, want ≤ the 7.2e+10 bytes of HBM a die of mesh4x4 has"},
 		{"unknown scheme", func(p *Plan) { p.Strategies[0].Scheme = "teleport" }, `plan: strategies[0].scheme = "teleport", want one of megatron-col,`},
 		{"zero stream degree", func(p *Plan) { p.Strategies[0].Scheme = "relay-w/0" }, `plan: strategies[0].scheme = "relay-w/0", want a scheme with a positive stream degree`},
 		{"unknown sharding", func(p *Plan) { p.Strategies[0].In = "Q" }, `plan: strategies[0].in = "Q", want one of R, S, C`},

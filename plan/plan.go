@@ -222,6 +222,11 @@ func (p *Plan) Verify(s *wafer.Spec) error {
 			return fmt.Errorf("plan: uses dead or missing die %d", d)
 		}
 	}
+	// A plan may plan for less memory than the dies have, never more: a
+	// capacity of 1e308 would let any plan's memory fit.
+	if p.CapacityBytes > s.Die.HBMBytes {
+		return fieldError("capacity_bytes_per_die", p.CapacityBytes, fmt.Sprintf("≤ the %g bytes of HBM a die of %s has", s.Die.HBMBytes, s.Name))
+	}
 	ops := 0
 	err := p.Walk(func(n *Node, _ int) error {
 		if err := n.Program.Check(s); err != nil {
