@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"context"
 	"errors"
 
 	"github.com/tempc/tempc/internal/jsonpos"
@@ -25,6 +26,12 @@ var (
 // tensors), unknown kinds or roles, references to missing tensors, and
 // each invariant ir.Verify finds broken (at the op or tensor concerned).
 func ReadGraphJSON(file string, data []byte) (*ir.Graph, error) {
+	return readGraphJSON(context.Background(), file, data)
+}
+
+// readGraphJSON is ReadGraphJSON, stopping every checkEvery entries when
+// ctx is done, with an error wrapping ctx.Err().
+func readGraphJSON(ctx context.Context, file string, data []byte) (*ir.Graph, error) {
 	o, err := parse(file, data)
 	if err != nil {
 		return nil, err
@@ -45,6 +52,11 @@ func ReadGraphJSON(file string, data []byte) (*ir.Graph, error) {
 		if r.full(o) {
 			break
 		}
+		if i%checkEvery == 0 {
+			if err := stopped(ctx, file); err != nil {
+				return nil, err
+			}
+		}
 		r.tensor(i, f)
 	}
 	r.totalBytes(o)
@@ -52,7 +64,15 @@ func ReadGraphJSON(file string, data []byte) (*ir.Graph, error) {
 		if r.full(o) {
 			break
 		}
+		if i%checkEvery == 0 {
+			if err := stopped(ctx, file); err != nil {
+				return nil, err
+			}
+		}
 		r.op(i, f, len(tensors))
+	}
+	if err := stopped(ctx, file); err != nil {
+		return nil, err
 	}
 	if e.Len() > 0 {
 		return nil, e.Err()

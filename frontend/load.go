@@ -105,7 +105,7 @@ func LoadContext(ctx context.Context, model string, opt Options) (*ir.Graph, err
 		return loadONNX(ctx, path, data, opt)
 	}
 	if isGraphJSON(data) {
-		g, err := ReadGraphJSON(path, data)
+		g, err := readGraphJSON(ctx, path, data)
 		if err != nil {
 			return nil, err
 		}

@@ -127,6 +127,19 @@ func TestLoadContextStops(t *testing.T) {
 	if err := os.WriteFile(llama, []byte(llamaJSON()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	graph := filepath.Join(dir, "graph.json")
+	fwd, err := ForwardStage(&Arch{Name: "g", Family: "llama", Layers: 8, Hidden: 64, Heads: 4, KVHeads: 4, HeadDim: 16, FFN: 128,
+		Vocab: 96, MaxPositions: 16, Norm: "rmsnorm", Activation: "silu", GatedFFN: true}, Shape{Batch: 2, Seq: 16}, 0, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	if err := WriteGraphJSON(&buf, fwd); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(graph, []byte(buf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, model string
 		minChecks   int // a check a block at least: the blocks
@@ -134,18 +147,23 @@ func TestLoadContextStops(t *testing.T) {
 		{"onnx", deep, 64},
 		{"config", llama, 2},
 		{"preset", "gpt2", 12},
+		{"graph", graph, 3}, // reading, differentiating, verifying
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			full := &countdown{Context: context.Background(), n: 1 << 30}
-			if _, err := LoadContext(full, tc.model, Options{Batch: 2, Seq: 16}); err != nil {
+			opt := Options{Batch: 2, Seq: 16}
+			if tc.name == "graph" {
+				opt = Options{} // fixed by the file
+			}
+			if _, err := LoadContext(full, tc.model, opt); err != nil {
 				t.Fatal(err)
 			}
 			if full.calls < tc.minChecks {
 				t.Errorf("a whole load checked its context %d times, want at least %d (once a block)", full.calls, tc.minChecks)
 			}
 			for n := 1; n <= full.calls; n++ {
-				g, err := LoadContext(&countdown{Context: context.Background(), n: n}, tc.model, Options{Batch: 2, Seq: 16})
+				g, err := LoadContext(&countdown{Context: context.Background(), n: n}, tc.model, opt)
 				if g != nil || !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "frontend: loading ") {
 					t.Fatalf("stopped at check %d of %d: graph %v, error %v", n, full.calls, g != nil, err)
 				}
