@@ -262,6 +262,30 @@ func planPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, erro
 	return best, nil
 }
 
+// routable checks, before a split's throughput is reported, that live
+// dies and links join every stage's dies to the next stage's (and the
+// first's to the last's), so that lowering can route every boundary and
+// tied transfer around the cluster's faults (lower.CheckPipelineRoutes).
+func routable(one *wafer.Spec, cluster *wafer.Cluster, stages []PipelineStage) error {
+	spec := *one
+	spec.Cluster = cluster
+	joined, err := spec.Joined()
+	if err != nil {
+		return err
+	}
+	dies := make([][]wafer.DieID, len(stages))
+	for k, st := range stages {
+		sv := st.Solved
+		for _, ring := range sv.Table.Mappings[sv.Solution.Assignment.Layout].Rings {
+			dies[k] = append(dies[k], ring...)
+		}
+	}
+	if err := lower.CheckPipelineRoutes(joined, dies); err != nil {
+		return fmt.Errorf("tempc: the pipeline's stages cannot reach each other on %s's cluster: %w", one.Name, err)
+	}
+	return nil
+}
+
 // CountStep is the best step a micro-batch count gave.
 type CountStep struct {
 	MicroBatches int     `json:"micro_batches"`
@@ -302,6 +326,9 @@ func planCount(ctx context.Context, o PipelineOptions, arch *frontend.Arch, wafe
 		for _, r := range []int{0, p - 1} {
 			fixed = max(fixed, res.Stages[r].Fixed+res.TiedSeconds)
 		}
+	}
+	if err := routable(one, cluster, res.Stages); err != nil {
+		return nil, len(pl.memo), err
 	}
 	order, err := partition.PipelineOrder(o.Schedule, p, m, 1)
 	if err != nil {
@@ -566,6 +593,7 @@ func compilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	batch, seq := first.Table.Space.Graph.Batch, first.Table.Space.Graph.Seq
 	p, m := len(res.Stages), res.MicroBatches
 	var stages []lower.PipelineStage
+	var spaces []*partition.Space
 	for k, ps := range res.Stages {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -585,6 +613,7 @@ func compilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 			}
 			sv = again
 		}
+		spaces = append(spaces, sv.Table.Space)
 		a := sv.Solution.Assignment
 		single, err := lower.Lower(sv.Table, a)
 		if err != nil {
@@ -639,6 +668,9 @@ func compilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	}
 	if err := pl.Verify(joined); err != nil {
 		return nil, fmt.Errorf("tempc: the lowered pipeline does not verify (a bug): %w", err)
+	}
+	if err := lower.CheckPipeline(pl, joined, spaces, boundaryBytes(arch, batch, seq, m), tied); err != nil {
+		return nil, fmt.Errorf("tempc: the lowered pipeline does not move what its stages exchange (a bug): %w", err)
 	}
 	lowering := time.Since(start)
 	o.say("pipeline lowered and verified in %.2f s", lowering.Seconds())

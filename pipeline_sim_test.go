@@ -219,7 +219,7 @@ func TestCompilePipeline(t *testing.T) {
 		tamper func(p *plan.Plan)
 		want   string
 	}{
-		{"blocks moved", func(p *plan.Plan) { p.Pipeline.Stages[1].FirstBlock++ }, "the stages must cut"},
+		{"blocks moved", func(p *plan.Plan) { p.Pipeline.Stages[1].FirstBlock++ }, "where the stage before ends"},
 		{"a pass lost", func(p *plan.Plan) { p.Pipeline.Stages[0].Forward = p.Pipeline.Stages[0].Forward[1:] }, "stage 0"},
 		{"another model", func(p *plan.Plan) { p.GraphSHA256 = strings.Repeat("0", 64) }, "not the one the plan was compiled from"},
 	} {
@@ -273,6 +273,47 @@ func TestCompilePipelineMiddleStages(t *testing.T) {
 			if want := fmt.Sprintf("tiny-gpt2[%d:%d]", st.FirstBlock, st.EndBlock); k > 0 && k < c.stages-1 && st.Model != want {
 				t.Errorf("%d stages, %s: stage %d is named %s, want %s", c.stages, c.s, k, st.Model, want)
 			}
+		}
+	}
+}
+
+// TestPipelineOnFaultyCluster: a pipeline whose boundary rows cross dead
+// links is lowered with detours and read back (before, lowering failed
+// after the whole search: "route hop 4 uses dead link"); a cluster whose
+// faults cut each wafer's planned dies off from the seam is refused by the
+// search, before any throughput is reported.
+func TestPipelineOnFaultyCluster(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		rows int // rows whose link (r,2)–(r,3) is dead
+		want string
+	}{{3, ""}, {4, "cannot reach each other"}} {
+		s, _ := wafer.Preset("mesh4x4")
+		f := *s
+		f.Name = fmt.Sprintf("mesh4x4-%d-dead", tc.rows)
+		for r := range tc.rows {
+			f.DeadLinks = append(f.DeadLinks, wafer.DeadLink{A: wafer.Coord{R: r, C: 2}, B: wafer.Coord{R: r, C: 3}})
+		}
+		if err := f.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		o := tempc.PipelineOptions{Options: tempc.Options{Model: tinyGPT2, Spec: &f, Batch: 16, Seq: 256, Mapper: "smap"}, Stages: 2, MicroBatches: 8}
+		c, err := tempc.CompilePipeline(ctx, o)
+		if tc.want != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: %v, want %q", f.Name, err, tc.want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		var buf bytes.Buffer
+		if err := plan.WriteJSON(&buf, c.Plan); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := tempc.ReadPlan("pp.json", buf.Bytes(), "", ""); err != nil {
+			t.Errorf("%s: read back: %v", f.Name, err)
 		}
 	}
 }

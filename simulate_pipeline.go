@@ -131,6 +131,7 @@ func readPipeline(p *plan.Plan, cluster *wafer.Spec, file, model string) (*plan.
 	one := *cluster
 	one.Cluster = nil
 	prev := 0
+	var spaces []*partition.Space
 	for k := range p.Pipeline.Stages {
 		st := &p.Pipeline.Stages[k]
 		if st.FirstBlock != prev || st.EndBlock <= st.FirstBlock || st.EndBlock > int(arch.Layers) {
@@ -150,9 +151,17 @@ func readPipeline(p *plan.Plan, cluster *wafer.Spec, file, model string) (*plan.
 		if err := lower.CheckWork(stage, sp); err != nil {
 			return nil, nil, fmt.Errorf("tempc: %s: stage %d: %w", file, k, err)
 		}
+		spaces = append(spaces, sp)
 	}
 	if prev != int(arch.Layers) {
 		return nil, nil, fmt.Errorf("tempc: %s: the stages hold blocks 0 to %d of %s's %d", file, prev-1, arch.Name, arch.Layers)
+	}
+	var tied int64
+	if arch.TiedEmbeddings {
+		tied = tiedBytes(arch)
+	}
+	if err := lower.CheckPipeline(p, joined, spaces, boundaryBytes(arch, p.Batch, p.Seq, p.Pipeline.MicroBatches), tied); err != nil {
+		return nil, nil, fmt.Errorf("tempc: %s: %w", file, err)
 	}
 	return p, joined, nil
 }
