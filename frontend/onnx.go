@@ -9,8 +9,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/tempc/tempc/frontend/onnxpb"
 	"github.com/tempc/tempc/internal/jsonpos"
 )
@@ -90,12 +88,11 @@ func readONNX(ctx context.Context, file string, data []byte) (*Arch, error) {
 		e.Add(pos, "", "%s", msg)
 		return nil, e.Err()
 	}
-	if err := stopped(ctx, file); err != nil {
-		return nil, err
-	}
 	// Fields outside onnxpb's subset (weight data in float_data, subgraphs,
 	// docs) are skipped, not kept.
-	if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &m); err != nil {
+	if err := decodeModel(ctx, file, data, &m); ctx.Err() != nil {
+		return nil, stopped(ctx, file)
+	} else if err != nil {
 		e.Add(pos, "", "malformed ONNX model (truncated, or not an ONNX file): %v", err)
 		return nil, e.Err()
 	}
@@ -148,9 +145,9 @@ type onnxGraph struct {
 	nodes []*onnxpb.NodeProto
 	index []int // the node's position in the file
 	topo  []int // the position in nodes of the node at each file position
-	// prod is the file position of the node producing each value; see
-	// producer.
-	prod  map[string]int
+	// defs is what defines each value: for a node output, the node's
+	// file position (see producer).
+	defs  map[string]definer
 	users map[string][]int
 	// consts are the initializers and Constant nodes' tensors, by value name.
 	consts map[string]*onnxpb.TensorProto
@@ -179,15 +176,15 @@ func newONNXGraph(ctx context.Context, file string, e *jsonpos.Errs, gp *onnxpb.
 	if e.Len() > 0 {
 		return g
 	}
-	nodeOf := g.define(gp)
+	defs := g.define(gp)
 	if e.Len() > 0 || g.stop != nil {
 		return g
 	}
-	g.sortNodes(nodes, nodeOf)
+	g.sortNodes(nodes, defs)
 	if e.Len() > 0 || g.stop != nil {
 		return g
 	}
-	g.prod = nodeOf
+	g.defs = defs
 	g.topo = make([]int, len(nodes))
 	for i, k := range g.index {
 		g.topo[k] = i
@@ -224,9 +221,8 @@ func (d definer) describe(gp *onnxpb.GraphProto) string {
 }
 
 // define records the constants and graph inputs of gp, reports values
-// defined twice, and returns the file position of each node output's
-// node.
-func (g *onnxGraph) define(gp *onnxpb.GraphProto) map[string]int {
+// defined twice, and returns what defines each value.
+func (g *onnxGraph) define(gp *onnxpb.GraphProto) map[string]definer {
 	defined := make(map[string]definer, len(gp.GetNode())+len(gp.GetInitializer()))
 	twice := 0
 	def := func(v string, d definer) {
@@ -248,7 +244,6 @@ func (g *onnxGraph) define(gp *onnxpb.GraphProto) map[string]int {
 			g.inputs[in.GetName()] = true
 		}
 	}
-	nodeOf := make(map[string]int, len(gp.GetNode())) // value → file position of its node
 	for i, n := range gp.GetNode() {
 		if g.cancelled(i) {
 			return nil
@@ -256,7 +251,6 @@ func (g *onnxGraph) define(gp *onnxpb.GraphProto) map[string]int {
 		for _, out := range n.GetOutput() {
 			if out != "" {
 				def(out, definer{k: i, node: true})
-				nodeOf[out] = i
 			}
 		}
 		if n.GetOpType() == "Constant" && len(n.GetOutput()) > 0 {
@@ -268,7 +262,7 @@ func (g *onnxGraph) define(gp *onnxpb.GraphProto) map[string]int {
 	if twice > maxONNXErrors {
 		g.errorf("", "%d more values are defined twice", twice-maxONNXErrors)
 	}
-	return nodeOf
+	return defined
 }
 
 // cancelled tells, every checkEvery-th i, whether the context is done,
@@ -297,14 +291,15 @@ func (g *onnxGraph) addConst(name string, t *onnxpb.TensorProto, what func() str
 // of undefined values and cycles. A file in topological order, as ONNX
 // requires and exporters write, is kept as it is without building the
 // edge lists.
-func (g *onnxGraph) sortNodes(nodes []*onnxpb.NodeProto, nodeOf map[string]int) {
+func (g *onnxGraph) sortNodes(nodes []*onnxpb.NodeProto, defs map[string]definer) {
 	undefined, ordered := 0, true
 	for i, n := range nodes {
 		if g.cancelled(i) {
 			return
 		}
 		for _, in := range n.GetInput() {
-			p, byNode := nodeOf[in]
+			d, ok := defs[in]
+			p, byNode := d.k, ok && d.node
 			switch {
 			case in == "" || g.inputs[in] || g.consts[in] != nil && !byNode:
 			case !byNode:
@@ -330,18 +325,19 @@ func (g *onnxGraph) sortNodes(nodes []*onnxpb.NodeProto, nodeOf map[string]int) 
 		}
 		return
 	}
-	g.kahn(nodes, nodeOf)
+	g.kahn(nodes, defs)
 }
 
 // kahn is sortNodes for a file out of topological order.
-func (g *onnxGraph) kahn(nodes []*onnxpb.NodeProto, nodeOf map[string]int) {
+func (g *onnxGraph) kahn(nodes []*onnxpb.NodeProto, defs map[string]definer) {
 	indeg := make([]int, len(nodes))
 	next := make([][]int, len(nodes))
 	// seen[p] is i+1 once node i counted its edge from node p.
 	seen := make([]int, len(nodes))
 	for i, n := range nodes {
 		for _, in := range n.GetInput() {
-			p, byNode := nodeOf[in]
+			d, ok := defs[in]
+			p, byNode := d.k, ok && d.node
 			if in != "" && !g.inputs[in] && byNode && seen[p] != i+1 {
 				seen[p] = i + 1
 				indeg[i]++
@@ -446,11 +442,11 @@ func output(n *onnxpb.NodeProto) string {
 // producer returns the node producing v, or nil for graph inputs,
 // initializers and undefined names.
 func (g *onnxGraph) producer(v string) (*onnxpb.NodeProto, int) {
-	k, ok := g.prod[v]
-	if !ok {
+	d, ok := g.defs[v]
+	if !ok || !d.node {
 		return nil, -1
 	}
-	return g.nodes[g.topo[k]], g.topo[k]
+	return g.nodes[g.topo[d.k]], g.topo[d.k]
 }
 
 // is tells whether n is op in the ONNX domain (ms false) or in

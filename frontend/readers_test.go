@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tempc/tempc/frontend/onnxpb"
 )
@@ -346,4 +347,35 @@ func TestJSONBounds(t *testing.T) {
 			t.Errorf("graph of %d blocks (%d bytes): %v", maxLayers, buf.Len(), perr)
 		}
 	})
+}
+
+// TestDecodeModelIsUnmarshal: decoding a model a few thousand graph
+// fields at a time gives what proto.Unmarshal gives, on whole models
+// (one of more than checkEvery nodes), cut ones and ones whose graph
+// field is split in two.
+func TestDecodeModelIsUnmarshal(t *testing.T) {
+	var inputs [][]byte
+	for _, name := range sortedNames(onnxModels) {
+		data := marshalONNX(t, onnxModels[name]())
+		for n := 0; n <= len(data); n += 1 + len(data)/37 {
+			inputs = append(inputs, data[:n])
+		}
+		inputs = append(inputs, data)
+	}
+	inputs = append(inputs, marshalONNX(t, gpt2FusedONNXLayers(600)), emptyEntries(1, 3*checkEvery+5))
+	// Two graph fields, which protobuf merges: the second's nodes follow
+	// the first's.
+	inputs = append(inputs, append(emptyEntries(1, 3), marshalONNX(t, gpt2FusedONNX())...))
+	opt := proto.UnmarshalOptions{DiscardUnknown: true}
+	for i, data := range inputs {
+		var want, got onnxpb.ModelProto
+		werr := opt.Unmarshal(data, &want)
+		gerr := decodeModel(context.Background(), "m.onnx", data, &got)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("input %d (%d bytes): Unmarshal error %v, decodeModel error %v", i, len(data), werr, gerr)
+		}
+		if werr == nil && !proto.Equal(&want, &got) {
+			t.Fatalf("input %d (%d bytes): decoded differently", i, len(data))
+		}
+	}
 }
