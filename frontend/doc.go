@@ -16,5 +16,16 @@
 // gives dX = dY·Wᵀ and dW = Xᵀ·dY; gradients summed where a tensor has
 // several readers) — and the mixed-precision Adam step. Load does all of
 // it from a model's name or path (Options: batch and sequence, with
-// TEMP's defaults); Build from an Arch.
+// TEMP's defaults); Build from an Arch. LoadContext, LoadArchContext and
+// BuildStageContext stop when their context is done, every few thousand
+// nodes or ops, with an error wrapping the context's.
+//
+// Every reader is bounded, so that a hostile or mistaken file is refused
+// by name instead of exhausting memory or blocking: model files are read
+// up to 1 GiB, never from a device, and from a pipe only when
+// Options.Pipes says the user named it; an ONNX file is scanned before
+// decoding for its node counts (at most 2^21 a list) and the memory its
+// messages would take decoded (at most 2 GiB); a JSON file for its lines
+// (2^24), values (2^25) and entries of one object or array (2^21); and a
+// name echoed in a message is cut to 64 bytes.
 package frontend

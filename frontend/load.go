@@ -139,9 +139,10 @@ func stopped(ctx context.Context, what string) error {
 	return nil
 }
 
-// LoadArch is LoadArchContext without a deadline, reading pipes.
+// LoadArch is LoadArchContext without a deadline, refusing pipes as Load
+// does with Options' zero value.
 func LoadArch(model string, seq int64) (*Arch, error) {
-	return LoadArchContext(context.Background(), model, seq, true)
+	return LoadArchContext(context.Background(), model, seq, false)
 }
 
 // LoadArchContext returns the architecture of model — a preset, a Hugging
