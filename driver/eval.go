@@ -304,7 +304,7 @@ func Eval(ctx context.Context, o EvalOptions) error {
 		return errors.New("driver: eval needs an output directory")
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return err
+		return fmt.Errorf("driver: --out %s: %w", o.Out, err)
 	}
 	if o.Wafer == "" {
 		o.Wafer = "temp48"

@@ -104,7 +104,10 @@ func locate(path string) (target, error) {
 	if strings.HasSuffix(path, string(filepath.Separator)) {
 		return fail(errors.New("it names a directory"))
 	}
-	p := path
+	p, err := filepath.Abs(path)
+	if err != nil {
+		return fail(err)
+	}
 	for range maxLinks {
 		dir, err := filepath.EvalSymlinks(filepath.Dir(p))
 		if err != nil {

@@ -339,3 +339,19 @@ func TestOutputNotInput(t *testing.T) {
 		t.Errorf("other inputs: %v", err)
 	}
 }
+
+// TestOutputRelativeInsideChakraDir: a relative output path inside the
+// export's directory is refused too.
+func TestOutputRelativeInsideChakraDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("ck", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := newOutputs(filepath.Join("ck", "plan.dot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.outside("ck"); err == nil || !strings.Contains(err.Error(), "is inside ck") {
+		t.Errorf("got %v, want ck/plan.dot refused", err)
+	}
+}

@@ -26,6 +26,9 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := nonEmpty(fs, "o", "trace", "dot", "chakra"); err != nil {
+		return err
+	}
 	if o.JSON && o.Output == "-" {
 		return usageError{"--json and -o - both want standard output: write the plan to a file"}
 	}
@@ -61,7 +64,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return usageError{err.Error()}
 	}
-	if err := nonEmpty(fs, "wafer", "model"); err != nil {
+	if err := nonEmpty(fs, "wafer", "model", "trace", "svg"); err != nil {
 		return err
 	}
 	switch {

@@ -23,6 +23,9 @@ func runFaults(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := nonEmpty(fs, "svg"); err != nil {
+		return err
+	}
 	if err := pf.finish(fs, stderr); err != nil {
 		return err
 	}

@@ -249,7 +249,11 @@ func nonEmpty(fs *flag.FlagSet, names ...string) error {
 	set := given(fs)
 	for _, name := range names {
 		if set[name] && fs.Lookup(name).Value.String() == "" {
-			return usageError{fmt.Sprintf("--%s is empty", name)}
+			dash := "--"
+			if len(name) == 1 {
+				dash = "-" // -o
+			}
+			return usageError{fmt.Sprintf("%s%s is empty", dash, name)}
 		}
 	}
 	return nil

@@ -24,6 +24,9 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := nonEmpty(fs, "o"); err != nil {
+		return err
+	}
 	if err := oneOf("schedule", *schedule, []string{"1f1b", "gpipe"}); err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func runWafer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := nonEmpty(fs, "wafer"); err != nil {
+	if err := nonEmpty(fs, "wafer", "svg"); err != nil {
 		return err
 	}
 	for _, r := range []struct {
