@@ -221,6 +221,12 @@ func TestONNXRejects(t *testing.T) {
 		{"scalar token table", "gpt2.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
 			initNamed(t, m, "transformer.wte.weight").Dims = nil
 		}, `node "/transformer/wte/Gather" (op Gather): reads "transformer.wte.weight" of shape [] as the token embedding (it is indexed by input_ids); the token table must be 2-D, [vocab, hidden]`, false},
+		{"4-D position table", "gpt2.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
+			initNamed(t, m, "transformer.wpe.weight").Dims = []int64{gpt2Positions, tinyHidden, 1, 1}
+		}, `node "/transformer/wpe/Gather" (op Gather): reads "transformer.wpe.weight" of shape [128 64 1 1] as a lookup table (an embedding or a rotary cache); it must be 2-D, [rows, width]`, false},
+		{"integer position table", "gpt2-ort.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
+			initNamed(t, m, "transformer.wpe.weight").DataType = proto.Int32(int32(onnxpb.TensorProto_INT64))
+		}, `reads "transformer.wpe.weight" of element type INT64 as a lookup table; an embedding table holds floating-point values`, false},
 		{"10 MB operator name", "gpt2.onnx", func(t *testing.T, m *onnxpb.ModelProto) {
 			n := nodeNamed(t, m, "/transformer/h.0/attn/Softmax")
 			n.Name, n.OpType = proto.String(strings.Repeat("n", 10<<20)), proto.String(strings.Repeat("é", 5<<20))

@@ -27,10 +27,12 @@ var quantizedTypes = map[onnxpb.TensorProto_DataType]bool{
 }
 
 // checkOperands reports the constants read where a weight goes that are
-// stored quantized (an 8-bit or narrower integer type), are
-// floating-point with a zero-size dimension, or — for the token table, the
-// Gather indexed by input_ids — are not 2-D. It returns false when it
-// reported any.
+// stored quantized (an 8-bit or narrower integer type), or are
+// floating-point with a zero-size dimension, and the constant tables a
+// Gather looks up (the token and position embeddings, rotary caches) that
+// are not 2-D floating-point; recognition would otherwise skip such a
+// table and read, say, a learned-position model as a rotary one. It
+// returns false when it reported any.
 func (g *onnxGraph) checkOperands() bool {
 	reported := map[string]bool{}
 	for i, n := range g.nodes {
@@ -62,16 +64,22 @@ func (g *onnxGraph) operandProblem(i, k int, v string) string {
 		return ""
 	}
 	dt := onnxpb.TensorProto_DataType(t.GetDataType())
+	table := is(g.nodes[i], "Gather", false) && k == 0
 	switch {
 	case quantizedTypes[dt]:
 		return fmt.Sprintf("reads %s, a weight of element type %s; tempc reads floating-point weights only (quantized models are not supported)",
 			echo(base), dt)
+	case table && !onnxFloat(t.GetDataType()) && len(t.GetDims()) >= 2:
+		return fmt.Sprintf("reads %s of element type %s as a lookup table; an embedding table holds floating-point values", echo(base), dt)
 	case !onnxFloat(t.GetDataType()):
 		return ""
 	case slices.Contains(t.GetDims(), 0):
 		return fmt.Sprintf("reads %s of shape %v, which has a zero-size dimension; a weight must hold elements", echo(base), t.GetDims())
-	case is(g.nodes[i], "Gather", false) && k == 0 && len(t.GetDims()) != 2 && g.readsTokens(i):
+	case table && len(t.GetDims()) != 2 && g.readsTokens(i):
 		return fmt.Sprintf("reads %s of shape %v as the token embedding (it is indexed by input_ids); the token table must be 2-D, [vocab, hidden]",
+			echo(base), t.GetDims())
+	case table && len(t.GetDims()) != 2:
+		return fmt.Sprintf("reads %s of shape %v as a lookup table (an embedding or a rotary cache); it must be 2-D, [rows, width]",
 			echo(base), t.GetDims())
 	}
 	return ""
