@@ -26,6 +26,7 @@
 // Options.Pipes says the user named it; an ONNX file is scanned before
 // decoding for its node counts (at most 2^21 a list) and the memory its
 // messages would take decoded (at most 2 GiB); a JSON file for its lines
-// (2^24), values (2^25) and entries of one object or array (2^21); and a
+// (2^24), values (2^25), entries of one object or array (2^21) and bytes
+// of one string (2^20); and a
 // name echoed in a message is cut to 64 bytes.
 package frontend

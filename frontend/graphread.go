@@ -176,7 +176,7 @@ func enum[T any](r *graphReader, o *jsonpos.Object, key string, parse func(strin
 	s, ok := o.Str(r.e, key, true)
 	v, known := parse(s)
 	if ok && !known {
-		r.e.Add(o.FieldPos(key), o.Fields[key].Path, "unknown %s %q (want one of %v)", key, s, names)
+		r.e.Add(o.FieldPos(key), o.Fields[key].Path, "unknown %s %s (want one of %v)", key, echo(s), names)
 	}
 	return v
 }

@@ -65,12 +65,12 @@ func ReadHFConfig(file string, data []byte) (*Arch, error) {
 	family := mt
 	if base, moe := hfMoETypes[mt]; moe {
 		e.Add(o.FieldPos("model_type"), "model_type",
-			"%q is a mixture-of-experts model, which tempc does not model (supported: gpt2, llama, opt)", mt)
+			"%s is a mixture-of-experts model, which tempc does not model (supported: gpt2, llama, opt)", echo(mt))
 		family = base // read the rest, to report its other problems too
 	}
 	keys, known := hfKeys[family]
 	if !known {
-		e.Add(o.FieldPos("model_type"), "model_type", "unknown model_type %q (supported: gpt2, llama, opt)", mt)
+		e.Add(o.FieldPos("model_type"), "model_type", "unknown model_type %s (supported: gpt2, llama, opt)", echo(mt))
 		return nil, e.Err()
 	}
 	a := &Arch{Name: hfName(o, file), Family: family}
@@ -130,7 +130,7 @@ func activation(e *jsonpos.Errs, o *jsonpos.Object, key, def string) string {
 	}
 	fn, known := hfActivations[name]
 	if !known {
-		e.Add(o.FieldPos(key), key, "activation %q is not supported (supported: %s)", name,
+		e.Add(o.FieldPos(key), key, "activation %s is not supported (supported: %s)", echo(name),
 			strings.Join(sortedNames(hfActivations), ", "))
 	}
 	return fn
@@ -188,7 +188,7 @@ func readLlama(e *jsonpos.Errs, o *jsonpos.Object, a *Arch) {
 		case !rs.Has(key):
 			e.Add(o.FieldPos("rope_scaling"), "rope_scaling", "has no rope_type (supported: %s)", supported)
 		case ok && !hfRopeTypes[typ]:
-			e.Add(o.FieldPos("rope_scaling"), "rope_scaling", "RoPE variant %q is not supported (supported: %s)", typ, supported)
+			e.Add(o.FieldPos("rope_scaling"), "rope_scaling", "RoPE variant %s is not supported (supported: %s)", echo(typ), supported)
 		}
 	}
 	if o.Has("partial_rotary_factor") {

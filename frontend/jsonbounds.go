@@ -25,6 +25,9 @@ const (
 	// maxJSONLines bounds the lines (2^24): 8 a tensor or op of a
 	// maxGraphItems graph written one value a line.
 	maxJSONLines = 1 << 24
+	// maxJSONString bounds the bytes of one string (1 MiB): names, types
+	// and paths take tens; a string is decoded in several copies.
+	maxJSONString = 1 << 20
 )
 
 // checkJSONShape returns the positioned problem that makes reading data
@@ -38,7 +41,7 @@ func checkJSONShape(file string, data []byte) *jsonpos.Error {
 	}
 	var stack []open
 	values, lines := 0, 0
-	inString, escaped := false, false
+	inString, escaped, start := false, false, 0
 	for i, c := range data {
 		switch {
 		case c == '\n':
@@ -47,6 +50,8 @@ func checkJSONShape(file string, data []byte) *jsonpos.Error {
 			}
 		case inString:
 			switch {
+			case i-start > maxJSONString:
+				return jsonError(file, data, start, fmt.Sprintf("a string of more than %d bytes exceeds tempc's limit", maxJSONString))
 			case escaped:
 				escaped = false
 			case c == '\\':
@@ -55,7 +60,7 @@ func checkJSONShape(file string, data []byte) *jsonpos.Error {
 				inString = false
 			}
 		case c == '"':
-			inString = true
+			inString, start = true, i
 		case c == '{' || c == '[':
 			stack = append(stack, open{at: i, entries: 1, array: c == '['})
 			if values++; values > maxJSONValues {

@@ -299,6 +299,7 @@ func TestJSONBounds(t *testing.T) {
 		{"many keys", many.String(), "g.json:1:1: more than 2097152 members of an object exceed tempc's limit"},
 		{"blank lines", "{" + strings.Repeat("\n", maxJSONLines+1) + "}", "g.json:16777217:1: more than 16777216 lines exceed tempc's limit for a JSON file"},
 		{"many values", arrays.String(), "more than 33554432 values exceed tempc's limit for a JSON file"},
+		{"long string", `{"model_type": "` + strings.Repeat("a", maxJSONString+1) + `"}`, "g.json:1:16: a string of more than 1048576 bytes exceeds tempc's limit"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -321,6 +322,13 @@ func TestJSONBounds(t *testing.T) {
 			}
 		})
 	}
+	t.Run("long model type echoed cut", func(t *testing.T) {
+		_, err := ReadHFConfig("c.json", []byte(llamaJSON("model_type", `"`+strings.Repeat("a", 100000)+`"`)))
+		want := `c.json:2:3: model_type: unknown model_type "` + strings.Repeat("a", 64) + `"… (100000 bytes) (supported: gpt2, llama, opt)`
+		if err == nil || !strings.Contains(err.Error(), want) || len(err.Error()) > 1000 {
+			t.Errorf("error %.300v, want %q", err, want)
+		}
+	})
 	t.Run("faulty entries", func(t *testing.T) {
 		bad := strings.Repeat(`{"shape": [0, 0, 0]},`, 1000) + "{}"
 		_, err := ReadGraphJSON("g.json", []byte(graphHead+bad+"]}"))
