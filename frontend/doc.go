@@ -27,6 +27,6 @@
 // decoding for its node counts (at most 2^21 a list) and the memory its
 // messages would take decoded (at most 2 GiB); a JSON file for its lines
 // (2^24), values (2^25), entries of one object or array (2^21) and bytes
-// of one string (2^20); and a
-// name echoed in a message is cut to 64 bytes.
+// of one string (2^20); and a name echoed in a message is cut to 64
+// bytes.
 package frontend
