@@ -2,6 +2,8 @@ package frontend
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"testing"
@@ -75,4 +77,26 @@ func BenchmarkReadGraphJSON(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func ExampleLoadContext() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // as a time limit that has run out
+	_, err := LoadContext(ctx, "llama3-70b", Options{Batch: 128, Seq: 2048})
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, context.Canceled))
+	// Output:
+	// frontend: loading llama3-70b stopped: context canceled
+	// true
+}
+
+func ExampleLoadArchContext() {
+	a, err := LoadArchContext(context.Background(), "gpt3-175b", 0, false)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%s: %d layers of %d, %d heads\n", a.Name, a.Layers, a.Hidden, a.Heads)
+	// Output:
+	// gpt3-175b: 96 layers of 12288, 96 heads
 }
