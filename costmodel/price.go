@@ -220,6 +220,10 @@ type layoutCtx struct {
 	// that differ only in micro-batch, recomputation or ZeRO share it, and
 	// with it the prices of patterns run on all groups at once.
 	mapKey string
+	// clean says, per group, that its routes are dimension-order routes
+	// inside its bounding box (cleanGroups), which its shape then
+	// describes by its dies' relative places alone.
+	clean []bool
 	// err is the first pattern that could not be priced; the prices that
 	// depend on it are meaningless and the layout fails.
 	err error
@@ -243,18 +247,19 @@ func (p *pricer) layout(m *Model, li int, mp partition.Mapping) (*layoutCtx, err
 	lc.microBatches = float64(l.MicroBatches(p.g.Batch))
 	lc.tokens = float64(l.MicroBatch) * float64(p.g.Seq)
 	// Route every group once: a cut-off die is an error, not a price.
+	lc.clean = lc.cleanGroups(mp.Chains)
 	for g := range mp.Rings {
 		if _, err := m.AllGather([][]wafer.DieID{mp.Rings[g]}, 1); err != nil {
 			return nil, fmt.Errorf("costmodel: layout %s: %w", l.Name(), err)
 		}
-		lc.ringShape = append(lc.ringShape, lc.shape(mp.Rings[g], true))
-		lc.chainShape = append(lc.chainShape, lc.shape(mp.Chains[g], true))
-		lc.pairShape = append(lc.pairShape, lc.shape(mp.Chains[g], false))
+		lc.ringShape = append(lc.ringShape, lc.shape(mp.Rings[g], true, false))
+		lc.chainShape = append(lc.chainShape, lc.shape(mp.Chains[g], true, false))
+		lc.pairShape = append(lc.pairShape, lc.shape(mp.Chains[g], false, lc.clean[g]))
 	}
 	lc.shared = map[string]bool{
 		"ring":  lc.crosses(mp.Rings, true),
 		"chain": lc.crosses(mp.Chains, true),
-		"pair":  lc.crosses(mp.Chains, false),
+		"pair":  !lc.disjoint() && lc.crosses(mp.Chains, false),
 	}
 	if lc.shared["ring"] || lc.shared["chain"] || lc.shared["pair"] {
 		lc.mapKey = mappingKey(mp)
@@ -278,6 +283,78 @@ func mappingKey(mp partition.Mapping) string {
 		fmt.Fprint(&b, pr, mp.Routes[pr])
 	}
 	return b.String()
+}
+
+// cleanGroups says, per group, whether its pairs' routes are the plain
+// dimension-order routes, each inside the group's bounding box: the box
+// holds no dead die or link, no fixed route starts or ends in it, and the
+// wafer is not a joined cluster (whose seam links differ).
+func (lc *layoutCtx) cleanGroups(groups [][]wafer.DieID) []bool {
+	s := lc.m.Spec
+	out := make([]bool, len(groups))
+	if s.Seam != nil {
+		return out
+	}
+	fixed := map[wafer.DieID]bool{}
+	for pr := range lc.m.routes {
+		fixed[pr[0]], fixed[pr[1]] = true, true
+	}
+	for g, grp := range groups {
+		box := bounds(s, grp)
+		out[g] = true
+		for d := range s.RectDies(box) {
+			if !s.Alive(d) || fixed[d] {
+				out[g] = false
+				break
+			}
+			c := s.Coord(d)
+			for _, n := range []wafer.Coord{{R: c.R, C: c.C + 1}, {R: c.R + 1, C: c.C}} {
+				if n.R >= box.R+box.Rows || n.C >= box.C+box.Cols {
+					continue
+				}
+				for _, pair := range [][2]wafer.DieID{{d, s.ID(n)}, {s.ID(n), d}} {
+					if l, ok := s.LinkBetween(pair[0], pair[1]); !ok || !s.LinkAlive(l) {
+						out[g] = false
+					}
+				}
+			}
+			if !out[g] {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// bounds is the smallest rectangle of s holding every die of group.
+func bounds(s *wafer.Spec, group []wafer.DieID) wafer.Rect {
+	lo, hi := s.Coord(group[0]), s.Coord(group[0])
+	for _, d := range group[1:] {
+		c := s.Coord(d)
+		lo.R, lo.C = min(lo.R, c.R), min(lo.C, c.C)
+		hi.R, hi.C = max(hi.R, c.R), max(hi.C, c.C)
+	}
+	return wafer.Rect{R: lo.R, C: lo.C, Rows: hi.R - lo.R + 1, Cols: hi.C - lo.C + 1}
+}
+
+// disjoint says that every group is clean and no two groups' bounding
+// boxes overlap: then their all-to-all routes, each inside its own box,
+// share no link, without routing their P² pairs to find out.
+func (lc *layoutCtx) disjoint() bool {
+	s := lc.m.Spec
+	taken := make([]bool, s.NumDies())
+	for g, grp := range lc.mp.Chains {
+		if !lc.clean[g] {
+			return false
+		}
+		for d := range s.RectDies(bounds(s, grp)) {
+			if taken[d] {
+				return false
+			}
+			taken[d] = true
+		}
+	}
+	return true
 }
 
 // crosses reports whether the routes of two groups share a directed link:
@@ -431,11 +508,22 @@ func (lc *layoutCtx) priceAll(kind string, bytes float64, compute ...float64) Co
 
 // shape describes the routes of a group relative to its first die: the
 // hops of its ring (closed) or chain, or of all its pairs for an
-// all-to-all.
-func (lc *layoutCtx) shape(group []wafer.DieID, closed bool) string {
+// all-to-all — for a clean group (cleanGroups), its dies' places.
+func (lc *layoutCtx) shape(group []wafer.DieID, closed, clean bool) string {
 	s := lc.m.Spec
 	o := s.Coord(group[0])
 	var b strings.Builder
+	if clean {
+		// Every pair's route is the dimension-order route the dies'
+		// relative places give: listing them is the shape, and costs P,
+		// not P² routes (a 256-die group's all-to-all has 65,280).
+		fmt.Fprintf(&b, "%v:", lc.m.Params.Routing)
+		for _, d := range group {
+			x := s.Coord(d)
+			fmt.Fprintf(&b, "%d,%d ", x.R-o.R, x.C-o.C)
+		}
+		return b.String()
+	}
 	for _, pr := range partition.Pairs(group, closed) {
 		r, err := lc.m.Route(pr[0], pr[1])
 		if err != nil {

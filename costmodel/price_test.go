@@ -282,3 +282,56 @@ func TestSharedPatternCacheAcrossLayouts(t *testing.T) {
 		t.Errorf("only %d irregular layouts checked", checked)
 	}
 }
+
+// TestCleanGroupsRouteInsideTheirBox holds the all-to-all shortcut to the
+// routes themselves: on healthy and faulty wafers, every group cleanGroups
+// calls clean has every pair routed by dimension order inside its
+// bounding box, and when disjoint holds no two groups' all-to-all routes
+// share a link (crosses, which routes every pair, agrees).
+func TestCleanGroupsRouteInsideTheirBox(t *testing.T) {
+	faulty, _ := wafer.Preset("temp48")
+	faulty.DeadDies = []wafer.Coord{{R: 1, C: 2}, {R: 4, C: 0}}
+	faulty.DeadLinks = []wafer.DeadLink{{A: wafer.Coord{R: 3, C: 5}, B: wafer.Coord{R: 3, C: 6}}}
+	if err := faulty.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	healthy, _ := wafer.Preset("temp48")
+	cleanSeen, dirtySeen, disjointSeen := 0, 0, 0
+	for _, s := range []*wafer.Spec{healthy, faulty} {
+		sp := smallSpace(t, s)
+		m, _ := New(s, Params{})
+		for li := range sp.Layouts {
+			mp := partition.Canonical(s, &sp.Layouts[li])
+			lc := &layoutCtx{m: m, mp: mp}
+			lc.clean = lc.cleanGroups(mp.Chains)
+			for g, grp := range mp.Chains {
+				if !lc.clean[g] {
+					dirtySeen++
+					continue
+				}
+				cleanSeen++
+				box := bounds(s, grp)
+				for _, pr := range partition.Pairs(grp, false) {
+					r, err := m.Route(pr[0], pr[1])
+					if err != nil {
+						t.Fatalf("%s group %d: %v", sp.Layouts[li].Name(), g, err)
+					}
+					for _, d := range r {
+						if c := s.Coord(d); c.R < box.R || c.R >= box.R+box.Rows || c.C < box.C || c.C >= box.C+box.Cols {
+							t.Errorf("%s group %d: route %v leaves the box %v", sp.Layouts[li].Name(), g, r, box)
+						}
+					}
+				}
+			}
+			if lc.disjoint() {
+				disjointSeen++
+				if lc.crosses(mp.Chains, false) {
+					t.Errorf("%s: disjoint, yet two groups' all-to-all routes share a link", sp.Layouts[li].Name())
+				}
+			}
+		}
+	}
+	if cleanSeen == 0 || dirtySeen == 0 || disjointSeen == 0 {
+		t.Errorf("clean %d, not clean %d, disjoint %d groups: the cases are not all covered", cleanSeen, dirtySeen, disjointSeen)
+	}
+}

@@ -52,10 +52,18 @@ type Config struct {
 	// sp-col is allowed, ring-y wherever sp-row is, and the solver picks
 	// per group.
 	TPCommOverlap bool
-	// MaxGroupDies bounds the dies of one model-parallel group (default: the
-	// whole wafer).
+	// MaxGroupDies bounds the dies of one model-parallel group (default:
+	// the whole wafer, at most DefaultMaxGroupDies).
 	MaxGroupDies int
 }
+
+// DefaultMaxGroupDies caps the default model-parallel group: pricing a
+// group's all-to-all routes its P·(P−1) flows, which on a 256×256 wafer's
+// whole-wafer group (4.3e9 flows) exhausted memory before any time limit
+// was looked at. It exceeds every wafer preset (temp48: 48 dies) and the
+// largest tensor-parallel groups published; Config.MaxGroupDies (--max-group)
+// raises it.
+const DefaultMaxGroupDies = 256
 
 // Validate rejects unknown families and empty or non-positive lists.
 func (c Config) Validate() error {
@@ -148,7 +156,7 @@ func (c Config) withDefaults(dies int) Config {
 		c.ZeRO = []bool{false, true}
 	}
 	if c.MaxGroupDies == 0 {
-		c.MaxGroupDies = dies
+		c.MaxGroupDies = min(dies, DefaultMaxGroupDies)
 	}
 	return c
 }

@@ -195,8 +195,11 @@ func healthyTiles(s *wafer.Spec, r, c int) ([]wafer.Rect, []bool) {
 		for j := 0; j+c <= s.Cols; j++ {
 			t := wafer.Rect{R: i, C: j, Rows: r, Cols: c}
 			free := true
-			for _, d := range s.Snake(t) {
-				free = free && !used[d]
+			for d := range s.RectDies(t) {
+				if used[d] {
+					free = false
+					break
+				}
 			}
 			if !free {
 				continue
@@ -204,7 +207,7 @@ func healthyTiles(s *wafer.Spec, r, c int) ([]wafer.Rect, []bool) {
 			if _, ok := HealthyChain(s, t); !ok {
 				continue
 			}
-			for _, d := range s.Snake(t) {
+			for d := range s.RectDies(t) {
 				used[d] = true
 			}
 			tiles = append(tiles, t)

@@ -66,3 +66,34 @@ func TestMicroBatchesPanicsOnPadding(t *testing.T) {
 	l := Layout{Shape: wafer.Rect{Rows: 2, Cols: 4}, DP: 2, MicroBatch: 8}
 	l.MicroBatches(36)
 }
+
+// TestDefaultGroupCapOnLargeWafers: by default no group exceeds
+// DefaultMaxGroupDies dies, so a 256×256 wafer's whole-wafer group (whose
+// all-to-all pricing exhausted memory before any time limit was read) is
+// not in the space unless asked for.
+func TestDefaultGroupCapOnLargeWafers(t *testing.T) {
+	s, _ := wafer.Preset("mesh4x4")
+	s.Name, s.Rows, s.Cols = "mesh64x64", 64, 64
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	g, err := frontend.Load("gpt2", frontend.Options{Batch: 64, Seq: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		max, want int // Config.MaxGroupDies, the largest group expected
+	}{{0, DefaultMaxGroupDies}, {1024, 1024}} {
+		sp, err := Build(g, s, Config{MicroBatches: []int{1}, MaxGroupDies: tc.max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		most := 0
+		for _, l := range sp.Layouts {
+			most = max(most, l.P())
+		}
+		if most != tc.want {
+			t.Errorf("MaxGroupDies %d: largest group %d dies, want %d", tc.max, most, tc.want)
+		}
+	}
+}
