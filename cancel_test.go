@@ -102,3 +102,35 @@ func TestReadPlanRefusesAFIFOModelSource(t *testing.T) {
 		}
 	}
 }
+
+// endsAfterCheck is a context already done whose Err says so only from
+// its second call on: it ends after Simulate's first look, so that the
+// replay itself must notice.
+type endsAfterCheck struct {
+	context.Context
+	done  chan struct{}
+	calls int
+}
+
+func (c *endsAfterCheck) Done() <-chan struct{} { return c.done }
+func (c *endsAfterCheck) Err() error {
+	if c.calls++; c.calls == 1 {
+		return nil
+	}
+	return context.Canceled
+}
+
+// TestSimulateCancelled: a replay stops when its context ends, with the
+// context's error (it ran to its end before).
+func TestSimulateCancelled(t *testing.T) {
+	res, err := tempc.Compile(context.Background(), tempc.Options{Model: "gpt2", Wafer: "mesh4x4", Batch: 16, Seq: 512, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &endsAfterCheck{Context: context.Background(), done: make(chan struct{})}
+	close(ctx.done)
+	_, err = tempc.Simulate(ctx, res.Plan, res.Spec, tempc.SimulateOptions{Full: true})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "simulation stopped") {
+		t.Fatalf("Simulate cancelled = %v, want the replay stopped with context.Canceled", err)
+	}
+}

@@ -2,6 +2,7 @@ package tempc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -137,8 +138,10 @@ type SimulateOptions struct {
 
 // Simulate replays the whole training step of p on s in the packet-level
 // simulator (sim.Step) and compares it with the plan's predictions. p
-// must verify on s (ReadPlan does both); ctx is checked before the replay
-// starts (a replay runs to its end: its events are bounded by the plan).
+// must verify on s (ReadPlan does both). When ctx ends, the replays stop
+// within some thousands of events and Simulate returns ctx's error. A
+// replay that would not fit the memory left is refused before it starts
+// (*sim.MemoryError).
 func Simulate(ctx context.Context, p *plan.Plan, s *wafer.Spec, o SimulateOptions) (*Simulation, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -147,10 +150,14 @@ func Simulate(ctx context.Context, p *plan.Plan, s *wafer.Spec, o SimulateOption
 	start := time.Now()
 	var st *sim.StepResult
 	var err error
+	cfg := sim.StepConfig{Config: sim.Config{Cancel: ctx.Done()}, Full: full}
 	if p.Pipeline != nil {
-		st, err = sim.PipelineStep(s, p, sim.StepConfig{Full: full})
+		st, err = sim.PipelineStep(s, p, cfg)
 	} else {
-		st, err = sim.Step(s, p, sim.StepConfig{Full: full})
+		st, err = sim.Step(s, p, cfg)
+	}
+	if errors.Is(err, sim.ErrCancelled) && ctx.Err() != nil {
+		return nil, fmt.Errorf("tempc: simulation stopped: %w", context.Cause(ctx))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tempc: %w", err)

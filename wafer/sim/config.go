@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -26,7 +27,18 @@ type Config struct {
 	// counts them before it starts and refuses a program that needs more
 	// (*LimitError).
 	MaxEvents int64
+	// Cancel, when closed, stops a run within some ten thousand events
+	// (a caller's context ending: Done()); the run fails with
+	// ErrCancelled.
+	Cancel <-chan struct{}
 }
+
+// ErrCancelled is wrapped by the error of a run stopped by Config.Cancel.
+var ErrCancelled = errors.New("sim: replay cancelled")
+
+// cancelEvery is how many events a run processes between looks at
+// Config.Cancel (a few milliseconds at some 7 million events a second).
+const cancelEvery = 1 << 14
 
 // DefaultPacketBytes is the default packet size; see the package
 // documentation for its effect on accuracy and speed.

@@ -174,6 +174,9 @@ func Run(s *wafer.Spec, p *plan.Program, cfg Config) (*Result, error) {
 			return st.result(), fmt.Errorf("sim: stopped after %d events at t=%.6g s with %d of %d tasks done",
 				st.nEvents, st.now, st.done, len(p.Tasks))
 		}
+		if st.nEvents%cancelEvery == 0 && cancelled(cfg.Cancel) {
+			return st.result(), fmt.Errorf("%w at t=%.6g s with %d of %d tasks done", ErrCancelled, st.now, st.done, len(p.Tasks))
+		}
 		ev := st.events.pop()
 		st.now = ev.t
 		st.nEvents++
@@ -187,6 +190,16 @@ func Run(s *wafer.Spec, p *plan.Program, cfg Config) (*Result, error) {
 		return res, st.deadlock()
 	}
 	return res, nil
+}
+
+// cancelled says that cancel (nil: never) is closed.
+func cancelled(cancel <-chan struct{}) bool {
+	select {
+	case <-cancel:
+		return true
+	default:
+		return false
+	}
 }
 
 // checkSpec rejects wafer figures the simulator cannot work with: rates

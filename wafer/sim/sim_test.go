@@ -236,3 +236,24 @@ func TestSendRecv(t *testing.T) {
 		t.Errorf("recv ends %g (send %g), want 1e-3", r.Tasks[2].End, r.Tasks[1].End)
 	}
 }
+
+// TestCancelStopsARun: a run whose Cancel channel closes stops with
+// ErrCancelled before its last task (a replay ran to its end however long
+// it took, whoever had given up on it); an open channel changes nothing.
+func TestCancelStopsARun(t *testing.T) {
+	s := network(t, "mesh4x4")
+	c := func(r, col int) wafer.DieID { return s.ID(wafer.Coord{R: r, C: col}) }
+	cycle := []wafer.DieID{c(0, 0), c(0, 1), c(0, 2), c(0, 3), c(1, 3), c(1, 2), c(1, 1), c(1, 0)}
+	var p plan.Program
+	ringAllReduce(&p, cycle, 256<<20) // some 60,000 events at 64 KiB packets
+	closed := make(chan struct{})
+	close(closed)
+	res, err := Run(s, sramOnly(&p), Config{Cancel: closed})
+	if !errors.Is(err, ErrCancelled) || res == nil {
+		t.Fatalf("Run with Cancel closed = %v", err)
+	}
+	open := make(chan struct{})
+	if _, err := Run(s, sramOnly(&p), Config{Cancel: open}); err != nil {
+		t.Fatalf("Run with Cancel open: %v", err)
+	}
+}
