@@ -16,6 +16,13 @@
 // generated from a declaration of Chakra's schema with its package,
 // field numbers and types.
 //
+// The export replaces its directory whole and atomically: Stage writes
+// it into a staging directory beside the destination, and Publish
+// renames the earlier directory aside, the new one in, and removes the
+// earlier one, so that an interrupted or failed export leaves the
+// earlier one as it was. Since nothing of the earlier directory is kept,
+// it must be missing, empty or an earlier export (CheckDir).
+//
 // # Mapping
 //
 // The step is replayed as plan.Expand writes it out — every run of every

@@ -178,8 +178,8 @@ type publisher interface {
 	Discard() error
 }
 
-// outputs is a set of output files, published together (see above). Its
-// zero value is an empty set; discard it (deferred) whatever happens.
+// outputs is a set of output files, published together (see above),
+// made by newOutputs; discard it (deferred) whatever happens.
 type outputs struct {
 	targets map[string]target
 	order   []string // the paths of targets, in the order given
@@ -188,9 +188,10 @@ type outputs struct {
 	staged []stagedFile
 	direct []stagedFile
 	extra  []publisher
-	done   bool
 }
 
+// stagedFile is one file of a set: its target, and its temporary file
+// (regular targets) or the function that writes it (direct ones).
 type stagedFile struct {
 	t     target
 	tmp   string
@@ -367,7 +368,6 @@ func (o *outputs) commit(ctx context.Context) error {
 		}
 		o.extra[i] = nil
 	}
-	o.done = true
 	return nil
 }
 
