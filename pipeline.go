@@ -434,7 +434,7 @@ func (pl *planner) stage(r, first, last int) (*stageOutcome, error) {
 // running m micro-batches. A nil graph means the graph could not be
 // built; otherwise err is the solve's.
 func solveStage(ctx context.Context, o Options, arch *frontend.Arch, spec *wafer.Spec, batch, seq int64, first, last, inFlight, m int) (*ir.Graph, *Solved, error) {
-	g, err := frontend.BuildStage(arch, frontend.Options{Batch: batch, Seq: seq}, first, last)
+	g, err := frontend.BuildStageContext(ctx, arch, frontend.Options{Batch: batch, Seq: seq}, first, last)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -648,7 +648,7 @@ func compilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	if err != nil {
 		return nil, err
 	}
-	full, err := frontend.BuildStage(arch, frontend.Options{Batch: batch, Seq: seq}, 0, int(arch.Layers))
+	full, err := frontend.BuildStageContext(ctx, arch, frontend.Options{Batch: batch, Seq: seq}, 0, int(arch.Layers))
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,11 @@ func Read(path string, limit int64, kind Kind, what string) ([]byte, error) {
 		return nil, err
 	}
 	if fi.Mode().IsRegular() && fi.Size() > limit {
-		return nil, fmt.Errorf("%s: %s of %s is %w (limit %s)", path, what, Bytes(fi.Size()), ErrTooLarge, Bytes(limit))
+		size, max := Bytes(fi.Size()), Bytes(limit)
+		if size == max { // 1 GiB + 1 and 1 GiB both read "1.07 GB"
+			size, max = fmt.Sprintf("%d bytes", fi.Size()), fmt.Sprintf("%d", limit)
+		}
+		return nil, fmt.Errorf("%s: %s of %s is %w (limit %s)", path, what, size, ErrTooLarge, max)
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -19,6 +19,10 @@ func TestReadRefusesWhatIsNotAFile(t *testing.T) {
 	if err := os.WriteFile(big, make([]byte, 100), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	big10001 := filepath.Join(dir, "big10001.json")
+	if err := os.WriteFile(big10001, make([]byte, 10001), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	fifo := filepath.Join(dir, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Skip("no FIFOs here:", err)
@@ -29,14 +33,19 @@ func TestReadRefusesWhatIsNotAFile(t *testing.T) {
 		want       string // "" for success
 	}{
 		{"regular", small, RegularOnly, ""},
-		{"too large", big, RegularOnly, "is too large (limit 10 B)"},
+		{"too large", big, RegularOnly, "of 100 B is too large (limit 10 B)"},
+		{"too large by a byte", big10001, RegularOnly, "of 10001 bytes is too large (limit 10000)"},
 		{"directory", dir, AllowPipes, "is a directory"},
 		{"device", "/dev/zero", AllowPipes, "is a device"},
 		{"fifo from a file", fifo, RegularOnly, "is a pipe"},
 		{"missing", filepath.Join(dir, "none"), AllowPipes, "no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Read(tc.path, 10, tc.kind, "plan file")
+			limit := int64(10)
+			if tc.path == big10001 {
+				limit = 10000 // both read "10.0 kB"
+			}
+			_, err := Read(tc.path, limit, tc.kind, "plan file")
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)
