@@ -15,7 +15,7 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var pf planFlags
 	pf.register(fs)
 	var o driver.PipelineOptions
-	fs.IntVar(&o.Stages, "wafers", 0, fmt.Sprintf("pipeline stages, one per wafer (1 to %d; default: the wafer file's cluster.wafers)", wafer.MaxWafers))
+	fs.IntVar(&o.Stages, "wafers", 0, fmt.Sprintf("pipeline stages, one per wafer (2 to %d; default: the wafer file's cluster.wafers)", wafer.MaxWafers))
 	schedule := fs.String("schedule", "1f1b", "pipeline schedule: 1f1b or gpipe")
 	fs.IntVar(&o.MicroBatches, "pipeline-micro-batches", 0, "micro-batches per step, shared by the stages (default: each power of two from the stages to the batch that divides it is planned and the best kept)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
@@ -35,6 +35,9 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if o.Stages < 0 || o.Stages > wafer.MaxWafers || o.MicroBatches < 0 {
 		return usageError{fmt.Sprintf("--wafers %d and --pipeline-micro-batches %d: want 0 to %d stages and a non-negative count", o.Stages, o.MicroBatches, wafer.MaxWafers)}
+	}
+	if o.Stages == 1 {
+		return usageError{"--wafers 1: a pipeline of one stage is the single-wafer plan: plan it with tempc compile (or solve)"}
 	}
 	if err := pf.finish(fs, stderr); err != nil {
 		return err
