@@ -45,6 +45,7 @@ func TestGraphCommand(t *testing.T) {
 		{"pipeline json", []string{"pipeline", "--model", "../../testdata/pipeline/tiny-gpt2.json", "--wafer", "mesh4x4", "--wafers", "2", "--batch", "16", "--seq", "256", "--mapper", "smap", "--schedule", "gpipe", "--json"}, 0, `"schedule": "gpipe"`, ""},
 		{"pipeline bad schedule", []string{"pipeline", "--model", "gpt2", "--schedule", "zb"}, 2, "", `--schedule "zb": want 1f1b, gpipe`},
 		{"pipeline plan to stdout and simulate", []string{"pipeline", "--model", "gpt2", "--wafers", "2", "-o", "-", "--simulate"}, 2, "", "-o -: the plan takes standard output"},
+		{"pipeline time limit bounds the search", []string{"pipeline", "--help"}, 0, "", "bound on the whole pipeline search: loading the model and every stage's solves (each at most 1m0s) (default 30m0s)"},
 		{"pipeline no wafers", []string{"pipeline", "--model", "gpt2", "--wafer", "mesh4x4"}, 1, "", "no pipeline depth: give the stages (--wafers)"},
 		{"wafer bad rate", []string{"wafer", "--die-rate", "NaN"}, 2, "", "--die-rate NaN: want a fraction in [0, 1]"},
 		{"solve", []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512"}, 0, "strategies (per step", ""},

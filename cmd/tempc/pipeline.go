@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tempc/tempc"
 	"github.com/tempc/tempc/driver"
+	"github.com/tempc/tempc/ilp"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/wafer"
 )
@@ -14,6 +16,11 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlags("pipeline", stderr)
 	var pf planFlags
 	pf.register(fs)
+	// --time-limit bounds the whole search here, not one plan.
+	pf.timeLimit = tempc.DefaultPipelineTimeLimit
+	tl := fs.Lookup("time-limit")
+	tl.DefValue = pf.timeLimit.String()
+	tl.Usage = fmt.Sprintf("bound on the whole pipeline search: loading the model and every stage's solves (each at most %v)", ilp.DefaultTimeLimit)
 	var o driver.PipelineOptions
 	fs.IntVar(&o.Stages, "wafers", 0, fmt.Sprintf("pipeline stages, one per wafer (2 to %d; default: the wafer file's cluster.wafers)", wafer.MaxWafers))
 	schedule := fs.String("schedule", "1f1b", "pipeline schedule: 1f1b or gpipe")
