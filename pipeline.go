@@ -267,6 +267,9 @@ func planPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, erro
 // first's to the last's), so that lowering can route every boundary and
 // tied transfer around the cluster's faults (lower.CheckPipelineRoutes).
 func routable(one *wafer.Spec, cluster *wafer.Cluster, stages []PipelineStage) error {
+	if len(stages) < 2 {
+		return nil // one stage is the single-wafer plan: nothing crosses a seam
+	}
 	spec := *one
 	spec.Cluster = cluster
 	joined, err := spec.Joined()

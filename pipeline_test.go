@@ -77,7 +77,7 @@ func TestPlanPipelineInfeasible(t *testing.T) {
 		Stages: 2, MicroBatches: 8, Schedule: partition.GPipe})
 	var inf *tempc.StageInfeasibleError
 	if !errors.As(err, &inf) || !strings.Contains(err.Error(), "stage 0 (blocks 0–3, 8 micro-batches in flight) needs") ||
-		!strings.Contains(err.Error(), "GB per die, above 0.001 GB") {
+		!strings.Contains(err.Error(), "MB per die, above 1.00 MB") {
 		t.Errorf("err = %v", err)
 	}
 	cluster := *s
