@@ -33,7 +33,7 @@ func TestLoadUnboundedReaders(t *testing.T) {
 	for _, c := range []struct{ name, path, want string }{
 		{"device", "/dev/zero", "is a device"},
 		{"directory", dir, "is a directory"},
-		{"too large", big, "wafer file of 67.1 MB is too large (limit 67.1 MB)"},
+		{"too large", big, "wafer file of 67108865 bytes is too large (limit 67108864)"},
 		{"a real file", good, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
