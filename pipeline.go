@@ -573,7 +573,10 @@ func CompilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	if err := o.timeUp(caller, "compiling the pipeline", err); err != nil {
 		return nil, err
 	}
-	return c, cancelled(caller, nil)
+	if err := cancelled(caller, nil); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func compilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline, error) {

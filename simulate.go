@@ -309,7 +309,7 @@ func planWafer(p *plan.Plan, file, override string) (*wafer.Spec, error) {
 			return nil, fmt.Errorf("tempc: %s names wafer %q but carries %q in wafer_spec", file, p.Wafer, own.Name)
 		}
 	case override == "":
-		own, err = wafer.Load(p.Wafer)
+		own, err = wafer.LoadNamed(p.Wafer)
 	}
 	if err != nil || override == "" {
 		return own, err
@@ -322,7 +322,7 @@ func planWafer(p *plan.Plan, file, override string) (*wafer.Spec, error) {
 		return nil, fmt.Errorf("tempc: --wafer %s: a pipeline plan runs on a wafer file with a cluster object, any other plan on one without", override)
 	}
 	if own == nil { // a plan without its wafer: compare with the preset it names, if there is one
-		if own, err = wafer.Load(p.Wafer); err != nil {
+		if own, err = wafer.LoadNamed(p.Wafer); err != nil {
 			return s, nil
 		}
 	}

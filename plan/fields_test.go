@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"strings"
@@ -40,12 +41,12 @@ func recorded() *Plan {
 	return p
 }
 
-// TestPerStagePlanFieldsUnchecked breaks one numeric or enumerated field
+// TestVerifyHoldsFieldsToTheirRanges breaks one numeric or enumerated field
 // of a single-wafer plan or a pipeline plan per case — a negative static
 // bytes once halved a replay's peak, a bubble of 5 and a schedule "zigzag"
 // were accepted — and wants Verify to name the field by its path, with
 // its value and its range.
-func TestPerStagePlanFieldsUnchecked(t *testing.T) {
+func TestVerifyHoldsFieldsToTheirRanges(t *testing.T) {
 	nan := math.NaN()
 	single := []struct {
 		name   string
@@ -137,4 +138,24 @@ func checkVerify(t *testing.T, err error, want string) {
 	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 		t.Fatalf("Verify = %v, want an error containing %q", err, want)
 	}
+}
+
+// TestCapacityAgainstTheOwnWafer: a plan's capacity is held to the HBM of
+// the wafer it was compiled for (its wafer_spec), so that replaying it on
+// a wafer of smaller dies (tempc simulate --wafer) is the simulator's to
+// judge, not a verification error; a capacity above its own wafer's is
+// refused.
+func TestCapacityAgainstTheOwnWafer(t *testing.T) {
+	own := mesh(t)
+	var spec bytes.Buffer
+	if err := wafer.WriteJSON(&spec, own); err != nil {
+		t.Fatal(err)
+	}
+	small := *own
+	small.Die.HBMBytes = own.Die.HBMBytes / 2
+	p := recorded()
+	p.WaferSpec, p.CapacityBytes = spec.Bytes(), own.Die.HBMBytes
+	checkVerify(t, p.Verify(&small), "")
+	p.CapacityBytes = 2 * own.Die.HBMBytes
+	checkVerify(t, p.Verify(&small), "plan: capacity_bytes_per_die = 1.44e+11, want ≤ the 7.2e+10 bytes of HBM a die of mesh4x4 has")
 }

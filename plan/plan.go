@@ -222,10 +222,19 @@ func (p *Plan) Verify(s *wafer.Spec) error {
 			return fmt.Errorf("plan: uses dead or missing die %d", d)
 		}
 	}
-	// A plan may plan for less memory than the dies have, never more: a
-	// capacity of 1e308 would let any plan's memory fit.
-	if p.CapacityBytes > s.Die.HBMBytes {
-		return fieldError("capacity_bytes_per_die", p.CapacityBytes, fmt.Sprintf("≤ the %g bytes of HBM a die of %s has", s.Die.HBMBytes, s.Name))
+	// A plan may plan for less memory than the dies it was compiled for
+	// have, never more: a capacity of 1e308 would let any plan's memory
+	// fit. Those dies are the plan's own wafer_spec when it carries one,
+	// so that a replay on another wafer's figures (tempc simulate --wafer)
+	// is judged by the simulator, not refused here.
+	own := s
+	if len(p.WaferSpec) > 0 {
+		if w, err := wafer.ReadJSON("wafer_spec", p.WaferSpec); err == nil {
+			own = w
+		}
+	}
+	if p.CapacityBytes > own.Die.HBMBytes {
+		return fieldError("capacity_bytes_per_die", p.CapacityBytes, fmt.Sprintf("≤ the %g bytes of HBM a die of %s has", own.Die.HBMBytes, own.Name))
 	}
 	ops := 0
 	err := p.Walk(func(n *Node, _ int) error {

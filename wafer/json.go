@@ -305,12 +305,18 @@ const MaxFileBytes = 64 << 20
 
 // Load returns the preset called name, or reads the wafer file at that path
 // (a regular file or a pipe of at most MaxFileBytes; a directory or device
-// is refused before reading).
-func Load(name string) (*Spec, error) {
+// is refused before reading): a name the user gave.
+func Load(name string) (*Spec, error) { return load(name, fileio.AllowPipes) }
+
+// LoadNamed is Load for a name read out of another file (a plan's wafer):
+// a pipe or FIFO there is refused, since nobody stands ready to write it.
+func LoadNamed(name string) (*Spec, error) { return load(name, fileio.RegularOnly) }
+
+func load(name string, kind fileio.Kind) (*Spec, error) {
 	if s, ok := Preset(name); ok {
 		return s, nil
 	}
-	data, err := fileio.Read(name, MaxFileBytes, fileio.AllowPipes, "wafer file")
+	data, err := fileio.Read(name, MaxFileBytes, kind, "wafer file")
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(name, `/\.`) {
 			return nil, fmt.Errorf("wafer: unknown wafer %q: not a preset (%s) nor a file", name, strings.Join(PresetNames(), ", "))

@@ -4,13 +4,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
-// TestLoadUnboundedReaders: Load refuses, before reading, what is not a
+// TestLoadRefusesWhatIsNotAWaferFile: Load refuses, before reading, what is not a
 // wafer file of at most MaxFileBytes — /dev/zero once ran it out of
 // memory — and still reads a real one.
-func TestLoadUnboundedReaders(t *testing.T) {
+func TestLoadRefusesWhatIsNotAWaferFile(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.json")
 	f, err := os.Create(big)
@@ -52,5 +53,21 @@ func TestLoadUnboundedReaders(t *testing.T) {
 				t.Fatalf("Load(%s) = %v, want an error with %q", c.path, err, c.want)
 			}
 		})
+	}
+}
+
+// TestLoadNamedRefusesAFIFO: a wafer named inside a plan must be a file; a
+// FIFO there would block the reader forever. A name the user gives may be
+// a pipe.
+func TestLoadNamedRefusesAFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "w.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	if _, err := LoadNamed(fifo); err == nil || !strings.Contains(err.Error(), "is a pipe") {
+		t.Errorf("LoadNamed(FIFO) = %v, want a refusal", err)
+	}
+	if s, err := LoadNamed("temp48"); err != nil || s.Name != "temp48" {
+		t.Errorf("LoadNamed(temp48) = %v", err)
 	}
 }

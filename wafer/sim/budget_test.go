@@ -53,13 +53,13 @@ func pipelinePlan(t *testing.T, m int) (*plan.Plan, *wafer.Spec) {
 	return &plan.Plan{Pipeline: pl}, j
 }
 
-// TestNoMemoryGuardInSimulation: replays that would take more memory
+// TestReplayMemoryGuard: replays that would take more memory
 // than the process may are refused before anything is expanded, with a
 // *MemoryError naming the tasks, the estimate and the budget — a
 // pipeline replay under ulimit -v once died in the Go runtime instead —;
 // a pipeline whose replays fit one after the other but not side by side
 // runs them so, to the same figures.
-func TestNoMemoryGuardInSimulation(t *testing.T) {
+func TestReplayMemoryGuard(t *testing.T) {
 	s, _ := wafer.Preset("mesh4x4")
 	p := stepPlan(5, 7, false)
 	// The full step: 5·7 runs of a, b, the send and its receive.
