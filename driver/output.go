@@ -199,7 +199,9 @@ type stagedFile struct {
 }
 
 // newOutputs locates and checks the set's files ("" and "-" are not
-// files), refusing one file given twice.
+// files), refusing one file given twice — but a device, FIFO or /proc
+// target (-o /dev/null --trace /dev/null) may take several outputs, each
+// written in turn.
 func newOutputs(paths ...string) (*outputs, error) {
 	o := &outputs{targets: map[string]target{}}
 	files := map[string]string{}
@@ -211,7 +213,7 @@ func newOutputs(paths ...string) (*outputs, error) {
 		if err != nil {
 			return nil, err
 		}
-		if prev, ok := files[t.file]; ok {
+		if prev, ok := files[t.file]; ok && !t.direct {
 			return nil, fmt.Errorf("driver: %s and %s are the same file: give each output its own", prev, path)
 		}
 		files[t.file] = path
@@ -389,13 +391,17 @@ func (o *outputs) discard() {
 	o.direct = nil
 }
 
-// writeFile writes one file as a set of one (see outputs).
-func writeFile(ctx context.Context, path string, write func(io.Writer) error) error {
+// writeFile writes one file as a set of one (see outputs), refusing a path
+// that is one of the command's inputs.
+func writeFile(ctx context.Context, path string, write func(io.Writer) error, inputs ...string) error {
 	o, err := newOutputs(path)
 	if err != nil {
 		return err
 	}
 	defer o.discard()
+	if err := o.notInputs(inputs...); err != nil {
+		return err
+	}
 	if err := o.add(path, write); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@
 package driver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -353,5 +354,26 @@ func TestOutputRelativeInsideChakraDir(t *testing.T) {
 	}
 	if err := out.outside("ck"); err == nil || !strings.Contains(err.Error(), "is inside ck") {
 		t.Errorf("got %v, want ck/plan.dot refused", err)
+	}
+}
+
+// TestWaferSVGNotItsInput: tempc wafer --svg on its own wafer file is
+// refused before the file is touched.
+func TestWaferSVGNotItsInput(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "w.json")
+	var b bytes.Buffer
+	if err := Wafer(context.Background(), &b, WaferOptions{Wafer: "mesh4x4", JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := Wafer(context.Background(), io.Discard, WaferOptions{Wafer: file, SVG: file})
+	if err == nil || !strings.Contains(err.Error(), "an input of the command") {
+		t.Fatalf("--svg on the wafer file: %v", err)
+	}
+	if got, _ := os.ReadFile(file); !bytes.Equal(got, b.Bytes()) {
+		t.Error("the wafer file changed")
 	}
 }

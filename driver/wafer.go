@@ -53,7 +53,7 @@ func Wafer(ctx context.Context, w io.Writer, o WaferOptions) error {
 		}
 	}
 	if o.SVG != "" {
-		if err := writeFile(ctx, o.SVG, waferPicture(s).writeSVG); err != nil {
+		if err := writeFile(ctx, o.SVG, waferPicture(s).writeSVG, o.Wafer); err != nil {
 			return err
 		}
 	}

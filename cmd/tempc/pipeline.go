@@ -41,7 +41,7 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError{"-o -: the plan takes standard output; write it to a file to also --simulate or print --json"}
 	}
 	if o.Stages < 0 || o.Stages > wafer.MaxWafers || o.MicroBatches < 0 {
-		return usageError{fmt.Sprintf("--wafers %d and --pipeline-micro-batches %d: want 0 to %d stages and a non-negative count", o.Stages, o.MicroBatches, wafer.MaxWafers)}
+		return usageError{fmt.Sprintf("--wafers %d and --pipeline-micro-batches %d: want 2 to %d stages (0: the wafer file's cluster.wafers) and a non-negative count", o.Stages, o.MicroBatches, wafer.MaxWafers)}
 	}
 	if o.Stages == 1 {
 		return usageError{"--wafers 1: a pipeline of one stage is the single-wafer plan: plan it with tempc compile (or solve)"}
