@@ -65,8 +65,12 @@ func (g *onnxGraph) operandProblem(i, k int, v string) string {
 	}
 	dt := onnxpb.TensorProto_DataType(t.GetDataType())
 	table := is(g.nodes[i], "Gather", false) && k == 0
+	// Elementwise arithmetic reads weights (a norm's scale, a bias: 1-D)
+	// but also masks: an integer causal mask cast and multiplied (GPT-2's
+	// attn.bias, [1, 1, n, n]) is not a quantized weight.
+	arith := slices.Contains([]string{"Mul", "Add", "Sub", "Div"}, g.nodes[i].GetOpType())
 	switch {
-	case quantizedTypes[dt]:
+	case quantizedTypes[dt] && (!arith || len(t.GetDims()) == 1):
 		return fmt.Sprintf("reads %s, a weight of element type %s; tempc reads floating-point weights only (quantized models are not supported)",
 			echo(base), dt)
 	case table && !onnxFloat(t.GetDataType()) && len(t.GetDims()) >= 2:
