@@ -139,7 +139,7 @@ type SimulateOptions struct {
 // Simulate replays the whole training step of p on s in the packet-level
 // simulator (sim.Step) and compares it with the plan's predictions. p
 // must verify on s (ReadPlan does both). When ctx ends, the replays stop
-// within some thousands of events and Simulate returns ctx's error. A
+// within 16,384 events and Simulate returns ctx's error. A
 // replay that would not fit the memory left is refused before it starts
 // (*sim.MemoryError).
 func Simulate(ctx context.Context, p *plan.Plan, s *wafer.Spec, o SimulateOptions) (*Simulation, error) {

@@ -109,8 +109,8 @@ func Solve(ctx context.Context, o Options) (*Solved, error) {
 		}
 		so.Deadline, so.Cancel = deadline, caller.Done()
 		sol, err := ilp.Solve(t, ilp.Config{Objective: o.Objective}, highs.Solver{}, so)
-		if caller.Err() != nil {
-			return nil, caller.Err()
+		if err := cancelled(caller, nil); err != nil {
+			return nil, err
 		}
 		if errors.Is(err, ilp.ErrTimeLimit) { // HiGHS stopped at the time left
 			return nil, o.TimeUp("solving", fmt.Errorf("%w: %w", err, context.DeadlineExceeded))

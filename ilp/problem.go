@@ -107,9 +107,10 @@ type Options struct {
 	// formulating and loading the model too.
 	Deadline time.Time
 	// Cancel, when closed, interrupts the solve (a caller's context
-	// ending: Done()). The solve returns at once with what it has
-	// (Result.Status TimeLimit, Detail "interrupted"); the caller reports
-	// its own cancellation.
+	// ending: Done()): HiGHS is asked to stop at its next interrupt check,
+	// and Solve returns at once with Result.Status TimeLimit, Detail
+	// "interrupted" and no incumbent; the caller reports its own
+	// cancellation.
 	Cancel <-chan struct{}
 	// NoPresolve switches HiGHS's presolve off (used to confirm an
 	// infeasibility that presolve declared).

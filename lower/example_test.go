@@ -73,7 +73,8 @@ func ExampleCheckWork() {
 }
 
 // A plan whose messages were cut to one byte each does all its work but
-// not its communication: CheckComm names a die and what it is short of.
+// not its communication: CheckComm refuses it, its error naming a die and
+// the bytes it is short of.
 func ExampleCheckComm() {
 	p := compile()
 	g, err := frontend.Load(p.ModelSource, frontend.Options{Batch: p.Batch, Seq: p.Seq})

@@ -46,7 +46,9 @@ static void tempcInterrupt(int type, const char* message, const HighsCallbackDat
 }
 static HighsInt tempcWatch(void* highs, int* flag) {
 	if (Highs_setCallback(highs, tempcInterrupt, flag) == -1) return -1;
-	// kHighsCallbackSimplexInterrupt, IpmInterrupt, MipInterrupt.
+	// kHighsCallbackSimplexInterrupt, kHighsCallbackIpmInterrupt and
+	// kHighsCallbackMipInterrupt of highs_c_api.h (HiGHS 1.10), which
+	// cannot be included here (see above).
 	if (Highs_startCallback(highs, 1) == -1 || Highs_startCallback(highs, 2) == -1 || Highs_startCallback(highs, 6) == -1) return -1;
 	return 0;
 }

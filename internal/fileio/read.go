@@ -1,8 +1,9 @@
-// Package fileio reads and writes the files tempc is given, safely: every
+// Package fileio reads the files tempc is given, safely: every
 // read is bounded in size, a device is never read as a file, and a path
 // found inside another file (a plan's model source) must name a regular
 // file, so that a hostile or mistaken input is refused by name rather than
-// exhausting memory or blocking forever.
+// exhausting memory or blocking forever. Bytes writes byte counts for the
+// messages that name them.
 package fileio
 
 import (

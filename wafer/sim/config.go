@@ -27,8 +27,8 @@ type Config struct {
 	// counts them before it starts and refuses a program that needs more
 	// (*LimitError).
 	MaxEvents int64
-	// Cancel, when closed, stops a run within some ten thousand events
-	// (a caller's context ending: Done()); the run fails with
+	// Cancel, when closed, stops a run within cancelEvery (16,384)
+	// events (a caller's context ending: Done()); the run fails with
 	// ErrCancelled.
 	Cancel <-chan struct{}
 }
