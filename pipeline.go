@@ -113,6 +113,10 @@ type PipelineResult struct {
 	// where more blocks took less time per micro-batch, which the search
 	// assumes never happens: the split found may then not be the best.
 	NonMonotone string
+	// TimeUp says the time limit ended the search before every
+	// micro-batch count was planned: the result is the best of those that
+	// were (Counts).
+	TimeUp bool
 }
 
 // StageInfeasibleError says why no split of the blocks fits: for each
@@ -164,7 +168,13 @@ func PlanPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, erro
 	ctx, cancel := o.budget(ctx)
 	defer cancel()
 	res, err := planPipeline(ctx, o)
-	return res, o.timeUp(caller, "searching the pipeline split", err)
+	if err := o.timeUp(caller, "searching the pipeline split", err); err != nil {
+		return nil, err
+	}
+	if err := cancelled(caller, nil); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 func planPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, error) {
@@ -233,6 +243,10 @@ func planPipeline(ctx context.Context, o PipelineOptions) (*PipelineResult, erro
 		}
 		res, n, err := planCount(ctx, o, arch, spec.Name, &one, cluster, p, m, batch, seq)
 		solves += n
+		if best != nil && errors.Is(err, context.DeadlineExceeded) {
+			best.TimeUp = true // keep the counts planned, as a single-wafer search keeps its solve
+			break
+		}
 		var inf *StageInfeasibleError
 		switch {
 		case errors.As(err, &inf):

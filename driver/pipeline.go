@@ -38,7 +38,10 @@ type PipelineReport struct {
 	// Counts are the micro-batch counts tried and the best step of each.
 	Counts      []tempc.CountStep `json:"micro_batch_counts"`
 	NonMonotone string            `json:"non_monotone,omitempty"`
-	Stages      []StageReport     `json:"stages"`
+	// TimeUp says the time limit ended the search before every
+	// micro-batch count was planned.
+	TimeUp bool          `json:"time_up,omitempty"`
+	Stages []StageReport `json:"stages"`
 	// Plan is the lowered plan's size (with -o or --simulate);
 	// Simulation the simulated step (--simulate), as `tempc simulate`
 	// reports it.
@@ -87,7 +90,7 @@ func Pipeline(ctx context.Context, w io.Writer, o PipelineOptions) error {
 	}
 	r := PipelineReport{Model: res.Model, Wafer: res.Wafer, Wafers: len(res.Stages), Schedule: res.Schedule.String(),
 		MicroBatches: res.MicroBatches, StepSeconds: res.StepSeconds, TokensPerSecond: res.TokensPerSecond,
-		Bubble: res.Timeline.Bubble, TransferSeconds: res.Transfer, TiedSeconds: res.TiedSeconds, Solves: res.Solves, Counts: res.Counts, NonMonotone: res.NonMonotone}
+		Bubble: res.Timeline.Bubble, TransferSeconds: res.Transfer, TiedSeconds: res.TiedSeconds, Solves: res.Solves, Counts: res.Counts, NonMonotone: res.NonMonotone, TimeUp: res.TimeUp}
 	if r.Wafers == 1 {
 		r.TransferSeconds = 0 // a single stage sends nothing between wafers
 	}
@@ -159,6 +162,9 @@ func Pipeline(ctx context.Context, w io.Writer, o PipelineOptions) error {
 			fmt.Fprintf(w, "sim stage %-3d in passes %.4g s (bubble %.1f%%), dies busy %.4g s on average, peak %s per die\n",
 				st.Stage, st.PassSeconds, 100*st.Bubble, st.BusySeconds, fileio.Bytes(int64(st.PeakMemory)))
 		}
+	}
+	if r.TimeUp {
+		fmt.Fprintf(w, "note       the time limit ended the search after the micro-batch counts above; raise --time-limit to plan the others\n")
 	}
 	if r.NonMonotone != "" {
 		fmt.Fprintf(w, "note       stage times were not monotone in blocks (%s): the split may not be the best\n", r.NonMonotone)
