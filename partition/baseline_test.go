@@ -91,3 +91,29 @@ func TestUnfusedAttentionWork(t *testing.T) {
 		t.Error("selective recomputation does not recompute exactly the unfused attention")
 	}
 }
+
+// TestMegatronTensorParallelDividesHeads: the Megatron baselines run only
+// tensor-parallel sizes that divide the heads and K/V heads, as
+// Megatron-LM asserts (on temp48 they ran TP 3, 6, 12 on 32-head models);
+// the auto space keeps every size.
+func TestMegatronTensorParallelDividesHeads(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		only bool // every group size divides 32
+	}{
+		{Config{Baseline: Megatron1}, true},
+		{Config{Baseline: Megatron3}, true},
+		{Config{}, false},
+	} {
+		sp := space(t, "llama2-7b", tc.cfg) // 32 heads, 32 K/V heads
+		odd := 0
+		for _, l := range sp.Layouts {
+			if 32%l.P() != 0 {
+				odd++
+			}
+		}
+		if tc.only && odd > 0 || !tc.only && odd == 0 {
+			t.Errorf("%+v: %d of %d layouts have a group size that does not divide 32", tc.cfg, odd, len(sp.Layouts))
+		}
+	}
+}

@@ -44,7 +44,45 @@ func Build(g *ir.Graph, s *wafer.Spec, cfg Config) (*Space, error) {
 	if len(b.sp.Layouts) == 0 {
 		return nil, noLayout(s, g.Batch, cfg)
 	}
+	if cfg.Baseline == Megatron1 || cfg.Baseline == Megatron3 {
+		if err := b.tensorParallelSizes(); err != nil {
+			return nil, err
+		}
+	}
 	return b.sp, nil
+}
+
+// tensorParallelSizes keeps the layouts whose group size Megatron-LM
+// accepts as a tensor-parallel size: one that divides every attention's
+// heads and K/V heads (its arguments check asserts both), so that a
+// Megatron baseline never runs TP 3 on a 32-head model.
+func (b *builder) tensorParallelSizes() error {
+	var heads, kv []int64
+	for _, g := range b.sp.Groups {
+		if g.Kind == Attention {
+			heads, kv = append(heads, g.Heads), append(kv, g.KVHeads)
+		}
+	}
+	divides := func(p int64) bool {
+		for i := range heads {
+			if heads[i]%p != 0 || kv[i]%p != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	var kept []Layout
+	for _, l := range b.sp.Layouts {
+		if divides(int64(l.P())) {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) == 0 {
+		return layoutError(fmt.Sprintf("partition: no layout of %s for %s: Megatron-LM's tensor-parallel size must divide the attention's %d heads and %d K/V heads, and no group shape that fits does",
+			b.sp.Spec.Name, b.g.Name, heads[0], kv[0]))
+	}
+	b.sp.Layouts = kept
+	return nil
 }
 
 type builder struct {

@@ -37,14 +37,14 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&pf.o.Seq, "seq", 0, "sequence length (default: the model's context length)")
 	fs.StringVar(&pf.objective, "objective", "time", "minimise step time or energy")
 	fs.StringVar(&pf.strategy, "strategy", "auto", "strategy family: auto, megatron1, megatron3 or fsdp (each tuned by the solver)")
-	fs.StringVar(&pf.baseline, "baseline", "", "canonical baseline instead of a family: megatron1, megatron3 or fsdp, as its published code runs")
+	fs.StringVar(&pf.baseline, "baseline", "", "canonical baseline instead of a family, as its published code ran (historical): megatron1 (Megatron-LM 2019), megatron3 (2022) or fsdp (2023)")
 	fs.BoolVar(&pf.o.Space.FlashAttention, "flash-attention", false, "give the Megatron baselines fused (flash) attention instead of their code's unfused attention")
 	fs.StringVar(&pf.schemes, "schemes", "", "schemes to allow (ring-w,ring-x,...) or, each prefixed by -, to deny (-relay-w,-relay-x,-relay-y: TSPP's plain rings); default all the family has")
 	fs.BoolVar(&pf.o.Space.TPCommOverlap, "tp-comm-overlap", false, "megatron3 only: pipeline the sequence-parallel all-gather with the column GEMM (Megatron-Core's --tp-comm-overlap), as a ring-x stream")
 	fs.BoolVar(&pf.o.Space.Unaliased, "unaliased", false, "give every layer its own variables")
 	fs.IntVar(&pf.o.Space.MaxGroupDies, "max-group", 0, fmt.Sprintf("largest model-parallel group in dies (default: the whole wafer, at most %d)", partition.DefaultMaxGroupDies))
 	fs.StringVar(&pf.mbs, "micro-batches", "1,2,4,8", "micro-batch sizes to consider")
-	fs.StringVar(&pf.rcs, "recompute", "none,selective,full", "recomputation modes to consider")
+	fs.StringVar(&pf.rcs, "recompute", "none,selective,full", "recomputation modes to consider (a --baseline's own by default: megatron1 and fsdp none or full, megatron3 none or selective)")
 	fs.DurationVar(&pf.timeLimit, "time-limit", ilp.DefaultTimeLimit, "bound on planning: loading, pricing, every solve and round of the dual-level loop")
 	fs.IntVar(&pf.o.Solver.Threads, "threads", 0, fmt.Sprintf("solver threads (0: HiGHS decides; capped at the CPU count, %d here)", runtime.NumCPU()))
 	fs.Float64Var(&pf.o.Solver.RelGap, "gap", ilp.DefaultRelGap, "relative MIP gap in (0, 1) at which the solver stops; status is optimal only at the default")
@@ -114,7 +114,12 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 		}
 		pf.o.Space.MicroBatches = append(pf.o.Space.MicroBatches, n)
 	}
+	given := false // a baseline keeps its own recomputation modes unless --recompute is given
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "recompute" })
 	for _, s := range strings.Split(pf.rcs, ",") {
+		if pf.baseline != "" && !given {
+			break
+		}
 		r, err := partition.ParseRecompute(strings.TrimSpace(s))
 		if err != nil {
 			return usageError{fmt.Sprintf("--recompute: %q is not none, selective or full", s)}
