@@ -550,7 +550,7 @@ func (pl *planner) infeasible() error {
 		var oom *ilp.OutOfMemoryError
 		switch {
 		case errors.As(out.err, &oom):
-			e.Stages = append(e.Stages, fmt.Sprintf("stage %d (blocks %d–%d, %d micro-batches in flight) needs %s per die, above %s", r, first, last-1, pl.inFlight(r), fileio.Bytes(int64(oom.Need)), fileio.Bytes(int64(oom.Have))))
+			e.Stages = append(e.Stages, fmt.Sprintf("stage %d (blocks %d–%d, %d micro-batches in flight) needs %s per die, above %s", r, first, last-1, pl.inFlight(r), fileio.Bytes(oom.Need), fileio.Bytes(oom.Have)))
 		case out.err != nil:
 			e.Stages = append(e.Stages, fmt.Sprintf("stage %d (blocks %d–%d): %v", r, first, last-1, out.err))
 		}

@@ -605,7 +605,7 @@ func (row *EvalRow) simulate(ctx context.Context, p *plan.Plan, s *wafer.Spec) *
 	row.TokensPerSecond = float64(row.Batch*row.Seq) / r.Simulated
 	row.Fits = r.Fits
 	if !r.Fits {
-		row.Reason = fmt.Sprintf("simulated peak %s per die exceeds %s", fileio.Bytes(int64(r.SimulatedMemory)), fileio.Bytes(int64(r.CapacityBytes)))
+		row.Reason = fmt.Sprintf("simulated peak %s per die exceeds %s", fileio.Bytes(r.SimulatedMemory), fileio.Bytes(r.CapacityBytes))
 	}
 	return r
 }

@@ -146,7 +146,7 @@ func (o FaultsOptions) withSpec(s *wafer.Spec) tempc.Options {
 func reason(err error) string {
 	var oom *ilp.OutOfMemoryError
 	if errors.As(err, &oom) {
-		return fmt.Sprintf("needs %s per die, has %s", fileio.Bytes(int64(oom.Need)), fileio.Bytes(int64(oom.Have)))
+		return fmt.Sprintf("needs %s per die, has %s", fileio.Bytes(oom.Need), fileio.Bytes(oom.Have))
 	}
 	return err.Error()
 }

@@ -146,7 +146,7 @@ func Pipeline(ctx context.Context, w io.Writer, o PipelineOptions) error {
 	for i, s := range r.Stages {
 		fmt.Fprintf(w, "stage %-4d blocks %d–%d, %s (%s, gap %.2g%%), %d in flight: %.3g + %.3g ms per micro-batch, %.3g s sync+optimizer; %s of %s per die\n",
 			i, s.First, s.Last, s.Layout, s.Status, 100*s.MIPGap, s.InFlight, 1e3*s.ForwardSeconds, 1e3*s.BackwardSeconds, s.FixedSeconds,
-			fileio.Bytes(int64(s.PeakMemory)), fileio.Bytes(int64(s.Capacity)))
+			fileio.Bytes(s.PeakMemory), fileio.Bytes(s.Capacity))
 	}
 	if r.Plan != nil {
 		fmt.Fprintf(w, "plan       %d tasks stored, %d per step, lowered and verified in %.2f s\n", r.Plan.TasksStored, r.Plan.TasksExpanded, r.Plan.LowerSeconds)
@@ -155,12 +155,12 @@ func Pipeline(ctx context.Context, w io.Writer, o PipelineOptions) error {
 		fmt.Fprintf(w, "simulated  %.4f s (%+.2f%% against the prediction), %.0f tokens/s; bubble %.1f%% (predicted %.1f%%)",
 			sm.Simulated, 100*deref(sm.RelErr), float64(compiled.Plan.Batch*compiled.Plan.Seq)/sm.Simulated, 100*sm.Pipeline.Bubble, 100*sm.Pipeline.PredictedBubble)
 		if r.Wafers > 1 {
-			fmt.Fprintf(w, "; %s between wafers", fileio.Bytes(int64(sm.Pipeline.InterWaferBytes)))
+			fmt.Fprintf(w, "; %s between wafers", fileio.Bytes(sm.Pipeline.InterWaferBytes))
 		}
 		fmt.Fprintf(w, "; %.1f s\n", sm.WallSeconds)
 		for _, st := range sm.Pipeline.Stages {
 			fmt.Fprintf(w, "sim stage %-3d in passes %.4g s (bubble %.1f%%), dies busy %.4g s on average, peak %s per die\n",
-				st.Stage, st.PassSeconds, 100*st.Bubble, st.BusySeconds, fileio.Bytes(int64(st.PeakMemory)))
+				st.Stage, st.PassSeconds, 100*st.Bubble, st.BusySeconds, fileio.Bytes(st.PeakMemory))
 		}
 	}
 	if r.TimeUp {

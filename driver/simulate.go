@@ -38,7 +38,7 @@ func heatmapOf(sr *tempc.Simulation, p *plan.Plan, s *wafer.Spec) *waferMap {
 	r := &sr.Report
 	title := []string{fmt.Sprintf("%s on %s, %s", p.Model, s.Name, p.Layout),
 		fmt.Sprintf("step %.4g s simulated (%.4g s predicted); busiest link %s at %.0f%%; peak %s on %s", r.Simulated, r.Predicted,
-			r.MaxLink, 100*r.MaxLinkUtil, fileio.Bytes(int64(r.SimulatedMemory)), r.PeakMemoryDie)}
+			r.MaxLink, 100*r.MaxLinkUtil, fileio.Bytes(r.SimulatedMemory), r.PeakMemoryDie)}
 	return &waferMap{spec: s, title: title, dies: r.Dies, links: r.Links, groups: tempc.PlanGroups(p), stats: true}
 }
 

@@ -26,23 +26,23 @@ func writeSimulateText(w io.Writer, r *tempc.SimulateReport, s *wafer.Spec) erro
 	}
 	fmt.Fprintf(w, "; %.1f kW on average, %.1f tokens/J: compute %.0f, HBM %.0f, SRAM %.0f, D2D %.0f, static %.0f J\n",
 		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.SRAM, e.D2D, e.Static)
-	fmt.Fprintf(w, "memory      simulated peak %s per die (die %s)", fileio.Bytes(int64(r.SimulatedMemory)), r.PeakMemoryDie)
+	fmt.Fprintf(w, "memory      simulated peak %s per die (die %s)", fileio.Bytes(r.SimulatedMemory), r.PeakMemoryDie)
 	if r.MemoryRelErr != nil {
-		fmt.Fprintf(w, ", predicted %s (%+.2f%%)", fileio.Bytes(int64(r.PredictedMemory)), 100**r.MemoryRelErr)
+		fmt.Fprintf(w, ", predicted %s (%+.2f%%)", fileio.Bytes(r.PredictedMemory), 100**r.MemoryRelErr)
 	}
 	verdict := "fits"
 	if !r.Fits {
 		verdict = "DOES NOT FIT"
 	}
-	fmt.Fprintf(w, "; capacity %s: %s\n", fileio.Bytes(int64(r.CapacityBytes)), verdict)
+	fmt.Fprintf(w, "; capacity %s: %s\n", fileio.Bytes(r.CapacityBytes), verdict)
 	fmt.Fprintf(w, "method      %s\n", r.Method)
 	fmt.Fprintf(w, "simulated   %d replays, %d events in %.1f s\n", len(r.Replays), r.Events, r.WallSeconds)
 	if pl := r.Pipeline; pl != nil {
 		fmt.Fprintf(w, "pipeline    %s, %d micro-batches: bubble %.1f%% simulated, %.1f%% predicted; %s over the links between wafers\n",
-			pl.Schedule, pl.MicroBatches, 100*pl.Bubble, 100*pl.PredictedBubble, fileio.Bytes(int64(pl.InterWaferBytes)))
+			pl.Schedule, pl.MicroBatches, 100*pl.Bubble, 100*pl.PredictedBubble, fileio.Bytes(pl.InterWaferBytes))
 		for _, st := range pl.Stages {
 			fmt.Fprintf(w, "  stage %-3d wafer %d, blocks %d–%d, %s: in passes %.4g s (bubble %.1f%%), dies busy %.4g s on average, peak %s per die\n",
-				st.Stage, st.Wafer, st.FirstBlock, st.LastBlock, st.Layout, st.PassSeconds, 100*st.Bubble, st.BusySeconds, fileio.Bytes(int64(st.PeakMemory)))
+				st.Stage, st.Wafer, st.FirstBlock, st.LastBlock, st.Layout, st.PassSeconds, 100*st.Bubble, st.BusySeconds, fileio.Bytes(st.PeakMemory))
 		}
 		busiest := 0.0
 		for _, l := range pl.InterWafer {

@@ -39,7 +39,7 @@ func writeSolveText(w io.Writer, r *tempc.SolveReport) error {
 	fmt.Fprintf(w, "power      %.1f kW on average, %.1f tokens/J; energy: compute %.0f, HBM %.0f, SRAM %.0f, D2D %.0f, static %.0f J\n",
 		r.AveragePower/1e3, r.TokensPerJoule, e.Compute, e.HBM, e.SRAM, e.D2D, e.Static)
 	m := r.Memory
-	by := func(v float64) string { return fileio.Bytes(int64(v)) }
+	by := fileio.Bytes[float64]
 	fmt.Fprintf(w, "memory     %s of %s per die: weights %s, gradients %s, optimizer states %s, activations %s, gathered weights %s, transient %s\n",
 		by(r.PeakMemoryBytesPerDie), by(r.CapacityBytesPerDie), by(m.Weights), by(m.Grads), by(m.OptStates), by(m.Acts), by(m.Gathered), by(m.Transient))
 	fmt.Fprintln(w, "\nstrategies (per step, all layers of a group):")

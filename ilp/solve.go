@@ -135,10 +135,10 @@ func (e *OutOfMemoryError) Error() string {
 	sort.SliceStable(terms, func(i, j int) bool { return terms[i].v > terms[j].v })
 	var parts []string
 	for _, t := range terms[:3] {
-		parts = append(parts, fmt.Sprintf("%s %s", t.name, fileio.Bytes(int64(t.v))))
+		parts = append(parts, fmt.Sprintf("%s %s", t.name, fileio.Bytes(t.v)))
 	}
 	return fmt.Sprintf("ilp: %s needs %s per die on %s, has %s (best layout %s: %s dominate; %s)",
-		e.Model, fileio.Bytes(int64(e.Need)), e.Wafer, fileio.Bytes(int64(e.Have)), e.Layout, terms[0].name, strings.Join(parts, ", "))
+		e.Model, fileio.Bytes(e.Need), e.Wafer, fileio.Bytes(e.Have), e.Layout, terms[0].name, strings.Join(parts, ", "))
 }
 
 // Explain says why no assignment of t exists. When some op group has no

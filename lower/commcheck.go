@@ -144,12 +144,12 @@ func (cp commPlan) check(sp *partition.Space) error {
 				sum += intra[d]
 				if short(intra[d], want.perDie) {
 					return fmt.Errorf("lower: %sdie %s receives %s from its model-parallel group per step; its op groups' schemes imply at least %s (collectives, streams and resharding on %d dies; micro-batches per step: %d)",
-						cp.where, dieName(cp.spec, d), bytesOf(intra[d]), bytesOf(want.perDie), P, l.MicroBatches(sp.Graph.Batch))
+						cp.where, dieName(cp.spec, d), fileio.Bytes(intra[d]), fileio.Bytes(want.perDie), P, l.MicroBatches(sp.Graph.Batch))
 				}
 			}
 			if total := want.perDie*float64(P) + want.kv; short(sum, total) {
 				return fmt.Errorf("lower: %sthe model-parallel group of die %s receives %s per step; its schemes imply at least %s, of which %s of K/V slices",
-					cp.where, dieName(cp.spec, g[0]), bytesOf(sum), bytesOf(total), bytesOf(want.kv))
+					cp.where, dieName(cp.spec, g[0]), fileio.Bytes(sum), fileio.Bytes(total), fileio.Bytes(want.kv))
 			}
 		}
 	}
@@ -158,7 +158,7 @@ func (cp commPlan) check(sp *partition.Space) error {
 			for _, d := range g {
 				if short(cross[d], dp) {
 					return fmt.Errorf("lower: %sdie %s receives %s from the other data-parallel replicas per step; the gradient all-reduce over %d replicas moves at least %s into each die",
-						cp.where, dieName(cp.spec, d), bytesOf(cross[d]), l.DP, bytesOf(dp))
+						cp.where, dieName(cp.spec, d), fileio.Bytes(cross[d]), l.DP, fileio.Bytes(dp))
 				}
 			}
 		}
@@ -169,13 +169,6 @@ func (cp commPlan) check(sp *partition.Space) error {
 // short says got falls below the bound want.
 func short(got, want float64) bool {
 	return !(got >= want*(1-commTolerance)) // NaN too
-}
-
-func bytesOf(b float64) string {
-	if b >= math.MaxInt64 {
-		return fmt.Sprintf("%.3g B", b)
-	}
-	return fileio.Bytes(int64(b))
 }
 
 // groupIndex maps each die of the plan's groups to its group, checking
@@ -300,16 +293,6 @@ func kvPasses(ps costmodel.Pass) int {
 	return min(ps.KV, 2)
 }
 
-// kindSchemes lists the schemes that partition each kind of op group, in
-// any family (the space a plan is checked with need not be built with the
-// family it was compiled with: its groups' Schemes may be fewer).
-var kindSchemes = map[partition.Kind][]partition.Scheme{
-	partition.GEMM: {partition.MegatronCol, partition.MegatronRow, partition.SPCol, partition.SPRow, partition.FSDP,
-		partition.RingW, partition.RingX, partition.RingY, partition.RelayW, partition.RelayX, partition.RelayY},
-	partition.Attention: {partition.Heads, partition.RingSeq, partition.Batch},
-	partition.Embedding: {partition.Vocab, partition.VocabSP},
-}
-
 // strategyScheme reads a recorded strategy against its op group: the
 // group's key and layers, a scheme of the group's kind (with a sub-chain
 // degree, "relay-w/4", one the layout allows), and that scheme's
@@ -323,8 +306,10 @@ func strategyScheme(grp *partition.Group, l *partition.Layout, st plan.Strategy)
 	if err != nil {
 		return 0, 0, fmt.Errorf("group %s: %w", grp.Key, err)
 	}
-	if !slices.Contains(kindSchemes[grp.Kind], sc) {
-		return 0, 0, fmt.Errorf("group %s: scheme %s, which does not partition a group of its kind (%v)", grp.Key, sc, kindSchemes[grp.Kind])
+	// Any scheme of the group's kind, in any family: the space a plan is
+	// checked with need not be built with the family it was compiled with.
+	if kinds := partition.KindSchemes(grp.Kind); !slices.Contains(kinds, sc) {
+		return 0, 0, fmt.Errorf("group %s: scheme %s, which does not partition a group of its kind (%v)", grp.Key, sc, kinds)
 	}
 	d := 0
 	if hasDegree {

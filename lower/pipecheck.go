@@ -3,6 +3,7 @@ package lower
 import (
 	"fmt"
 
+	"github.com/tempc/tempc/internal/fileio"
 	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/plan"
 	"github.com/tempc/tempc/wafer"
@@ -114,7 +115,7 @@ func (pc pipeCheck) boundary(prog *plan.Program, from, to int, bytes int64) erro
 	for _, d := range st.Dies {
 		if short(recv[d], share) {
 			return fmt.Errorf("lower: %s: die %s receives %s per micro-batch; its share of the %s activation is %s",
-				name, dieName(pc.s, d), bytesOf(recv[d]), bytesOf(float64(bytes)), bytesOf(share))
+				name, dieName(pc.s, d), fileio.Bytes(recv[d]), fileio.Bytes(bytes), fileio.Bytes(share))
 		}
 	}
 	for j, g := range st.Groups {
@@ -124,7 +125,7 @@ func (pc pipeCheck) boundary(prog *plan.Program, from, to int, bytes int64) erro
 		}
 		if want := float64(bytes)*float64(len(g))/n - 1; short(got, want) {
 			return fmt.Errorf("lower: %s: replica %d receives %s from stage %d per micro-batch; its part of the %s activation is %s",
-				name, j, bytesOf(got), from, bytesOf(float64(bytes)), bytesOf(want))
+				name, j, fileio.Bytes(got), from, fileio.Bytes(bytes), fileio.Bytes(want))
 		}
 	}
 	return nil
@@ -135,7 +136,7 @@ func (pc pipeCheck) tied(bytes int64) error {
 	last := len(pc.pl.Stages) - 1
 	switch {
 	case bytes > 0 && pc.pl.Tied == nil:
-		return fmt.Errorf("lower: the pipeline exchanges no tied embedding gradient; the model's first and last stage both hold its tied table (%s of gradient per replica)", bytesOf(float64(bytes)))
+		return fmt.Errorf("lower: the pipeline exchanges no tied embedding gradient; the model's first and last stage both hold its tied table (%s of gradient per replica)", fileio.Bytes(bytes))
 	case bytes <= 0 && pc.pl.Tied != nil:
 		return fmt.Errorf("lower: the pipeline exchanges a tied gradient, but the model ties no weight across its first and last stage")
 	case bytes <= 0:
@@ -162,7 +163,7 @@ func (pc pipeCheck) tied(bytes int64) error {
 			}
 			if short(got, float64(bytes)) {
 				return fmt.Errorf("lower: tied: replica %d of stage %d receives %s of the tied gradient; the other end's is %s",
-					j, k, bytesOf(got), bytesOf(float64(bytes)))
+					j, k, fileio.Bytes(got), fileio.Bytes(bytes))
 			}
 		}
 	}
@@ -183,7 +184,7 @@ func CheckPipelineRoutes(joined *wafer.Spec, dies [][]wafer.DieID) error {
 	if len(dies) > joined.Wafers() {
 		return fmt.Errorf("lower: %d stages on the %d wafers of %s: one stage per wafer", len(dies), joined.Wafers(), joined.Name)
 	}
-	comp := components(joined)
+	comp := joined.Components()
 	part := -1
 	for k, ds := range dies {
 		for _, local := range ds {
@@ -200,37 +201,4 @@ func CheckPipelineRoutes(joined *wafer.Spec, dies [][]wafer.DieID) error {
 		}
 	}
 	return nil
-}
-
-// components labels each live die of s with its connected part over live
-// links (breadth-first search); dead dies get -1.
-func components(s *wafer.Spec) []int {
-	comp := make([]int, s.NumDies())
-	for i := range comp {
-		comp[i] = -1
-	}
-	next := 0
-	for start := wafer.DieID(0); int(start) < s.NumDies(); start++ {
-		if !s.Alive(start) || comp[start] >= 0 {
-			continue
-		}
-		comp[start] = next
-		queue := []wafer.DieID{start}
-		for len(queue) > 0 {
-			d := queue[0]
-			queue = queue[1:]
-			for dir := wafer.North; dir <= wafer.West; dir++ {
-				l, ok := s.LinkFrom(d, dir)
-				if !ok || !s.LinkAlive(l) {
-					continue
-				}
-				if _, n := s.LinkEnds(l); s.Alive(n) && comp[n] < 0 {
-					comp[n] = next
-					queue = append(queue, n)
-				}
-			}
-		}
-		next++
-	}
-	return comp
 }

@@ -206,16 +206,14 @@ func (b *builder) newGroup(key string, op *ir.Op) Group {
 	switch op.Kind {
 	case ir.MatMul:
 		grp.Kind, grp.K, grp.N = GEMM, op.MatMul.K, op.MatMul.N
-		grp.Schemes = b.schemes(MegatronCol, MegatronRow, SPCol, SPRow, FSDP, RingW, RingX, RingY, RelayW, RelayX, RelayY)
 	case ir.Attention:
 		a := op.Attn
 		grp.Kind, grp.Heads, grp.KVHeads, grp.HeadDim = Attention, a.Heads, a.KVHeads, a.HeadDim
-		grp.Schemes = b.schemes(Heads, RingSeq)
 	case ir.Embedding:
 		grp.Kind = Embedding
 		grp.N = b.g.Tensor(op.Outputs[0]).Shape[len(b.g.Tensor(op.Outputs[0]).Shape)-1]
-		grp.Schemes = b.schemes(Vocab, VocabSP)
 	}
+	grp.Schemes = b.schemes(candidates[grp.Kind]...)
 	return grp
 }
 

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -166,6 +167,29 @@ var canonical = map[Family]map[Kind][]Scheme{
 	Megatron1: {Embedding: {Vocab}, GEMM: {MegatronCol, MegatronRow}, Attention: {Heads}},
 	Megatron3: {Embedding: {VocabSP}, GEMM: {SPCol, SPRow}, Attention: {Heads}},
 	FSDPOnly:  {Embedding: {VocabSP}, GEMM: {FSDP}, Attention: {Batch}},
+}
+
+// candidates are the schemes the free space offers each kind of op group
+// (a family or --schemes may take fewer).
+var candidates = map[Kind][]Scheme{
+	GEMM:      {MegatronCol, MegatronRow, SPCol, SPRow, FSDP, RingW, RingX, RingY, RelayW, RelayX, RelayY},
+	Attention: {Heads, RingSeq},
+	Embedding: {Vocab, VocabSP},
+}
+
+// KindSchemes lists every scheme that partitions an op group of kind k in
+// some space: the free space's candidates and the canonical baselines'
+// (FSDP's whole-sequence attention, Batch, is a baseline's only).
+func KindSchemes(k Kind) []Scheme {
+	out := slices.Clone(candidates[k])
+	for _, f := range Baselines {
+		for _, s := range canonical[f][k] {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // Baselines lists the canonical baselines.

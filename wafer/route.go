@@ -184,27 +184,24 @@ func (s *Spec) Shortest(a, b DieID, avoid func(LinkID) bool) (Route, bool) {
 	return rev, true
 }
 
-// Connected marks the dies of the largest set of healthy dies joined by
-// live links (the one holding the lowest die ID on a tie): the dies that
-// can all reach each other. Dies outside it cannot take part in a plan
-// that spans the wafer.
-func (s *Spec) Connected() []bool {
+// Components numbers the parts of the wafer that live links join: each
+// healthy die gets its part's number (0, 1, … in the order of their lowest
+// die IDs), each dead die −1.
+func (s *Spec) Components() []int {
 	comp := make([]int, s.NumDies())
 	for i := range comp {
 		comp[i] = -1
 	}
-	best, bestSize, n := -1, 0, 0
+	n := 0
 	for start := DieID(0); int(start) < s.NumDies(); start++ {
 		if !s.Alive(start) || comp[start] >= 0 {
 			continue
 		}
-		size := 0
 		queue := []DieID{start}
 		comp[start] = n
 		for len(queue) > 0 {
 			d := queue[0]
 			queue = queue[1:]
-			size++
 			for dir := North; dir <= West; dir++ {
 				if l, ok := s.LinkFrom(d, dir); ok && s.LinkAlive(l) {
 					if _, m := s.LinkEnds(l); comp[m] < 0 {
@@ -214,10 +211,31 @@ func (s *Spec) Connected() []bool {
 				}
 			}
 		}
-		if size > bestSize {
-			best, bestSize = n, size
-		}
 		n++
+	}
+	return comp
+}
+
+// Connected marks the dies of the largest set of healthy dies joined by
+// live links (the one holding the lowest die ID on a tie): the dies that
+// can all reach each other. Dies outside it cannot take part in a plan
+// that spans the wafer.
+func (s *Spec) Connected() []bool {
+	comp := s.Components()
+	var size []int
+	for _, c := range comp {
+		if c >= 0 {
+			for len(size) <= c {
+				size = append(size, 0)
+			}
+			size[c]++
+		}
+	}
+	best := -1
+	for c, n := range size {
+		if best < 0 || n > size[best] {
+			best = c
+		}
 	}
 	in := make([]bool, s.NumDies())
 	for d, c := range comp {

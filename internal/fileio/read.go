@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 )
 
@@ -100,9 +101,13 @@ func ReadAll(r io.Reader, name string, limit int64, what string) ([]byte, error)
 }
 
 // Bytes writes n bytes for a person: B, kB, MB, GB or TB (powers of ten),
-// with three significant figures, so that 43 MB never reads "0.0 GB".
-func Bytes(n int64) string {
+// with three significant figures, so that 43 MB never reads "0.0 GB". A
+// count that is not finite is written as it is.
+func Bytes[N int | int64 | float64](n N) string {
 	v := float64(n)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Sprintf("%g B", v)
+	}
 	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
 	i := 0
 	for v >= 1000 && i < len(units)-1 {
@@ -111,7 +116,7 @@ func Bytes(n int64) string {
 	}
 	switch {
 	case i == 0:
-		return fmt.Sprintf("%d B", n)
+		return fmt.Sprintf("%.0f B", math.Trunc(v))
 	case v >= 100:
 		return fmt.Sprintf("%.0f %s", v, units[i])
 	case v >= 10:
