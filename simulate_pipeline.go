@@ -98,7 +98,7 @@ func pipelineReport(r *SimulateReport, p *plan.Plan, s *wafer.Spec, st *sim.Step
 // plan on it, and holds each stage to its stage graph's work: the stage
 // graph is rebuilt from the model (model, or the plan's model_source) and
 // its blocks, and its step — the stage's passes in its order
-// (plan.Stage.Steps) — checked by lower.CheckWork as a plan of its own.
+// (plan.Stage.Steps) — checked by lower.CheckStageWork as a plan of its own.
 func readPipeline(p *plan.Plan, cluster *wafer.Spec, file, model string) (*plan.Plan, *wafer.Spec, error) {
 	if cluster.Cluster == nil {
 		return nil, nil, fmt.Errorf("tempc: %s is a pipeline plan, but its wafer %s describes no cluster", file, cluster.Name)
@@ -148,7 +148,7 @@ func readPipeline(p *plan.Plan, cluster *wafer.Spec, file, model string) (*plan.
 		}
 		stage := &plan.Plan{Model: st.Model, Batch: p.Batch, Seq: p.Seq, GraphSHA256: st.GraphSHA256, Layout: st.Layout,
 			Steps: st.Steps(p.Pipeline.MicroBatches)}
-		if err := lower.CheckWork(stage, sp); err != nil {
+		if err := lower.CheckStageWork(stage, sp); err != nil {
 			return nil, nil, fmt.Errorf("tempc: %s: stage %d: %w", file, k, err)
 		}
 		spaces = append(spaces, sp)

@@ -49,14 +49,21 @@ import (
 //     schemes allow;
 //   - each of the D dies runs the optimizer step exactly once.
 //
-// It then checks the plan's communication (CheckComm), unless the plan
-// has neither a schema version nor dies: a pipeline stage's step put
-// together to check its work (plan.Stage.Steps), whose communication
-// CheckPipeline checks with the pipeline's.
+// It then checks the plan's communication (CheckComm).
 //
 // Errors name the op and what is missing, e.g. "lower: plan computes 0 of
 // the 1.2e+15 FLOPs of block/attn.qkv.fwd per step".
 func CheckWork(p *plan.Plan, sp *partition.Space) error {
+	if err := CheckStageWork(p, sp); err != nil {
+		return err
+	}
+	return CheckComm(p, sp)
+}
+
+// CheckStageWork is CheckWork without CheckComm: for a pipeline stage's
+// step (plan.Stage.Steps) held to its stage graph, whose communication
+// CheckPipeline checks with the boundaries'.
+func CheckStageWork(p *plan.Plan, sp *partition.Space) error {
 	if err := checkGraph(p, sp); err != nil {
 		return err
 	}
@@ -75,13 +82,7 @@ func CheckWork(p *plan.Plan, sp *partition.Space) error {
 	if err := c.totals(); err != nil {
 		return err
 	}
-	if err := c.optimizerOnce(); err != nil {
-		return err
-	}
-	if p.SchemaVersion == 0 && len(p.Dies) == 0 {
-		return nil // a stage's step on its own: CheckPipeline checks its communication
-	}
-	return CheckComm(p, sp)
+	return c.optimizerOnce()
 }
 
 // optimizerOnce checks that each of the D dies runs its optimizer step
