@@ -51,7 +51,9 @@ func (st *Staged) Publish() error {
 		return fmt.Errorf("chakra: %w", err)
 	}
 	if err := os.Rename(st.tmp, st.dir); err != nil {
-		os.Rename(old, st.dir)
+		if rerr := os.Rename(old, st.dir); rerr != nil {
+			return fmt.Errorf("chakra: %w; the earlier export is left at %s (%v)", err, old, rerr)
+		}
 		return fmt.Errorf("chakra: %w", err)
 	}
 	st.tmp = ""
