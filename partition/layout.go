@@ -128,9 +128,10 @@ func (g grouping) dp() int { return len(g.tiles) + len(g.extra) }
 
 // groupings lists, for every group rectangle whose sides divide the
 // mesh's and that has at most MaxGroupDies dies, its tiles packed on the
-// healthy dies (healthyTiles, irregularGroups) — those that give between
-// 1 and batch groups. Where the groups that fit do not divide the batch,
-// only the largest number of them that does is kept (irregular groups
+// healthy dies (healthyTiles, irregularGroups) — those that give at least
+// one group. Where the groups that fit do not divide the batch (or
+// outnumber its sequences), only the largest number of them that does is
+// kept (irregular groups
 // dropped before rectangles, later tiles before earlier ones); the dies of
 // the others stay idle, so that every group takes the same whole share.
 func groupings(s *wafer.Spec, batch int64, cfg Config) []grouping {
@@ -142,7 +143,7 @@ func groupings(s *wafer.Spec, batch int64, cfg Config) []grouping {
 			}
 			tiles, used := healthyTiles(s, r, c)
 			g := grouping{shape: wafer.Rect{Rows: r, Cols: c}, tiles: tiles, extra: irregularGroups(s, used, r*c)}
-			if d := g.dp(); d > 0 && int64(d) <= batch {
+			if g.dp() > 0 {
 				out = append(out, g.dividing(batch))
 			}
 		}
@@ -309,16 +310,16 @@ func HealthyChain(s *wafer.Spec, t wafer.Rect) ([]wafer.DieID, bool) {
 }
 
 // noLayout explains why layouts found none: no group shape within
-// MaxGroupDies tiles the healthy dies into between 1 and batch groups, or
-// every micro-batch size asked for exceeds the sequences a group gets.
+// MaxGroupDies fits the healthy dies, or no micro-batch size asked for
+// divides the sequences a group gets.
 func noLayout(s *wafer.Spec, batch int64, cfg Config) error {
 	var most int64 // the most sequences any DP group of a possible shape gets
 	for _, g := range groupings(s, batch, cfg) {
 		most = max(most, batch/int64(g.dp()))
 	}
 	if most == 0 {
-		return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d: no group shape of at most %d dies tiles its %d healthy dies "+
-			"into at most %d data-parallel groups (raise --batch or --max-group)", s.Name, batch, cfg.MaxGroupDies, s.NumHealthy(), batch))
+		return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d: no group shape of at most %d dies fits its %d healthy dies (raise --max-group)",
+			s.Name, batch, cfg.MaxGroupDies, s.NumHealthy()))
 	}
 	if cfg.MicroBatchCount > 0 {
 		return layoutError(fmt.Sprintf("partition: no layout of %s fits batch %d in %d micro-batches: no data-parallel group's share of the batch divides into them",
