@@ -11,7 +11,7 @@ import (
 )
 
 // TestCanonicalBaselines: each canonical baseline runs one scheme per
-// group (golden: testdata/golden/baselines.txt, regenerated with
+// group, megatron-core's GEMMs also their overlapped form (golden: testdata/golden/baselines.txt, regenerated with
 // UPDATE_GOLDEN=1), every layout edge agrees without resharding (the
 // column→row pairs follow from the producers' layouts), and its layouts
 // are the knobs its users turn.
@@ -22,10 +22,19 @@ func TestCanonicalBaselines(t *testing.T) {
 			sp := space(t, model, Config{Baseline: base})
 			fmt.Fprintf(&b, "%s %s (attention unfused: %v)\n", model, base, sp.Config.UnfusedAttention)
 			for _, g := range sp.Groups {
-				if len(g.Schemes) != 1 {
+				want := 1
+				if _, ok := overlapped[base][g.Schemes[0]]; ok && g.Kind == GEMM {
+					want = 2
+				}
+				if len(g.Schemes) != want {
 					t.Fatalf("%s %s: %s has %v", model, base, g.Key, g.Schemes)
 				}
-				fmt.Fprintf(&b, "  %-16s %s\n", g.Key, g.Schemes[0])
+				fmt.Fprintf(&b, "  %-16s %v\n", g.Key, g.Schemes)
+				for _, sc := range g.Schemes[1:] {
+					if sc.In() != g.Schemes[0].In() || sc.Out() != g.Schemes[0].Out() || overlapped[base][g.Schemes[0]] != sc {
+						t.Errorf("%s %s: %s offers %v, not its scheme's overlapped form", model, base, g.Key, g.Schemes)
+					}
+				}
 			}
 			for _, e := range sp.Edges {
 				from, to := sp.Groups[e.From].Schemes[0], sp.Groups[e.To].Schemes[0]
@@ -40,14 +49,14 @@ func TestCanonicalBaselines(t *testing.T) {
 			rcs, zs := map[Recompute]bool{}, map[bool]bool{}
 			for _, l := range sp.Layouts {
 				rcs[l.Recompute], zs[l.ZeRO] = true, true
-				if l.ZeRO != (base == Megatron3 && l.DP > 1) {
+				if l.ZeRO != ((base == Megatron3 || base == MegatronCore) && l.DP > 1) {
 					t.Errorf("%s %s: layout %s", model, base, l.Name())
 				}
 				if base == FSDPOnly && l.MicroBatch%l.P() != 0 {
 					t.Errorf("%s fsdp: layout %s does not give each die whole sequences", model, l.Name())
 				}
 			}
-			want := map[Recompute]bool{NoRecompute: true, Full: base != Megatron3, Selective: base == Megatron3}
+			want := map[Recompute]bool{NoRecompute: true, Full: base != Megatron3, Selective: base == Megatron3 || base == MegatronCore}
 			for r := range NumRecompute {
 				if rcs[r] != want[r] {
 					t.Errorf("%s %s: recomputation %s offered %v", model, base, r, rcs[r])
@@ -62,6 +71,7 @@ func TestCanonicalBaselines(t *testing.T) {
 		{Baseline: "megatron2"},
 		{Baseline: Megatron1, Family: Megatron3},
 		{Baseline: Megatron3, TPCommOverlap: true},
+		{Baseline: MegatronCore, Deny: []Scheme{RingX}},
 		{Baseline: FSDPOnly, Deny: []Scheme{FSDP}},
 	} {
 		if _, err := Build(sp.Graph, sp.Spec, bad); err == nil {

@@ -44,7 +44,7 @@ func Build(g *ir.Graph, s *wafer.Spec, cfg Config) (*Space, error) {
 	if len(b.sp.Layouts) == 0 {
 		return nil, noLayout(s, g.Batch, cfg)
 	}
-	if cfg.Baseline == Megatron1 || cfg.Baseline == Megatron3 {
+	if cfg.Baseline == Megatron1 || cfg.Baseline == Megatron3 || cfg.Baseline == MegatronCore {
 		if err := b.tensorParallelSizes(); err != nil {
 			return nil, err
 		}
@@ -409,5 +409,8 @@ func (b *builder) canonicalSchemes() {
 			break
 		}
 		grp.Schemes = []Scheme{pick}
+		if o, ok := overlapped[b.cfg.Baseline][pick]; ok {
+			grp.Schemes = sortedSchemes([]Scheme{pick, o})
+		}
 	}
 }

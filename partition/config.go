@@ -10,8 +10,9 @@ import (
 type Config struct {
 	// Family restricts the schemes (default Auto: all).
 	Family Family
-	// Baseline, when set, is a canonical baseline (megatron1, megatron3 or
-	// fsdp): each group runs the one scheme its published code runs, and
+	// Baseline, when set, is a canonical baseline (Baselines: megatron1,
+	// megatron3, fsdp, megatron-core): each group runs the scheme its
+	// published code runs (megatron-core: with its overlapped form), and
 	// the layouts are those its users tune (see the package doc). It
 	// excludes Family, Allow, Deny and TPCommOverlap.
 	Baseline Family
@@ -129,6 +130,9 @@ var baselineRecompute = map[Family][]Recompute{
 	Megatron1: {NoRecompute, Full},
 	Megatron3: {NoRecompute, Selective},
 	FSDPOnly:  {NoRecompute, Full},
+	// Megatron-Core offers both (--recompute-granularity selective or
+	// full).
+	MegatronCore: {NoRecompute, Selective, Full},
 }
 
 func (c Config) withDefaults(dies int) Config {
@@ -140,8 +144,8 @@ func (c Config) withDefaults(dies int) Config {
 		// Megatron-3's distributed optimizer shards optimizer states across
 		// DP groups (where there are several: layouts); Megatron-1 has
 		// none, and FSDP shards them within the group only.
-		c.ZeRO = []bool{c.Baseline == Megatron3}
-		c.UnfusedAttention = c.Baseline != FSDPOnly && !c.FlashAttention
+		c.ZeRO = []bool{c.Baseline == Megatron3 || c.Baseline == MegatronCore}
+		c.UnfusedAttention = (c.Baseline == Megatron1 || c.Baseline == Megatron3) && !c.FlashAttention
 	}
 	if c.Family == "" {
 		c.Family = Auto

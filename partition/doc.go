@@ -68,5 +68,18 @@
 //	           rather than a gather of its table: the bytes are T·h against
 //	           V·h, alike at these batch sizes).
 //
-// FlashAttention gives the Megatron baselines fused attention too.
+//	megatron-core  Megatron-Core as run in 2024–25 (modern): megatron3's
+//	           pairs with --tp-comm-overlap (each column GEMM may run as
+//	           ring-x, its all-gather pipelined into the GEMM, and each row
+//	           GEMM as ring-y, its reduce-scatter pipelined out; the solver
+//	           picks per op group, a superset of the one switch its users
+//	           set), fused attention, the distributed optimizer, and
+//	           recomputation none, selective or full. Its pipeline
+//	           parallelism on the wafer is planned by the root package
+//	           (tempc.PlanOnWafer) over this space's stages. Context
+//	           parallelism is not represented (see megatron3).
+//
+// The first three are historical (Historical), kept as TEMP's evaluation
+// ran them; Modern lists what users run today. FlashAttention gives the
+// historical Megatron baselines fused attention too.
 package partition

@@ -149,15 +149,23 @@ const (
 	Megatron1 Family = "megatron1" // 1D tensor parallelism: megatron-col/row, heads, vocab
 	Megatron3 Family = "megatron3" // tensor + sequence parallelism: sp-col/row, heads, vocab-sp
 	FSDPOnly  Family = "fsdp"      // fully sharded data parallelism inside the group
+	// MegatronCore is Megatron-Core as run in 2024–25: megatron3's schemes
+	// with tensor-parallel communication overlap (ring-x, ring-y) and
+	// fused attention.
+	MegatronCore Family = "megatron-core"
 )
 
 // Families lists the accepted families.
-var Families = []Family{Auto, Megatron1, Megatron3, FSDPOnly}
+var Families = []Family{Auto, Megatron1, Megatron3, FSDPOnly, MegatronCore}
 
 var familySchemes = map[Family][]Scheme{
 	Megatron1: {MegatronCol, MegatronRow, Heads, Vocab},
 	Megatron3: {SPCol, SPRow, Heads, VocabSP},
 	FSDPOnly:  {FSDP, RingSeq, Batch, VocabSP},
+	// Transformer Engine's user-buffer overlap pipelines the
+	// sequence-parallel all-gather into the column GEMM (ring-x) and the
+	// row GEMM's reduce-scatter out of it (ring-y).
+	MegatronCore: {SPCol, SPRow, RingX, RingY, Heads, VocabSP},
 }
 
 // canonical lists, per baseline and op-group kind, the schemes its
@@ -167,6 +175,18 @@ var canonical = map[Family]map[Kind][]Scheme{
 	Megatron1: {Embedding: {Vocab}, GEMM: {MegatronCol, MegatronRow}, Attention: {Heads}},
 	Megatron3: {Embedding: {VocabSP}, GEMM: {SPCol, SPRow}, Attention: {Heads}},
 	FSDPOnly:  {Embedding: {VocabSP}, GEMM: {FSDP}, Attention: {Batch}},
+	// Megatron-Core's pairs are megatron3's; overlapped adds each GEMM's
+	// overlapped form beside it.
+	MegatronCore: {Embedding: {VocabSP}, GEMM: {SPCol, SPRow}, Attention: {Heads}},
+}
+
+// overlapped is, per baseline, the scheme that runs a canonical GEMM
+// scheme's collective overlapped with its kernel (Megatron-Core's
+// --tp-comm-overlap): the group may take either, the solver choosing per
+// op group. That is a superset of the switch Megatron-Core's users set
+// once for the whole model, so the baseline is never the weaker for it.
+var overlapped = map[Family]map[Scheme]Scheme{
+	MegatronCore: {SPCol: RingX, SPRow: RingY},
 }
 
 // candidates are the schemes the free space offers each kind of op group
@@ -192,8 +212,16 @@ func KindSchemes(k Kind) []Scheme {
 	return out
 }
 
-// Baselines lists the canonical baselines.
-var Baselines = []Family{Megatron1, Megatron3, FSDPOnly}
+// Baselines lists the canonical baselines: the historical ones (TEMP's
+// evaluation) and the modern ones (what their users run today).
+var Baselines = append(slices.Clone(Historical), Modern...)
+
+// Historical are the baselines of TEMP's evaluation, as their code ran
+// when published (2019–2023); Modern are what strong users run today.
+var (
+	Historical = []Family{Megatron1, Megatron3, FSDPOnly}
+	Modern     = []Family{MegatronCore}
+)
 
 // Group is one op group: the forward op(s) that head it in every layer it
 // stands for, with their backward ops.
