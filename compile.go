@@ -46,6 +46,59 @@ func Compile(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return compileSolved(ctx, o, sv)
+}
+
+// CompiledStep is a step planned with on-wafer pipelining considered
+// (SolveStep) and compiled: Single, the whole model on the whole wafer,
+// or, when the pipeline was kept (Step.Pipelined), Pipeline. Step keeps
+// what both searches gave.
+type CompiledStep struct {
+	Step     *Step
+	Single   *Result
+	Pipeline *CompiledPipeline
+}
+
+// Plan is the compiled plan and Spec the wafer it runs on (a pipeline's:
+// its slabs joined, the wafer itself or, cut across rows, transposed).
+func (c *CompiledStep) Plan() (*plan.Plan, *wafer.Spec) {
+	if c.Pipeline != nil {
+		return c.Pipeline.Plan, c.Pipeline.Spec
+	}
+	return c.Single.Plan, c.Single.Spec
+}
+
+// Summary is the compiled plan in figures.
+func (c *CompiledStep) Summary() PlanSummary {
+	if c.Pipeline != nil {
+		return c.Pipeline.Summary
+	}
+	return c.Single.Summary
+}
+
+// CompileStep plans the step as SolveStep does and lowers and verifies
+// the plan kept, as Compile (one wafer) or CompilePipeline (a pipeline)
+// do.
+func CompileStep(ctx context.Context, o Options) (*CompiledStep, error) {
+	st, err := SolveStep(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &CompiledStep{Step: st}
+	if st.Pipelined() {
+		po := PipelineOptions{Options: o, Stages: len(st.Pipeline.Stages)}
+		c.Pipeline, err = lowerPipeline(ctx, po, st.Pipeline)
+	} else {
+		c.Single, err = compileSolved(ctx, o, st.Single)
+	}
+	if err := cancelled(ctx, err); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// compileSolved lowers and verifies a solved plan (Compile).
+func compileSolved(ctx context.Context, o Options, sv *Solved) (*Result, error) {
 	if err := cancelled(ctx, nil); err != nil {
 		return nil, err
 	}

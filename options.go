@@ -57,6 +57,13 @@ type Options struct {
 	// Params are the cost model's (the DP bucket among them, which
 	// lowering follows).
 	Params costmodel.Params
+	// OnWaferStages, for SolveStep and CompileStep, also plans the model
+	// as a pipeline on equal slabs of the wafer (PlanOnWafer) and keeps it
+	// when faster: AnyDepth tries every cut of the wafer, n ≥ 2 the cuts
+	// of n stages, 0 (the default) none. PipelineTimeLimit bounds that
+	// search (0: DefaultPipelineTimeLimit).
+	OnWaferStages     int
+	PipelineTimeLimit time.Duration
 	// Progress, when set, receives a line per pipeline stage.
 	Progress io.Writer
 }

@@ -114,9 +114,14 @@ type PipelineResult struct {
 	// assumes never happens: the split found may then not be the best.
 	NonMonotone string
 	// TimeUp says the time limit ended the search before every
-	// micro-batch count was planned: the result is the best of those that
-	// were (Counts).
+	// micro-batch count (or, on one wafer, every cut) was planned: the
+	// result is the best of those that were (Counts, Cuts).
 	TimeUp bool
+	// Cut, for a pipeline on one wafer (PlanOnWafer), is how the wafer
+	// was cut into the stages' slabs, and Cuts what every cut tried gave;
+	// both are nil across wafers.
+	Cut  *wafer.Cut
+	Cuts []CutStep
 }
 
 // StageInfeasibleError says why no split of the blocks fits: for each
@@ -598,6 +603,12 @@ func compilePipeline(ctx context.Context, o PipelineOptions) (*CompiledPipeline,
 	if err != nil {
 		return nil, err
 	}
+	return lowerPipeline(ctx, o, res)
+}
+
+// lowerPipeline lowers a planned pipeline into one plan over its cluster
+// and verifies it (CompilePipeline).
+func lowerPipeline(ctx context.Context, o PipelineOptions, res *PipelineResult) (*CompiledPipeline, error) {
 	start := time.Now()
 	arch, err := frontend.LoadArchContext(ctx, o.Model, o.Seq, true)
 	if err != nil {
@@ -711,6 +722,16 @@ func boundaryBytes(a *frontend.Arch, batch, seq int64, m int) int64 {
 
 // tiedBytes is a tied token table's gradient in bf16.
 func tiedBytes(a *frontend.Arch) int64 { return a.Vocab * a.EmbedDim() * 2 }
+
+// PipelineLayout names a planned pipeline's layout by its stages', as
+// its lowered plan does (pipelineLayout).
+func PipelineLayout(r *PipelineResult) string {
+	names := make([]string, len(r.Stages))
+	for i, st := range r.Stages {
+		names[i] = st.Solved.Report.Layout.Name
+	}
+	return fmt.Sprintf("pp%d[%s]", len(r.Stages), strings.Join(names, "|"))
+}
 
 // pipelineLayout names a pipeline's layout by its stages':
 // "pp2[dp2-4x4-mb4-selective-zero|dp2-4x4-mb4-selective-zero]".

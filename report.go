@@ -22,6 +22,13 @@ type SolveReport struct {
 	// Attention is fused or unfused (score matrices materialised).
 	Configuration string `json:"configuration"`
 	Attention     string `json:"attention"`
+	// PipelineStages is 1: the plan runs the whole model on the whole
+	// wafer (a pipeline kept instead is reported otherwise). OnWafer lists
+	// the on-wafer pipelines tried and their steps (SolveStep), or
+	// OnWaferError says why none was planned.
+	PipelineStages int       `json:"pipeline_stages"`
+	OnWafer        []CutStep `json:"on_wafer_pipelines,omitempty"`
+	OnWaferError   string    `json:"on_wafer_pipeline_error,omitempty"`
 	// Solver record.
 	Status string `json:"status"`
 	// MemoryTolerance and MemoryStatus describe the second solve, for the
@@ -112,7 +119,7 @@ func report(sv *Solved, o Options, total time.Duration) *SolveReport {
 	b := sol.Breakdown
 	l := &sp.Layouts[sol.Assignment.Layout]
 	r := &SolveReport{Model: sp.Graph.Name, Wafer: sv.Spec.Name, Batch: sp.Graph.Batch, Seq: sp.Graph.Seq,
-		Configuration: o.Configuration(), Attention: attentionName(sp.Config.UnfusedAttention),
+		Configuration: o.Configuration(), Attention: attentionName(sp.Config.UnfusedAttention), PipelineStages: 1,
 		Status: sol.Result.Status.String(), ObjectiveKind: o.Objective.String(), Objective: sol.Result.Objective,
 		DualBound: sol.Result.DualBound, MIPGap: sol.Result.MIPGap, SolveSeconds: sv.SolveSeconds,
 		FormulateSeconds: total.Seconds() - sv.SolveSeconds, Mapper: sv.Mapper.Name(), DualLevel: sv.Iterations,

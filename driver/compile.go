@@ -38,6 +38,14 @@ type CompileReport struct {
 	Chakra *chakra.Manifest `json:"chakra,omitempty"`
 }
 
+// PipelinedCompileReport is `tempc compile --json` when an on-wafer
+// pipeline is the plan kept.
+type PipelinedCompileReport struct {
+	*PipelinedReport
+	Plan   tempc.PlanSummary `json:"plan"`
+	Chakra *chakra.Manifest  `json:"chakra,omitempty"`
+}
+
 // Compile runs the whole pipeline — graph, strategy space, pricing, ILP,
 // lowering, verification — writes the plan, and prints its summary. The
 // plan, trace, DOT graph and Chakra directory are one output set: written
@@ -60,11 +68,26 @@ func Compile(ctx context.Context, w io.Writer, o CompileOptions) error {
 			return err
 		}
 	}
-	c, err := tempc.Compile(ctx, o.Options)
-	if err != nil {
-		return err
+	var pl *plan.Plan
+	var spec *wafer.Spec
+	var summary tempc.PlanSummary
+	var rep any
+	var step *tempc.Step
+	if o.OnWaferStages != 0 {
+		c, err := tempc.CompileStep(ctx, o.Options)
+		if err != nil {
+			return err
+		}
+		pl, spec = c.Plan()
+		summary, step = c.Summary(), c.Step
+		rep = stepReport(c.Step, SolveOptions{Options: o.Options}.waferName())
+	} else {
+		c, err := tempc.Compile(ctx, o.Options)
+		if err != nil {
+			return err
+		}
+		pl, spec, summary, rep = c.Plan, c.Spec, c.Summary, c.Report
 	}
-	p, r, pl := c, c.Report, c.Plan
 	if o.Output != "" && o.Output != "-" {
 		if err := out.add(o.Output, func(f io.Writer) error { return plan.WriteJSON(f, pl) }); err != nil {
 			return err
@@ -76,17 +99,17 @@ func Compile(ctx context.Context, w io.Writer, o CompileOptions) error {
 		}
 	}
 	if o.Trace != "" {
-		sr, err := tempc.Simulate(ctx, pl, p.Spec, tempc.SimulateOptions{Progress: o.Progress})
+		sr, err := tempc.Simulate(ctx, pl, spec, tempc.SimulateOptions{Progress: o.Progress})
 		if err != nil {
 			return err
 		}
-		if err := out.add(o.Trace, func(f io.Writer) error { return writeTrace(sr, f, pl, p.Spec, [2]float64{}) }); err != nil {
+		if err := out.add(o.Trace, func(f io.Writer) error { return writeTrace(sr, f, pl, spec, [2]float64{}) }); err != nil {
 			return err
 		}
 	}
 	var traces *chakra.Manifest
 	if o.Chakra != "" {
-		st, err := chakra.Stage(ctx, o.Chakra, pl, p.Spec, chakra.Options{OnStaging: trackStaging})
+		st, err := chakra.Stage(ctx, o.Chakra, pl, spec, chakra.Options{OnStaging: trackStaging})
 		if err != nil {
 			return err
 		}
@@ -100,14 +123,22 @@ func Compile(ctx context.Context, w io.Writer, o CompileOptions) error {
 		return plan.WriteJSON(w, pl) // stdout holds the plan
 	}
 	if o.JSON {
-		return writeJSON(w, CompileReport{SolveReport: r, Plan: c.Summary, Chakra: traces})
+		if r, ok := rep.(*PipelinedReport); ok {
+			return writeJSON(w, PipelinedCompileReport{PipelinedReport: r, Plan: summary, Chakra: traces})
+		}
+		return writeJSON(w, CompileReport{SolveReport: rep.(*tempc.SolveReport), Plan: summary, Chakra: traces})
 	}
-	if err := writeSolveText(w, r); err != nil {
+	if step != nil {
+		err = writeStepText(w, step, rep)
+	} else {
+		err = writeSolveText(w, rep.(*tempc.SolveReport))
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "plan       %d tasks stored in %d blocks, %d when expanded; lowered and verified in %.2f s\n",
-		c.Summary.TasksStored, c.Summary.Blocks, c.Summary.TasksExpanded, c.Summary.LowerSeconds)
-	if err := commSummary(w, pl, p.Spec); err != nil {
+		summary.TasksStored, summary.Blocks, summary.TasksExpanded, summary.LowerSeconds)
+	if err := commSummary(w, pl, spec); err != nil {
 		return err
 	}
 	if traces != nil {

@@ -35,6 +35,12 @@ type PipelineReport struct {
 	TransferSeconds float64 `json:"transfer_seconds_per_micro_batch"`
 	TiedSeconds     float64 `json:"tied_exchange_seconds"`
 	Solves          int     `json:"stage_solves"`
+	// OnWafer, for a pipeline on one wafer, names how the wafer was cut
+	// into the stages' slabs ("6 slabs of rows", each Slab "1x8" on the
+	// wafer); Wafer is then the slabs' ("temp48.rows1x8") and a "wafer"
+	// of this report is a slab.
+	OnWafer string `json:"on_wafer_cut,omitempty"`
+	Slab    string `json:"slab,omitempty"`
 	// Counts are the micro-batch counts tried and the best step of each.
 	Counts      []tempc.CountStep `json:"micro_batch_counts"`
 	NonMonotone string            `json:"non_monotone,omitempty"`
@@ -88,18 +94,7 @@ func Pipeline(ctx context.Context, w io.Writer, o PipelineOptions) error {
 	} else if res, err = tempc.PlanPipeline(ctx, o.PipelineOptions); err != nil {
 		return err
 	}
-	r := PipelineReport{Model: res.Model, Wafer: res.Wafer, Wafers: len(res.Stages), Schedule: res.Schedule.String(),
-		MicroBatches: res.MicroBatches, StepSeconds: res.StepSeconds, TokensPerSecond: res.TokensPerSecond,
-		Bubble: res.Timeline.Bubble, TransferSeconds: res.Transfer, TiedSeconds: res.TiedSeconds, Solves: res.Solves, Counts: res.Counts, NonMonotone: res.NonMonotone, TimeUp: res.TimeUp}
-	if r.Wafers == 1 {
-		r.TransferSeconds = 0 // a single stage sends nothing between wafers
-	}
-	for i, st := range res.Stages {
-		sr := st.Solved.Report
-		r.Stages = append(r.Stages, StageReport{First: st.First, Last: st.Last - 1, InFlight: st.InFlight, Layout: sr.Layout.Name,
-			Status: sr.Status, MIPGap: sr.MIPGap, ForwardSeconds: st.Forward, BackwardSeconds: st.Backward, FixedSeconds: st.Fixed,
-			BusySeconds: res.Timeline.Busy[i], PeakMemory: sr.PeakMemoryBytesPerDie, Capacity: sr.CapacityBytesPerDie})
-	}
+	r := pipelineReport(res)
 	if compiled != nil {
 		r.Plan = &compiled.Summary
 		if o.Output == "-" {
@@ -127,27 +122,7 @@ func Pipeline(ctx context.Context, w io.Writer, o PipelineOptions) error {
 	if o.JSON {
 		return writeJSON(w, r)
 	}
-	fmt.Fprintf(w, "pipeline   %s on %d × %s, %s, %d micro-batches; %d stage plans solved\n", r.Model, r.Wafers, r.Wafer, r.Schedule, r.MicroBatches, r.Solves)
-	if len(r.Counts) > 1 {
-		fmt.Fprintf(w, "counts    ")
-		for _, c := range r.Counts {
-			fmt.Fprintf(w, " m=%d %.4g s;", c.MicroBatches, c.StepSeconds)
-		}
-		fmt.Fprintln(w)
-	}
-	fmt.Fprintf(w, "step       %.4f s predicted, %.0f tokens/s; bubble %.1f%%", r.StepSeconds, r.TokensPerSecond, 100*r.Bubble)
-	if r.Wafers > 1 { // one wafer has no neighbour to send to
-		fmt.Fprintf(w, "; %.3g ms per micro-batch between wafers", 1e3*r.TransferSeconds)
-	}
-	if r.TiedSeconds > 0 {
-		fmt.Fprintf(w, "; %.3g s to exchange the tied embedding's gradient", r.TiedSeconds)
-	}
-	fmt.Fprintln(w)
-	for i, s := range r.Stages {
-		fmt.Fprintf(w, "stage %-4d blocks %d–%d, %s (%s, gap %.2g%%), %d in flight: %.3g + %.3g ms per micro-batch, %.3g s sync+optimizer; %s of %s per die\n",
-			i, s.First, s.Last, s.Layout, s.Status, 100*s.MIPGap, s.InFlight, 1e3*s.ForwardSeconds, 1e3*s.BackwardSeconds, s.FixedSeconds,
-			fileio.Bytes(s.PeakMemory), fileio.Bytes(s.Capacity))
-	}
+	writePipelineText(w, &r)
 	if r.Plan != nil {
 		fmt.Fprintf(w, "plan       %d tasks stored, %d per step, lowered and verified in %.2f s\n", r.Plan.TasksStored, r.Plan.TasksExpanded, r.Plan.LowerSeconds)
 	}
@@ -170,6 +145,64 @@ func Pipeline(ctx context.Context, w io.Writer, o PipelineOptions) error {
 		fmt.Fprintf(w, "note       stage times were not monotone in blocks (%s): the split may not be the best\n", r.NonMonotone)
 	}
 	return nil
+}
+
+// pipelineReport is a planned pipeline's report, without plan or
+// simulation.
+func pipelineReport(res *tempc.PipelineResult) PipelineReport {
+	r := PipelineReport{Model: res.Model, Wafer: res.Wafer, Wafers: len(res.Stages), Schedule: res.Schedule.String(),
+		MicroBatches: res.MicroBatches, StepSeconds: res.StepSeconds, TokensPerSecond: res.TokensPerSecond,
+		Bubble: res.Timeline.Bubble, TransferSeconds: res.Transfer, TiedSeconds: res.TiedSeconds, Solves: res.Solves, Counts: res.Counts, NonMonotone: res.NonMonotone, TimeUp: res.TimeUp}
+	if r.Wafers == 1 {
+		r.TransferSeconds = 0 // a single stage sends nothing between wafers
+	}
+	if c := res.Cut; c != nil {
+		r.OnWafer = c.String()
+		for _, cs := range res.Cuts {
+			if cs.Cut == r.OnWafer {
+				r.Slab = cs.Slab
+			}
+		}
+	}
+	for i, st := range res.Stages {
+		sr := st.Solved.Report
+		r.Stages = append(r.Stages, StageReport{First: st.First, Last: st.Last - 1, InFlight: st.InFlight, Layout: sr.Layout.Name,
+			Status: sr.Status, MIPGap: sr.MIPGap, ForwardSeconds: st.Forward, BackwardSeconds: st.Backward, FixedSeconds: st.Fixed,
+			BusySeconds: res.Timeline.Busy[i], PeakMemory: sr.PeakMemoryBytesPerDie, Capacity: sr.CapacityBytesPerDie})
+	}
+	return r
+}
+
+// writePipelineText prints a pipeline's plan: its depth, micro-batch
+// counts, predicted step and stages.
+func writePipelineText(w io.Writer, r *PipelineReport) {
+	between := "wafers"
+	if r.OnWafer != "" {
+		between = "slabs"
+		fmt.Fprintf(w, "pipeline   %s on one wafer cut into %s (%s each, as %s), %s, %d micro-batches; %d stage plans solved\n", r.Model, r.OnWafer, r.Slab, r.Wafer, r.Schedule, r.MicroBatches, r.Solves)
+	} else {
+		fmt.Fprintf(w, "pipeline   %s on %d × %s, %s, %d micro-batches; %d stage plans solved\n", r.Model, r.Wafers, r.Wafer, r.Schedule, r.MicroBatches, r.Solves)
+	}
+	if len(r.Counts) > 1 {
+		fmt.Fprintf(w, "counts    ")
+		for _, c := range r.Counts {
+			fmt.Fprintf(w, " m=%d %.4g s;", c.MicroBatches, c.StepSeconds)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "step       %.4f s predicted, %.0f tokens/s; bubble %.1f%%", r.StepSeconds, r.TokensPerSecond, 100*r.Bubble)
+	if r.Wafers > 1 { // one wafer has no neighbour to send to
+		fmt.Fprintf(w, "; %.3g ms per micro-batch between %s", 1e3*r.TransferSeconds, between)
+	}
+	if r.TiedSeconds > 0 {
+		fmt.Fprintf(w, "; %.3g s to exchange the tied embedding's gradient", r.TiedSeconds)
+	}
+	fmt.Fprintln(w)
+	for i, s := range r.Stages {
+		fmt.Fprintf(w, "stage %-4d blocks %d–%d, %s (%s, gap %.2g%%), %d in flight: %.3g + %.3g ms per micro-batch, %.3g s sync+optimizer; %s of %s per die\n",
+			i, s.First, s.Last, s.Layout, s.Status, 100*s.MIPGap, s.InFlight, 1e3*s.ForwardSeconds, 1e3*s.BackwardSeconds, s.FixedSeconds,
+			fileio.Bytes(s.PeakMemory), fileio.Bytes(s.Capacity))
+	}
 }
 
 func deref(x *float64) float64 {

@@ -17,6 +17,7 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlags("compile", stderr)
 	var pf planFlags
 	pf.register(fs)
+	pf.registerStep(fs)
 	var o driver.CompileOptions
 	fs.StringVar(&o.Output, "o", "", "write the plan JSON to this file (- for stdout)")
 	fs.StringVar(&o.Trace, "trace", "", "simulate the plan and write a Perfetto/Chrome trace to this file")
@@ -33,6 +34,9 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{"--json and -o - both want standard output: write the plan to a file"}
 	}
 	if err := pf.finish(fs, stderr); err != nil {
+		return err
+	}
+	if err := pf.finishStep(); err != nil {
 		return err
 	}
 	if pf.o.Space.Unaliased {

@@ -28,6 +28,49 @@ type planFlags struct {
 	timeLimit                     time.Duration
 	bucketMB                      float64
 	progress, tcme                bool
+	// stages and pipelineLimit are --pipeline-stages and
+	// --pipeline-time-limit (solve and compile: registerStep).
+	stages        string
+	pipelineLimit time.Duration
+}
+
+// registerStep adds the flags of on-wafer pipelining (solve, compile).
+func (pf *planFlags) registerStep(fs *flag.FlagSet) {
+	fs.StringVar(&pf.stages, "pipeline-stages", "auto", "also plan pipelines on equal slabs of the wafer and keep one when faster: any (every cut of the wafer), N (the cuts of N stages), none, or auto: any for --baseline megatron-core, none otherwise (the free space's search takes minutes: llama2-7b with the temp mapper 11.7 min on 2 cores)")
+	fs.DurationVar(&pf.pipelineLimit, "pipeline-time-limit", tempc.DefaultPipelineTimeLimit, "bound on the on-wafer pipeline search (each stage solve within --time-limit)")
+}
+
+// finishStep reads --pipeline-stages and --pipeline-time-limit, after
+// finish.
+func (pf *planFlags) finishStep() error {
+	if err := timeLimit(pf.pipelineLimit); err != nil {
+		return err
+	}
+	pf.o.PipelineTimeLimit = pf.pipelineLimit
+	switch pf.stages {
+	case "none":
+		pf.o.OnWaferStages = 0
+	case "any":
+		pf.o.OnWaferStages = tempc.AnyDepth
+	case "auto":
+		pf.o.OnWaferStages = 0
+		if pf.o.Space.Baseline == partition.MegatronCore {
+			pf.o.OnWaferStages = tempc.AnyDepth
+		}
+	default:
+		n, err := strconv.Atoi(pf.stages)
+		if err != nil || n < 2 {
+			return usageError{fmt.Sprintf("--pipeline-stages %q: want auto, any, none or a depth of at least 2", pf.stages)}
+		}
+		pf.o.OnWaferStages = n
+	}
+	if pf.o.OnWaferStages != 0 && pf.o.Objective != ilp.StepTime {
+		if pf.stages != "auto" {
+			return usageError{"--pipeline-stages: on-wafer pipelines are planned for --objective time"}
+		}
+		pf.o.OnWaferStages = 0
+	}
+	return nil
 }
 
 func (pf *planFlags) register(fs *flag.FlagSet) {
@@ -36,15 +79,15 @@ func (pf *planFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&pf.o.Batch, "batch", 0, "global batch in sequences (default 128)")
 	fs.Int64Var(&pf.o.Seq, "seq", 0, "sequence length (default: the model's context length)")
 	fs.StringVar(&pf.objective, "objective", "time", "minimise step time or energy")
-	fs.StringVar(&pf.strategy, "strategy", "auto", "strategy family: auto, megatron1, megatron3 or fsdp (each tuned by the solver)")
-	fs.StringVar(&pf.baseline, "baseline", "", "canonical baseline instead of a family, as its published code ran (historical): megatron1 (Megatron-LM 2019), megatron3 (2022) or fsdp (2023)")
-	fs.BoolVar(&pf.o.Space.FlashAttention, "flash-attention", false, "give the Megatron baselines fused (flash) attention instead of their code's unfused attention")
+	fs.StringVar(&pf.strategy, "strategy", "auto", "strategy family: auto, megatron1, megatron3, fsdp or megatron-core (each tuned by the solver)")
+	fs.StringVar(&pf.baseline, "baseline", "", "canonical baseline instead of a family: megatron-core (as run today: fused attention, TP overlap, distributed optimizer, on-wafer pipelining), or as its published code ran (historical): megatron1 (Megatron-LM 2019), megatron3 (2022) or fsdp (2023)")
+	fs.BoolVar(&pf.o.Space.FlashAttention, "flash-attention", false, "give the historical Megatron baselines (megatron1, megatron3) fused (flash) attention instead of their code's unfused attention")
 	fs.StringVar(&pf.schemes, "schemes", "", "schemes to allow (ring-w,ring-x,...) or, each prefixed by -, to deny (-relay-w,-relay-x,-relay-y: TSPP's plain rings); default all the family has")
 	fs.BoolVar(&pf.o.Space.TPCommOverlap, "tp-comm-overlap", false, "megatron3 only: pipeline the sequence-parallel all-gather with the column GEMM (Megatron-Core's --tp-comm-overlap), as a ring-x stream")
 	fs.BoolVar(&pf.o.Space.Unaliased, "unaliased", false, "give every layer its own variables")
 	fs.IntVar(&pf.o.Space.MaxGroupDies, "max-group", 0, fmt.Sprintf("largest model-parallel group in dies (default: the whole wafer, at most %d)", partition.DefaultMaxGroupDies))
 	fs.StringVar(&pf.mbs, "micro-batches", "1,2,4,8", "micro-batch sizes to consider")
-	fs.StringVar(&pf.rcs, "recompute", "none,selective,full", "recomputation modes to consider (a --baseline's own by default: megatron1 and fsdp none or full, megatron3 none or selective)")
+	fs.StringVar(&pf.rcs, "recompute", "none,selective,full", "recomputation modes to consider (a --baseline's own by default: megatron1 and fsdp none or full, megatron3 none or selective, megatron-core all three)")
 	fs.DurationVar(&pf.timeLimit, "time-limit", ilp.DefaultTimeLimit, "bound on planning: loading, pricing, every solve and round of the dual-level loop")
 	fs.IntVar(&pf.o.Solver.Threads, "threads", 0, fmt.Sprintf("solver threads (0: HiGHS decides; capped at the CPU count, %d here)", runtime.NumCPU()))
 	fs.Float64Var(&pf.o.Solver.RelGap, "gap", ilp.DefaultRelGap, "relative MIP gap in (0, 1) at which the solver stops; status is optimal only at the default")
@@ -94,7 +137,7 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 			return usageError{fmt.Sprintf("--baseline %s and --strategy %s exclude each other: a baseline runs its own schemes", pf.baseline, pf.strategy)}
 		}
 		if !slices.Contains(partition.Baselines, partition.Family(pf.baseline)) {
-			return usageError{fmt.Sprintf("--baseline %q: want megatron1, megatron3 or fsdp", pf.baseline)}
+			return usageError{fmt.Sprintf("--baseline %q: want one of %v", pf.baseline, partition.Baselines)}
 		}
 		pf.o.Space.Baseline = partition.Family(pf.baseline)
 	}
@@ -148,6 +191,7 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("solve", stderr)
 	var pf planFlags
 	pf.register(fs)
+	pf.registerStep(fs)
 	var o driver.SolveOptions
 	fs.BoolVar(&o.JSON, "json", false, "print the plan as JSON")
 	if err := parse(fs, args); err != nil {
@@ -155,6 +199,12 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := pf.finish(fs, stderr); err != nil {
 		return err
+	}
+	if err := pf.finishStep(); err != nil {
+		return err
+	}
+	if pf.o.Space.Unaliased {
+		pf.o.OnWaferStages = 0 // pipeline stages are planned aliased
 	}
 	o.Options = pf.o
 	return driver.Solve(ctx, stdout, o)
