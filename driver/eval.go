@@ -175,7 +175,13 @@ type EvalRow struct {
 	// MicroBatches is a pipeline's micro-batches per step; Bubble the
 	// share of its passes' span its stages spent waiting, simulated
 	// (tempc.PipelineSim), PredictedBubble the cost model's timeline's.
-	MicroBatches    int     `json:"pipeline_micro_batches,omitempty"`
+	MicroBatches int `json:"pipeline_micro_batches,omitempty"`
+	// PipelineStages is an on-wafer pipeline's depth (0: one plan of the
+	// whole wafer); SearchedStages the depth of on-wafer pipelines the
+	// case searched besides its configuration's own (the ladder's tempc
+	// steps).
+	PipelineStages  int     `json:"pipeline_stages,omitempty"`
+	SearchedStages  int     `json:"searched_pipeline_stages,omitempty"`
 	Bubble          float64 `json:"bubble,omitempty"`
 	PredictedBubble float64 `json:"predicted_bubble,omitempty"`
 	// Wall times (not in report.md: they vary from run to run).
@@ -211,6 +217,9 @@ type EvalReport struct {
 	LongSeq   int64     `json:"long_seq"`
 	Quick     bool      `json:"quick"`
 	Rows      []EvalRow `json:"rows"`
+	// Ladder is each model's climb from the historical Megatron baseline
+	// to TEMP, one change a step (see ladderSteps).
+	Ladder []LadderRow `json:"ladder"`
 	// GeomeanSpeedup is TEMP's simulated throughput over each
 	// configuration's, geometric mean over the models where both fit;
 	// "overall" over every canonical baseline and model. Efficiency is
@@ -256,6 +265,9 @@ type evalCase struct {
 	wafers                 int
 	// microBatches fixes a pipeline's micro-batches (0: searched).
 	microBatches int
+	// stages, on one wafer, searches on-wafer pipelines of this depth
+	// (tempc.Options.OnWaferStages; 0: the configuration's own).
+	stages int
 }
 
 // key identifies a case, and caseKey the case a row measured.
@@ -270,11 +282,19 @@ func (r EvalRow) caseKey() string {
 // planKey identifies what a case plans, whichever section it is in, and
 // planKey of a row the plan it measured.
 func (c evalCase) planKey() string {
-	return planKey(c.config, c.model, c.batch, c.seq, c.spec.Name, c.wafers)
+	return planKey(c.config, c.model, c.batch, c.seq, c.spec.Name, c.wafers) + stagesKey(c.stages)
 }
 
 func (r EvalRow) planKey() string {
-	return planKey(r.Configuration, r.Model, r.Batch, r.Seq, r.Wafer, r.Wafers)
+	return planKey(r.Configuration, r.Model, r.Batch, r.Seq, r.Wafer, r.Wafers) + stagesKey(r.SearchedStages)
+}
+
+// stagesKey marks a plan that searched on-wafer pipelines of a depth.
+func stagesKey(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("|on-wafer pp%d", n)
 }
 
 func evalKey(section, plan string) string { return section + "|" + plan }
@@ -317,7 +337,7 @@ func Eval(ctx context.Context, o EvalOptions) error {
 		return err
 	}
 	st := o.set()
-	cases := evalCases(st, base)
+	cases := append(evalCases(st, base), ladderCases(st, base)...)
 	rep := &EvalReport{Wafer: base.Name, Dies: base.NumHealthy(), Batch: st.batch, Seq: st.seq, LongBatch: st.longBatch, LongSeq: st.longSeq, Quick: o.Quick}
 	if slices.ContainsFunc(st.wafers, func(n int) bool { return n > 1 }) {
 		c := base.Cluster
@@ -341,7 +361,10 @@ func Eval(ctx context.Context, o EvalOptions) error {
 			return err
 		}
 	}
-	if err := o.runCases(ctx, cases, done, rep, partial, start); err != nil {
+	if err := o.runCases(ctx, cases, done, rep, partial, start, nil); err != nil {
+		return err
+	}
+	if err := o.runLadder(ctx, st, base, done, rep, partial, start); err != nil {
 		return err
 	}
 	for _, m := range st.search {
@@ -393,8 +416,9 @@ func Eval(ctx context.Context, o EvalOptions) error {
 // case order; after each it leaves the rows measured so far in partial.
 // A case that plans what an earlier case plans (the pipeline section's
 // single wafer, when its model is among the main section's) is not run
-// again: it takes that case's row.
-func (o EvalOptions) runCases(ctx context.Context, cases []evalCase, done map[string]EvalRow, rep *EvalReport, partial string, start time.Time) error {
+// again: it takes that case's row. Rows measured before (prior) are kept
+// in partial with the new ones.
+func (o EvalOptions) runCases(ctx context.Context, cases []evalCase, done map[string]EvalRow, rep *EvalReport, partial string, start time.Time, prior []EvalRow) error {
 	rows := make([]EvalRow, len(cases))
 	have := make([]bool, len(cases))
 	same := make([]int, len(cases))
@@ -451,7 +475,7 @@ func (o EvalOptions) runCases(ctx context.Context, cases []evalCase, done map[st
 					}
 				}
 				// A long run leaves what it has measured so far.
-				var sofar []EvalRow
+				sofar := slices.Clone(prior)
 				for j := range rows {
 					if have[j] {
 						sofar = append(sofar, rows[j])
@@ -548,8 +572,22 @@ func (o EvalOptions) planOptions(c evalCase) tempc.Options {
 		po.Space.Family = partition.Family(f)
 		return po
 	}
+	if m, ok := strings.CutSuffix(po.Mapper, "-no-tcme"); ok {
+		po.Mapper, po.NoTCME = m, true
+	}
+	po.OnWaferStages = c.stages
 	switch family {
 	case "temp", "tatp":
+	case "temp-no-tcme":
+		po.NoTCME = true
+	case "modern-mix":
+		po.Space.Allow = partition.BaselineSchemes(partition.MegatronCore, partition.FSDPOnly)
+	case "megatron3+flash":
+		po.Space.Baseline, po.Space.FlashAttention = partition.Megatron3, true
+	case "megatron-core-nopp":
+		po.Space.Baseline = partition.MegatronCore
+	case "megatron-core":
+		po.Space.Baseline, po.OnWaferStages = partition.MegatronCore, tempc.AnyDepth
 	case "tspp":
 		po.Space.Deny = []partition.Scheme{partition.RelayW, partition.RelayX, partition.RelayY}
 	default:
@@ -566,7 +604,11 @@ func (o EvalOptions) run(ctx context.Context, c evalCase) EvalRow {
 	}
 	row := c.row()
 	start := time.Now()
-	cp, err := tempc.Compile(ctx, o.planOptions(c))
+	po := o.planOptions(c)
+	if po.OnWaferStages != 0 {
+		return o.runStep(ctx, c, po)
+	}
+	cp, err := tempc.Compile(ctx, po)
 	row.PlanWall = time.Since(start).Seconds()
 	if err != nil {
 		row.Reason = reason(err)
@@ -585,7 +627,39 @@ func (o EvalOptions) run(ctx context.Context, c evalCase) EvalRow {
 
 // row is the row of c before it is planned.
 func (c evalCase) row() EvalRow {
-	return EvalRow{Section: c.section, Configuration: c.config, Model: c.model, Batch: c.batch, Seq: c.seq, Wafer: c.spec.Name, Wafers: c.wafers}
+	return EvalRow{Section: c.section, Configuration: c.config, Model: c.model, Batch: c.batch, Seq: c.seq, Wafer: c.spec.Name, Wafers: c.wafers,
+		SearchedStages: c.stages}
+}
+
+// runStep plans a case with on-wafer pipelines searched
+// (tempc.CompileStep), lowers the plan kept and simulates it.
+func (o EvalOptions) runStep(ctx context.Context, c evalCase, po tempc.Options) EvalRow {
+	row := c.row()
+	start := time.Now()
+	cs, err := tempc.CompileStep(ctx, po)
+	row.PlanWall = time.Since(start).Seconds()
+	if err != nil {
+		row.Reason = reason(err)
+		return row
+	}
+	pl, spec := cs.Plan()
+	if st := cs.Step; st.Pipelined() {
+		res := st.Pipeline
+		first := res.Stages[0].Solved.Report
+		row.Layout, row.Attention, row.PredictedStep = tempc.PipelineLayout(res), first.Attention, res.StepSeconds
+		row.PipelineStages, row.MicroBatches = len(res.Stages), res.MicroBatches
+		for _, s := range res.Stages {
+			row.PredictedMemory = max(row.PredictedMemory, s.Solved.Report.PeakMemoryBytesPerDie)
+		}
+	} else {
+		r := st.Single.Report
+		row.Layout, row.Attention, row.PredictedStep = r.Layout.Name, r.Attention, r.StepSeconds
+		row.PredictedMemory, row.Memory = r.PeakMemoryBytesPerDie, r.Memory
+	}
+	if sr := row.simulate(ctx, pl, spec); sr != nil && sr.Pipeline != nil {
+		row.Bubble, row.PredictedBubble = sr.Pipeline.Bubble, sr.Pipeline.PredictedBubble
+	}
+	return row
 }
 
 // simulate replays the step of p on s into the row, returning the
@@ -697,6 +771,7 @@ func (r *EvalReport) summarise() {
 		r.GeomeanSpeedup[k] = math.Exp(a.logS / float64(counts[k]))
 		r.GeomeanEfficiency[k] = math.Exp(a.logE / float64(counts[k]))
 	}
+	r.ladder()
 	var errs, signed []float64
 	for _, row := range r.plans() {
 		e := row.SimulatedStep/row.PredictedStep - 1

@@ -61,7 +61,7 @@ func TestEvalDeterministic(t *testing.T) {
 		}
 		return string(b)
 	}
-	for _, f := range []string{"report.md", "throughput.svg", "memory.svg", "energy.svg", "ablation.svg", "faults.svg", "costmodel.svg", "degree.svg", "pipeline.svg"} {
+	for _, f := range []string{"report.md", "throughput.svg", "memory.svg", "energy.svg", "ablation.svg", "faults.svg", "costmodel.svg", "degree.svg", "pipeline.svg", "ladder.svg"} {
 		if read(outs[0], f) != read(outs[1], f) {
 			t.Errorf("%s differs between two runs", f)
 		}
@@ -133,8 +133,38 @@ func TestEvalDeterministic(t *testing.T) {
 	if _, ok := reps[0].GeomeanSpeedup["overall"]; !ok {
 		t.Errorf("no overall geo-mean: %v", reps[0].GeomeanSpeedup)
 	}
+	// The ladder: every step, in order, each a row that was simulated;
+	// best-modern is the faster modern baseline, and tempc's steps,
+	// searching the depth it chose, are never slower than it predicted.
+	var steps []string
+	var best, top LadderRow
+	for _, lr := range reps[0].Ladder {
+		steps = append(steps, lr.Step)
+		if !lr.Fits || lr.SimulatedStep <= 0 || lr.PredictedStep <= 0 {
+			t.Errorf("ladder step %+v", lr)
+		}
+		switch lr.Step {
+		case "best-modern":
+			best = lr
+		case "tcme":
+			top = lr
+		}
+	}
+	var want []string
+	for _, s := range ladderSteps {
+		want = append(want, s.step)
+	}
+	if !slices.Equal(steps, want) {
+		t.Errorf("ladder steps %v, want %v", steps, want)
+	}
+	if top.PredictedStep > best.PredictedStep*(1+1e-3) {
+		t.Errorf("temp predicts %.6g s, above the best modern baseline's %.6g s", top.PredictedStep, best.PredictedStep)
+	}
+	if _, ok := reps[0].GeomeanSpeedup["best-modern"]; !ok {
+		t.Errorf("no best-modern geo-mean: %v", reps[0].GeomeanSpeedup)
+	}
 	report := read(outs[0], "report.md")
-	for _, h := range []string{"(a) Throughput", "(b) Memory", "(c) Power", "(d) Ablation", "(e) Stream degree", "(f) Sequence 512",
+	for _, h := range []string{"The ladder", "(a) Throughput", "(b) Memory", "(c) Power", "(d) Ablation", "(e) Stream degree", "(f) Sequence 512",
 		"(g) Faults", "(h) Search", "(i) Cost model", "(j) Pipelines across wafers", "findings"} {
 		if !strings.Contains(report, h) {
 			t.Errorf("report.md lacks %q", h)
@@ -272,7 +302,7 @@ func TestEvalSamePlanOnce(t *testing.T) {
 		}
 	}
 	rep := &EvalReport{}
-	if err := (EvalOptions{Jobs: 1}).runCases(context.Background(), cases, done, rep, filepath.Join(t.TempDir(), "partial.json"), time.Now()); err != nil {
+	if err := (EvalOptions{Jobs: 1}).runCases(context.Background(), cases, done, rep, filepath.Join(t.TempDir(), "partial.json"), time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	row, ok := rep.findPipeline("temp", 1)

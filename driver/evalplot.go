@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -44,6 +45,7 @@ func (r *EvalReport) figures(out *outputs, dir string) error {
 		{"costmodel.svg", r.costPlot},
 		{"degree.svg", r.degreePlot},
 		{"pipeline.svg", r.pipelinePlot},
+		{"ladder.svg", r.ladderPlot},
 	}
 	for _, f := range figs {
 		p, err := f.make()
@@ -198,4 +200,33 @@ func (r *EvalReport) degreePlot() (*plot.Plot, error) {
 	}
 	p.Y.Min = 0
 	return p, nil
+}
+
+// ladderPlot draws each model's ladder: every step's simulated throughput
+// relative to the historical baseline's (0 where a step does not fit).
+func (r *EvalReport) ladderPlot() (*plot.Plot, error) {
+	models := r.models("ladder")
+	var steps []string
+	for _, s := range ladderSteps {
+		steps = append(steps, s.step)
+	}
+	vals := make([]plotter.Values, len(steps))
+	for i := range vals {
+		vals[i] = make(plotter.Values, len(models))
+	}
+	for j, m := range models {
+		var hist float64
+		for _, lr := range r.Ladder {
+			if lr.Model != m || !lr.Fits {
+				continue
+			}
+			if lr.Step == "historical" {
+				hist = lr.SimulatedStep
+			}
+			if i := slices.Index(steps, lr.Step); i >= 0 && hist > 0 {
+				vals[i][j] = hist / lr.SimulatedStep
+			}
+		}
+	}
+	return bars("Each step of the ladder against Megatron-LM 2022 (simulated)", "× megatron3/gmap", models, steps, vals)
 }

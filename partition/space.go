@@ -341,3 +341,26 @@ func sortedSchemes(ss []Scheme) []Scheme {
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
+
+// BaselineSchemes lists every scheme the canonical baselines fams run
+// (with megatron-core's overlapped forms): the space the ILP mixes freely
+// per op group when restricted to what those baselines do.
+func BaselineSchemes(fams ...Family) []Scheme {
+	var out []Scheme
+	add := func(s Scheme) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	for _, f := range fams {
+		for _, k := range []Kind{Embedding, GEMM, Attention} {
+			for _, s := range canonical[f][k] {
+				add(s)
+				if o, ok := overlapped[f][s]; ok {
+					add(o)
+				}
+			}
+		}
+	}
+	return sortedSchemes(out)
+}
