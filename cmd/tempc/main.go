@@ -221,9 +221,13 @@ const maxTimeLimit = 1000 * time.Hour
 
 // timeLimit is a usage error unless d is a positive duration of at most
 // maxTimeLimit.
-func timeLimit(d time.Duration) error {
+func timeLimit(d time.Duration) error { return durationFlag("time-limit", d) }
+
+// durationFlag is a usage error unless --name's duration is positive and
+// at most maxTimeLimit.
+func durationFlag(name string, d time.Duration) error {
 	if d <= 0 || d > maxTimeLimit {
-		return usageError{fmt.Sprintf("--time-limit %v: want a positive duration of at most %v, such as 60s", d, maxTimeLimit)}
+		return usageError{fmt.Sprintf("--%s %v: want a positive duration of at most %v, such as 60s", name, d, maxTimeLimit)}
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func (pf *planFlags) registerStep(fs *flag.FlagSet) {
 // finishStep reads --pipeline-stages and --pipeline-time-limit, after
 // finish.
 func (pf *planFlags) finishStep() error {
-	if err := timeLimit(pf.pipelineLimit); err != nil {
+	if err := durationFlag("pipeline-time-limit", pf.pipelineLimit); err != nil {
 		return err
 	}
 	pf.o.PipelineTimeLimit = pf.pipelineLimit
