@@ -27,7 +27,7 @@ func Example() {
 	s := sim.Report
 	fmt.Printf("fits %v; simulated within 10%% of predicted: %v\n", s.Fits, math.Abs(*s.RelErr) < 0.10)
 	// Output:
-	// gpt2 on mesh4x4: optimal, gap 0%, layout dp2-4x2-mb8-none-zero
+	// gpt2 on mesh4x4: optimal, gap 0%, layout dp2-2x4-mb8-none-zero
 	// fits true; simulated within 10% of predicted: true
 }
 

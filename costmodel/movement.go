@@ -16,12 +16,26 @@ import (
 // the time by itself.
 //
 // Kernel assumptions (the figures are the wafer's Kernel fields):
-//   - A GEMM keeps a square output tile of side Spec.GEMMTile() in SRAM
-//     (fp32 accumulators) and streams K through it: A (M×K) is read
-//     ⌈N/t⌉ times, B (K×N) ⌈M/t⌉ times, C (M×N, bf16) written once. An
-//     operand that is a streamed block resident in SRAM is read from SRAM
-//     instead. A partial sum that circulates (a reduction stream) is read
-//     and written where its block lives.
+//   - Every GEMM, a baseline's as a stream round's, is tiled by one rule
+//     (gemm.reads): of the tilings whose working set fits the GEMM's share
+//     of SRAM (Spec.GEMMSRAMFraction), the one that reads the fewest bytes
+//     from HBM. The tilings: an output-stationary tile of fp32
+//     accumulators with K streamed through it — the square one of side
+//     Spec.GEMMTile(), or a strip the full width N (or height M) of the
+//     output as tall (wide) as fits, A (M×K) read ⌈N/n⌉ times and B (K×N)
+//     ⌈M/m⌉ times — or one operand held whole in SRAM (bf16) beside a
+//     strip of accumulators at least an array tile deep, each operand
+//     then read once. That is what a kernel library does on a die with
+//     tens of MB of SRAM (a weight-stationary GEMM keeps the weight
+//     resident when it fits; CUTLASS and cuBLAS choose tile shapes per
+//     problem, and on a GPU a persistent kernel keeps a panel in shared
+//     memory): one rule for every scheme, so that no scheme is favoured
+//     by a tiling the others are denied. C (M×N, bf16) is written once.
+//     An operand that is a streamed block resident in SRAM is read from
+//     SRAM instead, as often as the tiling reads it. A partial sum that
+//     circulates (a reduction stream) is read and written where its block
+//     lives. Operand panels and staging are not counted in the working
+//     set (small beside it).
 //   - The matrix engine computes M and N in multiples of the array tile:
 //     the kernel's efficiency is GEMMEfficiency · M·N / (⌈M/a⌉a·⌈N/a⌉a).
 //   - Attention is fused (flash-style): its HBM bytes are the graph's (Q,
@@ -157,8 +171,9 @@ func (g gemm) kernel(s *wafer.Spec) Kernel {
 			}
 		}
 	}
-	put(a, 2*g.M*g.K*math.Ceil(g.N/t), 0)
-	put(b, 2*g.K*g.N*math.Ceil(g.M/t), 0)
+	ra, rb := g.reads(s, a, b)
+	put(a, 2*g.M*g.K*ra, 0)
+	put(b, 2*g.K*g.N*rb, 0)
 	switch {
 	case g.acc && g.first:
 		put(g.c, 0, 2*g.M*g.N)
@@ -173,6 +188,53 @@ func (g gemm) kernel(s *wafer.Spec) Kernel {
 	k.FLOPs = 2 * g.M * g.K * g.N
 	k.Efficiency = s.Kernel.GEMMEfficiency * quantised(g.M, s.Kernel.ArrayTile) * quantised(g.N, s.Kernel.ArrayTile)
 	return k
+}
+
+// reads is how many times the GEMM reads A and B where they live (a and
+// b), by the one kernel rule of the file comment: of the tilings that fit
+// the GEMM's share of SRAM, the one reading the fewest HBM bytes, and of
+// those the fewest bytes in all (SRAM reads of resident blocks
+// included). For a tile n columns wide, the tallest tile that fits is
+// never worse (it reads B fewer times, A as often), so the search runs
+// over the widths: whole array tiles and the whole N.
+func (g gemm) reads(s *wafer.Spec, a, b where) (ra, rb float64) {
+	G := s.Die.SRAMBytes * s.Kernel.GEMMSRAMFraction
+	at := float64(max(s.Kernel.ArrayTile, 1))
+	A, B := 2*g.M*g.K, 2*g.K*g.N
+	cost := func(x, y float64) (hbm, all float64) {
+		if a == inHBM {
+			hbm += A * x
+		}
+		if b == inHBM {
+			hbm += B * y
+		}
+		return hbm, A*x + B*y
+	}
+	bestH, bestT := math.Inf(1), math.Inf(1)
+	try := func(x, y float64) {
+		if h, t := cost(x, y); h < bestH || h == bestH && t < bestT {
+			bestH, bestT, ra, rb = h, t, x, y
+		}
+	}
+	deep := func(n float64) float64 { return min(n, at) } // the shallowest tile side: an array tile, or the whole dimension
+	tall := func(n float64) float64 { return min(g.M, math.Floor(G/(4*n)/at)*at) }
+	widths := int(math.Ceil(g.N / at))
+	for i := 1; i <= widths; i++ {
+		n := min(g.N, float64(i)*at)
+		if m := tall(n); m >= deep(g.M) {
+			try(math.Ceil(g.N/n), math.Ceil(g.M/m))
+		}
+	}
+	// One operand resident whole beside the shallowest strip of
+	// accumulators: both read once.
+	if B+4*deep(g.M)*g.N <= G || A+4*g.M*deep(g.N) <= G {
+		try(1, 1)
+	}
+	if math.IsInf(bestH, 1) { // not even one array tile fits: the square tile's count, as if it did
+		t := s.GEMMTile()
+		return math.Ceil(g.N / t), math.Ceil(g.M / t)
+	}
+	return ra, rb
 }
 
 // quantised is the share of an array tile's work that is useful along a

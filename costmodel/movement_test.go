@@ -9,6 +9,97 @@ import (
 	"github.com/tempc/tempc/wafer"
 )
 
+// tiled is the kernel rule by brute force, an oracle for gemm.reads:
+// every output tile m×n in whole array tiles (or the whole dimension)
+// whose fp32 accumulators fit temp48's GEMM share of SRAM, and either
+// operand resident beside a one-array-tile strip; the least HBM bytes,
+// then the least bytes in all. aHBM and bHBM say where A (M×K) and B
+// (K×N) live; it returns A's and B's bytes read.
+func tiled(s *wafer.Spec, M, K, N float64, aHBM, bHBM bool) (aBytes, bBytes float64) {
+	G := s.Die.SRAMBytes * s.Kernel.GEMMSRAMFraction
+	at := float64(s.Kernel.ArrayTile)
+	sides := func(n float64) []float64 {
+		var out []float64
+		for x := at; x < n; x += at {
+			out = append(out, x)
+		}
+		return append(out, n)
+	}
+	A, B := 2*M*K, 2*K*N
+	bestH, bestT := math.Inf(1), math.Inf(1)
+	try := func(x, y float64) {
+		t, h := A*x+B*y, 0.0
+		if aHBM {
+			h += A * x
+		}
+		if bHBM {
+			h += B * y
+		}
+		if h < bestH || h == bestH && t < bestT {
+			bestH, bestT, aBytes, bBytes = h, t, A*x, B*y
+		}
+	}
+	for _, m := range sides(M) {
+		for _, n := range sides(N) {
+			if 4*m*n <= G {
+				try(math.Ceil(N/n), math.Ceil(M/m))
+			}
+		}
+	}
+	if B+4*min(M, at)*N <= G || A+4*M*min(N, at) <= G {
+		try(1, 1)
+	}
+	return aBytes, bBytes
+}
+
+// TestTilingBruteForce: gemm.reads, which searches tile widths only,
+// reads what the brute-force oracle over every tile does, on shapes from
+// one array tile to wider than SRAM holds, both operands in HBM or one in
+// SRAM.
+func TestTilingBruteForce(t *testing.T) {
+	s, _ := wafer.Preset("temp48")
+	dims := []float64{128, 8192.0 / 48, 256, 768, 3072, 5000, 12288, 36864}
+	for _, M := range dims {
+		for _, K := range []float64{256, 12288} {
+			for _, N := range dims {
+				for _, w := range [][2]where{{inHBM, inHBM}, {inSRAM, inHBM}, {inHBM, inSRAM}, {inSRAM, inSRAM}} {
+					g := gemm{M: M, K: K, N: N, a: w[0], b: w[1]}
+					ra, rb := g.reads(s, w[0], w[1])
+					wa, wb := tiled(s, M, K, N, w[0] == inHBM, w[1] == inHBM)
+					// Equal tilings may split their reads differently
+					// (A thrice and B once, or the other way round):
+					// compare the bytes by where they are read.
+					split := func(a, b float64) (hbm, sram float64) {
+						for _, x := range []struct {
+							bytes float64
+							w     where
+						}{{a, w[0]}, {b, w[1]}} {
+							if x.w == inHBM {
+								hbm += x.bytes
+							} else {
+								sram += x.bytes
+							}
+						}
+						return hbm, sram
+					}
+					gh, gs := split(2*M*K*ra, 2*K*N*rb)
+					wh, ws := split(wa, wb)
+					if math.Abs(gh-wh) > 1e-9*wh || math.Abs(gs-ws) > 1e-9*max(ws, 1) {
+						t.Errorf("%g×%g×%g %v: reads %g bytes from HBM and %g from SRAM, brute force %g and %g", M, K, N, w, gh, gs, wh, ws)
+					}
+				}
+			}
+		}
+	}
+	// The weight-stationary case the rule exists for: gpt3-6.7b's qkv on
+	// 4 dies (K 4,096, N 3,072), 16,384 tokens: the 25 MB weight stays
+	// resident and is read once, where the square tile read it six times.
+	g := gemm{M: 16384, K: 4096, N: 3072}
+	if ra, rb := g.reads(s, inHBM, inHBM); ra != 1 || rb != 1 {
+		t.Errorf("qkv reads A %g and B %g times, want once each", ra, rb)
+	}
+}
+
 // TestSchemeMoveClosedForms derives, by hand, every GEMM scheme's forward
 // kernel bytes and DMA bytes per die for gpt3-175b's attn.qkv (K 12,288,
 // N 36,864) on a 6×8 group of temp48, micro-batch 4 (T = 8,192 tokens).
@@ -34,10 +125,18 @@ func qkvGroup() (*wafer.Spec, *partition.Group) {
 
 func TestSchemeMoveClosedForms(t *testing.T) {
 	s, grp := qkvGroup()
-	const T, K, N, P, tile = qkvT, qkvK, qkvN, qkvP, qkvTile
-	c := math.Ceil
+	const T, K, N, P = qkvT, qkvK, qkvN, qkvP
+	// both is a GEMM's operand bytes read with both in HBM; part its
+	// operands' bytes read apart, each where it lives (true: HBM).
+	both := func(M, K, N float64) float64 { a, b := tiled(s, M, K, N, true, true); return a + b }
+	part := func(M, K, N float64, aHBM, bHBM bool) (float64, float64) { return tiled(s, M, K, N, aHBM, bHBM) }
 	Tp, Kp, Np := T/P, K/P, N/P
 	wBlock, xBlock := 2*K*N/P, 2*T*K/P
+	_, wLater := part(Tp, K, Np, false, true) // ring-w's later rounds: X/P in SRAM, W blocks from HBM
+	xLater, _ := part(Tp, K, Np, false, true)
+	xIn, wIn := part(Tp, K, Np, false, false) // ring-x's later rounds: both in SRAM
+	yA0, yB0 := part(Tp, Kp, N, true, true)   // ring-y's own round
+	yA1, yB1 := part(Tp, Kp, N, true, false)  // and later rounds: W rows kept in SRAM
 	share := (P - 1) / P
 	type want struct {
 		read, write, sram, dma float64
@@ -47,39 +146,37 @@ func TestSchemeMoveClosedForms(t *testing.T) {
 		want want
 	}{
 		// X whole and W's columns; an all-reduce only backward.
-		{partition.MegatronCol, want{2*T*K*c(Np/tile) + 2*K*Np*c(T/tile), 2 * T * Np, 0, 0}},
+		{partition.MegatronCol, want{both(T, K, Np), 2 * T * Np, 0, 0}},
 		// X's columns, W's rows, the whole partial Y, then its all-reduce
 		// (each chunk sent, received and added: 5(P−1)/P of Y).
-		{partition.MegatronRow, want{2*T*Kp*c(N/tile) + 2*Kp*N*c(T/tile), 2 * T * N, 0, 5 * share * 2 * T * N}},
+		{partition.MegatronRow, want{both(T, Kp, N), 2 * T * N, 0, 5 * share * 2 * T * N}},
 		// Megatron-col after gathering X (sent and received: 2(P−1)/P).
-		{partition.SPCol, want{2*T*K*c(Np/tile) + 2*K*Np*c(T/tile), 2 * T * Np, 0, 2 * share * 2 * T * K}},
-		{partition.SPRow, want{2*T*Kp*c(N/tile) + 2*Kp*N*c(T/tile), 2 * T * N, 0, 3 * share * 2 * T * N}},
+		{partition.SPCol, want{both(T, K, Np), 2 * T * Np, 0, 2 * share * 2 * T * K}},
+		{partition.SPRow, want{both(T, Kp, N), 2 * T * N, 0, 3 * share * 2 * T * N}},
 		// A token slice times the whole gathered weight.
-		{partition.FSDP, want{2*Tp*K*c(N/tile) + 2*K*N*c(Tp/tile), 2 * Tp * N, 0, 2 * share * 2 * K * N}},
+		{partition.FSDP, want{both(Tp, K, N), 2 * Tp * N, 0, 2 * share * 2 * K * N}},
 		// 48 rounds of X/P times a W block: three W blocks (56.6 MB) do not
 		// fit the stream SRAM, so each arriving block is written by the DMA,
 		// read by the kernel and read again to be forwarded; X/P (4.2 MB)
 		// stays in SRAM beside the 171×768 output tile after the own round.
-		{partition.RingW, want{P*2*K*Np*c(Tp/tile) + 2*Tp*K*c(Np/tile), P * 2 * Tp * Np,
-			(P - 1) * 2 * Tp * K * c(Np/tile), 2 * (P - 1) * wBlock}},
+		{partition.RingW, want{both(Tp, K, Np) + (P-1)*wLater, P * 2 * Tp * Np,
+			(P - 1) * xLater, 2 * (P - 1) * wBlock}},
 		// A relay's interior die sends its own block both ways and
 		// forwards every block it receives.
-		{partition.RelayW, want{P*2*K*Np*c(Tp/tile) + 2*Tp*K*c(Np/tile), P * 2 * Tp * Np,
-			(P - 1) * 2 * Tp * K * c(Np/tile), 2 * P * wBlock}},
+		{partition.RelayW, want{both(Tp, K, Np) + (P-1)*wLater, P * 2 * Tp * Np,
+			(P - 1) * xLater, 2 * P * wBlock}},
 		// X blocks stream past the die's W columns, which stay in SRAM
 		// (18.9 MB beside the output tile).
-		{partition.RingX, want{2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile), P * 2 * Tp * Np,
-			(P - 1) * (2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile)), xBlock}},
-		{partition.RelayX, want{2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile), P * 2 * Tp * Np,
-			(P - 1) * (2*Tp*K*c(Np/tile) + 2*K*Np*c(Tp/tile)), 2 * xBlock}},
+		{partition.RingX, want{both(Tp, K, Np), P * 2 * Tp * Np, (P - 1) * (xIn + wIn), xBlock}},
+		{partition.RelayX, want{both(Tp, K, Np), P * 2 * Tp * Np, (P - 1) * (xIn + wIn), 2 * xBlock}},
 		// Y's partial sums (three blocks of 12.6 MB fit the stream SRAM)
 		// pass the die's W rows (18.9 MB, kept in SRAM after the own
 		// round): every round reads a token block of the die's X columns
 		// from HBM and adds into the block in SRAM; the own round starts
 		// its block there and the finished sum is written to HBM once. A
 		// partial sum in SRAM needs no DMA through HBM.
-		{partition.RingY, want{P*2*Tp*Kp*c(N/tile) + 2*Kp*N*c(Tp/tile), 2 * Tp * N,
-			2*Tp*N + (P-1)*(2*Kp*N*c(Tp/tile)+4*Tp*N), 0}},
+		{partition.RingY, want{yA0 + yB0 + (P-1)*yA1, 2 * Tp * N,
+			2*Tp*N + (P-1)*(yB1+4*Tp*N), 0}},
 	}
 	for _, tc := range tests {
 		mv := SchemeMove(s, grp, tc.s, P, 1, T, 2048)
@@ -125,12 +222,13 @@ func TestSchemeMoveClosedForms(t *testing.T) {
 // accumulator (37.7 MB of fp32 plus a 3,072×768 tile) too large to keep.
 func TestSchemeMoveBackward(t *testing.T) {
 	s, grp := qkvGroup()
-	const T, K, N, P, tile = qkvT, qkvK, qkvN, qkvP, qkvTile
-	c := math.Ceil
+	const T, K, N, P = qkvT, qkvK, qkvN, qkvP
+	part := func(M, K, N float64, aHBM, bHBM bool) (float64, float64) { return tiled(s, M, K, N, aHBM, bHBM) }
+	both := func(M, K, N float64) float64 { a, b := part(M, K, N, true, true); return a + b }
 	Tp, Np := T/P, N/P
 	// megatron-col: dX (M T, K Np, N K) and dW (M K, K T, N Np).
 	col := SchemeMove(s, grp, partition.MegatronCol, P, 1, T, 2048).Bwd
-	read := 2*T*Np*c(K/tile) + 2*Np*K*c(T/tile) + 2*K*T*c(Np/tile) + 2*T*Np*c(K/tile)
+	read := both(T, Np, K) + both(K, T, Np)
 	write := 2*T*K + 2*K*Np
 	if k := col.Kernel; math.Abs(k.HBMRead-read) > 1 || math.Abs(k.HBMWrite-write) > 1 || k.SRAM != 0 {
 		t.Errorf("megatron-col backward reads %.6g, writes %.6g, SRAM %.6g; closed form %.6g, %.6g, 0", k.HBMRead, k.HBMWrite, k.SRAM, read, write)
@@ -144,15 +242,18 @@ func TestSchemeMoveBackward(t *testing.T) {
 	if !rx.Resident || len(rx.Bwd.Streams) != 2 || !rx.Bwd.Streams[0].Comm.Reduce {
 		t.Fatalf("ring-x backward: resident %v, streams %+v", rx.Resident, rx.Bwd.Streams)
 	}
-	dY, W, dX := 2*Tp*Np*c(K/tile), 2*Np*K*c(Tp/tile), 2*Tp*K
-	X, dYrows, dW := 2*K*Tp*c(Np/tile), 2*Tp*Np*c(K/tile), 2*K*Np
+	dX, dW := 2*Tp*K, 2*K*Np
+	dY0, W0 := part(Tp, Np, K, true, true) // stream 0, own round and later (W kept in SRAM)
+	dY1, W1 := part(Tp, Np, K, true, false)
+	X0, dYr0 := part(K, Tp, Np, true, true) // stream 1, own round and later (X blocks in SRAM)
+	X1, dYr1 := part(K, Tp, Np, false, true)
 	// Own rounds load their operands from HBM; the dX partial sum starts
 	// in SRAM (nothing read) and its finished value is written to HBM
 	// once. Later rounds read dY rows from HBM and the rest from SRAM, and
 	// write dW.
-	read = (dY + W) + (X + dYrows) + (P-1)*(dY+dYrows)
+	read = (dY0 + W0) + (X0 + dYr0) + (P-1)*(dY1+dYr1)
 	write = dX + dW + (P-1)*dW
-	sram := dX + (P-1)*(W+2*dX+X)
+	sram := dX + (P-1)*(W1+2*dX+X1)
 	if k := rx.Bwd.Kernel; math.Abs(k.HBMRead-read) > 1 || math.Abs(k.HBMWrite-write) > 1 || math.Abs(k.SRAM-sram) > 1 {
 		t.Errorf("ring-x backward reads %.6g, writes %.6g, SRAM %.6g; closed form %.6g, %.6g, %.6g", k.HBMRead, k.HBMWrite, k.SRAM, read, write, sram)
 	}
@@ -170,10 +271,13 @@ func TestSchemeMoveBackward(t *testing.T) {
 		t.Fatalf("ring-y backward: resident %v, %g FLOPs, streams %+v", ry.Resident, ry.Bwd.Kernel.FLOPs, ry.Bwd.Streams)
 	}
 	Kp := K / P
-	dYblk, Wrows, Xcols := 2*Tp*N*c(Kp/tile), 2*N*Kp*c(Tp/tile), 2*Kp*Tp*c(N/tile)
-	read = (dYblk + Wrows + Xcols + dYblk) + (P-1)*Xcols
+	dYblk0, Wrows0 := part(Tp, N, Kp, true, true) // dX, own round and later (both in SRAM)
+	dYblk1, Wrows1 := part(Tp, N, Kp, false, false)
+	Xcols0, dYb0 := part(Kp, Tp, N, true, true) // dW, own round and later (the dY block in SRAM)
+	Xcols1, dYb1 := part(Kp, Tp, N, true, false)
+	read = (dYblk0 + Wrows0 + Xcols0 + dYb0) + (P-1)*Xcols1
 	write = P * (2*Tp*Kp + 2*Kp*N)
-	sram = (P - 1) * (dYblk + Wrows + dYblk)
+	sram = (P - 1) * (dYblk1 + Wrows1 + dYb1)
 	if k := ry.Bwd.Kernel; math.Abs(k.HBMRead-read) > 1 || math.Abs(k.HBMWrite-write) > 1 || math.Abs(k.SRAM-sram) > 1 {
 		t.Errorf("ring-y backward reads %.6g, writes %.6g, SRAM %.6g; closed form %.6g, %.6g, %.6g", k.HBMRead, k.HBMWrite, k.SRAM, read, write, sram)
 	}
@@ -258,18 +362,19 @@ func TestSchemeTable(t *testing.T) {
 // The FLOPs are the whole group's share, 2TKN/P, as on the whole group.
 func TestDegreeMoveClosedForm(t *testing.T) {
 	s, grp := qkvGroup()
-	const T, K, N, P, tile = qkvT, qkvK, qkvN, qkvP, qkvTile
+	const T, K, N, P = qkvT, qkvK, qkvN, qkvP
 	const d = 8.0
-	c := math.Ceil
 	Tp, Nd := T/P, N/d
+	a0, b0 := tiled(s, Tp, K, Nd, true, true)  // the own round
+	a1, b1 := tiled(s, Tp, K, Nd, false, true) // later: X/P kept in SRAM, the blocks from HBM
 	mv := DegreeMove(s, grp, partition.RelayW, P, d, 1, T, 2048)
 	if mv.Resident || mv.Block != 2*K*N/d || mv.StreamDies(P) != d {
 		t.Fatalf("block %g bytes (resident %v) on %g dies, want %g in HBM on %g", mv.Block, mv.Resident, mv.StreamDies(P), 2*K*N/d, d)
 	}
 	k := mv.Fwd.Kernel
-	read := d*2*K*Nd*c(Tp/tile) + 2*Tp*K*c(Nd/tile)
+	read := a0 + b0 + (d-1)*b1
 	write := 2 * Tp * N
-	sram := (d - 1) * 2 * Tp * K * c(Nd/tile)
+	sram := (d - 1) * a1
 	if math.Abs(k.HBMRead-read) > 1 || math.Abs(k.HBMWrite-write) > 1 || math.Abs(k.SRAM-sram) > 1 || k.FLOPs != 2*T*K*N/P {
 		t.Errorf("relay-w/8 forward reads %.6g, writes %.6g, SRAM %.6g, %g FLOPs; closed form %.6g, %.6g, %.6g, %g",
 			k.HBMRead, k.HBMWrite, k.SRAM, k.FLOPs, read, write, sram, 2*T*K*N/P)

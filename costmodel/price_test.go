@@ -69,16 +69,16 @@ func TestPriceClosedForms(t *testing.T) {
 	// backward, split over 8 dies, at 80% of peak (every dimension a
 	// multiple of 128); the bias gradient reduces dY (2TN bytes read, 2N
 	// written) in the output layout, also split over 8. Each die's kernels
-	// move, with output tiles of side 3,072: forward X once (its 1,536
-	// columns fit one tile), its W columns twice (4,096 rows are two
-	// tiles), Y's columns once; backward dX = dY·Wᵀ reads dY's and W's
-	// columns twice each and writes the whole partial dX, dW = Xᵀ·dY reads
-	// X once and dY's columns twice. The all-reduce of dX sends, receives
-	// and adds 5·7/8 of its 2TK bytes through HBM, or takes its link time.
+	// read every operand once: the die's W columns (12.6 MB) stay in SRAM
+	// beside a strip of accumulators forward and for dX = dY·Wᵀ, and its
+	// dY columns (12.6 MB) for dW = Xᵀ·dY; each writes its output once
+	// (backward the whole partial dX). The all-reduce of dX sends,
+	// receives and adds 5·7/8 of its 2TK bytes through HBM, or takes its
+	// link time.
 	Np := N / 8
 	peak, hbm := s.Die.PeakFLOPS*0.8, s.Die.HBMBandwidth
-	fwdBytes := 2*T*K + 2*K*Np*2 + 2*T*Np
-	bwdBytes := (2*T*Np*2 + 2*Np*K*2 + 2*T*K) + (2*K*T + 2*T*Np*2 + 2*K*Np)
+	fwdBytes := 2*T*K + 2*K*Np + 2*T*Np
+	bwdBytes := (2*T*Np + 2*Np*K + 2*T*K) + (2*K*T + 2*T*Np + 2*K*Np)
 	fwd := max((2*T*K*N+T*N)/8/peak, fwdBytes/hbm)
 	bwd := max(4*T*K*N/8/peak, bwdBytes/hbm) + max(ar.Seconds, 5*7.0/8*2*T*K/hbm)
 	want := (fwd + bwd + m.Compute(T*N/8, (2*T*N+2*N)/8)) * 32 * micro

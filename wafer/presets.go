@@ -40,9 +40,10 @@ func toPico(x float64) float64   { return x * 1e12 }
 //     50–73% of A100 peak forward and less backward.
 //   - array tile 128: a 128×128 matrix engine, as a TPU's MXU (Jouppi et
 //     al., 2017); the paper does not describe the die's engine.
-//   - half of SRAM for GEMM tiles: output-stationary tiles of side 3,072
-//     (37.7 MB of fp32 accumulators), the other 40 MB for streamed blocks
-//     and DMA staging.
+//   - half of SRAM for a GEMM's working set: output-stationary tiles of
+//     side up to 3,072 (37.7 MB of fp32 accumulators), or an operand of
+//     up to 40 MB held whole beside a strip of accumulators; the other
+//     40 MB for streamed blocks and DMA staging.
 //   - SRAM 0.5 pJ/bit: a 64-bit access to a 1 MB SRAM costs about 100 pJ
 //     at 45 nm (Horowitz, ISSCC 2014), 1.6 pJ/bit, taken about 3× lower at
 //     a current node.

@@ -36,13 +36,16 @@ type Kernel struct {
 	// are computed in multiples of it, so that a dimension of 130 costs
 	// as much as one of 256 when it is 128.
 	ArrayTile int
-	// GEMMSRAMFraction is the share of SRAM a GEMM's output tile takes
-	// (its operand panels, small beside it, are not counted); the rest
-	// holds streamed blocks and DMA staging buffers.
+	// GEMMSRAMFraction is the share of SRAM a GEMM's working set takes —
+	// its fp32 output tile, or an operand held whole beside a strip of
+	// accumulators (costmodel's kernel rule; operand panels, small beside
+	// them, are not counted); the rest holds streamed blocks and DMA
+	// staging buffers.
 	GEMMSRAMFraction float64
 }
 
-// GEMMTile is the side of the square output tile a GEMM keeps in SRAM:
+// GEMMTile is the side of the largest square output tile a GEMM can keep
+// in SRAM (one of the tilings the kernel rule weighs):
 // fp32 accumulators of side t take 4t² bytes of the GEMM's share of SRAM,
 // rounded down to a multiple of the array tile (at least one array tile).
 func (s *Spec) GEMMTile() float64 {
