@@ -40,6 +40,9 @@ func Build(g *ir.Graph, s *wafer.Spec, cfg Config) (*Space, error) {
 		b.canonicalSchemes()
 	}
 	b.work()
+	if err := b.keepInBlocks(); err != nil {
+		return nil, err
+	}
 	b.sp.Layouts = layouts(s, g.Batch, cfg)
 	if len(b.sp.Layouts) == 0 {
 		return nil, noLayout(s, g.Batch, cfg)
@@ -413,4 +416,22 @@ func (b *builder) canonicalSchemes() {
 			grp.Schemes = sortedSchemes([]Scheme{pick, o})
 		}
 	}
+}
+
+// keepInBlocks takes fsdp-keep from every group but the layer blocks of
+// an aliased space: it keeps a layer's gathered weights from the layer's
+// forward run to its backward run, which only blocks of layers lowered as
+// one repeated program have.
+func (b *builder) keepInBlocks() error {
+	for gi := range b.sp.Groups {
+		grp := &b.sp.Groups[gi]
+		if grp.Work.Block && !b.cfg.Unaliased {
+			continue
+		}
+		grp.Schemes = slices.DeleteFunc(grp.Schemes, func(s Scheme) bool { return s == FSDPKeep })
+		if len(grp.Schemes) == 0 {
+			return fmt.Errorf("partition: %s: fsdp-keep runs in the layer blocks of an aliased space only, and no other scheme is allowed here", grp.Key)
+		}
+	}
+	return nil
 }

@@ -122,7 +122,7 @@ func (c Config) familyName() Family {
 
 // MicroBatchPerDie says micro-batch sizes count sequences per die, not per
 // group: FSDP's, whose ranks each take whole sequences.
-func (c Config) MicroBatchPerDie() bool { return c.Baseline == FSDPOnly }
+func (c Config) MicroBatchPerDie() bool { return c.Baseline == FSDPOnly || c.Baseline == FSDP2 }
 
 // baselineRecompute is what each baseline's users switch recomputation
 // between: off, or the mode their code offers.
@@ -133,6 +133,8 @@ var baselineRecompute = map[Family][]Recompute{
 	// Megatron-Core offers both (--recompute-granularity selective or
 	// full).
 	MegatronCore: {NoRecompute, Selective, Full},
+	// FSDP2's users wrap blocks in activation checkpointing or not.
+	FSDP2: {NoRecompute, Full},
 }
 
 func (c Config) withDefaults(dies int) Config {

@@ -26,6 +26,8 @@
 //	sp-col         in S, out C  all-gather X first; bwd reduce-scatters dX
 //	sp-row         in C, out S  fwd reduce-scatters Y; bwd all-gathers dY
 //	fsdp           in S, out S  W sharded at rest, all-gathered before use
+//	fsdp-keep      in S, out S  fsdp, the forward's gathered W kept for the
+//	                            backward (FSDP2 reshard_after_forward=False)
 //	ring-w, relay-w   in S, out S  W column blocks stream round the group
 //	ring-x, relay-x   in S, out C  X row blocks stream round the group
 //	ring-y, relay-y   in C, out S  Y's partial sums stream round the group,
@@ -78,6 +80,17 @@
 //	           parallelism on the wafer is planned by the root package
 //	           (tempc.PlanOnWafer) over this space's stages. Context
 //	           parallelism is not represented (see megatron3).
+//
+//	fsdp2      PyTorch FSDP2 as run in 2024–25 (modern): fsdp's schemes,
+//	           each layer block's GEMMs wrapped with reshard_after_forward
+//	           true (fsdp: gathered again for the backward pass) or false
+//	           (fsdp-keep: the forward's gathered weights kept for the
+//	           backward, which gathers nothing; more memory), the solver
+//	           choosing per op group as FSDP2 allows per module; the next
+//	           layer's gather prefetched beside the kernels; hybrid
+//	           sharding (shard in the group, replicate across groups);
+//	           activation checkpointing off or on (full); fused attention,
+//	           whole sequences per die.
 //
 // The first three are historical (Historical), kept as TEMP's evaluation
 // ran them; Modern lists what users run today. FlashAttention gives the

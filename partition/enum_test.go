@@ -22,9 +22,9 @@ func TestEnumNames(t *testing.T) {
 		{"Act", ActNames(), []string{"R", "S", "C"},
 			roundTrip(ParseAct, NumActs, `unknown activation layout "bogus" (want R, S or C)`)},
 		{"Scheme", SchemeNames(), []string{"megatron-col", "megatron-row", "sp-col", "sp-row", "fsdp", "ring-w", "ring-x",
-			"relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp", "batch", "ring-y", "relay-y"},
+			"relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp", "batch", "ring-y", "relay-y", "fsdp-keep"},
 			roundTrip(ParseScheme, numSchemes, `unknown scheme "bogus" (want megatron-col, megatron-row, sp-col, sp-row, `+
-				`fsdp, ring-w, ring-x, relay-w, relay-x, heads, ring-seq, vocab, vocab-sp, batch, ring-y or relay-y)`)},
+				`fsdp, ring-w, ring-x, relay-w, relay-x, heads, ring-seq, vocab, vocab-sp, batch, ring-y, relay-y or fsdp-keep)`)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,6 +58,11 @@ const (
 	Batch                     // batch
 	RingY                     // ring-y
 	RelayY                    // relay-y
+	// FSDPKeep is fsdp with PyTorch FSDP2's reshard_after_forward=False:
+	// a layer's weights, gathered for its forward pass, stay gathered
+	// until its backward pass, which gathers nothing (layer blocks of an
+	// aliased space only).
+	FSDPKeep // fsdp-keep
 	numSchemes
 )
 
@@ -66,7 +71,7 @@ var io = [...][2]Act{
 	MegatronCol: {Rep, Cols}, MegatronRow: {Cols, Rep}, SPCol: {Rows, Cols}, SPRow: {Cols, Rows},
 	FSDP: {Rows, Rows}, RingW: {Rows, Rows}, RingX: {Rows, Cols}, RelayW: {Rows, Rows}, RelayX: {Rows, Cols},
 	Heads: {Cols, Cols}, RingSeq: {Rows, Rows}, Vocab: {Rep, Rep}, VocabSP: {Rep, Rows},
-	Batch: {Rows, Rows}, RingY: {Cols, Rows}, RelayY: {Cols, Rows},
+	Batch: {Rows, Rows}, RingY: {Cols, Rows}, RelayY: {Cols, Rows}, FSDPKeep: {Rows, Rows},
 }
 
 // Streamed says a scheme streams blocks round its group (TSPP rings, TATP
@@ -153,19 +158,23 @@ const (
 	// with tensor-parallel communication overlap (ring-x, ring-y) and
 	// fused attention.
 	MegatronCore Family = "megatron-core"
+	// FSDP2 is PyTorch FSDP2 as run in 2024–25: fsdp, each layer's
+	// reshard_after_forward true or false (fsdp or fsdp-keep).
+	FSDP2 Family = "fsdp2"
 )
 
 // Families lists the accepted families.
-var Families = []Family{Auto, Megatron1, Megatron3, FSDPOnly, MegatronCore}
+var Families = []Family{Auto, Megatron1, Megatron3, FSDPOnly, MegatronCore, FSDP2}
 
 var familySchemes = map[Family][]Scheme{
 	Megatron1: {MegatronCol, MegatronRow, Heads, Vocab},
 	Megatron3: {SPCol, SPRow, Heads, VocabSP},
-	FSDPOnly:  {FSDP, RingSeq, Batch, VocabSP},
+	FSDPOnly:  {FSDP, FSDPKeep, RingSeq, Batch, VocabSP},
 	// Transformer Engine's user-buffer overlap pipelines the
 	// sequence-parallel all-gather into the column GEMM (ring-x) and the
 	// row GEMM's reduce-scatter out of it (ring-y).
 	MegatronCore: {SPCol, SPRow, RingX, RingY, Heads, VocabSP},
+	FSDP2:        {FSDP, FSDPKeep, RingSeq, Batch, VocabSP},
 }
 
 // canonical lists, per baseline and op-group kind, the schemes its
@@ -178,21 +187,26 @@ var canonical = map[Family]map[Kind][]Scheme{
 	// Megatron-Core's pairs are megatron3's; overlapped adds each GEMM's
 	// overlapped form beside it.
 	MegatronCore: {Embedding: {VocabSP}, GEMM: {SPCol, SPRow}, Attention: {Heads}},
+	FSDP2:        {Embedding: {VocabSP}, GEMM: {FSDP}, Attention: {Batch}},
 }
 
-// overlapped is, per baseline, the scheme that runs a canonical GEMM
-// scheme's collective overlapped with its kernel (Megatron-Core's
-// --tp-comm-overlap): the group may take either, the solver choosing per
-// op group. That is a superset of the switch Megatron-Core's users set
-// once for the whole model, so the baseline is never the weaker for it.
+// overlapped is, per baseline, the variant of a canonical GEMM scheme its
+// users may switch on: Megatron-Core's --tp-comm-overlap runs the
+// collective overlapped with the kernel (ring-x, ring-y); FSDP2's
+// reshard_after_forward=False keeps a layer's gathered weights for its
+// backward pass (fsdp-keep). The group may take either, the solver
+// choosing per op group: Megatron-Core's users set the switch once for
+// the model (a superset, so the baseline is never the weaker for it),
+// FSDP2's per wrapped module, as here.
 var overlapped = map[Family]map[Scheme]Scheme{
 	MegatronCore: {SPCol: RingX, SPRow: RingY},
+	FSDP2:        {FSDP: FSDPKeep},
 }
 
 // candidates are the schemes the free space offers each kind of op group
 // (a family or --schemes may take fewer).
 var candidates = map[Kind][]Scheme{
-	GEMM:      {MegatronCol, MegatronRow, SPCol, SPRow, FSDP, RingW, RingX, RingY, RelayW, RelayX, RelayY},
+	GEMM:      {MegatronCol, MegatronRow, SPCol, SPRow, FSDP, FSDPKeep, RingW, RingX, RingY, RelayW, RelayX, RelayY},
 	Attention: {Heads, RingSeq},
 	Embedding: {Vocab, VocabSP},
 }
@@ -220,7 +234,7 @@ var Baselines = append(slices.Clone(Historical), Modern...)
 // when published (2019–2023); Modern are what strong users run today.
 var (
 	Historical = []Family{Megatron1, Megatron3, FSDPOnly}
-	Modern     = []Family{MegatronCore}
+	Modern     = []Family{MegatronCore, FSDP2}
 )
 
 // Group is one op group: the forward op(s) that head it in every layer it

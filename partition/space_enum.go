@@ -31,7 +31,7 @@ func ParseAct(s string) (Act, error) {
 func ActNames() []string { return append([]string(nil), actNames[:]...) }
 
 // schemeNames are the names of the Scheme values, indexed by value.
-var schemeNames = [...]string{"megatron-col", "megatron-row", "sp-col", "sp-row", "fsdp", "ring-w", "ring-x", "relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp", "batch", "ring-y", "relay-y"}
+var schemeNames = [...]string{"megatron-col", "megatron-row", "sp-col", "sp-row", "fsdp", "ring-w", "ring-x", "relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp", "batch", "ring-y", "relay-y", "fsdp-keep"}
 
 // String returns the name of s, or Scheme(n) for a value without one.
 func (s Scheme) String() string {
@@ -48,7 +48,7 @@ func ParseScheme(s string) (Scheme, error) {
 			return Scheme(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown scheme %q (want megatron-col, megatron-row, sp-col, sp-row, fsdp, ring-w, ring-x, relay-w, relay-x, heads, ring-seq, vocab, vocab-sp, batch, ring-y or relay-y)", s)
+	return 0, fmt.Errorf("unknown scheme %q (want megatron-col, megatron-row, sp-col, sp-row, fsdp, ring-w, ring-x, relay-w, relay-x, heads, ring-seq, vocab, vocab-sp, batch, ring-y, relay-y or fsdp-keep)", s)
 }
 
 // SchemeNames returns the names of the Scheme values in value order:

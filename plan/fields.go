@@ -18,7 +18,7 @@ import (
 // TestFieldNames holds them equal.
 var (
 	scheduleNames  = []string{"1f1b", "gpipe", "interleaved-1f1b"}
-	schemeNames    = []string{"megatron-col", "megatron-row", "sp-col", "sp-row", "fsdp", "ring-w", "ring-x", "relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp", "batch", "ring-y", "relay-y"}
+	schemeNames    = []string{"megatron-col", "megatron-row", "sp-col", "sp-row", "fsdp", "ring-w", "ring-x", "relay-w", "relay-x", "heads", "ring-seq", "vocab", "vocab-sp", "batch", "ring-y", "relay-y", "fsdp-keep"}
 	actNames       = []string{"R", "S", "C"}
 	statusNames    = []string{"optimal", "time-limit", "infeasible", "unbounded", "failed", "gap-limit"}
 	objectiveNames = []string{"time", "energy"}
