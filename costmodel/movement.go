@@ -487,6 +487,15 @@ func DegreeMove(s *wafer.Spec, grp *partition.Group, sc partition.Scheme, P floa
 		mv.Fwd = Pass{Kernel: gk(gemm{M: Tp, K: K, N: N}), Comms: []Comm{{Kind: "ag", Bytes: w}}, Overlap: true}
 		mv.Bwd = Pass{Kernel: gk(gemm{M: Tp, K: N, N: K}, gemm{M: K, K: Tp, N: N}), Comms: []Comm{{Kind: "ag", Bytes: w}, {Kind: "rs", Bytes: w}},
 			Overlap: true}
+	case partition.FSDPKeep:
+		// FSDP2's reshard_after_forward=False: the weights gathered for
+		// the forward pass stay for the backward, which only
+		// reduce-scatters the gradient. The layers' prefetch chain, one
+		// program for every layer, also gathers after the last forward
+		// layer (lowering), one gather per micro-batch more than the
+		// layers need: charged here, a share per layer.
+		mv.Fwd = Pass{Kernel: gk(gemm{M: Tp, K: K, N: N}), Comms: []Comm{{Kind: "ag", Bytes: w * (1 + 1/float64(max(grp.Mult, 1)))}}, Overlap: true}
+		mv.Bwd = Pass{Kernel: gk(gemm{M: Tp, K: N, N: K}, gemm{M: K, K: Tp, N: N}), Comms: []Comm{{Kind: "rs", Bytes: w}}, Overlap: true}
 	case partition.RingW, partition.RelayW:
 		k, relay := kindOf(sc), sc == partition.RelayW
 		b, Nr := w/R, N/R

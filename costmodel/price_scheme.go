@@ -114,7 +114,7 @@ func (lc *layoutCtx) option(gi int, s partition.Scheme, degree int) (Price, bool
 	switch {
 	case gr.Recomputed(lc.l.Recompute):
 		again := fwd
-		if s == partition.FSDP {
+		if s == partition.FSDP || s == partition.FSDPKeep {
 			// The backward pass's gather serves the recomputed forward
 			// too: its kernels run again, not its gathers (as lowered).
 			again = lc.pass(grp, &mv, Pass{Kernel: mv.Fwd.Kernel}).plus(pwF)
@@ -377,6 +377,15 @@ func (lc *layoutCtx) mem(grp *partition.Group, gr *partition.Work, mv *Move, per
 			} else {
 				tr += w
 			}
+		}
+	case partition.FSDPKeep:
+		// Every layer's gathered weights are kept from its forward run to
+		// its backward run, and the forward's last prefetch adds one more
+		// (see SchemeMove): all of them at once when the backward pass
+		// starts, for each micro-batch in flight. The full gradient lives
+		// until its reduce-scatter. As lowered.
+		if w := 2 * float64(grp.WeightElems); P > 1 {
+			tr, gathered = w, (layers+1)*w*lc.m.Params.inFlight()
 		}
 	// A stream's blocks in flight: in SRAM, three (six for a relay, both
 	// ways; see Resident) — the HBM keeps the die's own; landing in HBM,

@@ -36,7 +36,7 @@ func (lw *lowerer) block(name string, groups []int, ps pass, es edgeSet, sync bo
 	layer := es == edgesFirst || es == edgesRest
 	if ps == fwd || ps == both {
 		if layer {
-			st.gatherFSDP(groups, es == edgesFirst)
+			st.gatherFSDP(groups, es == edgesFirst, partition.FSDP, partition.FSDPKeep)
 		}
 		for _, gi := range groups {
 			st.edges(gi, es, fwd)
@@ -45,7 +45,7 @@ func (lw *lowerer) block(name string, groups []int, ps pass, es edgeSet, sync bo
 	}
 	if ps == bwd || ps == both {
 		if layer && es == edgesRest {
-			st.gatherFSDP(groups, false)
+			st.gatherFSDP(groups, false, partition.FSDP) // fsdp-keep's weights are still there
 		}
 		for i := len(groups) - 1; i >= 0; i-- {
 			st.backward(groups[i])
@@ -55,8 +55,8 @@ func (lw *lowerer) block(name string, groups []int, ps pass, es edgeSet, sync bo
 	if st.grads != nil {
 		st.grads.flush(st, name == "bwd.pre")
 	}
-	if _, bytes := st.fsdp(groups); bytes > 0 && layer {
-		freeLast(&st.prog, st.fsdpKernels, bytes)
+	if layer {
+		st.release(groups, ps, es)
 	}
 	for _, id := range append(st.front, st.prefetch...) {
 		st.prog.Tasks[id].Out = true
@@ -79,12 +79,32 @@ func (st *stager) advance(last []plan.TaskID) {
 	st.front = append(keep, last...)
 }
 
-// fsdp lists the groups of a layer block that run FSDP (their weights
-// gathered per layer), with the bytes of their gathered weights per die
-// (which a group of one die holds already: nothing is gathered then).
-func (st *stager) fsdp(groups []int) (gs []int, bytes int64) {
+// release frees, after a layer block's last FSDP kernel on each die, the
+// gathered weights its run is done with: fsdp's after every run;
+// fsdp-keep's, kept from the layer's forward run, after its backward run,
+// and in the backward's last run (the first layer's) also the weights the
+// forward's last run prefetched for a backward pass that needed none.
+func (st *stager) release(groups []int, ps pass, es edgeSet) {
+	_, bytes := st.fsdp(groups, partition.FSDP)
+	if ps == bwd || ps == both {
+		_, keep := st.fsdp(groups, partition.FSDPKeep)
+		bytes += keep
+		if es == edgesFirst {
+			bytes += keep
+		}
+	}
+	if bytes > 0 {
+		freeLast(&st.prog, st.fsdpKernels, bytes)
+	}
+}
+
+// fsdp lists the groups of a layer block that run one of schemes (fsdp
+// or fsdp-keep: their weights gathered per layer), with the bytes of
+// their gathered weights per die (which a group of one die holds already:
+// nothing is gathered then).
+func (st *stager) fsdp(groups []int, schemes ...partition.Scheme) (gs []int, bytes int64) {
 	for _, gi := range groups {
-		if st.lw.scheme(gi) == partition.FSDP {
+		if slices.Contains(schemes, st.lw.scheme(gi)) {
 			gs = append(gs, gi)
 			bytes += st.lw.gathered(&st.lw.t.Space.Groups[gi])
 		}
@@ -101,9 +121,10 @@ func (st *stager) fsdp(groups []int) (gs []int, bytes int64) {
 // of the gather starts and freed after the layer's last kernel (see
 // release). The last forward layer's prefetch is of the weights the
 // first backward layer reads, and the backward's first layer block
-// prefetches nothing.
-func (st *stager) gatherFSDP(groups []int, own bool) {
-	gs, bytes := st.fsdp(groups)
+// prefetches nothing. schemes are the groups' schemes gathered here: the
+// backward pass gathers fsdp's, not fsdp-keep's.
+func (st *stager) gatherFSDP(groups []int, own bool, schemes ...partition.Scheme) {
+	gs, bytes := st.fsdp(groups, schemes...)
 	if bytes == 0 {
 		return
 	}
