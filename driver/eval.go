@@ -581,7 +581,7 @@ func (o EvalOptions) planOptions(c evalCase) tempc.Options {
 	case "temp-no-tcme":
 		po.NoTCME = true
 	case "modern-mix":
-		po.Space.Allow = partition.BaselineSchemes(partition.MegatronCore, partition.FSDPOnly)
+		po.Space.Allow = partition.BaselineSchemes(partition.Modern...)
 	case "megatron3+flash":
 		po.Space.Baseline, po.Space.FlashAttention = partition.Megatron3, true
 	case "megatron-core-nopp":

@@ -20,7 +20,7 @@ import (
 //	flash         megatron3+flash/gmap: + fused attention
 //	tp-overlap    megatron-core-nopp/gmap: + TP communication overlap, every recomputation mode
 //	pipeline      megatron-core/gmap: + on-wafer pipelining (Megatron-Core as run today)
-//	best-modern   the faster of megatron-core/gmap and megatron-core/smap
+//	best-modern   the fastest of megatron-core and fsdp2, each with gmap and smap
 //	ilp-mix       modern-mix/temp-no-tcme: tempc's ILP mixing the modern baselines' schemes per op group, placed by the temp mapper without re-routing
 //	temp-schemes  temp-no-tcme: + TEMP's own schemes (weight rings, relays, sub-chains)
 //	tcme          temp: + TCME's re-routing
@@ -42,7 +42,7 @@ var ladderSteps = []struct{ step, config string }{
 
 // modernConfigs are the modern baselines' configurations, the ladder's
 // first phase besides its historical steps.
-var modernConfigs = []string{"megatron-core/gmap", "megatron-core/smap"}
+var modernConfigs = []string{"megatron-core/gmap", "megatron-core/smap", "fsdp2/gmap", "fsdp2/smap"}
 
 // LadderRow is one step of one model's ladder (eval.json "ladder").
 type LadderRow struct {
@@ -173,7 +173,7 @@ func (r *EvalReport) writeLadder(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Each step adds one thing to the one above it; `pipeline` is Megatron-Core as run today "+
 		"(`--baseline megatron-core`: fused attention, TP communication overlap, distributed optimizer, on-wafer pipelining), "+
-		"`best-modern` the faster of its two mappers. `ilp-mix` lets tempc's ILP mix the modern baselines' schemes per op group "+
+		"`best-modern` the fastest of it and `fsdp2` (PyTorch FSDP2: per-block reshard_after_forward, prefetch, hybrid sharding), each with either mapper. `ilp-mix` lets tempc's ILP mix the modern baselines' schemes per op group "+
 		"(placed by the temp mapper, no re-routing); `temp-schemes` adds TEMP's weight rings, relays and sub-chains; `tcme` its "+
 		"re-routing (= `temp`). The last three search on-wafer pipelines of the depth `best-modern` chose. Simulated step in "+
 		"seconds, the gain over the step above in parentheses.")

@@ -43,8 +43,8 @@ func compileWith(t testing.TB, model, waferName string, batch, seq int64, cfg pa
 // replayed once and twice, every figure extrapolated — to a replay of
 // every run, on gpt2 plans whose micro-batch and layer loops both repeat
 // (one 16-die group, DP 1: every block closed) under three choices of
-// schemes (each group's first, middle and last valid one but FSDP, whose
-// gradient reduce-scatters make a step open: direct, streamed and mixed): the step time, each die's peak memory and busy
+// schemes (each group's first, middle and last valid one but fsdp and
+// fsdp-keep, whose gradient reduce-scatters make a step open: direct, streamed and mixed): the step time, each die's peak memory and busy
 // time, each link's bytes and the energy within 0.1%. A step with open
 // blocks (DP gradient buckets) has its closed prefix extrapolated and its
 // open tail replayed once: step, energy and peak memory within 0.1%.
@@ -142,7 +142,7 @@ func lowerPicked(t *testing.T, tab *costmodel.Table, li int, pick func(n int) in
 	for gi := range tab.Space.Groups {
 		var valid []int
 		for oi, o := range tab.Options[gi] {
-			if o.Valid[li] && o.Scheme != partition.FSDP {
+			if o.Valid[li] && o.Scheme != partition.FSDP && o.Scheme != partition.FSDPKeep {
 				valid = append(valid, oi)
 			}
 		}

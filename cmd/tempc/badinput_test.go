@@ -52,7 +52,7 @@ func TestBadFlags(t *testing.T) {
 		{"gap max-enumerate NaN", []string{"gap", "--model", "gpt2", "--max-enumerate", "NaN"}, "--max-enumerate NaN"},
 		{"compile unaliased", []string{"compile", "--model", "gpt2", "--unaliased"}, "--unaliased: plans are lowered from aliased spaces"},
 		{"simulate model empty", []string{"simulate", "plan.json", "--model", ""}, "--model is empty"},
-		{"baseline unknown", append(solve, "--baseline", "megatron2"), `--baseline "megatron2": want one of [megatron1 megatron3 fsdp megatron-core]`},
+		{"baseline unknown", append(solve, "--baseline", "megatron2"), `--baseline "megatron2": want one of [megatron1 megatron3 fsdp megatron-core fsdp2]`},
 		{"baseline and strategy", append(solve, "--baseline", "fsdp", "--strategy", "megatron3"), "exclude each other"},
 		{"flash attention without megatron", append(solve, "--flash-attention", "--baseline", "fsdp"), "--flash-attention applies to --baseline megatron1 or megatron3"},
 		{"schemes mixed", append(solve, "--schemes", "ring-w,-relay-w"), "--schemes: \"ring-w,-relay-w\" mixes allowed and denied"},
