@@ -65,7 +65,7 @@ func ExampleCompilePipeline() {
 	cp, err := tempc.CompilePipeline(ctx, tempc.PipelineOptions{
 		Options: tempc.Options{Model: "testdata/pipeline/tiny-gpt2.json", Wafer: "mesh4x4", Batch: 16, Seq: 256, Mapper: "smap",
 			Space: partition.Config{Deny: []partition.Scheme{partition.FSDPKeep}}}, // see TestCompilePipeline
-		Stages:  2, MicroBatches: 8})
+		Stages: 2, MicroBatches: 8})
 	if err != nil {
 		fmt.Println(err)
 		return
