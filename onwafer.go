@@ -7,7 +7,6 @@ import (
 
 	"github.com/tempc/tempc/frontend"
 	"github.com/tempc/tempc/ilp"
-	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/wafer"
 )
 
@@ -92,29 +91,33 @@ func planOnWafer(ctx context.Context, o PipelineOptions) (*PipelineResult, error
 		po := o
 		po.Spec, po.Wafer, po.Stages = slabs, slabs.Name, c.Stages
 		res, err := planPipeline(ctx, po)
-		var inf *StageInfeasibleError
 		switch {
-		case err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+		case err != nil && ctx.Err() != nil:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				return nil, err // the caller's cancellation
+			}
 			timeUp = true
-		case errors.As(err, &inf) || errors.Is(err, partition.ErrNoLayout) || errorsAsNoLayout(err):
+		case err != nil:
+			// This cut has no pipeline (no split fits, no layout, no
+			// micro-batch count divides the batch, …): the others may.
 			step.Error = err.Error()
 			if firstErr == nil {
 				firstErr = err
 			}
-		case err != nil:
-			return nil, err
 		default:
 			step.MicroBatches, step.StepSeconds = res.MicroBatches, res.StepSeconds
 			res.Cut = &c
 			if best == nil || res.StepSeconds < best.StepSeconds {
 				best = res
 			}
-			timeUp = timeUp || res.TimeUp
+			timeUp = res.TimeUp
+		}
+		if err == nil || step.Error != "" {
+			tried = append(tried, step)
 		}
 		if timeUp {
 			break
 		}
-		tried = append(tried, step)
 	}
 	if best == nil {
 		if timeUp {
@@ -127,12 +130,6 @@ func planOnWafer(ctx context.Context, o PipelineOptions) (*PipelineResult, error
 	}
 	best.Cuts, best.TimeUp = tried, best.TimeUp || timeUp
 	return best, nil
-}
-
-// errorsAsNoLayout says err is the solver's: no layout of the space runs.
-func errorsAsNoLayout(err error) bool {
-	var nl *ilp.NoLayoutError
-	return errors.As(err, &nl)
 }
 
 // AnyDepth, as Options.OnWaferStages, searches every cut of the wafer.

@@ -59,7 +59,7 @@ func stepReport(st *tempc.Step, wafer string) any {
 	r.Layout = tempc.LayoutReport{Name: tempc.PipelineLayout(res), MicroBatches: int64(res.MicroBatches)}
 	for _, s := range res.Stages {
 		sr := s.Solved.Report
-		if sr.Status != "optimal" {
+		if sr.Status != "optimal" && r.Status == "optimal" {
 			r.Status = sr.Status // the first stage plan not proved optimal
 		}
 		r.PeakMemory = max(r.PeakMemory, sr.PeakMemoryBytesPerDie)
