@@ -7,6 +7,7 @@ import (
 
 	"github.com/tempc/tempc/frontend"
 	"github.com/tempc/tempc/ilp"
+	"github.com/tempc/tempc/partition"
 	"github.com/tempc/tempc/wafer"
 )
 
@@ -40,7 +41,7 @@ func PlanOnWafer(ctx context.Context, o PipelineOptions) (*PipelineResult, error
 	caller := ctx
 	ctx, cancel := o.budget(ctx)
 	defer cancel()
-	res, err := planOnWafer(ctx, o)
+	res, err := planOnWafer(ctx, o, nil)
 	if err := o.timeUp(caller, "searching the on-wafer pipelines", err); err != nil {
 		return nil, err
 	}
@@ -50,7 +51,9 @@ func PlanOnWafer(ctx context.Context, o PipelineOptions) (*PipelineResult, error
 	return res, nil
 }
 
-func planOnWafer(ctx context.Context, o PipelineOptions) (*PipelineResult, error) {
+// planOnWafer is PlanOnWafer within ctx; only, when set, is the one cut
+// searched.
+func planOnWafer(ctx context.Context, o PipelineOptions, only *wafer.Cut) (*PipelineResult, error) {
 	spec := o.Spec
 	if spec == nil {
 		var err error
@@ -79,7 +82,7 @@ func planOnWafer(ctx context.Context, o PipelineOptions) (*PipelineResult, error
 	var firstErr error
 	timeUp := false
 	for _, c := range spec.Cuts() {
-		if o.Stages != 0 && c.Stages != o.Stages || c.Stages > int(arch.Layers) {
+		if o.Stages != 0 && c.Stages != o.Stages || c.Stages > int(arch.Layers) || only != nil && c != *only {
 			continue
 		}
 		r, k := c.Shape(spec)
@@ -132,8 +135,21 @@ func planOnWafer(ctx context.Context, o PipelineOptions) (*PipelineResult, error
 	return best, nil
 }
 
-// AnyDepth, as Options.OnWaferStages, searches every cut of the wafer.
-const AnyDepth = -1
+// AnyDepth, as Options.OnWaferStages, searches every cut of the wafer
+// and every micro-batch count. GuidedDepth searches the cut and the
+// micro-batch count Megatron-Core's own on-wafer search finds best
+// (Guide): the free space's search of every cut and count takes minutes a
+// model (a stage solve is a whole solve of tempc's space), the baseline's
+// seconds, and searching the pipeline shape the baseline chose keeps the
+// free space a superset of the baseline's best pipeline.
+const (
+	AnyDepth    = -1
+	GuidedDepth = -2
+)
+
+// Guide is the configuration whose on-wafer search chooses the depth
+// GuidedDepth searches: Megatron-Core with the gmap mapper.
+const Guide = "megatron-core/gmap"
 
 // Step is a training step planned on one wafer with on-wafer pipelining
 // considered: the whole model on the whole wafer (Single, or SingleErr
@@ -144,6 +160,9 @@ type Step struct {
 	SingleErr   error
 	Pipeline    *PipelineResult
 	PipelineErr error
+	// Guided, with GuidedDepth, says how the depth searched was chosen
+	// ("megatron-core/gmap chose 8 stages"), or why none was.
+	Guided string
 }
 
 // Pipelined says the on-wafer pipeline is the plan kept: it fits and is
@@ -190,7 +209,18 @@ func SolveStep(ctx context.Context, o Options) (*Step, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	st.Pipeline, st.PipelineErr = planOnWafer(pctx, po)
+	var only *wafer.Cut
+	if o.OnWaferStages == GuidedDepth {
+		var g *PipelineResult
+		if g, st.Guided = guide(pctx, o); g == nil {
+			st.PipelineErr = errors.New("tempc: no on-wafer pipeline searched: " + st.Guided)
+		} else {
+			only, po.Stages, po.MicroBatches = g.Cut, g.Cut.Stages, g.MicroBatches
+		}
+	}
+	if st.PipelineErr == nil {
+		st.Pipeline, st.PipelineErr = planOnWafer(pctx, po, only)
+	}
 	if err := cancelled(ctx, nil); err != nil {
 		return nil, err
 	}
@@ -201,6 +231,21 @@ func SolveStep(ctx context.Context, o Options) (*Step, error) {
 		return nil, fmt.Errorf("%w; and on-wafer pipelines: %w", st.SingleErr, st.PipelineErr)
 	}
 	return st, nil
+}
+
+// guide is the best on-wafer pipeline of Guide's space for o's model and
+// wafer (its micro-batch sizes and group bound kept), with a line saying
+// so, or nil and why there is none. GuidedDepth searches its cut and
+// micro-batch count in o's space.
+func guide(ctx context.Context, o Options) (*PipelineResult, string) {
+	g := Options{Model: o.Model, Batch: o.Batch, Seq: o.Seq, Wafer: o.Wafer, Spec: o.Spec, Mapper: "gmap", Seed: o.Seed,
+		Solver: o.Solver, Params: o.Params}
+	g.Space.Baseline, g.Space.MicroBatches, g.Space.MaxGroupDies = partition.MegatronCore, o.Space.MicroBatches, o.Space.MaxGroupDies
+	res, err := planOnWafer(ctx, PipelineOptions{Options: g}, nil)
+	if err != nil {
+		return nil, fmt.Sprintf("%s found no on-wafer pipeline (%v)", Guide, err)
+	}
+	return res, fmt.Sprintf("%s chose %s, %d micro-batches (%.6g s)", Guide, res.Cut, res.MicroBatches, res.StepSeconds)
 }
 
 // MFU is the pipeline's model FLOPs utilisation: every stage's model

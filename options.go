@@ -59,8 +59,9 @@ type Options struct {
 	Params costmodel.Params
 	// OnWaferStages, for SolveStep and CompileStep, also plans the model
 	// as a pipeline on equal slabs of the wafer (PlanOnWafer) and keeps it
-	// when faster: AnyDepth tries every cut of the wafer, n ≥ 2 the cuts
-	// of n stages, 0 (the default) none. PipelineTimeLimit bounds that
+	// when faster: AnyDepth tries every cut of the wafer, GuidedDepth the
+	// cut and micro-batch count Megatron-Core's search chooses, n ≥ 2 the
+	// cuts of n stages, 0 (the default) none. PipelineTimeLimit bounds that
 	// search (0: DefaultPipelineTimeLimit).
 	OnWaferStages     int
 	PipelineTimeLimit time.Duration

@@ -29,6 +29,9 @@ type SolveReport struct {
 	PipelineStages int       `json:"pipeline_stages"`
 	OnWafer        []CutStep `json:"on_wafer_pipelines,omitempty"`
 	OnWaferError   string    `json:"on_wafer_pipeline_error,omitempty"`
+	// OnWaferGuide says how the depth searched was chosen
+	// (Options.OnWaferStages GuidedDepth).
+	OnWaferGuide string `json:"on_wafer_guide,omitempty"`
 	// Solver record.
 	Status string `json:"status"`
 	// MemoryTolerance and MemoryStatus describe the second solve, for the

@@ -177,11 +177,8 @@ type EvalRow struct {
 	// (tempc.PipelineSim), PredictedBubble the cost model's timeline's.
 	MicroBatches int `json:"pipeline_micro_batches,omitempty"`
 	// PipelineStages is an on-wafer pipeline's depth (0: one plan of the
-	// whole wafer); SearchedStages the depth of on-wafer pipelines the
-	// case searched besides its configuration's own (the ladder's tempc
-	// steps).
+	// whole wafer).
 	PipelineStages  int     `json:"pipeline_stages,omitempty"`
-	SearchedStages  int     `json:"searched_pipeline_stages,omitempty"`
 	Bubble          float64 `json:"bubble,omitempty"`
 	PredictedBubble float64 `json:"predicted_bubble,omitempty"`
 	// Wall times (not in report.md: they vary from run to run).
@@ -265,9 +262,6 @@ type evalCase struct {
 	wafers                 int
 	// microBatches fixes a pipeline's micro-batches (0: searched).
 	microBatches int
-	// stages, on one wafer, searches on-wafer pipelines of this depth
-	// (tempc.Options.OnWaferStages; 0: the configuration's own).
-	stages int
 }
 
 // key identifies a case, and caseKey the case a row measured.
@@ -282,19 +276,11 @@ func (r EvalRow) caseKey() string {
 // planKey identifies what a case plans, whichever section it is in, and
 // planKey of a row the plan it measured.
 func (c evalCase) planKey() string {
-	return planKey(c.config, c.model, c.batch, c.seq, c.spec.Name, c.wafers) + stagesKey(c.stages)
+	return planKey(c.config, c.model, c.batch, c.seq, c.spec.Name, c.wafers)
 }
 
 func (r EvalRow) planKey() string {
-	return planKey(r.Configuration, r.Model, r.Batch, r.Seq, r.Wafer, r.Wafers) + stagesKey(r.SearchedStages)
-}
-
-// stagesKey marks a plan that searched on-wafer pipelines of a depth.
-func stagesKey(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("|on-wafer pp%d", n)
+	return planKey(r.Configuration, r.Model, r.Batch, r.Seq, r.Wafer, r.Wafers)
 }
 
 func evalKey(section, plan string) string { return section + "|" + plan }
@@ -361,10 +347,7 @@ func Eval(ctx context.Context, o EvalOptions) error {
 			return err
 		}
 	}
-	if err := o.runCases(ctx, cases, done, rep, partial, start, nil); err != nil {
-		return err
-	}
-	if err := o.runLadder(ctx, st, base, done, rep, partial, start); err != nil {
+	if err := o.runCases(ctx, cases, done, rep, partial, start); err != nil {
 		return err
 	}
 	for _, m := range st.search {
@@ -416,9 +399,8 @@ func Eval(ctx context.Context, o EvalOptions) error {
 // case order; after each it leaves the rows measured so far in partial.
 // A case that plans what an earlier case plans (the pipeline section's
 // single wafer, when its model is among the main section's) is not run
-// again: it takes that case's row. Rows measured before (prior) are kept
-// in partial with the new ones.
-func (o EvalOptions) runCases(ctx context.Context, cases []evalCase, done map[string]EvalRow, rep *EvalReport, partial string, start time.Time, prior []EvalRow) error {
+// again: it takes that case's row.
+func (o EvalOptions) runCases(ctx context.Context, cases []evalCase, done map[string]EvalRow, rep *EvalReport, partial string, start time.Time) error {
 	rows := make([]EvalRow, len(cases))
 	have := make([]bool, len(cases))
 	same := make([]int, len(cases))
@@ -475,7 +457,7 @@ func (o EvalOptions) runCases(ctx context.Context, cases []evalCase, done map[st
 					}
 				}
 				// A long run leaves what it has measured so far.
-				sofar := slices.Clone(prior)
+				var sofar []EvalRow
 				for j := range rows {
 					if have[j] {
 						sofar = append(sofar, rows[j])
@@ -575,13 +557,13 @@ func (o EvalOptions) planOptions(c evalCase) tempc.Options {
 	if m, ok := strings.CutSuffix(po.Mapper, "-no-tcme"); ok {
 		po.Mapper, po.NoTCME = m, true
 	}
-	po.OnWaferStages = c.stages
 	switch family {
-	case "temp", "tatp":
+	case "temp", "tatp", "auto":
+		po.OnWaferStages = tempc.GuidedDepth // as tempc solve plans the free space
 	case "temp-no-tcme":
-		po.NoTCME = true
+		po.NoTCME, po.OnWaferStages = true, tempc.GuidedDepth
 	case "modern-mix":
-		po.Space.Allow = partition.BaselineSchemes(partition.Modern...)
+		po.Space.Allow, po.OnWaferStages = partition.BaselineSchemes(partition.Modern...), tempc.GuidedDepth
 	case "megatron3+flash":
 		po.Space.Baseline, po.Space.FlashAttention = partition.Megatron3, true
 	case "megatron-core-nopp":
@@ -590,6 +572,7 @@ func (o EvalOptions) planOptions(c evalCase) tempc.Options {
 		po.Space.Baseline, po.OnWaferStages = partition.MegatronCore, tempc.AnyDepth
 	case "tspp":
 		po.Space.Deny = []partition.Scheme{partition.RelayW, partition.RelayX, partition.RelayY}
+		po.OnWaferStages = tempc.GuidedDepth
 	default:
 		po.Space.Baseline = partition.Family(family)
 	}
@@ -627,8 +610,7 @@ func (o EvalOptions) run(ctx context.Context, c evalCase) EvalRow {
 
 // row is the row of c before it is planned.
 func (c evalCase) row() EvalRow {
-	return EvalRow{Section: c.section, Configuration: c.config, Model: c.model, Batch: c.batch, Seq: c.seq, Wafer: c.spec.Name, Wafers: c.wafers,
-		SearchedStages: c.stages}
+	return EvalRow{Section: c.section, Configuration: c.config, Model: c.model, Batch: c.batch, Seq: c.seq, Wafer: c.spec.Name, Wafers: c.wafers}
 }
 
 // runStep plans a case with on-wafer pipelines searched

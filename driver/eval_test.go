@@ -302,7 +302,7 @@ func TestEvalSamePlanOnce(t *testing.T) {
 		}
 	}
 	rep := &EvalReport{}
-	if err := (EvalOptions{Jobs: 1}).runCases(context.Background(), cases, done, rep, filepath.Join(t.TempDir(), "partial.json"), time.Now(), nil); err != nil {
+	if err := (EvalOptions{Jobs: 1}).runCases(context.Background(), cases, done, rep, filepath.Join(t.TempDir(), "partial.json"), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	row, ok := rep.findPipeline("temp", 1)

@@ -1,12 +1,10 @@
 package driver
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"math"
 	"strings"
-	"time"
 
 	"github.com/tempc/tempc/wafer"
 )
@@ -25,10 +23,8 @@ import (
 //	temp-schemes  temp-no-tcme: + TEMP's own schemes (weight rings, relays, sub-chains)
 //	tcme          temp: + TCME's re-routing
 //
-// The last three search on-wafer pipelines of the depth best-modern chose
-// (none when it is not pipelined): a search of every cut in tempc's whole
-// space takes minutes a model, so it is given the cut the modern
-// baseline found best, which keeps it a superset of that baseline.
+// tempc's three steps search on-wafer pipelines as tempc does by default
+// (tempc.GuidedDepth: the depth Megatron-Core's own search chooses).
 var ladderSteps = []struct{ step, config string }{
 	{"historical", "megatron3/gmap"},
 	{"flash", "megatron3+flash/gmap"},
@@ -56,12 +52,13 @@ type LadderRow struct {
 	PipelineStages int     `json:"pipeline_stages,omitempty"`
 }
 
-// ladderCases are the ladder's first phase: every step up to the modern
-// baselines, per model.
+// ladderCases are the ladder's cases, per model (temp's is the main
+// section's plan, run once).
 func ladderCases(st evalSettings, base *wafer.Spec) []evalCase {
 	var cs []evalCase
 	for _, m := range st.models {
-		for _, c := range append([]string{"megatron3/gmap", "megatron3+flash/gmap", "megatron-core-nopp/gmap"}, modernConfigs...) {
+		configs := append([]string{"megatron3/gmap", "megatron3+flash/gmap", "megatron-core-nopp/gmap"}, modernConfigs...)
+		for _, c := range append(configs, "modern-mix/temp-no-tcme", "temp-no-tcme", "temp") {
 			cs = append(cs, evalCase{section: "ladder", config: c, model: m, batch: st.batch, seq: st.seq, spec: base})
 		}
 	}
@@ -78,56 +75,6 @@ func (r *EvalReport) bestModern(model string) (EvalRow, bool) {
 		}
 	}
 	return best, found
-}
-
-// ladderTempCases are the ladder's second phase: tempc's steps, each
-// searching on-wafer pipelines of the depth the best modern baseline
-// chose.
-func (r *EvalReport) ladderTempCases(st evalSettings, base *wafer.Spec) []evalCase {
-	var cs []evalCase
-	for _, m := range st.models {
-		stages := 0
-		if b, ok := r.bestModern(m); ok && b.PipelineStages > 1 {
-			stages = b.PipelineStages
-		}
-		for _, c := range []string{"modern-mix/temp-no-tcme", "temp-no-tcme", "temp"} {
-			cs = append(cs, evalCase{section: "ladder", config: c, model: m, batch: st.batch, seq: st.seq, spec: base, stages: stages})
-		}
-	}
-	return cs
-}
-
-// runLadder runs the ladder's second phase after every other case, its
-// rows appended to rep.Rows; a case that plans what an earlier row did
-// (temp without pipelines is the main section's) takes that row.
-func (o EvalOptions) runLadder(ctx context.Context, st evalSettings, base *wafer.Spec, done map[string]EvalRow, rep *EvalReport, partial string, start time.Time) error {
-	cases := rep.ladderTempCases(st, base)
-	var todo []evalCase
-	prior := rep.Rows
-	for _, c := range cases {
-		if row, ok := findPlan(prior, c.planKey()); ok {
-			row.Section = c.section
-			prior = append(prior, row)
-			continue
-		}
-		todo = append(todo, c)
-	}
-	more := &EvalReport{}
-	if err := o.runCases(ctx, todo, done, more, partial, start, prior); err != nil {
-		return err
-	}
-	rep.Rows = append(prior, more.Rows...)
-	return nil
-}
-
-// findPlan is the first row that measured plan key k.
-func findPlan(rows []EvalRow, k string) (EvalRow, bool) {
-	for _, row := range rows {
-		if row.planKey() == k {
-			return row, true
-		}
-	}
-	return EvalRow{}, false
 }
 
 // ladder assembles the ladder from the rows, and TEMP's geometric-mean
@@ -175,7 +122,8 @@ func (r *EvalReport) writeLadder(w io.Writer) {
 		"(`--baseline megatron-core`: fused attention, TP communication overlap, distributed optimizer, on-wafer pipelining), "+
 		"`best-modern` the fastest of it and `fsdp2` (PyTorch FSDP2: per-block reshard_after_forward, prefetch, hybrid sharding), each with either mapper. `ilp-mix` lets tempc's ILP mix the modern baselines' schemes per op group "+
 		"(placed by the temp mapper, no re-routing); `temp-schemes` adds TEMP's weight rings, relays and sub-chains; `tcme` its "+
-		"re-routing (= `temp`). The last three search on-wafer pipelines of the depth `best-modern` chose. Simulated step in "+
+		"re-routing (= `temp`). The last three search on-wafer pipelines of the depth Megatron-Core's own search chooses, as "+
+		"`tempc solve` does by default. Simulated step in "+
 		"seconds, the gain over the step above in parentheses.")
 	fmt.Fprintln(w)
 	var rows [][]string

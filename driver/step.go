@@ -30,6 +30,7 @@ type PipelinedReport struct {
 	Layout          tempc.LayoutReport `json:"layout"`
 	Pipeline        PipelineReport     `json:"pipeline"`
 	OnWafer         []tempc.CutStep    `json:"on_wafer_pipelines"`
+	OnWaferGuide    string             `json:"on_wafer_guide,omitempty"`
 	// SingleWafer is the whole model on the whole wafer, slower (or
 	// SingleWaferError: why it does not fit).
 	SingleWafer      *tempc.SolveReport `json:"single_wafer,omitempty"`
@@ -48,6 +49,7 @@ func stepReport(st *tempc.Step, wafer string) any {
 		if st.PipelineErr != nil {
 			r.OnWaferError = st.PipelineErr.Error()
 		}
+		r.OnWaferGuide = st.Guided
 		return &r
 	}
 	res := st.Pipeline
@@ -55,7 +57,7 @@ func stepReport(st *tempc.Step, wafer string) any {
 	r := &PipelinedReport{Model: res.Model, Wafer: wafer, Batch: first.Batch, Seq: first.Seq, Configuration: first.Configuration,
 		Attention: first.Attention, Status: "optimal", PipelineStages: len(res.Stages), StepSeconds: res.StepSeconds,
 		TokensPerSecond: res.TokensPerSecond, MFU: res.MFU(), Pipeline: pipelineReport(res), OnWafer: res.Cuts,
-		Capacity: first.CapacityBytesPerDie}
+		OnWaferGuide: st.Guided, Capacity: first.CapacityBytesPerDie}
 	r.Layout = tempc.LayoutReport{Name: tempc.PipelineLayout(res), MicroBatches: int64(res.MicroBatches)}
 	for _, s := range res.Stages {
 		sr := s.Solved.Report
@@ -82,7 +84,7 @@ func writeStepText(w io.Writer, st *tempc.Step, rep any) error {
 		if err := writeSolveText(w, r); err != nil {
 			return err
 		}
-		writeCuts(w, r.OnWafer, r.OnWaferError, r.StepSeconds)
+		writeCuts(w, r.OnWafer, r.OnWaferGuide, r.OnWaferError, r.StepSeconds)
 	case *PipelinedReport:
 		fmt.Fprintf(w, "%s, batch %d × seq %d: %s, attention %s, %d pipeline stages on one wafer\n", r.Model, r.Batch, r.Seq, r.Configuration, r.Attention, r.PipelineStages)
 		writePipelineText(w, &r.Pipeline)
@@ -92,13 +94,17 @@ func writeStepText(w io.Writer, st *tempc.Step, rep any) error {
 		} else {
 			fmt.Fprintf(w, "unpipelined does not fit: %s\n", r.SingleWaferError)
 		}
-		writeCuts(w, r.OnWafer, "", r.StepSeconds)
+		writeCuts(w, r.OnWafer, r.OnWaferGuide, "", r.StepSeconds)
 	}
 	return nil
 }
 
-// writeCuts prints what each cut of the wafer gave.
-func writeCuts(w io.Writer, cuts []tempc.CutStep, why string, best float64) {
+// writeCuts prints how the depth was chosen and what each cut of the
+// wafer gave.
+func writeCuts(w io.Writer, cuts []tempc.CutStep, guide, why string, best float64) {
+	if guide != "" && why == "" {
+		fmt.Fprintf(w, "depth      %s\n", guide)
+	}
 	if why != "" {
 		fmt.Fprintf(w, "pipelines  none planned: %s\n", why)
 	}

@@ -56,6 +56,11 @@ type Config struct {
 	// MaxGroupDies bounds the dies of one model-parallel group (default:
 	// the whole wafer, at most DefaultMaxGroupDies).
 	MaxGroupDies int
+
+	// mbGiven says MicroBatches was given, not defaulted: with
+	// MicroBatchCount, the micro-batch size the count makes must then be
+	// one of them too.
+	mbGiven bool
 }
 
 // DefaultMaxGroupDies caps the default model-parallel group: pricing a
@@ -152,7 +157,8 @@ func (c Config) withDefaults(dies int) Config {
 	if c.Family == "" {
 		c.Family = Auto
 	}
-	if len(c.MicroBatches) == 0 {
+	c.mbGiven = len(c.MicroBatches) > 0
+	if !c.mbGiven {
 		c.MicroBatches = []int{1, 2, 4, 8}
 	}
 	if len(c.Recompute) == 0 {

@@ -3,6 +3,7 @@ package partition
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/tempc/tempc/wafer"
@@ -85,6 +86,14 @@ func layouts(s *wafer.Spec, batch int64, cfg Config) []Layout {
 			mb := local / n
 			if local%n != 0 || cfg.MicroBatchPerDie() && mb%int64(g.shape.Size()) != 0 {
 				continue // the count does not divide this grouping's share
+			}
+			if cfg.mbGiven && !slices.ContainsFunc(cfg.MicroBatches, func(m int) bool {
+				if cfg.MicroBatchPerDie() {
+					m *= g.shape.Size()
+				}
+				return int64(m) == mb
+			}) {
+				continue // a size the caller's list does not have
 			}
 			sizes = []int{int(mb)}
 		} else {

@@ -30,7 +30,7 @@ func TestBadFlags(t *testing.T) {
 		{"iterations zero", append(solve, "--iterations", "0"), "--iterations 0"},
 		{"iterations negative", append(solve, "--iterations", "-3"), "--iterations -3"},
 		{"gap NaN", append(solve, "--gap", "NaN"), "--gap NaN: want a relative gap in (0, 1)"},
-		{"pipeline stages word", append(solve, "--pipeline-stages", "many"), `--pipeline-stages "many": want auto, any, none or a depth of at least 2`},
+		{"pipeline stages word", append(solve, "--pipeline-stages", "many"), `--pipeline-stages "many": want auto, any, guided, none or a depth of at least 2`},
 		{"pipeline stages one", append(solve, "--pipeline-stages", "1"), `--pipeline-stages "1"`},
 		{"pipeline stages energy", append(solve, "--pipeline-stages", "any", "--objective", "energy"), "planned for --objective time"},
 		{"pipeline time limit", append(solve, "--pipeline-time-limit", "0s"), "--pipeline-time-limit 0s: want a positive duration"},
@@ -93,7 +93,7 @@ func TestBadFlags(t *testing.T) {
 // gap-limit, not optimal, and the gap is reported.
 func TestLooseGapReportedHonestly(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--gap", "0.5", "--json"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"solve", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--gap", "0.5", "--json", "--pipeline-stages", "none"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var got struct {

@@ -36,7 +36,7 @@ type planFlags struct {
 
 // registerStep adds the flags of on-wafer pipelining (solve, compile).
 func (pf *planFlags) registerStep(fs *flag.FlagSet) {
-	fs.StringVar(&pf.stages, "pipeline-stages", "auto", "also plan pipelines on equal slabs of the wafer and keep one when faster: any (every cut of the wafer), N (the cuts of N stages), none, or auto: any for --baseline megatron-core, none otherwise (the free space's search takes minutes: llama2-7b with the temp mapper 11.7 min on 2 cores)")
+	fs.StringVar(&pf.stages, "pipeline-stages", "auto", "also plan pipelines on equal slabs of the wafer and keep one when faster: any (every cut of the wafer), guided (the cut and micro-batch count megatron-core/gmap's own search chooses), N (the cuts of N stages), none, or auto: any for --baseline megatron-core, guided for the free space (every cut takes minutes there: llama2-7b with the temp mapper 11.7 min on 2 cores), none for the other baselines and families")
 	fs.DurationVar(&pf.pipelineLimit, "pipeline-time-limit", tempc.DefaultPipelineTimeLimit, "bound on the on-wafer pipeline search (each stage solve within --time-limit)")
 }
 
@@ -52,15 +52,21 @@ func (pf *planFlags) finishStep() error {
 		pf.o.OnWaferStages = 0
 	case "any":
 		pf.o.OnWaferStages = tempc.AnyDepth
+	case "guided":
+		pf.o.OnWaferStages = tempc.GuidedDepth
 	case "auto":
-		pf.o.OnWaferStages = 0
-		if pf.o.Space.Baseline == partition.MegatronCore {
+		switch f := pf.o.Space.Family; {
+		case pf.o.Space.Baseline == partition.MegatronCore:
 			pf.o.OnWaferStages = tempc.AnyDepth
+		case pf.o.Space.Baseline == "" && (f == "" || f == partition.Auto):
+			pf.o.OnWaferStages = tempc.GuidedDepth
+		default:
+			pf.o.OnWaferStages = 0
 		}
 	default:
 		n, err := strconv.Atoi(pf.stages)
 		if err != nil || n < 2 {
-			return usageError{fmt.Sprintf("--pipeline-stages %q: want auto, any, none or a depth of at least 2", pf.stages)}
+			return usageError{fmt.Sprintf("--pipeline-stages %q: want auto, any, guided, none or a depth of at least 2", pf.stages)}
 		}
 		pf.o.OnWaferStages = n
 	}
@@ -150,15 +156,21 @@ func (pf *planFlags) finish(fs *flag.FlagSet, stderr io.Writer) error {
 			return usageError{"--schemes: " + err.Error()}
 		}
 	}
+	// A list given is the caller's (a pipeline's stages keep to it too,
+	// partition.Config.MicroBatchCount); the default is the space's.
+	mbGiven, given := false, false // a baseline keeps its own recomputation modes unless --recompute is given
+	fs.Visit(func(f *flag.Flag) {
+		mbGiven, given = mbGiven || f.Name == "micro-batches", given || f.Name == "recompute"
+	})
 	for _, s := range strings.Split(pf.mbs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
 			return usageError{fmt.Sprintf("--micro-batches: %q is not a positive whole number", s)}
 		}
-		pf.o.Space.MicroBatches = append(pf.o.Space.MicroBatches, n)
+		if mbGiven {
+			pf.o.Space.MicroBatches = append(pf.o.Space.MicroBatches, n)
+		}
 	}
-	given := false // a baseline keeps its own recomputation modes unless --recompute is given
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "recompute" })
 	for _, s := range strings.Split(pf.rcs, ",") {
 		if pf.baseline != "" && !given {
 			break
