@@ -192,9 +192,13 @@ func SolveStep(ctx context.Context, o Options) (*Step, error) {
 	if err := cancelled(ctx, nil); err != nil {
 		return nil, err
 	}
+	var oom *ilp.OutOfMemoryError
+	var nl *ilp.NoLayoutError
 	switch {
 	case o.OnWaferStages == 0:
 		return st, st.SingleErr
+	case st.SingleErr != nil && !errors.As(st.SingleErr, &oom) && !errors.As(st.SingleErr, &nl) && !errors.Is(st.SingleErr, partition.ErrNoLayout):
+		return nil, st.SingleErr // not that the whole wafer is too small: a pipeline would fail alike
 	case o.Objective != ilp.StepTime:
 		st.PipelineErr = fmt.Errorf("tempc: on-wafer pipelines are planned for step time, not %s", o.Objective)
 		return st, st.SingleErr

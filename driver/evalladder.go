@@ -24,7 +24,8 @@ import (
 //	tcme          temp: + TCME's re-routing
 //
 // tempc's three steps search on-wafer pipelines as tempc does by default
-// (tempc.GuidedDepth: the depth Megatron-Core's own search chooses).
+// (tempc.GuidedDepth: the cut and micro-batch count Megatron-Core's own
+// search chooses).
 var ladderSteps = []struct{ step, config string }{
 	{"historical", "megatron3/gmap"},
 	{"flash", "megatron3+flash/gmap"},
@@ -36,8 +37,8 @@ var ladderSteps = []struct{ step, config string }{
 	{"tcme", "temp"},
 }
 
-// modernConfigs are the modern baselines' configurations, the ladder's
-// first phase besides its historical steps.
+// modernConfigs are the modern baselines' configurations, of which
+// best-modern is the fastest.
 var modernConfigs = []string{"megatron-core/gmap", "megatron-core/smap", "fsdp2/gmap", "fsdp2/smap"}
 
 // LadderRow is one step of one model's ladder (eval.json "ladder").
@@ -57,8 +58,9 @@ type LadderRow struct {
 func ladderCases(st evalSettings, base *wafer.Spec) []evalCase {
 	var cs []evalCase
 	for _, m := range st.models {
-		configs := append([]string{"megatron3/gmap", "megatron3+flash/gmap", "megatron-core-nopp/gmap"}, modernConfigs...)
-		for _, c := range append(configs, "modern-mix/temp-no-tcme", "temp-no-tcme", "temp") {
+		configs := []string{"megatron3/gmap", "megatron3+flash/gmap", "megatron-core-nopp/gmap"}
+		configs = append(append(configs, modernConfigs...), "modern-mix/temp-no-tcme", "temp-no-tcme", "temp")
+		for _, c := range configs {
 			cs = append(cs, evalCase{section: "ladder", config: c, model: m, batch: st.batch, seq: st.seq, spec: base})
 		}
 	}
