@@ -72,14 +72,13 @@ func Compile(ctx context.Context, w io.Writer, o CompileOptions) error {
 	var spec *wafer.Spec
 	var summary tempc.PlanSummary
 	var rep any
-	var step *tempc.Step
 	if o.OnWaferStages != 0 {
 		c, err := tempc.CompileStep(ctx, o.Options)
 		if err != nil {
 			return err
 		}
 		pl, spec = c.Plan()
-		summary, step = c.Summary(), c.Step
+		summary = c.Summary()
 		rep = stepReport(c.Step, SolveOptions{Options: o.Options}.waferName())
 	} else {
 		c, err := tempc.Compile(ctx, o.Options)
@@ -128,12 +127,7 @@ func Compile(ctx context.Context, w io.Writer, o CompileOptions) error {
 		}
 		return writeJSON(w, CompileReport{SolveReport: rep.(*tempc.SolveReport), Plan: summary, Chakra: traces})
 	}
-	if step != nil {
-		err = writeStepText(w, step, rep)
-	} else {
-		err = writeSolveText(w, rep.(*tempc.SolveReport))
-	}
-	if err != nil {
+	if err := writeStepText(w, rep); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "plan       %d tasks stored in %d blocks, %d when expanded; lowered and verified in %.2f s\n",

@@ -31,7 +31,7 @@ func Solve(ctx context.Context, w io.Writer, o SolveOptions) error {
 		if o.JSON {
 			return writeJSON(w, r)
 		}
-		return writeStepText(w, st, r)
+		return writeStepText(w, r)
 	}
 	sv, err := tempc.Solve(ctx, o.Options)
 	if err != nil {

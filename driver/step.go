@@ -75,10 +75,10 @@ func stepReport(st *tempc.Step, wafer string) any {
 	return r
 }
 
-// writeStepText prints a planned step: the single plan as solve does,
-// with a line on the pipelines tried, or the pipeline kept and the single
-// plan it beat.
-func writeStepText(w io.Writer, st *tempc.Step, rep any) error {
+// writeStepText prints a planned step (a SolveReport or a
+// PipelinedReport): the single plan as solve does, with the pipelines
+// tried, if any, or the pipeline kept and the single plan it beat.
+func writeStepText(w io.Writer, rep any) error {
 	switch r := rep.(type) {
 	case *tempc.SolveReport:
 		if err := writeSolveText(w, r); err != nil {
