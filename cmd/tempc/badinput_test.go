@@ -326,7 +326,7 @@ func TestCompileOutputKeepsFile(t *testing.T) {
 func compileGPT2(t *testing.T, path string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", path}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--pipeline-stages", "none", "-o", path}, &out, &errb); code != 0 {
 		t.Fatalf("compile: exit %d: %s", code, errb.String())
 	}
 }
@@ -353,7 +353,7 @@ func TestInterruptLeavesPreviousOutputs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512",
+	code := run(ctx, []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--pipeline-stages", "none",
 		"-o", filepath.Join(dir, "plan.json"), "--trace", filepath.Join(dir, "trace.json"), "--dot", filepath.Join(dir, "plan.dot"), "--chakra", chakraDir}, &out, &errb)
 	if code != 130 || !strings.Contains(errb.String(), "stopped") {
 		t.Fatalf("exit %d, want 130; stderr: %s", code, errb.String())

@@ -59,8 +59,8 @@ func TestGraphCommand(t *testing.T) {
 		{"solve bad recompute", []string{"solve", "--model", "gpt2", "--recompute", "some"}, 2, "", "not none, selective or full"},
 		{"gap", []string{"gap", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--micro-batches", "1,2", "--strategy", "megatron3"}, 0, "the ILP optimum equals it", ""},
 		{"compile", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512"}, 0, "plan       ", ""},
-		{"compile stdout", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", "-"}, 0, `{"schema_version":3`, ""},
-		{"compile records", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "-o", "-"}, 0, `"solver":{"name":"HiGHS","status":"optimal","objective":"time"`, ""},
+		{"compile stdout", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--pipeline-stages", "none", "-o", "-"}, 0, `{"schema_version":3`, ""},
+		{"compile records", []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--pipeline-stages", "none", "-o", "-"}, 0, `"solver":{"name":"HiGHS","status":"optimal","objective":"time"`, ""},
 		{"schema plan", []string{"schema", "plan"}, 0, `"$id": "tempc/plan.schema.json"`, ""},
 		{"schema wafer", []string{"schema", "wafer"}, 0, `"$id": "tempc/wafer.schema.json"`, ""},
 		{"schema graph", []string{"schema", "graph"}, 0, `"$id": "tempc/graph.schema.json"`, ""},
@@ -148,7 +148,7 @@ func TestCompileThenSimulate(t *testing.T) {
 	dir := t.TempDir()
 	planFile, traceFile := dir+"/plan.json", dir+"/trace.json"
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512",
+	if code := run(context.Background(), []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--pipeline-stages", "none",
 		"-o", planFile, "--trace", traceFile}, &out, &errb); code != 0 {
 		t.Fatalf("compile: exit %d: %s", code, errb.String())
 	}
@@ -242,7 +242,7 @@ func TestVersionAndMessages(t *testing.T) {
 func TestCompileChakra(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	args := []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--chakra", dir}
+	args := []string{"compile", "--model", "gpt2", "--wafer", "mesh4x4", "--batch", "16", "--seq", "512", "--pipeline-stages", "none", "--chakra", dir}
 	if code := run(context.Background(), args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
