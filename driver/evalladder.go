@@ -69,14 +69,7 @@ func ladderCases(st evalSettings, base *wafer.Spec) []evalCase {
 
 // bestModern is the fastest modern baseline row of model that fits.
 func (r *EvalReport) bestModern(model string) (EvalRow, bool) {
-	var best EvalRow
-	found := false
-	for _, c := range modernConfigs {
-		if row, ok := r.find("ladder", model, c); ok && row.Fits && (!found || row.TokensPerSecond > best.TokensPerSecond) {
-			best, found = row, true
-		}
-	}
-	return best, found
+	return r.fastest("ladder", model, modernConfigs)
 }
 
 // ladder assembles the ladder from the rows, and TEMP's geometric-mean

@@ -75,10 +75,16 @@ func table(w io.Writer, head []string, rows [][]string) {
 // bestBaseline is the canonical baseline with the highest simulated
 // throughput on model.
 func (r *EvalReport) bestBaseline(model string) (EvalRow, bool) {
+	return r.fastest("main", model, canonicalConfigs)
+}
+
+// fastest is the row of section and model, of configs, that fits with the
+// highest simulated throughput.
+func (r *EvalReport) fastest(section, model string, configs []string) (EvalRow, bool) {
 	var best EvalRow
 	found := false
-	for _, c := range canonicalConfigs {
-		if row, ok := r.find("main", model, c); ok && row.Fits && (!found || row.TokensPerSecond > best.TokensPerSecond) {
+	for _, c := range configs {
+		if row, ok := r.find(section, model, c); ok && row.Fits && (!found || row.TokensPerSecond > best.TokensPerSecond) {
 			best, found = row, true
 		}
 	}
